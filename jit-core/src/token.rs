@@ -5,6 +5,7 @@
 //! [`decide`] is the pure function the PAM module calls on every sudo.
 
 pub mod cbor;
+pub mod vectors;
 
 use std::fmt;
 
