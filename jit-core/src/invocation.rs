@@ -42,7 +42,11 @@ impl Action {
         match self {
             Action::Exec { argv } => argv.join(" "),
             Action::Shell { login, argv } => {
-                format!("{} {}", if *login { "login shell:" } else { "shell:" }, argv.join(" "))
+                format!(
+                    "{} {}",
+                    if *login { "login shell:" } else { "shell:" },
+                    argv.join(" ")
+                )
             }
             Action::Edit { files } => format!("sudoedit {}", files.join(" ")),
             Action::List => "sudo -l".to_string(),

@@ -1,14 +1,16 @@
 //! jit-core: everything jit decides, with no FFI and no unsafe code.
 //!
-//! - [`invocation`]: what sudo is about to do (filled in by the PAM glue).
-//! - [`token`]: the signed capability format and its verification (docs/token-format.md).
-//! - [`keys`]: the trusted-keys file hosts pin.
-//! - [`log`]: the hash-chained, forward-sealed audit log (docs/log-format.md).
-//! - [`config`]: `/etc/security/pam_jit.conf`.
+//! - [`invocation`] — what sudo is about to do (filled in by the PAM glue).
+//! - [`token`] — the signed capability format and its verification (docs/token-format.md).
+//! - [`keys`] — the trusted-keys file hosts pin.
+//! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
+//! - [`config`] — `/etc/security/pam_jit.conf`.
+//! - [`sudo`] — determining exactly what sudo is about to run.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod invocation;
 pub mod keys;
 pub mod log;
+pub mod sudo;
 pub mod token;
