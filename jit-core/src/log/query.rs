@@ -1,0 +1,1 @@
+//! Audit queries and statistics over verified or unverified log segments.
