@@ -158,7 +158,7 @@ fn sigkill_at_random_points_never_leaves_an_undetected_inconsistency() {
     let d = tempfile::tempdir().unwrap();
     let c = cfg(d.path());
     append(&c, &ev("init")).unwrap();
-    let mut rng = Rng(0x5eed_0f_1095);
+    let mut rng = Rng(0x005e_ed0f_1095);
     let rounds: usize = std::env::var("JIT_SIGKILL_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
