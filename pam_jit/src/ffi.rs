@@ -134,3 +134,66 @@ pub fn code(outcome: glue::Outcome, hook: Hook) -> PamResultCode {
         (Outcome::Deny, _) => PamResultCode::PAM_PERM_DENIED,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::c_char;
+    use std::ptr;
+
+    #[test]
+    fn outcome_to_pam_code_mapping() {
+        use glue::Outcome;
+        assert_eq!(
+            code(Outcome::Allow, Hook::Account),
+            PamResultCode::PAM_SUCCESS
+        );
+        assert_eq!(
+            code(Outcome::Ignore, Hook::Authenticate),
+            PamResultCode::PAM_IGNORE
+        );
+        assert_eq!(
+            code(Outcome::Deny, Hook::Authenticate),
+            PamResultCode::PAM_AUTH_ERR
+        );
+        // Never PAM_AUTH_ERR in acct_mgmt ("is your account locked?"), never
+        // PAM_SESSION_ERR in open_session (sudo ignores it and runs the command).
+        for hook in [Hook::Account, Hook::OpenSession, Hook::CloseSession] {
+            assert_eq!(code(Outcome::Deny, hook), PamResultCode::PAM_PERM_DENIED);
+        }
+    }
+
+    #[test]
+    fn odd_arguments_from_libpam_fail_without_touching_memory() {
+        type Entry = unsafe extern "C" fn(
+            *mut PamHandle,
+            PamFlag,
+            i32,
+            *const *const c_char,
+        ) -> PamResultCode;
+        let entries: [Entry; 5] = [
+            pam_sm_acct_mgmt,
+            pam_sm_authenticate,
+            pam_sm_open_session,
+            pam_sm_close_session,
+            pam_sm_setcred,
+        ];
+        let bogus_handle = ptr::NonNull::<PamHandle>::dangling().as_ptr();
+        let null_entry: [*const c_char; 1] = [ptr::null()];
+        for f in entries {
+            // SAFETY: a null handle is rejected by pam_hooks! before any use.
+            let rc = unsafe { f(ptr::null_mut(), 0, 0, ptr::null()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+            // SAFETY: a negative argc is rejected before the handle or argv are read.
+            let rc = unsafe { f(bogus_handle, 0, -1, ptr::null()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+            // SAFETY: argc > 0 with a null argv is rejected before any read.
+            let rc = unsafe { f(bogus_handle, 0, 2, ptr::null()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+            // SAFETY: argv has one readable (null) entry; null entries are
+            // rejected before the handle is used.
+            let rc = unsafe { f(bogus_handle, 0, 1, null_entry.as_ptr()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+        }
+    }
+}
