@@ -773,9 +773,6 @@ pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
             .map_err(|_| bad("signature is not 64 bytes"))?,
         _ => return Err(bad("signature is not a byte string")),
     };
-    // The array came first in a validated item: the three other members
-    // before, this should be the end; validated already (trailing bytes).
-
     // 9-11: protected header.
     let (alg, kid, typ) = decode_protected(protected)?;
     // 12-16: claims.
