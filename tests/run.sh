@@ -4,12 +4,13 @@
 # tests drive the real sudo as an unprivileged test user.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-
 if [ "$(id -u)" != 0 ]; then
     echo "tests/run.sh: run as root (the end-to-end tests drive the real sudo)" >&2
     exit 2
 fi
+bash tools/install-deps.sh || exit 1
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 echo "== cargo test"
 cargo build --workspace --release --locked || exit 1

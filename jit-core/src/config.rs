@@ -1,1 +1,405 @@
-//! Placeholder; filled in by its issue.
+//! `/etc/security/pam_jit.conf` and the rules for reading any file the module trusts.
+//!
+//! Format (documented in docs/pam_jit.conf.md): one `key = value` per line,
+//! `#` starts a comment line, blank lines are ignored. Unknown keys, duplicate
+//! keys, missing required keys and malformed values are errors naming the line.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Default location of the configuration file.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/security/pam_jit.conf";
+/// Largest configuration file accepted.
+pub const MAX_CONFIG_LEN: u64 = 64 * 1024;
+/// Largest trusted-keys (or revocation) file accepted.
+pub const MAX_KEYS_LEN: u64 = 1024 * 1024;
+
+/// What a missing or bad configuration means is always: deny.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read safely.
+    #[error(transparent)]
+    File(#[from] SecureFileError),
+    /// A line could not be understood.
+    #[error("{path}:{line}: {msg}")]
+    Syntax {
+        /// The configuration file.
+        path: String,
+        /// 1-based line number (0 for whole-file problems).
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+/// The module's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Host groups this host belongs to (`host_groups`, required).
+    pub host_groups: Vec<String>,
+    /// Trusted-keys file (`trusted_keys`, required).
+    pub trusted_keys: PathBuf,
+    /// Audit log (`log`).
+    pub log: PathBuf,
+    /// Log state file (`state`).
+    pub state: PathBuf,
+    /// Where the initial seal key is exported when the log is created (`seal_key_export`).
+    pub seal_key_export: PathBuf,
+    /// Clock leeway in seconds for nbf/exp (`leeway`, default 60, at most 600).
+    pub leeway_secs: u64,
+    /// Mirror every record to syslog, facility authpriv (`syslog`, default yes).
+    pub syslog: bool,
+    /// Host name recorded in the log (`hostname`, default: the kernel's host name).
+    pub hostname: Option<String>,
+    /// Ask for a token through the PAM conversation when `JIT_TOKEN` is not set
+    /// (`prompt`, default no).
+    pub prompt: bool,
+}
+
+const KEYS: &[&str] = &[
+    "host_groups",
+    "trusted_keys",
+    "log",
+    "state",
+    "seal_key_export",
+    "leeway",
+    "syslog",
+    "hostname",
+    "prompt",
+];
+
+impl Config {
+    /// Parse the text of a configuration file; `path` is only used in messages.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let err = |line: usize, msg: String| ConfigError::Syntax {
+            path: path.to_string(),
+            line,
+            msg,
+        };
+        let mut seen: Vec<(&str, usize, &str)> = Vec::new();
+        for (idx, raw) in text.lines().enumerate() {
+            let n = idx + 1;
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(err(n, "expected `key = value`".into()));
+            };
+            let (k, v) = (k.trim(), v.trim());
+            if !KEYS.contains(&k) {
+                return Err(err(n, format!("unknown key {k:?}")));
+            }
+            if let Some((_, first, _)) = seen.iter().find(|(sk, _, _)| *sk == k) {
+                return Err(err(n, format!("{k} is already set on line {first}")));
+            }
+            if v.is_empty() {
+                return Err(err(n, format!("{k} has no value")));
+            }
+            seen.push((k, n, v));
+        }
+        let get = |k: &str| {
+            seen.iter()
+                .find(|(sk, _, _)| *sk == k)
+                .map(|(_, n, v)| (*n, *v))
+        };
+        let path_of = |k: &str, default: &str| -> Result<PathBuf, ConfigError> {
+            match get(k) {
+                None => Ok(PathBuf::from(default)),
+                Some((_, v)) if v.starts_with('/') => Ok(PathBuf::from(v)),
+                Some((n, v)) => Err(err(n, format!("{k} must be an absolute path, not {v:?}"))),
+            }
+        };
+        let bool_of = |k: &str, default: bool| -> Result<bool, ConfigError> {
+            match get(k) {
+                None => Ok(default),
+                Some((_, "yes" | "true")) => Ok(true),
+                Some((_, "no" | "false")) => Ok(false),
+                Some((n, v)) => Err(err(n, format!("{k} must be yes or no, not {v:?}"))),
+            }
+        };
+
+        let (gn, groups) =
+            get("host_groups").ok_or_else(|| err(0, "host_groups is required".into()))?;
+        let host_groups: Vec<String> = groups
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if host_groups.is_empty() {
+            return Err(err(gn, "host_groups names no group".into()));
+        }
+        if let Some(bad) = host_groups.iter().find(|g| !valid_name(g)) {
+            return Err(err(gn, format!("invalid host group name {bad:?}")));
+        }
+        if get("trusted_keys").is_none() {
+            return Err(err(0, "trusted_keys is required".into()));
+        }
+        let leeway_secs = match get("leeway") {
+            None => 60,
+            Some((n, v)) => {
+                let digits = v.strip_suffix('s').unwrap_or(v);
+                match digits.parse::<u64>() {
+                    Ok(s) if s <= 600 => s,
+                    _ => {
+                        return Err(err(
+                            n,
+                            format!("leeway must be 0 to 600 seconds, not {v:?}"),
+                        ))
+                    }
+                }
+            }
+        };
+        let hostname = match get("hostname") {
+            None => None,
+            Some((_, v)) if valid_name(v) => Some(v.to_string()),
+            Some((n, v)) => return Err(err(n, format!("invalid hostname {v:?}"))),
+        };
+        Ok(Config {
+            host_groups,
+            trusted_keys: path_of("trusted_keys", "")?,
+            log: path_of("log", "/var/log/jit/audit.log")?,
+            state: path_of("state", "/var/lib/jit/log.state")?,
+            seal_key_export: path_of("seal_key_export", "/var/lib/jit/seal-key.initial")?,
+            leeway_secs,
+            syslog: bool_of("syslog", true)?,
+            hostname,
+            prompt: bool_of("prompt", false)?,
+        })
+    }
+
+    /// Read and parse a configuration file with [`read_secure_file`].
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = read_secure_file(path, MAX_CONFIG_LEN)?;
+        Config::parse(&text, &path.display().to_string())
+    }
+}
+
+/// Host names, host groups: letters, digits, `.`, `_`, `-`; 1 to 253 bytes.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Why a trusted file was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecureFileError {
+    /// Opening or reading failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file, or a directory above it, could be changed by someone other than root.
+    #[error("refusing {path}: {why}")]
+    Insecure {
+        /// The file or directory at fault.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// Read a file the module trusts (configuration, keys), refusing it unless
+/// only root can have written it, as sshd's StrictModes does: the path must be
+/// absolute; the file must be a regular file (not a symlink), owned by root, not
+/// writable by group or others, at most `max_len` bytes; every directory above
+/// it must be owned by root and not writable by group or others.
+pub fn read_secure_file(path: &Path, max_len: u64) -> Result<String, SecureFileError> {
+    let shown = path.display().to_string();
+    let insecure = |p: &Path, why: String| SecureFileError::Insecure {
+        path: p.display().to_string(),
+        why,
+    };
+    if !path.is_absolute() {
+        return Err(insecure(path, "not an absolute path".into()));
+    }
+    let io = |source| SecureFileError::Io {
+        path: shown.clone(),
+        source,
+    };
+    // O_NOFOLLOW: a symlink as the last component fails with ELOOP.
+    let mut f = File::options()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                insecure(path, "is a symbolic link".into())
+            } else {
+                io(e)
+            }
+        })?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(insecure(path, "not a regular file".into()));
+    }
+    check_owner_mode(path, meta.uid(), meta.mode())?;
+    if meta.len() > max_len {
+        return Err(insecure(path, format!("larger than {max_len} bytes")));
+    }
+    for dir in path.ancestors().skip(1) {
+        let lmeta = std::fs::symlink_metadata(dir).map_err(io)?;
+        check_owner_mode(
+            dir,
+            lmeta.uid(),
+            if lmeta.file_type().is_symlink() {
+                0
+            } else {
+                lmeta.mode()
+            },
+        )?;
+        if lmeta.file_type().is_symlink() {
+            let target = std::fs::metadata(dir).map_err(io)?;
+            check_owner_mode(dir, target.uid(), target.mode())?;
+        }
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    (&mut f)
+        .take(max_len + 1)
+        .read_to_end(&mut buf)
+        .map_err(io)?;
+    if buf.len() as u64 > max_len {
+        return Err(insecure(path, format!("larger than {max_len} bytes")));
+    }
+    String::from_utf8(buf).map_err(|_| insecure(path, "not UTF-8 text".into()))
+}
+
+fn check_owner_mode(p: &Path, uid: u32, mode: u32) -> Result<(), SecureFileError> {
+    let insecure = |why: String| SecureFileError::Insecure {
+        path: p.display().to_string(),
+        why,
+    };
+    if uid != 0 {
+        return Err(insecure(format!("owned by uid {uid}, not root")));
+    }
+    if mode & 0o022 != 0 {
+        return Err(insecure(format!(
+            "writable by group or others (mode {:o})",
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str =
+        "# comment\nhost_groups = web, db-prod\ntrusted_keys = /etc/security/jit/trusted-keys\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(GOOD, "t").unwrap();
+        assert_eq!(c.host_groups, vec!["web", "db-prod"]);
+        assert_eq!(c.leeway_secs, 60);
+        assert_eq!(c.log, PathBuf::from("/var/log/jit/audit.log"));
+        assert!(c.syslog);
+        assert!(!c.prompt);
+    }
+
+    #[test]
+    fn strict_parser_rejects() {
+        let cases = [
+            ("host_groups = web\n", "trusted_keys is required"),
+            ("trusted_keys = /k\n", "host_groups is required"),
+            (&format!("{GOOD}colour = blue\n"), "unknown key"),
+            (&format!("{GOOD}host_groups = x\n"), "already set on line 2"),
+            (&format!("{GOOD}leeway = 601\n"), "leeway"),
+            (&format!("{GOOD}leeway = -1\n"), "leeway"),
+            (&format!("{GOOD}log = relative/path\n"), "absolute"),
+            (&format!("{GOOD}syslog = maybe\n"), "yes or no"),
+            (&format!("{GOOD}prompt =\n"), "no value"),
+            (&format!("{GOOD}just words\n"), "key = value"),
+            ("host_groups = ,\ntrusted_keys = /k\n", "names no group"),
+            (
+                "host_groups = we$b\ntrusted_keys = /k\n",
+                "invalid host group",
+            ),
+            (&format!("{GOOD}HOST_GROUPS = x\n"), "unknown key"),
+        ];
+        for (text, want) in cases {
+            let e = Config::parse(text, "t").unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn leeway_accepts_seconds_suffix() {
+        let c = Config::parse(&format!("{GOOD}leeway = 30s\n"), "t").unwrap();
+        assert_eq!(c.leeway_secs, 30);
+    }
+
+    #[test]
+    fn owner_and_mode_rules() {
+        let p = Path::new("/x");
+        assert!(check_owner_mode(p, 0, 0o100644).is_ok());
+        assert!(check_owner_mode(p, 0, 0o100600).is_ok());
+        assert!(check_owner_mode(p, 1000, 0o100644).is_err());
+        assert!(check_owner_mode(p, 0, 0o100664).is_err());
+        assert!(check_owner_mode(p, 0, 0o100646).is_err());
+        assert!(check_owner_mode(p, 0, 0o041777).is_err());
+    }
+
+    #[test]
+    fn files_below_world_writable_dirs_are_refused() {
+        // /tmp is 1777: anything below it could be swapped by any user.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pam_jit.conf");
+        std::fs::write(&f, GOOD).unwrap();
+        let e = read_secure_file(&f, MAX_CONFIG_LEN)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refusing"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_are_refused() {
+        assert!(read_secure_file(Path::new("etc/x"), 10).is_err());
+    }
+
+    #[test]
+    fn secure_file_in_root_owned_dir() {
+        // Needs a directory only root can write; the suite runs as root
+        // (tests/run.sh refuses otherwise).
+        let base = Path::new("/run");
+        let meta = std::fs::metadata(base).unwrap();
+        assert_eq!(meta.uid(), 0);
+        let dir = base.join(format!("jit-core-test-{}", std::process::id()));
+        if nix::unistd::geteuid().is_root() {
+            std::fs::create_dir(&dir).unwrap();
+            let f = dir.join("pam_jit.conf");
+            std::fs::write(&f, GOOD).unwrap();
+            let res = read_secure_file(&f, MAX_CONFIG_LEN);
+            // A symlink to it is refused even though the target is fine.
+            let link = dir.join("link.conf");
+            std::os::unix::fs::symlink(&f, &link).unwrap();
+            let via_link = read_secure_file(&link, MAX_CONFIG_LEN);
+            // Too large.
+            let small = read_secure_file(&f, 10);
+            // Group-writable.
+            std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o664))
+                .unwrap();
+            let gw = read_secure_file(&f, MAX_CONFIG_LEN);
+            std::fs::remove_dir_all(&dir).unwrap();
+            assert_eq!(res.unwrap(), GOOD);
+            assert!(via_link.unwrap_err().to_string().contains("symbolic link"));
+            assert!(small.unwrap_err().to_string().contains("larger"));
+            assert!(gw.unwrap_err().to_string().contains("writable"));
+        } else {
+            assert!(
+                std::fs::create_dir(&dir).is_err(),
+                "non-root must not write /run"
+            );
+        }
+    }
+}

@@ -5,10 +5,12 @@
 //! - [`keys`] — the trusted-keys file hosts pin.
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
 //! - [`config`] — `/etc/security/pam_jit.conf`.
+//! - [`sudo`] — determining exactly what sudo is about to run.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod invocation;
 pub mod keys;
 pub mod log;
+pub mod sudo;
 pub mod token;

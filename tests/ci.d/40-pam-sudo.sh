@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# pam_jit under the real Debian sudo, run by unprivileged test users through a
+# dedicated PAM service (see tests/e2e/lib.sh). Every case asserts sudo's exit
+# status, what the user saw, and the audit record written.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
+# shellcheck source=../e2e/lib.sh
+. tests/e2e/lib.sh
+command -v faketime >/dev/null || e2e_die "faketime is not installed (Debian package faketime)"
+trap 'e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
+e2e_setup
+
+pass=0; fail=0; failed=()
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() {
+    fail=$((fail + 1)); failed+=("$1")
+    echo "FAIL $1: $2"
+    echo "     rc=$RC stdout=$(head -c 400 "$OUT") stderr=$(head -c 600 "$ERR")"
+}
+
+# decisions_since N: "allowed reason_code hook" of each decision record after line N.
+decisions_since() {
+    /usr/bin/python3 - "$ROOT/log/audit.log" "$1" <<'EOF'
+import json, sys
+try:
+    lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+except FileNotFoundError:
+    lines = []
+for l in lines[int(sys.argv[2]):]:
+    r = json.loads(l)
+    if r["kind"] == "decision":
+        hook = "auth" if r.get("message", "").startswith("authenticate:") else "acct"
+        print(r.get("allowed"), r.get("reason_code"), hook, r.get("command", "-"), r.get("user", "-"), r.get("run_as_user", "-"))
+EOF
+}
+
+# expect NAME WANT_RC STDERR_SUBSTRING WANT_LAST_DECISION
+#   Runs after an as_user call whose log position was saved in $before.
+#   WANT_LAST_DECISION is "True CODE" / "False CODE" for the last acct decision,
+#   or "none" when no record can be written (the module cannot find its log).
+expect() {
+    local name=$1 want_rc=$2 want_err=$3 want_dec=$4
+    if [ "$RC" != "$want_rc" ]; then bad "$name" "exit status $RC, wanted $want_rc"; return; fi
+    if [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$ERR"; then
+        bad "$name" "stderr lacks '$want_err'"; return
+    fi
+    local decs last
+    decs=$(decisions_since "$before")
+    last=$(printf '%s\n' "$decs" | { grep ' acct ' || true; } | tail -n 1 | cut -d' ' -f1-2)
+    if [ "$want_dec" = none ]; then
+        if [ -n "$decs" ]; then bad "$name" "unexpected records: $decs"; return; fi
+    elif [ "$last" != "$want_dec" ]; then
+        bad "$name" "last decision '$last', wanted '$want_dec' (records: $decs)"; return
+    fi
+    # A denial must never leave an allowed acct decision behind.
+    if [ "$want_rc" != 0 ] && printf '%s\n' "$decs" | grep -q '^True .* acct'; then
+        bad "$name" "an allowed decision was logged for a denied run"; return
+    fi
+    ok "$name"
+}
+
+run() { before=$(log_lines); as_user "$@"; }
+run_tty() { before=$(log_lines); as_user_tty "$@"; }
+
+HG=(--host-group e2e-hosts)
+TRUE_TOK=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --reason "e2e allowed")
+
+# --- allowed, and what is recorded -------------------------------------------
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "allowed: exact command" 0 "" "True ok"
+kinds=$(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["kind"] for l in open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]))' "$ROOT/log/audit.log" "$before")
+case "$kinds" in
+    *"decision session_open session_close") ok "allowed: session open and close recorded" ;;
+    *) bad "allowed: session records" "kinds after run: $kinds" ;;
+esac
+rec=$(decisions_since "$before" | tail -n 1)
+[ "$rec" = "True ok acct /usr/bin/true $UA root" ] && ok "allowed: record names command, user, run-as" \
+    || bad "allowed: record fields" "$rec"
+[ -n "$(last_record session_secs)" ] && ok "allowed: session duration recorded" || bad "session duration" "missing"
+decisions_since "$before" | grep -q ' auth ' && bad "NOPASSWD: no authenticate" "authenticate ran" \
+    || ok "NOPASSWD rule: decided in acct_mgmt without authenticate"
+
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n true
+expect "allowed: bare name resolved by sudo" 0 "" "True ok"
+
+# --- time ------------------------------------------------------------------
+tok=$(faketime -f '-2h' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "expired" 1 "expired" "False expired"
+tok=$(faketime -f '+2h' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "not yet valid" 1 "not valid" "False not_yet_valid"
+tok=$(faketime -f '-3630s' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "leeway: expired 30 s ago is inside 60 s" 0 "" "True ok"
+tok=$(faketime -f '-3690s' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "leeway: expired 90 s ago is outside 60 s" 1 "expired" "False expired"
+
+# --- who and where -----------------------------------------------------------
+tok=$(e2e_issue --user "$UB" "${HG[@]}" --command /usr/bin/true --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "someone else's token" 1 "this token is for $UB" "False wrong_user"
+tok=$(e2e_issue --user "${UA}x" "${HG[@]}" --command /usr/bin/true --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "token for a longer user name" 1 "this token is for" "False wrong_user"
+tok=$(e2e_issue --user "$UA" --host-group db-prod --command /usr/bin/true --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "wrong host group" 1 "host" "False host_not_granted"
+
+# --- commands ----------------------------------------------------------------
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/id
+expect "wrong command" 1 "command not granted: /usr/bin/id" "False command_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "/bin/echo hello" --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo hello
+expect "exact arguments" 0 "" "True ok"
+grep -qx hello "$OUT" && ok "exact arguments: command really ran" || bad "command output" "no hello"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo hello world
+expect "extra argument" 1 "command not granted" "False command_not_granted"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo
+expect "fewer arguments" 1 "command not granted" "False command_not_granted"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo hello ""
+expect "extra empty argument" 1 "command not granted" "False command_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "/bin/echo 'a b'" --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo "a b"
+expect "argument with a space" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo a b
+expect "two arguments do not match one with a space" 1 "command not granted" "False command_not_granted"
+
+# PATH trick: this user's sudoers entry resolves through the user's PATH.
+home_a=$(getent passwd "$UA" | cut -d: -f6)
+install -d -o "$UA" -g "$UA" "$home_a/bin"
+printf '#!/bin/sh\necho pwned\n' > "$home_a/bin/true"
+chown "$UA:$UA" "$home_a/bin/true"; chmod 0755 "$home_a/bin/true"
+run "$UA" JIT_TOKEN="$TRUE_TOK" PATH="$home_a/bin:/usr/bin:/bin" -- sudo -n true
+expect "PATH trick" 1 "command not granted: $home_a/bin/true" "False command_not_granted"
+grep -q pwned "$OUT" && bad "PATH trick" "the user's program ran" || true
+
+run "$UA" JIT_TOKEN="$TRUE_TOK" SUDO_COMMAND=/usr/bin/true -- sudo -n /usr/bin/id
+expect "spoofed SUDO_COMMAND (different command)" 1 "command not granted: /usr/bin/id" "False command_not_granted"
+run "$UA" JIT_TOKEN="$TRUE_TOK" SUDO_COMMAND=/usr/bin/true -- sudo -n /usr/bin/true
+expect "SUDO_COMMAND in the user's environment is refused" 1 "unset it" "False command_undetermined"
+
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n FOO=bar /usr/bin/true
+expect "VAR=value word" 1 "environment" "False command_undetermined"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n LD_PRELOAD=/tmp/x.so /usr/bin/true
+expect "LD_PRELOAD word" 1 "environment" "False command_undetermined"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -E /usr/bin/true
+expect "-E" 1 "environment" "False command_undetermined"
+
+# --- run-as, shells, sudoedit, -l, -v -----------------------------------------
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -u nobody /usr/bin/true
+expect "-u not granted" 1 "nobody" "False run_as_not_granted"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -u root /usr/bin/true
+expect "-u root granted by default" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -g nogroup /usr/bin/true
+expect "-g not granted" 1 "nogroup" "False run_as_group_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --run-as nobody --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n -u nobody /usr/bin/true
+expect "-u granted" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -s
+expect "-s without a shell grant" 1 "shell" "False shell_not_granted"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -i /usr/bin/true
+expect "-i without a shell grant" 1 "shell" "False shell_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /bin/bash --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n -s
+expect "a /bin/bash grant is not a shell grant" 1 "shell" "False shell_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --shell --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n -i /usr/bin/id -un
+expect "-i with a shell grant" 0 "" "True ok"
+grep -qx root "$OUT" && ok "-i with a shell grant ran as root" || bad "-i output" "not root"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -e /etc/hosts
+expect "sudoedit without a grant" 1 "" "False edit_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "sudoedit /etc/hosts" --reason t)
+run "$UA" JIT_TOKEN="$tok" SUDO_EDITOR=/bin/true -- sudo -n -e /etc/hosts
+expect "sudoedit with a grant" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$tok" SUDO_EDITOR=/bin/true -- sudo -n -e /etc/shadow
+expect "sudoedit of another file" 1 "" "False edit_not_granted"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -l
+expect "-l with a valid token" 0 "" "True ok"
+run "$UA" -- sudo -n -l
+expect "-l without a token" 1 "no JIT token" "False no_token"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -v
+expect "-v with a valid token" 0 "" "True ok"
+run "$UA" -- sudo -n -v
+expect "-v without a token" 1 "no JIT token" "False no_token"
+
+# --- bad tokens ----------------------------------------------------------------
+run "$UA" -- sudo -n /usr/bin/true
+expect "no token" 1 "no JIT token" "False no_token"
+# Flip one character inside the signature (the last 86 characters).
+mid=$(( ${#TRUE_TOK} - 10 ))
+c=${TRUE_TOK:$mid:1}; [ "$c" = A ] && r=B || r=A
+tampered="${TRUE_TOK:0:$mid}$r${TRUE_TOK:$((mid + 1))}"
+run "$UA" JIT_TOKEN="$tampered" -- sudo -n /usr/bin/true
+expect "tampered token" 1 "" "False bad_signature"
+# One flipped character in the claims: rejected before any use, whatever the reason.
+mid=$(( ${#TRUE_TOK} / 2 ))
+c=${TRUE_TOK:$mid:1}; [ "$c" = A ] && r=B || r=A
+run "$UA" JIT_TOKEN="${TRUE_TOK:0:$mid}$r${TRUE_TOK:$((mid + 1))}" -- sudo -n /usr/bin/true
+last=$(decisions_since "$before" | tail -n 1 | cut -d' ' -f1-2)
+case "$last" in "False "*) ok "tampered claims ($last)" ;; *) bad "tampered claims" "$last" ;; esac
+tok=$("$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k2.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "unknown kid" 1 "e2e-k2" "False unknown_kid"
+run "$UA" JIT_TOKEN='this is not a token!' -- sudo -n /usr/bin/true
+expect "garbage token" 1 "" "False bad_base64"
+big=$(head -c 20000 /dev/zero | tr '\0' 'A')
+run "$UA" JIT_TOKEN="$big" -- sudo -n /usr/bin/true
+expect "oversized token" 1 "" "False oversized"
+cp "$ROOT/keys/trusted-keys" "$ROOT/keys.saved"
+echo "$(cat "$ROOT/keys.saved") not-after=@$(( $(date +%s) - 60 ))" > "$ROOT/keys/trusted-keys"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "key outside its window" 1 "" "False key_expired"
+chmod 0666 "$ROOT/keys/trusted-keys"; cp "$ROOT/keys.saved" "$ROOT/keys/trusted-keys"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "world-writable trusted keys" 1 "trusted keys unusable" "False keys_unusable"
+chmod 0644 "$ROOT/keys/trusted-keys"; chown "$UA" "$ROOT/keys/trusted-keys"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "user-owned trusted keys" 1 "not root" "False keys_unusable"
+chown root "$ROOT/keys/trusted-keys"
+rm "$ROOT/keys/trusted-keys"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "missing trusted keys" 1 "trusted keys unusable" "False keys_unusable"
+install -m 0644 "$ROOT/keys.saved" "$ROOT/keys/trusted-keys"
+
+# --- broken configuration and log (user C's stack reads $ROOT/bad.conf) --------
+CTOK=$(e2e_issue --user "$UC" "${HG[@]}" --command /usr/bin/true --reason t)
+rm -f "$ROOT/bad.conf"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "missing config" 1 "configuration unusable" none
+e2e_write_conf "$ROOT/bad.conf"; chmod 0666 "$ROOT/bad.conf"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "world-writable config" 1 "writable by group or others" none
+chmod 0644 "$ROOT/bad.conf"; chown "$UC" "$ROOT/bad.conf"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "user-owned config" 1 "not root" none
+ln -sf "$ROOT/pam_jit.conf" "$ROOT/bad.conf"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "symlinked config" 1 "symbolic link" none
+rm -f "$ROOT/bad.conf"; e2e_write_conf "$ROOT/bad.conf" "colour = blue"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "unknown config key" 1 "unknown key" none
+touch "$ROOT/not-a-dir"
+rm -f "$ROOT/bad.conf"
+{
+    echo "host_groups = e2e-hosts"
+    echo "trusted_keys = $ROOT/keys/trusted-keys"
+    echo "log = $ROOT/not-a-dir/audit.log"
+    echo "state = $ROOT/state-bad/log.state"
+    echo "seal_key_export = $ROOT/state-bad/seal-key.initial"
+    echo "syslog = no"
+} > "$ROOT/bad.conf"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "unwritable log" 1 "cannot write the audit log" none
+e2e_write_conf "$ROOT/bad.conf"
+run "$UC" JIT_TOKEN="$CTOK" -- sudo -n /usr/bin/true
+expect "user C allowed once the config is sound" 0 "" "True ok"
+
+# --- the timestamp cache must not carry a decision over ----------------------
+# User B's rule needs a password: the token authenticates the first sudo (no
+# password asked); the second, on the same terminal a moment later, finds the
+# cached timestamp (no authenticate) and carries no token: acct_mgmt denies.
+BTOK=$(e2e_issue --user "$UB" "${HG[@]}" --command /usr/bin/true --reason t)
+run_tty "$UB" JIT_TOKEN="$BTOK" -- 'sudo /usr/bin/true; echo first=$?; env -u JIT_TOKEN sudo -n /usr/bin/true; echo second=$?'
+if grep -q 'first=0' "$OUT" && grep -q 'second=1' "$OUT"; then
+    decs=$(decisions_since "$before")
+    if [ "$(printf '%s\n' "$decs" | cut -d' ' -f1-3 | tr '\n' ,)" = "True ok auth,True ok acct,False no_token acct," ]; then
+        ok "timestamp cache: token authenticates, second sudo denied in acct_mgmt"
+    else
+        bad "timestamp cache" "records: $decs"
+    fi
+else
+    bad "timestamp cache" "output: $(cat "$OUT")"
+fi
+run_tty "$UB" JIT_TOKEN="$TRUE_TOK" -- 'sudo -k; sudo /usr/bin/true; echo rc=$?'
+grep -q 'rc=1' "$OUT" && ok "authenticate: someone else's token does not stand in for a password" \
+    || bad "authenticate with a wrong token" "$(cat "$OUT")"
+
+# --- scripts and concurrency -----------------------------------------------------
+printf '#!/bin/sh\nset -e\nsudo -n /usr/bin/true\necho job-done\n' > "$home_a/job.sh"
+chown "$UA" "$home_a/job.sh"; chmod 0755 "$home_a/job.sh"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- "$home_a/job.sh"
+expect "sudo -n in a script" 0 "" "True ok"
+grep -qx job-done "$OUT" && ok "script finished" || bad "script" "no job-done"
+
+before=$(log_lines)
+pids=()
+for i in $(seq 1 32); do
+    setpriv --reuid="$UA" --regid="$UA" --init-groups env -i PATH=/usr/bin:/bin JIT_TOKEN="$TRUE_TOK" \
+        sudo -n /usr/bin/true </dev/null >/dev/null 2>"$ROOT/conc.$i.err" &
+    pids+=($!)
+done
+conc_fail=0
+for p in "${pids[@]}"; do wait "$p" || conc_fail=$((conc_fail + 1)); done
+n=$(decisions_since "$before" | { grep -c '^True ok acct' || true; })
+if [ "$conc_fail" = 0 ] && [ "$n" = 32 ]; then ok "32 concurrent sudo invocations allowed and recorded"
+else RC=$conc_fail; bad "concurrency" "$conc_fail failed, $n allowed records"; fi
+
+# --- the log verifies -----------------------------------------------------------
+set +e
+"$BIN/jit-verify" log --seal-key "$ROOT/state/seal-key.initial" --state "$ROOT/state/log.state" "$ROOT/log/audit.log" >"$OUT" 2>"$ERR"
+RC=$?
+set -e
+[ "$RC" = 0 ] && ok "jit-verify: whole log intact with seal key and state ($(log_lines) records)" \
+    || bad "jit-verify" "exit $RC"
+
+echo
+for n in "${failed[@]}"; do echo "FAILED: $n"; done
+echo "pam-sudo: $pass passed, $fail failed"
+[ "$fail" = 0 ]
