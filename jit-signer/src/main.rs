@@ -331,8 +331,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         } => {
             let now = now_or(now.as_deref()).map_err(usage)?;
             let text = if t == "-" {
+                // A token is at most ~11 KB of text; read a little more so
+                // oversized input is still reported as oversized.
                 let mut s = String::new();
                 io::stdin()
+                    .take(64 * 1024)
                     .read_to_string(&mut s)
                     .context("reading the token from stdin")
                     .map_err(io_err)?;
