@@ -856,7 +856,10 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
          `blake3(\"jit-vectors-v1/\" + kid)`; `vec-old` and `vec-future` have validity windows.\n\
          - `NAME.token`: one token each, base64url text without a newline.\n\
          - `manifest.json`: for each vector the time (`now`, Unix seconds), leeway 60 s,\n\
-         the invocation, and the expected reason code (docs/token-format.md §4).\n\n\
+         the invocation, and the expected reason code (docs/token-format.md §4). An\n\
+         invocation is `{user, host_groups, action, run_as_user, run_as_group}` with `action`\n\
+         one of `{\"exec\": [argv]}`, `{\"shell\": {\"login\": bool, \"argv\": [...]}}`,\n\
+         `{\"edit\": [files]}`, `\"list\"`, `\"validate\"`.\n\n\
          | vector | expected | what it is |\n|---|---|---|\n",
     );
     for (n, vec) in v.iter().enumerate() {
