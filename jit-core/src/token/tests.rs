@@ -927,6 +927,11 @@ fn random_and_hostile_inputs_never_panic() {
         let d = run(&encode_b64(&b), &ok_inv());
         assert!(!d.allowed || b == raw, "garbage allowed: {b:x?}");
     }
+    // The fuzz entry point's invariants hold on the valid token and prefixes.
+    for k in 0..raw.len() {
+        fuzz_decide(&raw[..k]);
+    }
+    fuzz_decide(&raw);
     // Deep nesting, huge declared lengths and counts.
     let mut deep = vec![0xd2];
     deep.extend(std::iter::repeat_n(0x81, 8000));
