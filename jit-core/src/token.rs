@@ -1450,9 +1450,12 @@ pub fn fuzz_decide(data: &[u8]) {
     if let Ok(d) = decode(data) {
         assert_eq!(assemble(&d.protected, &d.payload, &d.signature), data);
     }
-    for text in [Some(encode_b64(data)), std::str::from_utf8(data).ok().map(str::to_string)]
-        .into_iter()
-        .flatten()
+    for text in [
+        Some(encode_b64(data)),
+        std::str::from_utf8(data).ok().map(str::to_string),
+    ]
+    .into_iter()
+    .flatten()
     {
         let d = decide(&text, &keys, 1_800_000_000, &inv, &VerifyOptions::default());
         assert!(!d.allowed || d.token.is_some());
