@@ -232,8 +232,16 @@ fn case03_reorder_duplicate_replay() {
     );
     let mut l = lines.clone();
     l.push(lines[1].clone());
+    let r = run(&[fx.write("r.log", &l)], false, None, None);
+    tampered(&r, Kind::SeqRepeat);
+    assert!(r.findings.iter().any(|f| f.detail.contains("exact copy")));
+    // reorder beyond the duplicate window
+    let (long, _) = build(100);
+    let mut l = long.clone();
+    let moved = l.remove(3);
+    l.push(moved);
     tampered(
-        &run(&[fx.write("r.log", &l)], false, None, None),
+        &run(&[fx.write("o.log", &l)], false, None, None),
         Kind::SeqOrder,
     );
 }

@@ -322,6 +322,8 @@ struct Verifier<'o, 'a> {
     /// Hash the next record must name as prev; None after damage (resync).
     expect_prev: Option<[u8; 32]>,
     expect_seq: Option<u64>,
+    /// The last few (seq, hash), to tell a duplicate from a reorder.
+    recent: std::collections::VecDeque<(u64, [u8; 32])>,
     last_time: String,
     log_id: Option<[u8; 16]>,
     keys: Option<KeyWalk>,
@@ -508,6 +510,7 @@ impl Verifier<'_, '_> {
             }
         }
         // Sequence and link.
+        let mut advances = true;
         if let Some(exp) = self.expect_seq {
             if seq != exp {
                 seq_ok = false;
@@ -520,17 +523,22 @@ impl Verifier<'_, '_> {
                             seq - 1
                         ),
                     )
-                } else if Some(f.hash) == self.last.map(|l| l.1)
-                    || self.last.is_some_and(|l| l.0 == seq)
-                {
-                    (
-                        Kind::SeqRepeat,
+                } else if let Some(&(_, h0)) = self.recent.iter().rev().find(|r| r.0 == seq) {
+                    advances = false;
+                    let d = if h0 == f.hash {
                         format!(
-                            "seq {seq} again after {}: duplicated or replayed record",
+                            "seq {seq} again after {}: an exact copy (duplicated or replayed)",
                             exp - 1
-                        ),
-                    )
+                        )
+                    } else {
+                        format!(
+                            "seq {seq} again after {}: a second, different record with this seq",
+                            exp - 1
+                        )
+                    };
+                    (Kind::SeqRepeat, d)
                 } else {
+                    advances = false;
                     (
                         Kind::SeqOrder,
                         format!("seq {seq} after {}: records reordered", exp - 1),
@@ -602,10 +610,16 @@ impl Verifier<'_, '_> {
         }
         self.records += 1;
         self.first_seq.get_or_insert(seq);
+        if self.recent.len() == 64 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((seq, f.hash));
         self.before_last = self.last.map(|l| l.1);
         self.last = Some((seq, f.hash));
-        self.expect_prev = Some(f.hash);
-        self.expect_seq = Some(seq.wrapping_add(1));
+        if advances {
+            self.expect_prev = Some(f.hash);
+            self.expect_seq = Some(seq.wrapping_add(1));
+        }
     }
 
     fn tail(&mut self, rest: &[u8]) {
@@ -677,6 +691,7 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
         before_last: None,
         expect_prev: None,
         expect_seq: None,
+        recent: std::collections::VecDeque::with_capacity(64),
         last_time: String::new(),
         log_id: opts.seal_key.as_ref().map(|k| k.log_id),
         keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
