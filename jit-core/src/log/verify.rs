@@ -527,11 +527,16 @@ impl Verifier<'_, '_> {
                 let (kind, d) = if seq > exp {
                     (
                         Kind::SeqGap,
-                        format!(
-                            "seq {seq} follows {}: records {exp}..{} missing",
-                            exp - 1,
-                            seq - 1
-                        ),
+                        if seq - exp == 1 {
+                            format!("seq {seq} follows {}: record {exp} missing", exp - 1)
+                        } else {
+                            format!(
+                                "seq {seq} follows {}: records {exp}..={} ({}) missing",
+                                exp - 1,
+                                seq - 1,
+                                seq - exp
+                            )
+                        },
                     )
                 } else if let Some(&(_, h0)) = self.recent.iter().rev().find(|r| r.0 == seq) {
                     advances = false;
