@@ -1,1 +1,184 @@
-//! Placeholder; filled in by its issue.
+//! The hash-chained, forward-sealed audit log (docs/log-format.md).
+//!
+//! - [`append`]: the writer `pam_jit` calls once per sudo invocation.
+//! - [`verify`]: the checks behind `jit-verify log`.
+//! - [`query`]: filters and statistics behind `jit-verify query` / `stats`.
+//!
+//! The writer changes no process-wide state: no umask, no signal handlers, no
+//! environment, no `openlog`. Locks are `flock` locks on an open file
+//! description, never process-owned POSIX record locks.
+
+pub mod query;
+pub mod record;
+pub mod state;
+mod syslog;
+pub mod verify;
+mod writer;
+
+use std::path::PathBuf;
+
+pub use record::{EventKind, Record};
+pub use writer::{append, bulk_append, Chain};
+
+/// Where and how the writer logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The log file (default `/var/log/jit/audit.log`).
+    pub log_path: PathBuf,
+    /// The writer state (default `/var/lib/jit/log.state`); the lock file is this path + `.lock`.
+    pub state_path: PathBuf,
+    /// Where the initial seal key is written once, mode 0400 (default `/var/lib/jit/seal-key.initial`).
+    pub seal_key_export: PathBuf,
+    /// This host's name, written in every record.
+    pub host: String,
+    /// Mirror `(seq, hash)` of each record to syslog (authpriv.info).
+    pub syslog: bool,
+    /// The syslog socket (default `/dev/log`).
+    pub syslog_socket: PathBuf,
+}
+
+impl LogConfig {
+    /// The defaults of docs/log-format.md for `host`.
+    pub fn new(host: impl Into<String>) -> Self {
+        LogConfig {
+            log_path: PathBuf::from("/var/log/jit/audit.log"),
+            state_path: PathBuf::from("/var/lib/jit/log.state"),
+            seal_key_export: PathBuf::from("/var/lib/jit/seal-key.initial"),
+            host: host.into(),
+            syslog: true,
+            syslog_socket: PathBuf::from("/dev/log"),
+        }
+    }
+
+    /// The lock file: `state_path` + `.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        lock_path_for(&self.state_path)
+    }
+}
+
+/// The lock file belonging to a state file.
+pub fn lock_path_for(state: &std::path::Path) -> PathBuf {
+    let mut s = state.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// One event to log. Everything that may be unknown is optional; the writer
+/// fills in seq, time, host, prev, hash and seal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub user: Option<String>,
+    pub run_as_user: Option<String>,
+    pub run_as_group: Option<String>,
+    pub tty: Option<String>,
+    /// Resolved absolute path of the command.
+    pub command_path: Option<String>,
+    /// Arguments; a very long argv is truncated with a marker and the BLAKE3 of the whole.
+    pub argv: Option<Vec<String>>,
+    pub token_id: Option<String>,
+    pub issuer: Option<String>,
+    pub kid: Option<String>,
+    pub token_reason: Option<String>,
+    pub ticket: Option<String>,
+    pub approver: Option<String>,
+    pub allowed: Option<bool>,
+    pub reason_code: Option<String>,
+    pub message: Option<String>,
+    pub pid: Option<u32>,
+    pub session_secs: Option<f64>,
+    pub break_glass: bool,
+}
+
+impl Event {
+    /// An event of `kind` with nothing else known.
+    pub fn new(kind: EventKind) -> Self {
+        Event {
+            kind,
+            user: None,
+            run_as_user: None,
+            run_as_group: None,
+            tty: None,
+            command_path: None,
+            argv: None,
+            token_id: None,
+            issuer: None,
+            kid: None,
+            token_reason: None,
+            ticket: None,
+            approver: None,
+            allowed: None,
+            reason_code: None,
+            message: None,
+            pid: None,
+            session_secs: None,
+            break_glass: false,
+        }
+    }
+}
+
+/// What [`append`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// `seq` of the event's record.
+    pub seq: u64,
+    /// Its hash (hex).
+    pub hash: String,
+    /// Recovery / continue records written before it, as `(seq, found)`
+    /// (`found` is `continue` for a new rotated segment).
+    pub repaired: Vec<(u64, String)>,
+    /// The syslog mirror could not be sent (the record itself is durable).
+    pub mirror_error: Option<String>,
+}
+
+/// Why an append failed. Nothing about the event was logged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// A file operation failed.
+    #[error("audit log: cannot {op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state file is unreadable or damaged.
+    #[error("audit log: state file {} unusable: {source}; the log cannot be continued safely \
+             (move the log and state aside for audit; the next append starts a new log)", path.display())]
+    State {
+        path: PathBuf,
+        #[source]
+        source: state::StateError,
+    },
+    /// The log has records but the state file is gone.
+    #[error("audit log: {} has records but the state file {} is missing; refusing to continue the \
+             chain without it (run `jit-verify log` on the log, then move it aside; the next append starts a new log)",
+            log.display(), state.display())]
+    StateMissing { log: PathBuf, state: PathBuf },
+    /// The initial key export of an earlier creation is still there.
+    #[error("audit log: {} already exists; a new log would overwrite an uncollected initial seal key \
+             (copy it off-host and remove it, then retry)", path.display())]
+    ExportExists { path: PathBuf },
+    /// The log and the state disagree.
+    #[error("audit log: {} does not match the state file: {detail}; possible tampering \
+             (run `jit-verify log --state` to investigate; move the log and state aside to start a new log)",
+            path.display())]
+    Mismatch { path: PathBuf, detail: String },
+    /// A write was short.
+    #[error("audit log: short write to {} ({written} of {len} bytes)", path.display())]
+    ShortWrite {
+        path: PathBuf,
+        written: usize,
+        len: usize,
+    },
+    /// The lock file kept changing under us.
+    #[error("audit log: lock file {} keeps being replaced", path.display())]
+    LockUnstable { path: PathBuf },
+    /// Encoding failed (should not happen).
+    #[error("audit log: cannot encode record: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The clock could not be formatted.
+    #[error("audit log: cannot format the time: {0}")]
+    Time(String),
+}

@@ -581,6 +581,32 @@ fn check_path(p: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Fuzzing entry point: `cmdline` bytes, a 0xFF separator, then `SUDO_COMMAND`.
+/// Checks that [`determine`] never panics and that whatever it accepts is
+/// consistent with what sudo reported.
+#[doc(hidden)]
+pub fn fuzz_determine(data: &[u8]) {
+    let (cmdline, reported) = match data.iter().position(|b| *b == 0xFF) {
+        Some(i) => (&data[..i], Some(&data[i + 1..])),
+        None => (data, None),
+    };
+    let facts = SudoFacts {
+        cmdline,
+        sudo_command: reported,
+        user_sudo_command: None,
+    };
+    if let Ok(Determined {
+        action: Action::Exec { argv },
+        ..
+    }) = determine(&facts)
+    {
+        // An accepted command always has an absolute, white-space-free path
+        // and re-joins to exactly what sudo reported.
+        assert!(argv[0].starts_with('/') && !argv[0].chars().any(char::is_whitespace));
+        assert_eq!(Some(argv.join(" ").as_bytes()), reported);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

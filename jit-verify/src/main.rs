@@ -1,6 +1,340 @@
+//! jit-verify: verify jit audit logs and answer audit queries.
+//!
+//! A thin CLI over `jit_core::log`; see docs/log-format.md.
 #![forbid(unsafe_code)]
 
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use jit_core::log::query::{self, Filter, Stats};
+use jit_core::log::verify::{self, Class, Options, Report, SealKey};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered, 2 could not check \
+(unreadable file, bad key or state file, bad arguments), 3 torn tail or state one step \
+behind only (a crash, no tampering found). query/stats: 0 ok, 2 error.";
+
+/// Verify and query jit audit logs (docs/log-format.md).
+#[derive(Parser)]
+#[command(name = "jit-verify", version, after_help = EXIT_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Verify the chain (and with --seal-key the seals) of one or more segments, oldest first.
+    #[command(after_help = EXIT_HELP)]
+    Log {
+        /// The initial seal key exported at log creation (forward integrity).
+        #[arg(long, value_name = "FILE")]
+        seal_key: Option<PathBuf>,
+        /// The writer's state file: detects a cut tail and (with --seal-key) a rolled-back state.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Lock file to wait on if the log is being written (default: STATE.lock when --state is given).
+        #[arg(long, value_name = "FILE")]
+        lock: Option<PathBuf>,
+        /// A syslog file holding the mirror lines: detects rewritten and cut records.
+        #[arg(long, value_name = "FILE")]
+        against_syslog: Option<PathBuf>,
+        /// Accept a chain whose first segment starts with a continue record (older segments gone).
+        #[arg(long)]
+        partial: bool,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Segments, oldest first.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Show matching records as a table or JSON lines. Does not verify: run `log` first.
+    Query {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        host: Option<String>,
+        /// Inclusive; RFC 3339 or "YYYY-MM-DD HH:MM" (UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Exclusive; RFC 3339 or "YYYY-MM-DD HH:MM" (UTC).
+        #[arg(long)]
+        until: Option<String>,
+        /// Command path, its file name, or argv[0].
+        #[arg(long)]
+        command: Option<String>,
+        /// Only decisions with this outcome.
+        #[arg(long)]
+        decision: Option<Decision>,
+        /// JSON lines (the records as stored).
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Per user / host / command counts, denials by reason, session durations.
+    Stats {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Decision {
+    Allow,
+    Deny,
+}
+
 fn main() {
-    println!("jit-verify: not yet implemented");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                0
+            } else {
+                eprintln!("jit-verify: error: {e:#}");
+                2
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::Log {
+            seal_key,
+            state,
+            lock,
+            against_syslog,
+            partial,
+            json,
+            files,
+        } => {
+            let seal_key = seal_key
+                .map(|p| SealKey::read(&p))
+                .transpose()
+                .context("reading the seal key")?;
+            let lock = lock.or_else(|| state.as_deref().map(jit_core::log::lock_path_for));
+            let state = state
+                .map(|p| verify::read_state(&p))
+                .transpose()
+                .context("reading the state file")?;
+            let syslog = against_syslog
+                .map(|p| {
+                    std::fs::read(&p)
+                        .map(|t| verify::parse_syslog(&t))
+                        .with_context(|| format!("reading {}", p.display()))
+                })
+                .transpose()?;
+            let total: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            let bar = (std::io::stderr().is_terminal() && total > 64 << 20).then(|| {
+                let b = indicatif::ProgressBar::new(total);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            });
+            let cb = |n: u64| {
+                if let Some(b) = &bar {
+                    b.set_position(n);
+                }
+            };
+            let opts = Options {
+                seal_key,
+                state,
+                lock,
+                syslog,
+                partial,
+                progress: Some(&cb),
+            };
+            let report = verify::verify_files(&files, &opts).context("verifying")?;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            print_report(&report, json)?;
+            Ok(report.exit_code)
+        }
+        Cmd::Query {
+            user,
+            host,
+            since,
+            until,
+            command,
+            decision,
+            json,
+            files,
+        } => {
+            let filter = Filter {
+                user,
+                host,
+                since: since.map(|s| query::parse_time(&s)).transpose()?,
+                until: until.map(|s| query::parse_time(&s)).transpose()?,
+                command,
+                decision: decision.map(|d| matches!(d, Decision::Allow)),
+                kinds: Vec::new(),
+            };
+            let out = std::io::stdout();
+            let mut out = std::io::BufWriter::new(out.lock());
+            if !json {
+                writeln!(
+                    out,
+                    "{:<27} {:>8} {:<12} {:<10} {:<8} {:<6} {:<14} COMMAND",
+                    "TIME", "SEQ", "HOST", "USER", "AS", "ALLOW", "REASON"
+                )?;
+            }
+            let bad = query::for_each_record(&files, |_, _, r| {
+                if !filter.matches(r) {
+                    return Ok(());
+                }
+                if json {
+                    serde_json::to_writer(&mut out, r)?;
+                    writeln!(out)
+                } else {
+                    let cmd = match (&r.command, &r.argv) {
+                        (_, Some(a)) => a.join(" "),
+                        (Some(c), None) => c.to_string(),
+                        _ => r.message.as_deref().unwrap_or("").to_string(),
+                    };
+                    writeln!(
+                        out,
+                        "{:<27} {:>8} {:<12} {:<10} {:<8} {:<6} {:<14} {}",
+                        r.time,
+                        r.seq,
+                        r.host,
+                        r.user.as_deref().unwrap_or("-"),
+                        r.run_as_user.as_deref().unwrap_or("-"),
+                        match r.allowed {
+                            Some(true) => "yes",
+                            Some(false) => "NO",
+                            None => r.kind.as_str(),
+                        },
+                        r.reason_code.as_deref().unwrap_or("-"),
+                        cmd
+                    )
+                }
+            })?;
+            out.flush()?;
+            if bad > 0 {
+                eprintln!("jit-verify: {bad} unparsable lines skipped (run `jit-verify log`)");
+            }
+            Ok(0)
+        }
+        Cmd::Stats { json, files } => {
+            let mut st = Stats::default();
+            st.unparsable_lines = query::for_each_record(&files, |_, _, r| {
+                st.add(r);
+                Ok(())
+            })?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer(&mut out, &st)?;
+                writeln!(out)?;
+                return Ok(0);
+            }
+            writeln!(
+                out,
+                "records {}  decisions {}  allowed {}  denied {}  break-glass {}  recoveries {}",
+                st.records, st.decisions, st.allowed, st.denied, st.break_glass, st.recoveries
+            )?;
+            for (title, m) in [
+                ("per user", &st.per_user),
+                ("per host", &st.per_host),
+                ("per command", &st.per_command),
+                ("denials by reason", &st.denials_by_reason),
+            ] {
+                writeln!(out, "\n{title}:")?;
+                let mut v: Vec<_> = m.iter().collect();
+                v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                for (k, n) in v {
+                    writeln!(out, "  {n:>8}  {k}")?;
+                }
+            }
+            let s = &st.sessions;
+            writeln!(
+                out,
+                "\nsessions: {} closed, total {:.1}s, mean {:.1}s, max {:.1}s",
+                s.count, s.total_secs, s.mean_secs, s.max_secs
+            )?;
+            if st.unparsable_lines > 0 {
+                writeln!(out, "unparsable lines skipped: {}", st.unparsable_lines)?;
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn print_report(r: &Report, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer(&mut out, r)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let range = match (r.first_seq, r.last_seq) {
+        (Some(a), Some(b)) => format!("seq {a}..{b}"),
+        _ => "no records".into(),
+    };
+    writeln!(
+        out,
+        "{} records, {range}, log {}",
+        r.records,
+        r.log_id.as_deref().unwrap_or("?")
+    )?;
+    for f in &r.findings {
+        let class = match f.class {
+            Class::Tampered => "TAMPERED",
+            Class::Torn => "TORN",
+            Class::Warning => "warning",
+            Class::Note => "note",
+        };
+        let kind = serde_json::to_value(f.kind)?;
+        let loc = if f.file.is_empty() {
+            String::new()
+        } else {
+            format!("{}:{}: ", f.file, f.line)
+        };
+        let seq = f.seq.map(|s| format!("seq {s}: ")).unwrap_or_default();
+        writeln!(
+            out,
+            "{class} [{}] {loc}{seq}{}",
+            kind.as_str().unwrap_or("?"),
+            f.detail
+        )?;
+    }
+    if r.forward_integrity_checked {
+        writeln!(
+            out,
+            "forward integrity: checked (every seal verified with the initial key)"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "forward integrity: NOT checked (no --seal-key): only the plain hash chain was verified; \
+             root can rewrite the whole file with a recomputed chain undetected"
+        )?;
+    }
+    if !r.state_checked && !r.syslog_checked {
+        writeln!(out, "tail: not anchored (no --state or --against-syslog): records cut from the end would not be seen")?;
+    }
+    let what = match r.exit_code {
+        0 => "intact",
+        1 => "TAMPERED",
+        3 => "torn tail (crash leftover, no tampering found)",
+        _ => "could not check",
+    };
+    writeln!(out, "result: {what} (exit {})", r.exit_code)?;
+    Ok(())
 }

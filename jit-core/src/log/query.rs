@@ -1,0 +1,256 @@
+//! Audit queries and statistics (`jit-verify query` / `stats`).
+//!
+//! These read records without verifying them; run `jit-verify log` first.
+
+use super::record::{self, EventKind, Record};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+/// Why a query could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// A time argument could not be parsed.
+    #[error("cannot parse time {0:?}: use RFC 3339 (2026-11-19T14:00:00Z, 2026-11-19T15:00:00+01:00), \"YYYY-MM-DD HH:MM\" (UTC) or \"YYYY-MM-DD\" (UTC midnight)")]
+    Time(String),
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Normalise a user-given time to the log's fixed UTC format (so string order is time order).
+pub fn parse_time(s: &str) -> Result<String, QueryError> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let s = s.trim();
+    let t = if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        t.to_offset(time::UtcOffset::UTC)
+    } else if let Ok(t) = time::PrimitiveDateTime::parse(
+        s,
+        format_description!("[year]-[month]-[day] [hour]:[minute]"),
+    ) {
+        t.assume_utc()
+    } else if let Ok(t) = time::PrimitiveDateTime::parse(
+        s,
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+    ) {
+        t.assume_utc()
+    } else if let Ok(d) = time::Date::parse(s, format_description!("[year]-[month]-[day]")) {
+        d.midnight().assume_utc()
+    } else {
+        return Err(QueryError::Time(s.to_string()));
+    };
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    ))
+    .map_err(|_| QueryError::Time(s.to_string()))
+}
+
+/// Which records to show. `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user: Option<String>,
+    pub host: Option<String>,
+    /// Inclusive, normalised by [`parse_time`].
+    pub since: Option<String>,
+    /// Exclusive, normalised by [`parse_time`].
+    pub until: Option<String>,
+    /// Matches the command path exactly, its file name, or `argv[0]`.
+    pub command: Option<String>,
+    /// `Some(true)` allowed, `Some(false)` denied (only decision records then).
+    pub decision: Option<bool>,
+    /// Only records of these kinds (empty: all).
+    pub kinds: Vec<EventKind>,
+}
+
+impl Filter {
+    /// Does `r` match?
+    pub fn matches(&self, r: &Record<'_>) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().map_or(true, |w| have == Some(w))
+        };
+        if !eq(&self.user, r.user.as_deref()) || !eq(&self.host, Some(&r.host)) {
+            return false;
+        }
+        if self.since.as_deref().is_some_and(|s| r.time.as_ref() < s) {
+            return false;
+        }
+        if self.until.as_deref().is_some_and(|u| r.time.as_ref() >= u) {
+            return false;
+        }
+        if let Some(c) = &self.command {
+            let path = r.command.as_deref();
+            let base = path.and_then(|p| p.rsplit('/').next());
+            let argv0 = r.argv.as_ref().and_then(|a| a.first()).map(|a| a.as_ref());
+            if path != Some(c.as_str()) && base != Some(c.as_str()) && argv0 != Some(c.as_str()) {
+                return false;
+            }
+        }
+        if let Some(d) = self.decision {
+            if r.kind != EventKind::Decision || r.allowed != Some(d) {
+                return false;
+            }
+        }
+        self.kinds.is_empty() || self.kinds.contains(&r.kind)
+    }
+}
+
+/// Call `f` for every parsable record of `paths` in order; returns the number of unparsable lines.
+pub fn for_each_record(
+    paths: &[PathBuf],
+    mut f: impl FnMut(&Path, u64, &Record<'_>) -> std::io::Result<()>,
+) -> Result<u64, QueryError> {
+    let mut bad = 0u64;
+    for p in paths {
+        let io = |source| QueryError::Io {
+            path: p.clone(),
+            source,
+        };
+        let file = std::fs::File::open(p).map_err(io)?;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            if r.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+                break;
+            }
+            n += 1;
+            if buf.len() > record::MAX_LINE {
+                bad += 1;
+                continue;
+            }
+            match record::parse(&buf) {
+                Ok(rec) => f(p, n, &rec).map_err(io)?,
+                Err(_) => bad += 1,
+            }
+        }
+    }
+    Ok(bad)
+}
+
+/// Session durations.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Sessions {
+    pub count: u64,
+    pub total_secs: f64,
+    pub max_secs: f64,
+    pub mean_secs: f64,
+}
+
+/// Counts for `jit-verify stats`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Stats {
+    pub records: u64,
+    pub decisions: u64,
+    pub allowed: u64,
+    pub denied: u64,
+    pub break_glass: u64,
+    pub per_user: BTreeMap<String, u64>,
+    pub per_host: BTreeMap<String, u64>,
+    pub per_command: BTreeMap<String, u64>,
+    pub denials_by_reason: BTreeMap<String, u64>,
+    pub recoveries: u64,
+    pub sessions: Sessions,
+    pub unparsable_lines: u64,
+}
+
+impl Stats {
+    /// Count one record (decisions feed the per-* tables).
+    pub fn add(&mut self, r: &Record<'_>) {
+        self.records += 1;
+        match r.kind {
+            EventKind::Decision => {
+                self.decisions += 1;
+                *self
+                    .per_user
+                    .entry(r.user.as_deref().unwrap_or("?").to_string())
+                    .or_default() += 1;
+                *self.per_host.entry(r.host.to_string()).or_default() += 1;
+                let cmd = r
+                    .command
+                    .as_deref()
+                    .or_else(|| r.argv.as_ref().and_then(|a| a.first()).map(|a| a.as_ref()))
+                    .unwrap_or("?");
+                *self.per_command.entry(cmd.to_string()).or_default() += 1;
+                match r.allowed {
+                    Some(true) => self.allowed += 1,
+                    _ => {
+                        self.denied += 1;
+                        let why = r.reason_code.as_deref().unwrap_or("unknown");
+                        *self.denials_by_reason.entry(why.to_string()).or_default() += 1;
+                    }
+                }
+                if r.break_glass == Some(true) {
+                    self.break_glass += 1;
+                }
+            }
+            EventKind::SessionClose => {
+                if let Some(s) = r.session_secs.filter(|s| s.is_finite() && *s >= 0.0) {
+                    let se = &mut self.sessions;
+                    se.count += 1;
+                    se.total_secs += s;
+                    se.max_secs = se.max_secs.max(s);
+                    se.mean_secs = se.total_secs / se.count as f64;
+                }
+            }
+            EventKind::Recovery => self.recoveries += 1,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_normalise() {
+        assert_eq!(
+            parse_time("2026-11-19 14:00").unwrap(),
+            "2026-11-19T14:00:00.000000Z"
+        );
+        assert_eq!(
+            parse_time("2026-11-19T15:00:00+01:00").unwrap(),
+            "2026-11-19T14:00:00.000000Z"
+        );
+        assert_eq!(
+            parse_time("2026-11-19").unwrap(),
+            "2026-11-19T00:00:00.000000Z"
+        );
+        assert!(parse_time("last thursday").is_err());
+    }
+
+    #[test]
+    fn filter_matches_fields() {
+        let mut r = Record::new(EventKind::Decision);
+        r.time = "2026-11-19T14:30:00.000000Z".into();
+        r.host = "db-01".into();
+        r.user = Some("alice".into());
+        r.command = Some("/usr/bin/systemctl".into());
+        r.allowed = Some(false);
+        let mut f = Filter {
+            host: Some("db-01".into()),
+            since: Some(parse_time("2026-11-19 14:00").unwrap()),
+            until: Some(parse_time("2026-11-19 16:00").unwrap()),
+            command: Some("systemctl".into()),
+            decision: Some(false),
+            ..Default::default()
+        };
+        assert!(f.matches(&r));
+        f.until = Some(parse_time("2026-11-19 14:30").unwrap());
+        assert!(!f.matches(&r));
+        f.until = None;
+        f.user = Some("bob".into());
+        assert!(!f.matches(&r));
+        f.user = None;
+        f.decision = Some(true);
+        assert!(!f.matches(&r));
+    }
+}

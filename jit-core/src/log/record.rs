@@ -1,0 +1,457 @@
+//! The record encoding of docs/log-format.md: the exact bytes hashed and sealed.
+
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// Format version written in every record (`"v":1`).
+pub const VERSION: u64 = 1;
+/// Maximum length of one line, newline included.
+pub const MAX_LINE: usize = 65536;
+/// Length of the fixed suffix `,"hash":"<64>","seal":"<64>"}\n`.
+pub const SUFFIX_LEN: usize = 150;
+/// `prev` of the record with `seq` 0.
+pub const GENESIS_PREV: [u8; 32] = [0u8; 32];
+
+pub(crate) const CTX_RECORD: &str = "jit log record hash v1";
+pub(crate) const CTX_EVOLVE: &str = "jit log seal key evolve v1";
+pub(crate) const CTX_KEY_ID: &str = "jit log seal key id v1";
+
+const SUFFIX_HASH: &[u8] = b",\"hash\":\"";
+const SUFFIX_SEAL: &[u8] = b"\",\"seal\":\"";
+const SUFFIX_END: &[u8] = b"\"}\n";
+
+/// The kind of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A policy decision (allowed or denied).
+    Decision,
+    /// A sudo session opened.
+    SessionOpen,
+    /// A sudo session closed.
+    SessionClose,
+    /// First record of a log (seq 0).
+    Start,
+    /// First record of a rotated segment.
+    Continue,
+    /// The writer repaired a crash leftover.
+    Recovery,
+}
+
+impl EventKind {
+    /// The name used in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Decision => "decision",
+            EventKind::SessionOpen => "session_open",
+            EventKind::SessionClose => "session_close",
+            EventKind::Start => "start",
+            EventKind::Continue => "continue",
+            EventKind::Recovery => "recovery",
+        }
+    }
+}
+
+/// Summary of an argv that was too long to log whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgvTruncated {
+    /// Number of elements of the whole argv.
+    pub argc: u64,
+    /// Total bytes of all elements.
+    pub bytes: u64,
+    /// `blake3(for each arg: u64-le(len) || arg)` in hex.
+    pub blake3: String,
+}
+
+fn is_not_true(b: &Option<bool>) -> bool {
+    *b != Some(true)
+}
+
+/// One record, in the member order of the spec. Borrowed when parsed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record<'a> {
+    pub v: u64,
+    pub seq: u64,
+    #[serde(borrow)]
+    pub time: Cow<'a, str>,
+    #[serde(borrow)]
+    pub host: Cow<'a, str>,
+    pub kind: EventKind,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv_truncated: Option<ArgvTruncated>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub token_reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_not_true")]
+    pub break_glass: Option<bool>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded_bytes: Option<u64>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub discarded_blake3: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub prev: Cow<'a, str>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<Cow<'a, str>>,
+}
+
+impl<'a> Record<'a> {
+    /// An empty record of `kind` (the writer fills the rest).
+    pub fn new(kind: EventKind) -> Self {
+        Record {
+            v: VERSION,
+            seq: 0,
+            time: Cow::Borrowed(""),
+            host: Cow::Borrowed(""),
+            kind,
+            log_id: None,
+            key_id: None,
+            user: None,
+            run_as_user: None,
+            run_as_group: None,
+            tty: None,
+            command: None,
+            argv: None,
+            argv_truncated: None,
+            token_id: None,
+            issuer: None,
+            kid: None,
+            token_reason: None,
+            ticket: None,
+            approver: None,
+            allowed: None,
+            reason_code: None,
+            message: None,
+            pid: None,
+            session_secs: None,
+            break_glass: None,
+            found: None,
+            discarded_bytes: None,
+            discarded_blake3: None,
+            prev: Cow::Borrowed(""),
+            hash: None,
+            seal: None,
+        }
+    }
+}
+
+/// `hash_i` of a record body.
+pub fn record_hash(body: &[u8]) -> [u8; 32] {
+    blake3::derive_key(CTX_RECORD, body)
+}
+
+/// `seal_i = keyed_hash(k_i, hash_i)`.
+pub fn seal(key: &[u8; 32], hash: &[u8; 32]) -> [u8; 32] {
+    *blake3::keyed_hash(key, hash).as_bytes()
+}
+
+/// `k_{i+1}` from `k_i`.
+pub fn evolve(key: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key(CTX_EVOLVE, key)
+}
+
+/// The public name of an initial key (first 16 bytes, hex).
+pub fn key_id(k0: &[u8; 32]) -> String {
+    hex(&blake3::derive_key(CTX_KEY_ID, k0)[..16])
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(D[(b >> 4) as usize] as char);
+        s.push(D[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Write lowercase hex of 32 bytes into `out`.
+pub fn hex32_into(bytes: &[u8; 32], out: &mut [u8; 64]) {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = D[(b >> 4) as usize];
+        out[2 * i + 1] = D[(b & 15) as usize];
+    }
+}
+
+fn unhex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Parse exactly `N` bytes of lowercase hex.
+pub fn unhex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (unhex_digit(s[2 * i])? << 4) | unhex_digit(s[2 * i + 1])?;
+    }
+    Some(out)
+}
+
+/// Encode a record: serialise the body (the record without `hash`/`seal`),
+/// hash it, seal it with `key`, and return the full line and its hash.
+pub fn encode(rec: &Record<'_>, key: &[u8; 32]) -> Result<(Vec<u8>, [u8; 32]), serde_json::Error> {
+    let mut body = serde_json::to_vec(rec)?;
+    // serde_json writes `{...}`; the body is everything before the closing brace.
+    body.pop();
+    let h = record_hash(&body);
+    let s = seal(key, &h);
+    let mut line = body;
+    line.reserve(SUFFIX_LEN);
+    let mut hx = [0u8; 64];
+    line.extend_from_slice(SUFFIX_HASH);
+    hex32_into(&h, &mut hx);
+    line.extend_from_slice(&hx);
+    line.extend_from_slice(SUFFIX_SEAL);
+    hex32_into(&s, &mut hx);
+    line.extend_from_slice(&hx);
+    line.extend_from_slice(SUFFIX_END);
+    Ok((line, h))
+}
+
+/// The fixed-position parts of a line.
+#[derive(Debug, Clone, Copy)]
+pub struct Framed<'a> {
+    /// The hashed bytes.
+    pub body: &'a [u8],
+    /// The `hash` member as stored.
+    pub hash: [u8; 32],
+    /// The `seal` member as stored.
+    pub seal: [u8; 32],
+}
+
+/// Split a line (with its trailing `\n`) into body, hash and seal by the fixed
+/// suffix. `None` if the suffix does not have the exact shape.
+pub fn frame(line: &[u8]) -> Option<Framed<'_>> {
+    if line.len() < SUFFIX_LEN + 2 || line.len() > MAX_LINE {
+        return None;
+    }
+    let (body, suf) = line.split_at(line.len() - SUFFIX_LEN);
+    let (a, rest) = suf.split_at(SUFFIX_HASH.len());
+    let (h, rest) = rest.split_at(64);
+    let (b, rest) = rest.split_at(SUFFIX_SEAL.len());
+    let (s, end) = rest.split_at(64);
+    if a != SUFFIX_HASH || b != SUFFIX_SEAL || end != SUFFIX_END {
+        return None;
+    }
+    Some(Framed {
+        body,
+        hash: unhex::<32>(h)?,
+        seal: unhex::<32>(s)?,
+    })
+}
+
+/// Parse a line's JSON (the whole line, suffix included).
+pub fn parse(line: &[u8]) -> Result<Record<'_>, serde_json::Error> {
+    serde_json::from_slice(line)
+}
+
+/// `true` when `t` has the exact shape `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub fn time_shape_ok(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.len() != 27 {
+        return false;
+    }
+    b.iter().enumerate().all(|(i, &c)| match i {
+        4 | 7 => c == b'-',
+        10 => c == b'T',
+        13 | 16 => c == b':',
+        19 => c == b'.',
+        26 => c == b'Z',
+        _ => c.is_ascii_digit(),
+    })
+}
+
+/// BLAKE3 over the canonical argv encoding (`u64-le(len) || arg` per element).
+pub fn argv_hash(argv: &[String]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for a in argv {
+        h.update(&(a.len() as u64).to_le_bytes());
+        h.update(a.as_bytes());
+    }
+    *h.finalize().as_bytes()
+}
+
+/// Marker appended to truncated strings.
+pub const TRUNC_MARK: &str = "…[truncated]";
+
+/// Cut `s` to at most `max` bytes at a char boundary, with the marker.
+pub fn cap(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut end = max.saturating_sub(TRUNC_MARK.len());
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{}", &s[..end], TRUNC_MARK))
+}
+
+/// Bytes of the JSON-escaped form of `s` (quotes included).
+fn json_len(s: &str) -> usize {
+    serde_json::to_string(s)
+        .map(|j| j.len())
+        .unwrap_or(usize::MAX)
+}
+
+/// Argument budget (JSON-escaped bytes of the argv array).
+pub const ARGV_BUDGET: usize = 16384;
+/// Cap for ordinary string members.
+pub const STR_CAP: usize = 1024;
+/// Cap for the command path.
+pub const COMMAND_CAP: usize = 4096;
+
+/// Fit `argv` into the budget. Returns the kept elements and, when cut, the summary.
+pub fn fit_argv(argv: &[String]) -> (Vec<Cow<'_, str>>, Option<ArgvTruncated>) {
+    let mut used = 2usize;
+    let mut out = Vec::new();
+    let mut cut = false;
+    for a in argv {
+        let l = json_len(a) + 1;
+        if used + l <= ARGV_BUDGET {
+            used += l;
+            out.push(Cow::Borrowed(a.as_str()));
+            continue;
+        }
+        // Shrink this element to what is left (escaping can grow by 6x).
+        let room = ARGV_BUDGET.saturating_sub(used + 3) / 6;
+        if room > TRUNC_MARK.len() {
+            out.push(cap(a, room));
+        }
+        cut = true;
+        break;
+    }
+    if !cut {
+        return (out, None);
+    }
+    let total: u64 = argv.iter().map(|a| a.len() as u64).sum();
+    (
+        out,
+        Some(ArgvTruncated {
+            argc: argv.len() as u64,
+            bytes: total,
+            blake3: hex(&argv_hash(argv)),
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_frame_parse_roundtrip() {
+        let mut r = Record::new(EventKind::Decision);
+        r.seq = 7;
+        r.time = "2026-01-02T03:04:05.000006Z".into();
+        r.host = "h\"ost".into();
+        r.user = Some("alice".into());
+        r.prev = hex(&[1u8; 32]).into();
+        let key = [9u8; 32];
+        let (line, h) = encode(&r, &key).unwrap();
+        let f = frame(&line).unwrap();
+        assert_eq!(f.hash, h);
+        assert_eq!(record_hash(f.body), h);
+        assert_eq!(f.seal, seal(&key, &h));
+        let p = parse(&line).unwrap();
+        assert_eq!(p.seq, 7);
+        assert_eq!(p.host, "h\"ost");
+        assert_eq!(p.hash.as_deref(), Some(hex(&h).as_str()));
+        assert!(line.starts_with(b"{\"v\":1,\"seq\":7,"));
+    }
+
+    #[test]
+    fn frame_rejects_bad_suffix() {
+        let r = Record::new(EventKind::Start);
+        let (mut line, _) = encode(&r, &[0; 32]).unwrap();
+        let n = line.len();
+        line[n - 2] = b']';
+        assert!(frame(&line).is_none());
+        assert!(frame(b"{}\n").is_none());
+    }
+
+    #[test]
+    fn duplicate_member_is_rejected() {
+        let s = br#"{"v":1,"v":1,"seq":0,"time":"x","host":"h","kind":"start","prev":"0"}"#;
+        assert!(parse(s).is_err());
+        let s = br#"{"v":1,"seq":0,"time":"x","host":"h","kind":"start","prev":"0","extra":1}"#;
+        assert!(parse(s).is_err());
+    }
+
+    #[test]
+    fn long_argv_is_cut_with_hash_of_whole() {
+        let argv: Vec<String> = (0..5000).map(|i| format!("arg-{i}")).collect();
+        let (kept, t) = fit_argv(&argv);
+        let t = t.unwrap();
+        assert!(kept.len() < argv.len());
+        assert_eq!(t.argc, 5000);
+        assert_eq!(t.blake3, hex(&argv_hash(&argv)));
+        let j = serde_json::to_string(&kept).unwrap();
+        assert!(j.len() <= ARGV_BUDGET);
+        let ctl: Vec<String> = vec!["\u{1}".repeat(20000)];
+        let (kept, t) = fit_argv(&ctl);
+        assert!(t.is_some());
+        assert!(serde_json::to_string(&kept).unwrap().len() <= ARGV_BUDGET);
+    }
+
+    #[test]
+    fn cap_respects_char_boundary() {
+        let s = "é".repeat(1000);
+        let c = cap(&s, 101);
+        assert!(c.len() <= 101);
+        assert!(c.ends_with(TRUNC_MARK));
+    }
+
+    #[test]
+    fn time_shape() {
+        assert!(time_shape_ok("2026-01-02T03:04:05.000006Z"));
+        assert!(!time_shape_ok("2026-01-02T03:04:05Z"));
+    }
+}

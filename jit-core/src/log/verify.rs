@@ -1,0 +1,951 @@
+//! Verification of log segments (docs/log-format.md, "Verification").
+
+use super::record::{self, hex, EventKind, MAX_LINE, SUFFIX_LEN};
+use super::state::State;
+use nix::fcntl::{Flock, FlockArg};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
+
+/// The initial seal key `k0` as exported at log creation.
+pub struct SealKey {
+    /// The log it belongs to.
+    pub log_id: [u8; 16],
+    k0: [u8; 32],
+}
+
+impl Drop for SealKey {
+    fn drop(&mut self) {
+        self.k0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealKey(log={}, key=<redacted>)", hex(&self.log_id))
+    }
+}
+
+/// Why verification could not be done at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The seal key file is not in the export format.
+    #[error("{}: not a jit seal key export (expected `jit-log-seal-key v1 log=<32 hex> key=<64 hex>`)", path.display())]
+    BadSealKey { path: PathBuf },
+    /// The state file is unusable.
+    #[error("state file {}: {source}", path.display())]
+    State {
+        path: PathBuf,
+        #[source]
+        source: super::state::StateError,
+    },
+    /// No files.
+    #[error("no log files given")]
+    NoFiles,
+}
+
+impl SealKey {
+    /// The export file's text.
+    pub fn export_text(log_id: &[u8; 16], k0: &[u8; 32]) -> String {
+        format!("jit-log-seal-key v1 log={} key={}\n", hex(log_id), hex(k0))
+    }
+
+    /// Build from raw parts (tests, vectors).
+    pub fn from_parts(log_id: [u8; 16], k0: [u8; 32]) -> Self {
+        SealKey { log_id, k0 }
+    }
+
+    /// Parse the export text.
+    pub fn parse(text: &str) -> Option<SealKey> {
+        let rest = text
+            .trim_end_matches('\n')
+            .strip_prefix("jit-log-seal-key v1 log=")?;
+        let (id, key) = rest.split_once(" key=")?;
+        Some(SealKey {
+            log_id: record::unhex::<16>(id.as_bytes())?,
+            k0: record::unhex::<32>(key.as_bytes())?,
+        })
+    }
+
+    /// Read an export file.
+    pub fn read(path: &Path) -> Result<SealKey, VerifyError> {
+        let mut t = std::fs::read_to_string(path).map_err(|source| VerifyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let k = SealKey::parse(&t);
+        t.zeroize();
+        k.ok_or_else(|| VerifyError::BadSealKey {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Information (e.g. a recovery the writer recorded).
+    Note,
+    /// Suspicious but possibly legitimate (clock step).
+    Warning,
+    /// A crash leftover: torn tail, state one step behind.
+    Torn,
+    /// The log was altered.
+    Tampered,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Malformed,
+    Oversized,
+    UnsupportedVersion,
+    BadHash,
+    BadSeal,
+    SealNotChecked,
+    BrokenLink,
+    SeqGap,
+    SeqRepeat,
+    SeqOrder,
+    SegmentStart,
+    ChainStartsMid,
+    ForeignLog,
+    TornTail,
+    StateMismatch,
+    StateKey,
+    StateBehind,
+    SyslogMismatch,
+    SyslogBeyondEnd,
+    SyslogNotMirrored,
+    TimeBackwards,
+    Recovery,
+    Empty,
+}
+
+/// One thing the verifier found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub class: Class,
+    pub kind: Kind,
+    /// The segment file.
+    pub file: String,
+    /// 1-based line in that file (0: not about one line).
+    pub line: u64,
+    /// The record's seq as stored, when known.
+    pub seq: Option<u64>,
+    pub detail: String,
+}
+
+/// The overall result; [`Outcome::exit_code`] is the CLI's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Intact,
+    Tampered,
+    CouldNotCheck,
+    TornTail,
+}
+
+impl Outcome {
+    /// 0 intact, 1 tampered, 2 could not check, 3 torn tail only.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Intact => 0,
+            Outcome::Tampered => 1,
+            Outcome::CouldNotCheck => 2,
+            Outcome::TornTail => 3,
+        }
+    }
+}
+
+/// The verification report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub exit_code: i32,
+    pub records: u64,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    pub last_hash: Option<String>,
+    pub log_id: Option<String>,
+    pub forward_integrity_checked: bool,
+    pub state_checked: bool,
+    pub syslog_checked: bool,
+    pub findings: Vec<Finding>,
+}
+
+/// One `(log, seq, hash)` anchor from a syslog file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub log_id: String,
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub line: u64,
+}
+
+/// Extract mirror anchors from a syslog file's text.
+pub fn parse_syslog(text: &[u8]) -> Vec<Anchor> {
+    let mut out = Vec::new();
+    for (i, l) in text.split(|&b| b == b'\n').enumerate() {
+        let Ok(l) = std::str::from_utf8(l) else {
+            continue;
+        };
+        let Some(p) = l.find("jit-log v1 log=") else {
+            continue;
+        };
+        let mut it = l[p + "jit-log v1 ".len()..].split(' ');
+        let (Some(lg), Some(sq), Some(hs)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        let (Some(lg), Some(sq), Some(hs)) = (
+            lg.strip_prefix("log="),
+            sq.strip_prefix("seq=").and_then(|s| s.parse::<u64>().ok()),
+            hs.strip_prefix("hash=")
+                .and_then(|h| record::unhex::<32>(h.as_bytes())),
+        ) else {
+            continue;
+        };
+        out.push(Anchor {
+            log_id: lg.to_string(),
+            seq: sq,
+            hash: hs,
+            line: i as u64 + 1,
+        });
+    }
+    out
+}
+
+/// What to check besides the plain chain.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// `k0`: check every seal (forward integrity).
+    pub seal_key: Option<SealKey>,
+    /// The writer state: check the log's end (truncation) and, with the key, the state key.
+    pub state: Option<State>,
+    /// Lock file to take shared when the last segment ends mid-record (live log).
+    pub lock: Option<PathBuf>,
+    /// Anchors from the syslog mirror.
+    pub syslog: Option<Vec<Anchor>>,
+    /// Accept a chain whose first segment starts with a `continue` record.
+    pub partial: bool,
+    /// Called with the number of bytes read so far.
+    pub progress: Option<&'a dyn Fn(u64)>,
+}
+
+/// Read a state file for verification.
+pub fn read_state(path: &Path) -> Result<State, VerifyError> {
+    match State::read(path) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(VerifyError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "state file does not exist"),
+        }),
+        Err(source) => Err(VerifyError::State {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Upper bound on how far the verifier evolves a key in one go.
+const MAX_KEY_STEPS: u64 = 1 << 26;
+
+struct KeyWalk {
+    k0: [u8; 32],
+    idx: u64,
+    k: [u8; 32],
+    restarts: u32,
+}
+
+impl Drop for KeyWalk {
+    fn drop(&mut self) {
+        self.k0.zeroize();
+        self.k.zeroize();
+    }
+}
+
+impl KeyWalk {
+    fn new(k0: &[u8; 32]) -> Self {
+        KeyWalk {
+            k0: *k0,
+            idx: 0,
+            k: *k0,
+            restarts: 0,
+        }
+    }
+
+    /// k_seq, or None when it would cost too much (adversarial seq values).
+    fn at(&mut self, seq: u64) -> Option<[u8; 32]> {
+        if seq < self.idx {
+            if self.restarts >= 16 {
+                return None;
+            }
+            self.restarts += 1;
+            self.idx = 0;
+            self.k = self.k0;
+        }
+        if seq - self.idx > MAX_KEY_STEPS {
+            return None;
+        }
+        while self.idx < seq {
+            self.k = record::evolve(&self.k);
+            self.idx += 1;
+        }
+        Some(self.k)
+    }
+}
+
+struct Verifier<'o, 'a> {
+    opts: &'o Options<'a>,
+    findings: Vec<Finding>,
+    file: String,
+    line_no: u64,
+    records: u64,
+    first_seq: Option<u64>,
+    /// Last good record: (seq, hash).
+    last: Option<(u64, [u8; 32])>,
+    /// The one before it (for "state one step behind").
+    before_last: Option<[u8; 32]>,
+    /// Hash the next record must name as prev; None after damage (resync).
+    expect_prev: Option<[u8; 32]>,
+    expect_seq: Option<u64>,
+    last_time: String,
+    log_id: Option<[u8; 16]>,
+    keys: Option<KeyWalk>,
+    seal_skipped: u64,
+    hashes: Option<HashMap<u64, [u8; 32]>>,
+    segment_index: usize,
+    first_in_segment: bool,
+}
+
+impl Verifier<'_, '_> {
+    fn push(&mut self, class: Class, kind: Kind, seq: Option<u64>, detail: String) {
+        if self.findings.len() >= 10_000 {
+            return;
+        }
+        self.findings.push(Finding {
+            class,
+            kind,
+            file: self.file.clone(),
+            line: self.line_no,
+            seq,
+            detail,
+        });
+    }
+
+    fn resync(&mut self) {
+        self.expect_prev = None;
+        self.expect_seq = None;
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        self.line_no += 1;
+        let first = std::mem::replace(&mut self.first_in_segment, false);
+        if line.len() > MAX_LINE {
+            self.push(
+                Class::Tampered,
+                Kind::Oversized,
+                None,
+                format!(
+                    "line of {} bytes exceeds the {} byte limit",
+                    line.len(),
+                    MAX_LINE
+                ),
+            );
+            return self.resync();
+        }
+        let Some(f) = record::frame(line) else {
+            self.push(
+                Class::Tampered,
+                Kind::Malformed,
+                None,
+                "not a record: the fixed `,\"hash\":…,\"seal\":…}` suffix is missing or damaged"
+                    .into(),
+            );
+            return self.resync();
+        };
+        let h = record::record_hash(f.body);
+        let rec = match record::parse(line) {
+            Ok(r) => r,
+            Err(e) => {
+                let class = Class::Tampered;
+                self.push(
+                    class,
+                    Kind::Malformed,
+                    None,
+                    format!("not valid record JSON: {e}"),
+                );
+                return self.resync();
+            }
+        };
+        let seq = rec.seq;
+        if rec.v != record::VERSION {
+            self.push(
+                Class::Tampered,
+                Kind::UnsupportedVersion,
+                Some(seq),
+                format!(
+                    "format version {} (only 1 exists; downgrade or foreign file)",
+                    rec.v
+                ),
+            );
+            return self.resync();
+        }
+        if !record::time_shape_ok(&rec.time) {
+            self.push(
+                Class::Tampered,
+                Kind::Malformed,
+                Some(seq),
+                format!("bad time {:?}", rec.time),
+            );
+        }
+        let hash_ok = h == f.hash;
+        if !hash_ok {
+            self.push(
+                Class::Tampered,
+                Kind::BadHash,
+                Some(seq),
+                "record content does not match its hash: altered after writing".into(),
+            );
+        }
+        let Some(prev) = record::unhex::<32>(rec.prev.as_bytes()) else {
+            self.push(
+                Class::Tampered,
+                Kind::Malformed,
+                Some(seq),
+                "bad prev".into(),
+            );
+            return self.resync();
+        };
+        // Segment framing.
+        let mut seq_ok = true;
+        match rec.kind {
+            EventKind::Start
+                if !(first && self.segment_index == 0 && seq == 0 && prev == record::GENESIS_PREV) =>
+            {
+                self.push(
+                    Class::Tampered,
+                    Kind::SegmentStart,
+                    Some(seq),
+                    "a start record that is not the first record of the first segment: another log spliced in".into(),
+                );
+            }
+            EventKind::Start => {}
+            EventKind::Continue if !first => self.push(
+                Class::Tampered,
+                Kind::SegmentStart,
+                Some(seq),
+                "a continue record in the middle of a segment".into(),
+            ),
+            EventKind::Continue => {}
+            _ if first && self.segment_index > 0 => self.push(
+                Class::Tampered,
+                Kind::SegmentStart,
+                Some(seq),
+                "segment does not begin with a continue record: its head was deleted or it is not a rotated segment".into(),
+            ),
+            _ if first => self.push(
+                Class::Tampered,
+                Kind::SegmentStart,
+                Some(seq),
+                "log does not begin with a start or continue record: records deleted at the head".into(),
+            ),
+            _ => {}
+        }
+        if matches!(rec.kind, EventKind::Start | EventKind::Continue) {
+            match rec
+                .log_id
+                .as_deref()
+                .and_then(|l| record::unhex::<16>(l.as_bytes()))
+            {
+                Some(id) => match self.log_id {
+                    Some(known) if known != id => self.push(
+                        Class::Tampered,
+                        Kind::ForeignLog,
+                        Some(seq),
+                        format!(
+                            "log_id {} but this chain is log {}: segment from another log",
+                            hex(&id),
+                            hex(&known)
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => self.log_id = Some(id),
+                },
+                None => self.push(
+                    Class::Tampered,
+                    Kind::Malformed,
+                    Some(seq),
+                    "start/continue without log_id".into(),
+                ),
+            }
+            if first && self.segment_index == 0 && rec.kind == EventKind::Continue {
+                let class = if self.opts.partial {
+                    Class::Note
+                } else {
+                    Class::Tampered
+                };
+                self.push(
+                    class,
+                    Kind::ChainStartsMid,
+                    Some(seq),
+                    format!("the chain starts at seq {seq} with a continue record: earlier segments not given (pass --partial if intended)"),
+                );
+                seq_ok = false;
+            }
+        }
+        // Sequence and link.
+        if let Some(exp) = self.expect_seq {
+            if seq != exp {
+                seq_ok = false;
+                let (kind, d) = if seq > exp {
+                    (
+                        Kind::SeqGap,
+                        format!(
+                            "seq {seq} follows {}: records {exp}..{} missing",
+                            exp - 1,
+                            seq - 1
+                        ),
+                    )
+                } else if Some(f.hash) == self.last.map(|l| l.1)
+                    || self.last.is_some_and(|l| l.0 == seq)
+                {
+                    (
+                        Kind::SeqRepeat,
+                        format!(
+                            "seq {seq} again after {}: duplicated or replayed record",
+                            exp - 1
+                        ),
+                    )
+                } else {
+                    (
+                        Kind::SeqOrder,
+                        format!("seq {seq} after {}: records reordered", exp - 1),
+                    )
+                };
+                self.push(Class::Tampered, kind, Some(seq), d);
+            }
+        }
+        if seq_ok {
+            if let Some(ep) = self.expect_prev {
+                if prev != ep {
+                    self.push(
+                        Class::Tampered,
+                        Kind::BrokenLink,
+                        Some(seq),
+                        format!(
+                            "prev {} is not the hash of the preceding record ({})",
+                            hex(&prev),
+                            hex(&ep)
+                        ),
+                    );
+                }
+            }
+        }
+        // Seal.
+        if let Some(kw) = self.keys.as_mut() {
+            match kw.at(seq) {
+                Some(k) => {
+                    if record::seal(&k, &f.hash) != f.seal {
+                        self.push(
+                            Class::Tampered,
+                            Kind::BadSeal,
+                            Some(seq),
+                            format!("seal does not verify with k_{seq}: record forged, rewritten or re-sealed with a later key"),
+                        );
+                    }
+                }
+                None => self.seal_skipped += 1,
+            }
+        }
+        // Time.
+        if rec.time.as_ref() < self.last_time.as_str() {
+            self.push(
+                Class::Warning,
+                Kind::TimeBackwards,
+                Some(seq),
+                format!(
+                    "time {} is before the previous record's {}",
+                    rec.time, self.last_time
+                ),
+            );
+        }
+        self.last_time.clear();
+        self.last_time.push_str(&rec.time);
+        if rec.kind == EventKind::Recovery {
+            self.push(
+                Class::Note,
+                Kind::Recovery,
+                Some(seq),
+                format!(
+                    "writer recovery: {} ({})",
+                    rec.found.as_deref().unwrap_or("?"),
+                    rec.message.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        if let Some(m) = self.hashes.as_mut() {
+            m.insert(seq, f.hash);
+        }
+        self.records += 1;
+        self.first_seq.get_or_insert(seq);
+        self.before_last = self.last.map(|l| l.1);
+        self.last = Some((seq, f.hash));
+        self.expect_prev = Some(f.hash);
+        self.expect_seq = Some(seq.wrapping_add(1));
+    }
+
+    fn tail(&mut self, rest: &[u8]) {
+        // A complete record whose only defect is its terminator is a framing change.
+        let mut fixed = rest.to_vec();
+        let mut complete = false;
+        for attempt in 0..2 {
+            if attempt == 0 {
+                fixed.push(b'\n');
+            } else {
+                fixed.pop();
+                if let Some(l) = fixed.last_mut() {
+                    *l = b'\n';
+                }
+            }
+            if let Some(f) = record::frame(&fixed) {
+                if record::record_hash(f.body) == f.hash {
+                    complete = true;
+                    break;
+                }
+            }
+        }
+        self.line_no += 1;
+        if complete {
+            self.push(
+                Class::Tampered,
+                Kind::Malformed,
+                None,
+                "the last record is complete but its terminating newline was removed or changed"
+                    .into(),
+            );
+            return;
+        }
+        let zeros = rest.iter().all(|&b| b == 0);
+        let after = self.last.map(|l| l.0);
+        self.push(
+            Class::Torn,
+            Kind::TornTail,
+            after.map(|s| s.wrapping_add(1)),
+            format!(
+                "{} {} bytes at the end of the segment (after seq {}): a crash during a write; the next append cuts them with a recovery record",
+                if zeros { "zero-filled" } else { "partial record of" },
+                rest.len(),
+                after.map_or("-".into(), |s| s.to_string())
+            ),
+        );
+        let _ = SUFFIX_LEN;
+    }
+}
+
+fn shared_lock(path: &Path) -> Option<Flock<File>> {
+    let f = File::open(path).ok()?;
+    Flock::lock(f, FlockArg::LockShared).ok()
+}
+
+/// Verify segments in order (oldest first).
+pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, VerifyError> {
+    if paths.is_empty() {
+        return Err(VerifyError::NoFiles);
+    }
+    let mut v = Verifier {
+        opts,
+        findings: Vec::new(),
+        file: String::new(),
+        line_no: 0,
+        records: 0,
+        first_seq: None,
+        last: None,
+        before_last: None,
+        expect_prev: None,
+        expect_seq: None,
+        last_time: String::new(),
+        log_id: opts.seal_key.as_ref().map(|k| k.log_id),
+        keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
+        seal_skipped: 0,
+        hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
+        segment_index: 0,
+        first_in_segment: true,
+    };
+    let mut bytes = 0u64;
+    let mut _held: Option<Flock<File>> = None;
+    for (i, p) in paths.iter().enumerate() {
+        v.file = p.display().to_string();
+        v.line_no = 0;
+        v.segment_index = i;
+        v.first_in_segment = true;
+        let f = File::open(p).map_err(|source| VerifyError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let mut r = BufReader::with_capacity(1 << 20, f);
+        let mut buf = Vec::with_capacity(4096);
+        let last_segment = i + 1 == paths.len();
+        loop {
+            buf.clear();
+            let n = read_line(&mut r, &mut buf).map_err(|source| VerifyError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            if n == 0 {
+                break;
+            }
+            if buf.last() != Some(&b'\n') {
+                // Partial last line. On a live log, wait for the writer (shared lock) and read on.
+                if last_segment && _held.is_none() {
+                    if let Some(l) = opts.lock.as_deref().and_then(shared_lock) {
+                        _held = Some(l);
+                        read_line(&mut r, &mut buf).map_err(|source| VerifyError::Io {
+                            path: p.clone(),
+                            source,
+                        })?;
+                        if buf.last() == Some(&b'\n') {
+                            bytes += buf.len() as u64;
+                            v.line(&buf);
+                            continue;
+                        }
+                    }
+                }
+                v.tail(&buf);
+                break;
+            }
+            bytes += buf.len() as u64;
+            v.line(&buf);
+            if let Some(cb) = opts.progress {
+                if v.line_no % 65536 == 0 {
+                    cb(bytes);
+                }
+            }
+        }
+        if v.line_no == 0 {
+            v.push(
+                Class::Tampered,
+                Kind::Empty,
+                None,
+                "segment is empty (a rotated segment always holds a continue record)".into(),
+            );
+        }
+    }
+    if let Some(cb) = opts.progress {
+        cb(bytes);
+    }
+    v.file.clear();
+    v.line_no = 0;
+    if v.seal_skipped > 0 {
+        let n = v.seal_skipped;
+        v.push(
+            Class::Tampered,
+            Kind::SealNotChecked,
+            None,
+            format!("{n} seals not checked: seq values too far apart to evolve the key"),
+        );
+    }
+    // Seal key of another log.
+    if let (Some(k), Some(id)) = (opts.seal_key.as_ref(), v.log_id) {
+        if k.log_id != id {
+            v.push(
+                Class::Tampered,
+                Kind::ForeignLog,
+                None,
+                "the seal key belongs to another log".into(),
+            );
+        }
+    }
+    let mut state_checked = false;
+    if let Some(st) = opts.state.as_ref() {
+        state_checked = true;
+        check_state(&mut v, st);
+    }
+    let mut syslog_checked = false;
+    if let Some(anchors) = opts.syslog.as_ref() {
+        syslog_checked = true;
+        check_syslog(&mut v, anchors);
+    }
+    let worst = v.findings.iter().map(|f| f.class).max();
+    let outcome = match worst {
+        Some(Class::Tampered) => Outcome::Tampered,
+        Some(Class::Torn) => Outcome::TornTail,
+        _ => Outcome::Intact,
+    };
+    Ok(Report {
+        outcome,
+        exit_code: outcome.exit_code(),
+        records: v.records,
+        first_seq: v.first_seq,
+        last_seq: v.last.map(|l| l.0),
+        last_hash: v.last.map(|l| hex(&l.1)),
+        log_id: v.log_id.map(|l| hex(&l)),
+        forward_integrity_checked: opts.seal_key.is_some(),
+        state_checked,
+        syslog_checked,
+        findings: v.findings,
+    })
+}
+
+/// Read through the next `\n` (or EOF) into `buf`, without allocating per line.
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let start = buf.len();
+    loop {
+        let avail = r.fill_buf()?;
+        if avail.is_empty() {
+            return Ok(buf.len() - start);
+        }
+        match memchr_nl(avail) {
+            Some(i) => {
+                buf.extend_from_slice(&avail[..=i]);
+                r.consume(i + 1);
+                return Ok(buf.len() - start);
+            }
+            None => {
+                let n = avail.len();
+                buf.extend_from_slice(avail);
+                r.consume(n);
+                // Stop growing absurd lines: keep reading (they are reported as oversized).
+            }
+        }
+    }
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+fn check_state(v: &mut Verifier<'_, '_>, st: &State) {
+    if let Some(id) = v.log_id {
+        if id != st.log_id {
+            v.push(
+                Class::Tampered,
+                Kind::StateMismatch,
+                Some(st.seq),
+                "the state file belongs to another log".into(),
+            );
+            return;
+        }
+    }
+    match v.last {
+        None => v.push(Class::Tampered, Kind::StateMismatch, Some(st.seq), "the state names a head record but the log has none".into()),
+        Some((seq, h)) if seq == st.seq && h == st.head => {}
+        Some((seq, _)) if st.seq.checked_add(1) == Some(seq) && v.before_last == Some(st.head) => v.push(
+            Class::Torn,
+            Kind::StateBehind,
+            Some(st.seq),
+            format!("the state is one step behind (seq {} vs log {seq}): a crash before the state update; the next append repairs it", st.seq),
+        ),
+        Some((seq, _)) if st.seq > seq => v.push(
+            Class::Tampered,
+            Kind::StateMismatch,
+            Some(st.seq),
+            format!("the state says the log runs to seq {} but it ends at seq {seq}: records cut from the tail", st.seq),
+        ),
+        Some((seq, _)) => v.push(
+            Class::Tampered,
+            Kind::StateMismatch,
+            Some(st.seq),
+            format!(
+                "the state (seq {}, head {}) does not match the log's end (seq {seq}): state rolled back, replaced, or log rewritten",
+                st.seq,
+                hex(&st.head)
+            ),
+        ),
+    }
+    if let Some(kw) = v.keys.as_mut() {
+        // The state holds k_{seq+1}; nobody can make it for an earlier seq.
+        let want = st.seq.checked_add(1).and_then(|s| {
+            kw.restarts = 0;
+            kw.at(s)
+        });
+        if want != Some(st.key) {
+            v.push(
+                Class::Tampered,
+                Kind::StateKey,
+                Some(st.seq),
+                format!(
+                    "the state's key is not k_{}: the state was forged or rolled back",
+                    st.seq.wrapping_add(1)
+                ),
+            );
+        }
+    }
+}
+
+fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
+    let id = v.log_id.map(|l| hex(&l));
+    let hashes = v.hashes.take().unwrap_or_default();
+    let first = v.first_seq.unwrap_or(0);
+    let last = v.last.map(|l| l.0);
+    let mut seen = 0u64;
+    for a in anchors
+        .iter()
+        .filter(|a| id.as_deref().map_or(true, |i| i == a.log_id))
+    {
+        v.line_no = a.line;
+        if last.map_or(true, |l| a.seq > l) {
+            v.push(
+                Class::Tampered,
+                Kind::SyslogBeyondEnd,
+                Some(a.seq),
+                format!(
+                    "syslog holds seq {} but the log ends at {}: records cut from the tail",
+                    a.seq,
+                    last.map_or("-".into(), |l| l.to_string())
+                ),
+            );
+            continue;
+        }
+        if a.seq < first {
+            continue;
+        }
+        seen += 1;
+        match hashes.get(&a.seq) {
+            Some(h) if *h == a.hash => {}
+            Some(h) => v.push(
+                Class::Tampered,
+                Kind::SyslogMismatch,
+                Some(a.seq),
+                format!(
+                    "syslog has hash {} for seq {} but the log has {}: record rewritten",
+                    hex(&a.hash),
+                    a.seq,
+                    hex(h)
+                ),
+            ),
+            None => v.push(
+                Class::Tampered,
+                Kind::SyslogMismatch,
+                Some(a.seq),
+                format!(
+                    "syslog names seq {} which is missing from the log: record deleted",
+                    a.seq
+                ),
+            ),
+        }
+    }
+    v.line_no = 0;
+    let missing = (hashes.len() as u64).saturating_sub(seen);
+    if missing > 0 {
+        v.push(
+            Class::Warning,
+            Kind::SyslogNotMirrored,
+            None,
+            format!("{missing} records have no syslog mirror line (syslog is lossy)"),
+        );
+    }
+}

@@ -1,0 +1,673 @@
+//! The appending writer (docs/log-format.md, "Appending").
+
+use super::record::{self, hex, EventKind, Record, MAX_LINE};
+use super::state::State;
+use super::{syslog, Appended, Event, LogConfig, LogError};
+use nix::fcntl::{Flock, FlockArg};
+use std::borrow::Cow;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
+
+/// The sealing side of the chain: next seq, head hash, current key.
+pub struct Chain {
+    next: u64,
+    head: [u8; 32],
+    key: [u8; 32],
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+impl Chain {
+    /// A new chain whose first record (seq 0) is sealed with `k0`.
+    pub fn genesis(k0: &[u8; 32]) -> Chain {
+        Chain {
+            next: 0,
+            head: record::GENESIS_PREV,
+            key: *k0,
+        }
+    }
+
+    /// Continue after `head` at `seq` with `key` = k_{seq+1}.
+    pub fn resume(seq: u64, head: [u8; 32], key: [u8; 32]) -> Chain {
+        Chain {
+            next: seq.wrapping_add(1),
+            head,
+            key,
+        }
+    }
+
+    /// seq the next record gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    /// Hash of the last sealed record.
+    pub fn head(&self) -> [u8; 32] {
+        self.head
+    }
+
+    /// Set seq and prev of `rec`, encode and seal it, and advance (key evolves).
+    pub fn seal_next(&mut self, rec: &mut Record<'_>) -> Result<Vec<u8>, LogError> {
+        rec.seq = self.next;
+        rec.prev = Cow::Owned(hex(&self.head));
+        let (line, h) = record::encode(rec, &self.key)?;
+        let next_key = record::evolve(&self.key);
+        self.key.zeroize();
+        self.key = next_key;
+        self.head = h;
+        self.next = self.next.wrapping_add(1);
+        Ok(line)
+    }
+
+    fn to_state(&self, base: &State, dev: u64, ino: u64, size: u64) -> State {
+        State {
+            seq: self.next.wrapping_sub(1),
+            head: self.head,
+            key: self.key,
+            log_id: base.log_id,
+            dev,
+            ino,
+            size,
+            key_id: base.key_id,
+        }
+    }
+}
+
+fn io_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> LogError + 'p {
+    move |source| LogError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// UTC now as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub(crate) fn now_string() -> Result<String, LogError> {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .map_err(|e| LogError::Time(e.to_string()))
+}
+
+fn parent(p: &Path) -> &Path {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), LogError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err("create directory", dir))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("fsync directory", dir))
+}
+
+/// Open (creating with `mode`) a file, never following a symlink. Returns whether it was created.
+fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), LogError> {
+    let mut o = OpenOptions::new();
+    o.read(true).custom_flags(nix::libc::O_NOFOLLOW).mode(mode);
+    if append {
+        o.append(true);
+    } else {
+        o.write(true);
+    }
+    match o.clone().create_new(true).open(path) {
+        Ok(f) => {
+            f.set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(io_err("set mode of", path))?;
+            sync_dir(parent(path))?;
+            Ok((f, true))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let f = o.open(path).map_err(io_err("open", path))?;
+            Ok((f, false))
+        }
+        Err(e) => Err(io_err("create", path)(e)),
+    }
+}
+
+/// Take the writer lock (flock on `state_path.lock`), making sure the path still names the locked file.
+fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
+    let path = cfg.lock_path();
+    ensure_dir(parent(&cfg.state_path))?;
+    ensure_dir(parent(&cfg.log_path))?;
+    for _ in 0..8 {
+        let (f, _) = open_create(&path, 0o600, false)?;
+        let locked = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| LogError::Io {
+            op: "lock",
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        let held = locked.metadata().map_err(io_err("stat", &path))?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(locked),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("stat", &path)(e)),
+        }
+    }
+    Err(LogError::LockUnstable { path })
+}
+
+fn fill<'a>(ev: &'a Event, host: &'a str, time: &str) -> Record<'a> {
+    let c = |o: &'a Option<String>| o.as_deref().map(|s| record::cap(s, record::STR_CAP));
+    let mut r = Record::new(ev.kind);
+    r.time = Cow::Owned(time.to_string());
+    r.host = record::cap(host, record::STR_CAP);
+    r.user = c(&ev.user);
+    r.run_as_user = c(&ev.run_as_user);
+    r.run_as_group = c(&ev.run_as_group);
+    r.tty = c(&ev.tty);
+    r.command = ev
+        .command_path
+        .as_deref()
+        .map(|s| record::cap(s, record::COMMAND_CAP));
+    if let Some(argv) = &ev.argv {
+        let (kept, t) = record::fit_argv(argv);
+        r.argv = Some(kept);
+        r.argv_truncated = t;
+    }
+    r.token_id = c(&ev.token_id);
+    r.issuer = c(&ev.issuer);
+    r.kid = c(&ev.kid);
+    r.token_reason = c(&ev.token_reason);
+    r.ticket = c(&ev.ticket);
+    r.approver = c(&ev.approver);
+    r.allowed = ev.allowed;
+    r.reason_code = c(&ev.reason_code);
+    r.message = c(&ev.message);
+    r.pid = ev.pid;
+    r.session_secs = ev.session_secs.filter(|s| s.is_finite());
+    r.break_glass = ev.break_glass.then_some(true);
+    r
+}
+
+/// The open files of one append, under the lock.
+struct Open<'c> {
+    cfg: &'c LogConfig,
+    log: File,
+    state_file: File,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    base: State,
+    chain: Chain,
+    written: Vec<(u64, [u8; 32], EventKind)>,
+}
+
+impl Open<'_> {
+    /// One write(), fdatasync, then the state.
+    fn write(&mut self, mut rec: Record<'_>) -> Result<u64, LogError> {
+        let kind = rec.kind;
+        let line = self.chain.seal_next(&mut rec)?;
+        let path = &self.cfg.log_path;
+        let n = (&self.log).write(&line).map_err(io_err("write", path))?;
+        if n != line.len() {
+            return Err(LogError::ShortWrite {
+                path: path.clone(),
+                written: n,
+                len: line.len(),
+            });
+        }
+        self.log.sync_data().map_err(io_err("fdatasync", path))?;
+        self.size += line.len() as u64;
+        let st = self
+            .chain
+            .to_state(&self.base, self.dev, self.ino, self.size);
+        st.store(&self.state_file)
+            .map_err(io_err("update state", &self.cfg.state_path))?;
+        let seq = st.seq;
+        self.written.push((seq, self.chain.head(), kind));
+        Ok(seq)
+    }
+
+    fn recovery(
+        &mut self,
+        found: &'static str,
+        message: String,
+        discarded: Option<&[u8]>,
+    ) -> Result<u64, LogError> {
+        let t = now_string()?;
+        let mut r = Record::new(EventKind::Recovery);
+        r.time = Cow::Owned(t);
+        r.host = record::cap(&self.cfg.host, record::STR_CAP);
+        r.found = Some(Cow::Borrowed(found));
+        r.message = Some(Cow::Owned(message));
+        if let Some(d) = discarded {
+            r.discarded_bytes = Some(d.len() as u64);
+            r.discarded_blake3 = Some(Cow::Owned(hex(blake3::hash(d).as_bytes())));
+        }
+        self.write(r)
+    }
+}
+
+/// Read the last complete line ending exactly at `end` (which must be preceded by `\n`).
+fn line_ending_at(f: &File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
+    if end == 0 {
+        return Ok(None);
+    }
+    let mut want = 4096u64.min(end);
+    loop {
+        let start = end - want;
+        let mut buf = vec![0u8; want as usize];
+        f.read_exact_at(&mut buf, start)?;
+        if buf.last() != Some(&b'\n') {
+            return Ok(None);
+        }
+        let body = &buf[..buf.len() - 1];
+        if let Some(p) = body.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(buf[p + 1..].to_vec()));
+        }
+        if start == 0 {
+            return Ok(Some(buf));
+        }
+        if want > MAX_LINE as u64 {
+            return Ok(None);
+        }
+        want = (MAX_LINE as u64 + 1).min(end);
+    }
+}
+
+/// `true` when `line` is a well-framed record whose recomputed hash is `head`.
+fn line_is_head(line: &[u8], head: &[u8; 32]) -> bool {
+    match record::frame(line) {
+        Some(f) => f.hash == *head && record::record_hash(f.body) == *head,
+        None => false,
+    }
+}
+
+/// Append one event: lock, check, append, fdatasync, update state, unlock.
+pub fn append(cfg: &LogConfig, ev: &Event) -> Result<Appended, LogError> {
+    let _lock = lock(cfg)?;
+    let mut o = open(cfg)?;
+    let t = now_string()?;
+    let seq = o.write(fill(ev, &cfg.host, &t))?;
+    finish(cfg, o, seq)
+}
+
+/// Append `n` copies of `ev` under one lock with one fdatasync at the end.
+/// Only for benchmarks and test fixtures that need a big log fast; the
+/// per-record durability of [`append`] does not hold until it returns.
+#[doc(hidden)]
+pub fn bulk_append(cfg: &LogConfig, ev: &Event, n: u64) -> Result<Appended, LogError> {
+    let _lock = lock(cfg)?;
+    let mut o = open(cfg)?;
+    let t = now_string()?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    for _ in 0..n {
+        let mut r = fill(ev, &cfg.host, &t);
+        let line = o.chain.seal_next(&mut r)?;
+        buf.extend_from_slice(&line);
+        if buf.len() > (1 << 20) - 70000 {
+            (&o.log)
+                .write_all(&buf)
+                .map_err(io_err("write", &cfg.log_path))?;
+            buf.clear();
+        }
+    }
+    (&o.log)
+        .write_all(&buf)
+        .map_err(io_err("write", &cfg.log_path))?;
+    o.log
+        .sync_data()
+        .map_err(io_err("fdatasync", &cfg.log_path))?;
+    o.size = o
+        .log
+        .metadata()
+        .map_err(io_err("stat", &cfg.log_path))?
+        .len();
+    let st = o.chain.to_state(&o.base, o.dev, o.ino, o.size);
+    st.store(&o.state_file)
+        .map_err(io_err("update state", &cfg.state_path))?;
+    let seq = st.seq;
+    finish(cfg, o, seq)
+}
+
+fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> {
+    let mirror_error = if cfg.syslog {
+        let log_id = hex(&o.base.log_id);
+        let mut err = None;
+        for (s, h, k) in &o.written {
+            if let Err(e) = syslog::mirror(&cfg.syslog_socket, &cfg.host, &log_id, *s, h, *k) {
+                err = Some(format!(
+                    "syslog mirror to {}: {e}",
+                    cfg.syslog_socket.display()
+                ));
+            }
+        }
+        err
+    } else {
+        None
+    };
+    let repaired = o
+        .written
+        .iter()
+        .filter(|(s, _, _)| *s != seq)
+        .map(|(s, _, k)| (*s, k.as_str().to_string()))
+        .collect();
+    Ok(Appended {
+        seq,
+        hash: hex(&o.chain.head()),
+        repaired,
+        mirror_error,
+    })
+}
+
+/// Open the state and the log under the lock and bring them in step
+/// (create, continue, or recover), writing any start/continue/recovery records.
+fn open(cfg: &LogConfig) -> Result<Open<'_>, LogError> {
+    let state = state::State::read(&cfg.state_path).map_err(|source| LogError::State {
+        path: cfg.state_path.clone(),
+        source,
+    })?;
+    let (log, _) = open_create(&cfg.log_path, 0o600, true)?;
+    let meta = log.metadata().map_err(io_err("stat", &cfg.log_path))?;
+    let (state_file, _) = open_create(&cfg.state_path, 0o600, false)?;
+    match state {
+        None => {
+            if meta.len() != 0 {
+                return Err(LogError::StateMissing {
+                    log: cfg.log_path.clone(),
+                    state: cfg.state_path.clone(),
+                });
+            }
+            create(cfg, log, state_file, meta.dev(), meta.ino())
+        }
+        Some(st) => reconcile(cfg, log, state_file, meta, st),
+    }
+}
+
+use super::state;
+
+fn create(
+    cfg: &LogConfig,
+    log: File,
+    state_file: File,
+    dev: u64,
+    ino: u64,
+) -> Result<Open<'_>, LogError> {
+    let mut k0 = [0u8; 32];
+    let mut log_id = [0u8; 16];
+    getrandom::fill(&mut k0)
+        .and_then(|_| getrandom::fill(&mut log_id))
+        .map_err(|e| LogError::Io {
+            op: "get random bytes for",
+            path: cfg.seal_key_export.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let key_id_hex = record::key_id(&k0);
+    let mut key_id = [0u8; 16];
+    key_id.copy_from_slice(&blake3::derive_key(record::CTX_KEY_ID, &k0)[..16]);
+    // The export: O_EXCL, 0400.
+    let p = &cfg.seal_key_export;
+    ensure_dir(parent(p))?;
+    let mut f = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o400)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(p)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            k0.zeroize();
+            return Err(LogError::ExportExists { path: p.clone() });
+        }
+        Err(e) => {
+            k0.zeroize();
+            return Err(io_err("create", p)(e));
+        }
+    };
+    let mut text = super::verify::SealKey::export_text(&log_id, &k0);
+    let r = f
+        .set_permissions(std::fs::Permissions::from_mode(0o400))
+        .and_then(|_| f.write_all(text.as_bytes()))
+        .and_then(|_| f.sync_all());
+    text.zeroize();
+    r.map_err(io_err("write", p))?;
+    sync_dir(parent(p))?;
+    let base = State {
+        seq: 0,
+        head: [0; 32],
+        key: [0; 32],
+        log_id,
+        dev,
+        ino,
+        size: 0,
+        key_id,
+    };
+    let chain = Chain::genesis(&k0);
+    k0.zeroize();
+    let mut o = Open {
+        cfg,
+        log,
+        state_file,
+        dev,
+        ino,
+        size: 0,
+        base,
+        chain,
+        written: Vec::new(),
+    };
+    let t = now_string()?;
+    let mut r = Record::new(EventKind::Start);
+    r.time = Cow::Owned(t);
+    r.host = record::cap(&cfg.host, record::STR_CAP);
+    r.log_id = Some(Cow::Owned(hex(&log_id)));
+    r.key_id = Some(Cow::Owned(key_id_hex));
+    o.write(r)?;
+    Ok(o)
+}
+
+fn mismatch(cfg: &LogConfig, detail: String) -> LogError {
+    LogError::Mismatch {
+        path: cfg.log_path.clone(),
+        detail,
+    }
+}
+
+fn reconcile(
+    cfg: &LogConfig,
+    log: File,
+    state_file: File,
+    meta: std::fs::Metadata,
+    st: State,
+) -> Result<Open<'_>, LogError> {
+    let lp = &cfg.log_path;
+    let len = meta.len();
+    let chain = Chain::resume(st.seq, st.head, st.key);
+    let same = meta.dev() == st.dev && meta.ino() == st.ino;
+    let mut o = Open {
+        cfg,
+        log,
+        state_file,
+        dev: meta.dev(),
+        ino: meta.ino(),
+        size: len,
+        base: st.clone(),
+        chain,
+        written: Vec::new(),
+    };
+    if !same {
+        if len == 0 {
+            // A rotated segment: link it to the previous head.
+            let t = now_string()?;
+            let mut r = Record::new(EventKind::Continue);
+            r.time = Cow::Owned(t);
+            r.host = record::cap(&cfg.host, record::STR_CAP);
+            r.log_id = Some(Cow::Owned(hex(&st.log_id)));
+            r.key_id = Some(Cow::Owned(hex(&st.key_id)));
+            o.write(r)?;
+            return Ok(o);
+        }
+        let last = line_ending_at(&o.log, len).map_err(io_err("read", lp))?;
+        if last.as_deref().is_some_and(|l| line_is_head(l, &st.head)) {
+            o.recovery(
+                "log_moved",
+                format!(
+                    "log file changed (inode {} -> {}) but its last record is the state head (seq {})",
+                    st.ino,
+                    meta.ino(),
+                    st.seq
+                ),
+                None,
+            )?;
+            return Ok(o);
+        }
+        return Err(mismatch(
+            cfg,
+            format!(
+                "the log file was replaced (inode {} -> {}, {} bytes) and its last record is not the state head (seq {})",
+                st.ino,
+                meta.ino(),
+                len,
+                st.seq
+            ),
+        ));
+    }
+    if len < st.size {
+        return Err(mismatch(
+            cfg,
+            format!(
+                "the log was cut in place: {} bytes, the state says {} (copytruncate is unsupported)",
+                len, st.size
+            ),
+        ));
+    }
+    // The record ending at st.size must be the head.
+    let last = line_ending_at(&o.log, st.size).map_err(io_err("read", lp))?;
+    if !last.as_deref().is_some_and(|l| line_is_head(l, &st.head)) {
+        return Err(mismatch(
+            cfg,
+            format!(
+                "the record ending at byte {} is not the state head (seq {}, hash {})",
+                st.size,
+                st.seq,
+                hex(&st.head)
+            ),
+        ));
+    }
+    if len == st.size {
+        return Ok(o);
+    }
+    // Bytes after the head: a record the state missed and/or a torn tail.
+    let extra_len = len - st.size;
+    if extra_len > 2 * MAX_LINE as u64 {
+        return Err(mismatch(
+            cfg,
+            format!(
+                "{extra_len} unexplained bytes after the state head (seq {})",
+                st.seq
+            ),
+        ));
+    }
+    let mut extra = vec![0u8; extra_len as usize];
+    o.log
+        .read_exact_at(&mut extra, st.size)
+        .map_err(io_err("read", lp))?;
+    let mut good = st.size;
+    o.size = st.size;
+    let mut rest: &[u8] = &extra;
+    let mut adopted = false;
+    if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        let (line, after) = rest.split_at(nl + 1);
+        if let Some(f) = record::frame(line) {
+            let h = record::record_hash(f.body);
+            let follows = record::parse(line).ok().is_some_and(|r| {
+                r.v == record::VERSION
+                    && r.seq == st.seq.wrapping_add(1)
+                    && r.prev.as_bytes() == hex(&st.head).as_bytes()
+            });
+            if h == f.hash && follows && f.seal == record::seal(&st.key, &h) {
+                // The state is one step behind: adopt the record.
+                o.chain = Chain::resume(st.seq.wrapping_add(1), h, record::evolve(&st.key));
+                good += line.len() as u64;
+                o.size = good;
+                let stn = o.chain.to_state(&o.base, o.dev, o.ino, o.size);
+                stn.store(&o.state_file)
+                    .map_err(io_err("update state", &cfg.state_path))?;
+                rest = after;
+                adopted = true;
+            }
+        }
+    }
+    // A crash leaves at most one partial record; a complete verifying record in
+    // what is left means the state is further behind than a crash explains.
+    for l in rest
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| l.ends_with(b"\n"))
+    {
+        if record::frame(l).is_some_and(|f| record::record_hash(f.body) == f.hash) {
+            return Err(mismatch(
+                cfg,
+                format!(
+                    "complete records after the state head (seq {}) that the state does not account for: state rolled back?",
+                    st.seq
+                ),
+            ));
+        }
+    }
+    let discarded = rest.to_vec();
+    if !discarded.is_empty() {
+        cut(&mut o, good)?;
+    }
+    if adopted {
+        o.recovery(
+            "state_behind",
+            format!(
+                "state file was at seq {}; record {} was complete and correctly sealed (crash before the state update)",
+                st.seq,
+                st.seq.wrapping_add(1)
+            ),
+            None,
+        )?;
+    }
+    if !discarded.is_empty() {
+        let zeros = discarded.iter().all(|&b| b == 0);
+        let after = if adopted {
+            st.seq.wrapping_add(1)
+        } else {
+            st.seq
+        };
+        o.recovery(
+            "torn_tail",
+            format!(
+                "{} {} bytes after record {after} (crash during a write); cut them",
+                if zeros { "zero-filled" } else { "partial" },
+                discarded.len(),
+            ),
+            Some(&discarded),
+        )?;
+    }
+    Ok(o)
+}
+
+fn cut(o: &mut Open<'_>, at: u64) -> Result<(), LogError> {
+    let lp: &PathBuf = &o.cfg.log_path;
+    o.log
+        .set_len(at)
+        .map_err(io_err("truncate torn tail of", lp))?;
+    o.log.sync_data().map_err(io_err("fdatasync", lp))?;
+    o.size = at;
+    Ok(())
+}
