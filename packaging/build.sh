@@ -75,25 +75,18 @@ mkdir -p "$STAGE/man" "$STAGE/completions" "$STAGE/selinux"
 for m in packaging/man/pam_jit.8 packaging/man/pam_jit.conf.5 packaging/man/jit-ctl.8; do
     gzip -9n < "$m" > "$STAGE/man/$(basename "$m").gz"
 done
+# jit-signer(1), jit-verify(1), one page per subcommand, and the completions
+# come from the clap definitions (hidden subcommand `gen-docs --out DIR`).
 for b in jit-signer jit-verify; do
-    if ! "$REL/$b" gen-docs --out "$STAGE/gen" >/dev/null 2>&1; then
-        # TODO(gen-docs): remove this fallback once both CLIs on main have the
-        # hidden `gen-docs --out DIR` subcommand (clap_mangen + clap_complete);
-        # until then a stub page and no-op completions keep the packages
-        # buildable. JIT_REQUIRE_GEN_DOCS=1 turns the fallback into an error.
-        [ "${JIT_REQUIRE_GEN_DOCS:-0}" = 1 ] && die "$b has no gen-docs subcommand"
-        say "WARNING: $b has no gen-docs subcommand; using a stub man page"
-        mkdir -p "$STAGE/gen"
-        sed "s/@NAME@/$b/g" packaging/man/stub.1 > "$STAGE/gen/$b.1"
-        printf '# %s: completions not generated yet\n' "$b" > "$STAGE/gen/$b.bash"
-        printf '#compdef %s\n' "$b" > "$STAGE/gen/_$b"
-        printf '# %s: completions not generated yet\n' "$b" > "$STAGE/gen/$b.fish"
-    fi
+    "$REL/$b" gen-docs --out "$STAGE/gen/$b" >/dev/null \
+        || die "$b gen-docs failed: cannot generate its man pages and completions"
     for f in "$b.1" "$b.bash" "_$b" "$b.fish"; do
-        [ -s "$STAGE/gen/$f" ] || die "$b gen-docs did not write $f"
+        [ -s "$STAGE/gen/$b/$f" ] || die "$b gen-docs did not write $f"
     done
-    gzip -9n < "$STAGE/gen/$b.1" > "$STAGE/man/$b.1.gz"
-    cp "$STAGE/gen/$b.bash" "$STAGE/gen/_$b" "$STAGE/gen/$b.fish" "$STAGE/completions/"
+    for m in "$STAGE/gen/$b"/*.1; do
+        gzip -9n < "$m" > "$STAGE/man/$(basename "$m").gz"
+    done
+    cp "$STAGE/gen/$b/$b.bash" "$STAGE/gen/$b/_$b" "$STAGE/gen/$b/$b.fish" "$STAGE/completions/"
 done
 rm -rf "$STAGE/gen"
 
