@@ -309,8 +309,9 @@ fn parse_run_as(spec: &str) -> Result<RunAs, CommandError> {
     }
 }
 
-/// sudo's quoting for `-s`/`-i` with a command: every byte that is not
-/// alphanumeric, `_`, `-` or `$` gets a backslash.
+/// sudo's quoting for `-s`/`-i` with a command: the front-end puts a
+/// backslash before every byte that is not alphanumeric, `_`, `-` or `$`
+/// (this is what the shell receives after `-c`).
 fn shell_escape(words: &[String]) -> String {
     let mut out = String::new();
     for (i, w) in words.iter().enumerate() {
@@ -319,6 +320,25 @@ fn shell_escape(words: &[String]) -> String {
         }
         for ch in w.chars() {
             if !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '$') {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// What sudoers puts in `SUDO_COMMAND` after `-c` for a shell command: it
+/// unescapes the front-end's quoting except before white space
+/// (`strlcpy_unescape` in sudoers.c), so only white space keeps its backslash.
+fn shell_reported_args(words: &[String]) -> String {
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        for ch in w.chars() {
+            if ch.is_ascii_whitespace() || ch == '\u{0b}' {
                 out.push('\\');
             }
             out.push(ch);
@@ -519,7 +539,7 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
             let (shell, tail) = if words.is_empty() {
                 (reported.as_str(), None)
             } else {
-                let suffix = format!(" -c {}", shell_escape(&words));
+                let suffix = format!(" -c {}", shell_reported_args(&words));
                 match reported.strip_suffix(&suffix) {
                     Some(s) => (s, Some(suffix)),
                     None => return Err(mismatch(format!("<shell>{suffix}"))),
@@ -788,12 +808,35 @@ mod tests {
         // sudo with no command at all is an implied shell.
         let d = det(&["sudo"], "/bin/bash").unwrap();
         assert!(matches!(d.action, Action::Shell { login: false, .. }));
+        // sudoers reports the words unescaped except for white space.
         let d = det(
-            &["sudo", "-s", "/bin/echo", "a b"],
-            "/bin/bash -c \\/bin\\/echo a\\ b",
+            &["sudo", "-s", "/bin/echo", "a b", "$x;y"],
+            "/bin/bash -c /bin/echo a\\ b $x;y",
         )
         .unwrap();
-        assert!(matches!(d.action, Action::Shell { .. }));
+        assert_eq!(
+            d.action,
+            Action::Shell {
+                login: false,
+                argv: vec![
+                    "/bin/bash".into(),
+                    "-c".into(),
+                    "\\/bin\\/echo a\\ b $x\\;y".into()
+                ]
+            }
+        );
+        // The front-end's escaped form is not what sudoers reports, and
+        // dropping the backslash before a space would merge two readings.
+        assert!(det(
+            &["sudo", "-s", "/bin/echo", "a b"],
+            "/bin/bash -c \\/bin\\/echo a\\ b"
+        )
+        .is_err());
+        assert!(det(
+            &["sudo", "-s", "/bin/echo", "a b"],
+            "/bin/bash -c /bin/echo a b"
+        )
+        .is_err());
         assert!(det(&["sudo", "-i", "-s"], "/bin/bash").is_err());
     }
 
@@ -810,6 +853,14 @@ mod tests {
         assert!(matches!(d.action, Action::Edit { .. }));
         // sudoedit does not know -s.
         assert!(det(&["sudoedit", "-s", "/etc/hosts"], "sudoedit /etc/hosts").is_err());
+        // "sudo sudoedit F" becomes edit mode inside sudoers; it is not a command
+        // named sudoedit, and must not pass as one.
+        assert!(det(&["sudo", "sudoedit", "/etc/hosts"], "sudoedit /etc/hosts").is_err());
+        assert!(det(
+            &["sudo", "/usr/bin/sudoedit", "/etc/hosts"],
+            "sudoedit /etc/hosts"
+        )
+        .is_err());
         assert_eq!(det(&["sudo", "-l"], "list").unwrap().action, Action::List);
         assert_eq!(det(&["sudo", "-ll"], "list").unwrap().action, Action::List);
         assert_eq!(

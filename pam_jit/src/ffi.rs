@@ -1,0 +1,199 @@
+//! Every `unsafe` operation of pam_jit lives in this module.
+//!
+//! - The exported `pam_sm_*` entry points come from `pam_bindings::pam_hooks!`,
+//!   which rejects a null handle, a negative argc and null argv entries, and
+//!   wraps each hook in `catch_unwind` (a panic becomes `PAM_ABORT`, never an
+//!   unwind into sudo; the workspace profile keeps `panic = "unwind"`).
+//! - [`sudo_getenv`] calls libc `getenv`, which inside sudo is sudo's own hook.
+//! - [`PamSession`] keeps per-transaction data with `pam_set_data`/`pam_get_data`.
+//!
+//! Nothing here changes process-wide state: no signal handlers, no panic
+//! hook, no openlog/setlogmask, no environment changes.
+
+use std::ffi::{CStr, CString};
+
+use pam::constants::{PamFlag, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_TEXT_INFO};
+use pam::conv::Conv;
+use pam::items::{RUser, Service, Tty, User};
+use pam::module::{PamHandle, PamHooks};
+
+use crate::glue::{self, Hook, PamIo, SessionData};
+
+/// The module type handed to `pam_hooks!`.
+pub struct JitModule;
+
+pam::pam_hooks!(JitModule);
+
+impl PamHooks for JitModule {
+    fn sm_authenticate(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        glue::run(Hook::Authenticate, &mut Pam(pamh), &args)
+    }
+
+    fn acct_mgmt(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        glue::run(Hook::Account, &mut Pam(pamh), &args)
+    }
+
+    fn sm_open_session(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        glue::run(Hook::OpenSession, &mut Pam(pamh), &args)
+    }
+
+    fn sm_close_session(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        glue::run(Hook::CloseSession, &mut Pam(pamh), &args)
+    }
+
+    fn sm_setcred(_pamh: &mut PamHandle, _args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
+        // Credentials are not ours to establish; the decision is made in acct_mgmt.
+        PamResultCode::PAM_SUCCESS
+    }
+}
+
+/// Key under which the transaction's [`SessionData`] is stored.
+const DATA_KEY: &str = "pam_jit_session_v1";
+
+/// A PAM handle seen through the safe [`PamIo`] interface.
+struct Pam<'a>(&'a mut PamHandle);
+
+fn item_string(bytes: Option<&CStr>) -> Option<String> {
+    bytes.and_then(|c| c.to_str().ok()).map(str::to_string)
+}
+
+impl PamIo for Pam<'_> {
+    fn user(&self) -> Option<String> {
+        item_string(self.0.get_item::<User>().ok().flatten().map(|u| u.0))
+    }
+
+    fn ruser(&self) -> Option<String> {
+        item_string(self.0.get_item::<RUser>().ok().flatten().map(|u| u.0))
+    }
+
+    fn tty(&self) -> Option<String> {
+        item_string(self.0.get_item::<Tty>().ok().flatten().map(|t| t.0))
+    }
+
+    fn service(&self) -> Option<String> {
+        item_string(self.0.get_item::<Service>().ok().flatten().map(|s| s.0))
+    }
+
+    fn say(&self, error: bool, msg: &str) {
+        if let Ok(Some(conv)) = self.0.get_item::<Conv>() {
+            let style = if error { PAM_ERROR_MSG } else { PAM_TEXT_INFO };
+            // A failed conversation must not change the decision already made.
+            let _ = conv.send(style, msg);
+        }
+    }
+
+    fn prompt(&self, msg: &str) -> Option<String> {
+        let conv = self.0.get_item::<Conv>().ok().flatten()?;
+        let reply = conv.send(PAM_PROMPT_ECHO_OFF, msg).ok().flatten()?;
+        std::str::from_utf8(reply.as_bytes())
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+
+    fn store(&mut self, data: SessionData) -> bool {
+        self.0.set_data(DATA_KEY, Box::new(data)).is_ok()
+    }
+
+    fn load(&self) -> Option<SessionData> {
+        // SAFETY: DATA_KEY is private to this module and only ever stored by
+        // `store` above with a `Box<SessionData>`, so the pointer PAM returns is
+        // a live `SessionData` owned by the PAM handle; we clone it at once.
+        let data: &SessionData = unsafe { self.0.get_data::<SessionData>(DATA_KEY) }.ok()?;
+        Some(data.clone())
+    }
+}
+
+/// `getenv(name)` as sudo serves it.
+///
+/// Inside sudo, the `getenv` symbol resolves to sudo's hook, which answers from
+/// the environment sudo built for the command (so `SUDO_COMMAND` is sudo's
+/// value). Returns an owned copy; `None` when unset or when `name` has a NUL.
+pub fn sudo_getenv(name: &str) -> Option<Vec<u8>> {
+    let cname = CString::new(name).ok()?;
+    // SAFETY: `cname` is a valid NUL-terminated string that outlives the call.
+    // getenv returns either NULL or a pointer to a NUL-terminated string owned
+    // by the environment; sudo is single-threaded, and we copy the bytes
+    // before any other call could modify the environment.
+    let ptr = unsafe { libc::getenv(cname.as_ptr()) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-null pointer from getenv to a NUL-terminated string (above).
+    Some(unsafe { CStr::from_ptr(ptr) }.to_bytes().to_vec())
+}
+
+/// Map the glue's outcome to the PAM code for the hook (one place only).
+pub fn code(outcome: glue::Outcome, hook: Hook) -> PamResultCode {
+    use glue::Outcome;
+    match (outcome, hook) {
+        (Outcome::Allow, _) => PamResultCode::PAM_SUCCESS,
+        (Outcome::Ignore, _) => PamResultCode::PAM_IGNORE,
+        // In acct_mgmt PAM_AUTH_ERR would make sudo ask "is your account locked?";
+        // in open_session PAM_SESSION_ERR is ignored by sudo (the command runs).
+        (Outcome::Deny, Hook::Authenticate) => PamResultCode::PAM_AUTH_ERR,
+        (Outcome::Deny, _) => PamResultCode::PAM_PERM_DENIED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::c_char;
+    use std::ptr;
+
+    #[test]
+    fn outcome_to_pam_code_mapping() {
+        use glue::Outcome;
+        assert_eq!(
+            code(Outcome::Allow, Hook::Account),
+            PamResultCode::PAM_SUCCESS
+        );
+        assert_eq!(
+            code(Outcome::Ignore, Hook::Authenticate),
+            PamResultCode::PAM_IGNORE
+        );
+        assert_eq!(
+            code(Outcome::Deny, Hook::Authenticate),
+            PamResultCode::PAM_AUTH_ERR
+        );
+        // Never PAM_AUTH_ERR in acct_mgmt ("is your account locked?"), never
+        // PAM_SESSION_ERR in open_session (sudo ignores it and runs the command).
+        for hook in [Hook::Account, Hook::OpenSession, Hook::CloseSession] {
+            assert_eq!(code(Outcome::Deny, hook), PamResultCode::PAM_PERM_DENIED);
+        }
+    }
+
+    #[test]
+    fn odd_arguments_from_libpam_fail_without_touching_memory() {
+        type Entry = unsafe extern "C" fn(
+            *mut PamHandle,
+            PamFlag,
+            i32,
+            *const *const c_char,
+        ) -> PamResultCode;
+        let entries: [Entry; 5] = [
+            pam_sm_acct_mgmt,
+            pam_sm_authenticate,
+            pam_sm_open_session,
+            pam_sm_close_session,
+            pam_sm_setcred,
+        ];
+        let bogus_handle = ptr::NonNull::<PamHandle>::dangling().as_ptr();
+        let null_entry: [*const c_char; 1] = [ptr::null()];
+        for f in entries {
+            // SAFETY: a null handle is rejected by pam_hooks! before any use.
+            let rc = unsafe { f(ptr::null_mut(), 0, 0, ptr::null()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+            // SAFETY: a negative argc is rejected before the handle or argv are read.
+            let rc = unsafe { f(bogus_handle, 0, -1, ptr::null()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+            // SAFETY: argc > 0 with a null argv is rejected before any read.
+            let rc = unsafe { f(bogus_handle, 0, 2, ptr::null()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+            // SAFETY: argv has one readable (null) entry; null entries are
+            // rejected before the handle is used.
+            let rc = unsafe { f(bogus_handle, 0, 1, null_entry.as_ptr()) };
+            assert_eq!(rc, PamResultCode::PAM_ABORT);
+        }
+    }
+}

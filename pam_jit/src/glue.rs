@@ -1,0 +1,634 @@
+//! The sudo-facing glue: gathers facts, asks jit-core, logs, answers.
+//!
+//! No unsafe code here. PAM is reached through [`PamIo`], the operating system
+//! through [`Os`], so every path can be driven by tests without libpam.
+//! Decisions are jit-core's: this module only collects inputs and maps the
+//! outcome (see docs/pam-module.md).
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+
+use jit_core::config::{self, Config};
+use jit_core::invocation::{Action, Invocation};
+use jit_core::keys::TrustedKeys;
+use jit_core::log::{self, Event, EventKind, LogConfig};
+use jit_core::sudo::{self, RunAs, SudoFacts};
+use jit_core::token::{self, TokenInfo, VerifyOptions};
+use pam::constants::PamResultCode;
+
+/// Which PAM hook is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// pam_sm_authenticate: a valid token may stand in for the password.
+    Authenticate,
+    /// pam_sm_acct_mgmt: runs on every sudo invocation; the full check.
+    Account,
+    /// pam_sm_open_session.
+    OpenSession,
+    /// pam_sm_close_session.
+    CloseSession,
+}
+
+/// What the hook answers, before mapping to a PAM code (in `ffi::code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success.
+    Allow,
+    /// Denial.
+    Deny,
+    /// Not our business (authenticate without a token).
+    Ignore,
+}
+
+/// What acct_mgmt approved, kept with the PAM handle for the session hooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionData {
+    /// The invoking user.
+    pub user: String,
+    /// The approved target user.
+    pub run_as: String,
+    /// The approved command path and argv.
+    pub command_path: Option<String>,
+    /// Full argv.
+    pub argv: Option<Vec<String>>,
+    /// The token behind the approval.
+    pub token: Option<TokenInfo>,
+    /// When the session opened (Unix seconds, sub-second).
+    pub opened_at: Option<f64>,
+}
+
+/// The PAM side, implemented over a real handle in `ffi`.
+pub trait PamIo {
+    /// PAM_USER.
+    fn user(&self) -> Option<String>;
+    /// PAM_RUSER.
+    fn ruser(&self) -> Option<String>;
+    /// PAM_TTY.
+    fn tty(&self) -> Option<String>;
+    /// PAM_SERVICE.
+    fn service(&self) -> Option<String>;
+    /// Show a one-line message (error or info) through the conversation.
+    fn say(&self, error: bool, msg: &str);
+    /// Ask for a secret through the conversation.
+    fn prompt(&self, msg: &str) -> Option<String>;
+    /// Keep data for the later hooks of this PAM transaction.
+    fn store(&mut self, data: SessionData) -> bool;
+    /// Data kept by an earlier hook.
+    fn load(&self) -> Option<SessionData>;
+}
+
+/// The operating system side.
+pub trait Os {
+    /// `/proc/self/cmdline`.
+    fn cmdline(&self) -> std::io::Result<Vec<u8>>;
+    /// `/proc/self/environ`: the invoking user's original environment.
+    fn environ(&self) -> std::io::Result<Vec<u8>>;
+    /// `getenv` as sudo's hook answers it.
+    fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>>;
+    /// The real uid of this process (the invoking user inside setuid sudo).
+    fn real_uid(&self) -> u32;
+    /// User name for a uid.
+    fn user_name(&self, uid: u32) -> Option<String>;
+    /// Does this user exist? Returns the canonical name.
+    fn user_by_name(&self, name: &str) -> Option<String>;
+    /// Group name for a gid.
+    fn group_name(&self, gid: u32) -> Option<String>;
+    /// Does this group exist? Returns the canonical name.
+    fn group_by_name(&self, name: &str) -> Option<String>;
+    /// The kernel's host name.
+    fn hostname(&self) -> Option<String>;
+    /// Now, Unix seconds with fraction.
+    fn now(&self) -> f64;
+    /// This process id.
+    fn pid(&self) -> u32;
+}
+
+/// The real operating system.
+pub struct RealOs;
+
+impl Os for RealOs {
+    fn cmdline(&self) -> std::io::Result<Vec<u8>> {
+        std::fs::read("/proc/self/cmdline")
+    }
+    fn environ(&self) -> std::io::Result<Vec<u8>> {
+        std::fs::read("/proc/self/environ")
+    }
+    fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>> {
+        crate::ffi::sudo_getenv(name)
+    }
+    fn real_uid(&self) -> u32 {
+        nix::unistd::getuid().as_raw()
+    }
+    fn user_name(&self, uid: u32) -> Option<String> {
+        nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    }
+    fn user_by_name(&self, name: &str) -> Option<String> {
+        nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    }
+    fn group_name(&self, gid: u32) -> Option<String> {
+        nix::unistd::Group::from_gid(gid.into())
+            .ok()
+            .flatten()
+            .map(|g| g.name)
+    }
+    fn group_by_name(&self, name: &str) -> Option<String> {
+        nix::unistd::Group::from_name(name)
+            .ok()
+            .flatten()
+            .map(|g| g.name)
+    }
+    fn hostname(&self) -> Option<String> {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+    }
+    fn now(&self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    }
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
+}
+
+/// Entry point from `ffi`: run a hook against the real OS.
+pub fn run(hook: Hook, pam: &mut dyn PamIo, args: &[&CStr]) -> PamResultCode {
+    crate::ffi::code(handle(hook, pam, &RealOs, args), hook)
+}
+
+/// Module arguments: `config=/abs/path`, `debug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleArgs {
+    /// Configuration file.
+    pub config: PathBuf,
+    /// Show diagnostics through the conversation.
+    pub debug: bool,
+}
+
+impl ModuleArgs {
+    /// Parse the stack line's arguments; unknown arguments are errors.
+    pub fn parse(args: &[&CStr]) -> Result<ModuleArgs, String> {
+        let mut out = ModuleArgs {
+            config: PathBuf::from(config::DEFAULT_CONFIG_PATH),
+            debug: false,
+        };
+        for a in args {
+            let a = a
+                .to_str()
+                .map_err(|_| "module argument is not UTF-8".to_string())?;
+            if a == "debug" {
+                out.debug = true;
+            } else if let Some(p) = a.strip_prefix("config=") {
+                if !p.starts_with('/') {
+                    return Err(format!(
+                        "module argument config= needs an absolute path, not {p:?}"
+                    ));
+                }
+                out.config = PathBuf::from(p);
+            } else {
+                return Err(format!("unknown module argument {a:?}"));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Run one hook. Never panics on any input; every path ends in an [`Outcome`].
+pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> Outcome {
+    let args = match ModuleArgs::parse(args) {
+        Ok(a) => a,
+        Err(msg) => {
+            pam.say(
+                true,
+                &format!("jit: denied: PAM configuration error: {msg}"),
+            );
+            return Outcome::Deny;
+        }
+    };
+    let cfg = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            pam.say(true, &format!("jit: denied: configuration unusable: {e}"));
+            return if hook == Hook::CloseSession {
+                Outcome::Ignore
+            } else {
+                Outcome::Deny
+            };
+        }
+    };
+    let host = cfg
+        .hostname
+        .clone()
+        .or_else(|| os.hostname())
+        .unwrap_or_else(|| "unknown".into());
+    let log_cfg = LogConfig {
+        log_path: cfg.log.clone(),
+        state_path: cfg.state.clone(),
+        seal_key_export: cfg.seal_key_export.clone(),
+        syslog: cfg.syslog,
+        ..LogConfig::new(host)
+    };
+    match hook {
+        Hook::Authenticate | Hook::Account => decide(hook, pam, os, &args, &cfg, &log_cfg),
+        Hook::OpenSession => open_session(pam, os, &log_cfg),
+        Hook::CloseSession => close_session(pam, os, &log_cfg),
+    }
+}
+
+/// A denial before or after the token check, with its machine code.
+struct Verdict {
+    allowed: bool,
+    code: String,
+    message: String,
+    token: Option<Box<TokenInfo>>,
+}
+
+impl Verdict {
+    fn deny(code: &str, message: impl Into<String>) -> Verdict {
+        Verdict {
+            allowed: false,
+            code: code.into(),
+            message: message.into(),
+            token: None,
+        }
+    }
+}
+
+/// What we know about the invocation so far (for the log record).
+#[derive(Default)]
+struct Facts {
+    user: Option<String>,
+    run_as: Option<String>,
+    run_as_group: Option<String>,
+    action: Option<Action>,
+}
+
+fn decide(
+    hook: Hook,
+    pam: &mut dyn PamIo,
+    os: &dyn Os,
+    args: &ModuleArgs,
+    cfg: &Config,
+    log_cfg: &LogConfig,
+) -> Outcome {
+    let mut facts = Facts::default();
+    let verdict = match evaluate(hook, pam, os, cfg, &mut facts) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Outcome::Ignore,
+        Err(v) => v,
+    };
+    if args.debug {
+        if let Some(a) = &facts.action {
+            pam.say(
+                false,
+                &format!(
+                    "jit: checked {} as {}",
+                    a.display(),
+                    facts.run_as.as_deref().unwrap_or("?")
+                ),
+            );
+        }
+    }
+
+    let mut ev = event(EventKind::Decision, pam, os, &facts);
+    ev.allowed = Some(verdict.allowed);
+    ev.reason_code = Some(verdict.code.clone());
+    ev.message = Some(if hook == Hook::Authenticate {
+        format!("authenticate: {}", verdict.message)
+    } else {
+        verdict.message.clone()
+    });
+    fill_token(&mut ev, verdict.token.as_deref());
+
+    // No audit, no root: the record must be on disk before we say yes.
+    if let Err(e) = log::append(log_cfg, &ev) {
+        pam.say(
+            true,
+            &format!("jit: denied: cannot write the audit log: {e}"),
+        );
+        return Outcome::Deny;
+    }
+    if !verdict.allowed {
+        pam.say(true, &format!("jit: denied: {}", verdict.message));
+        return Outcome::Deny;
+    }
+    if hook == Hook::Account {
+        let (command_path, argv) = command_of(facts.action.as_ref());
+        let data = SessionData {
+            user: facts.user.clone().unwrap_or_default(),
+            run_as: facts.run_as.clone().unwrap_or_default(),
+            command_path,
+            argv,
+            token: verdict.token.map(|t| *t),
+            opened_at: None,
+        };
+        if !pam.store(data) {
+            pam.say(
+                true,
+                "jit: denied: cannot keep the decision for the session",
+            );
+            return Outcome::Deny;
+        }
+    }
+    Outcome::Allow
+}
+
+/// Gather everything and ask jit-core. `Ok(None)`: authenticate without a token.
+fn evaluate(
+    hook: Hook,
+    pam: &mut dyn PamIo,
+    os: &dyn Os,
+    cfg: &Config,
+    facts: &mut Facts,
+) -> Result<Option<Verdict>, Verdict> {
+    // Who is asking: the real uid of setuid sudo, cross-checked with PAM.
+    let uid = os.real_uid();
+    let user = os
+        .user_name(uid)
+        .ok_or_else(|| Verdict::deny("unknown_user", format!("uid {uid} has no user name")))?;
+    facts.user = Some(user.clone());
+    if let Some(ruser) = pam.ruser() {
+        if ruser != user {
+            return Err(Verdict::deny(
+                "user_mismatch",
+                format!(
+                    "PAM says the requesting user is {ruser}, but the process belongs to {user}"
+                ),
+            ));
+        }
+    }
+    match pam.user() {
+        Some(u) if u == user => {}
+        other => {
+            return Err(Verdict::deny(
+                "user_mismatch",
+                format!(
+                "PAM user {:?} is not the invoking user {user} (targetpw/rootpw are not supported)",
+                other.unwrap_or_default()
+            ),
+            ))
+        }
+    }
+
+    // What sudo is about to run.
+    let cmdline = os.cmdline().map_err(|e| {
+        Verdict::deny(
+            "command_undetermined",
+            format!("cannot read sudo's command line: {e}"),
+        )
+    })?;
+    let environ = os.environ().map_err(|e| {
+        Verdict::deny(
+            "command_undetermined",
+            format!("cannot read the invoking environment: {e}"),
+        )
+    })?;
+    let user_env = parse_environ(&environ);
+    let reported = os.sudo_getenv("SUDO_COMMAND");
+    // If any SUDO_COMMAND the user set equals what getenv answered, we cannot
+    // tell sudo's value from the user's; jit-core denies in that case.
+    let user_scs = env_values(&user_env, "SUDO_COMMAND");
+    let user_sc = user_scs
+        .iter()
+        .find(|v| Some(**v) == reported.as_deref())
+        .or(user_scs.first())
+        .map(|v| v.to_vec());
+    let determined = sudo::determine(&SudoFacts {
+        cmdline: &cmdline,
+        sudo_command: reported.as_deref(),
+        user_sudo_command: user_sc.as_deref(),
+    })
+    .map_err(|e| Verdict::deny("command_undetermined", e.to_string()))?;
+    facts.action = Some(determined.action.clone());
+
+    let run_as = match &determined.run_as_user {
+        RunAs::Default => "root".to_string(),
+        RunAs::Name(n) => os
+            .user_by_name(n)
+            .ok_or_else(|| Verdict::deny("unknown_run_as", format!("no such run-as user {n:?}")))?,
+        RunAs::Id(id) => os
+            .user_name(*id)
+            .ok_or_else(|| Verdict::deny("unknown_run_as", format!("no user with uid {id}")))?,
+    };
+    facts.run_as = Some(run_as.clone());
+    let run_as_group = match &determined.run_as_group {
+        None => None,
+        Some(RunAs::Name(n)) => Some(
+            os.group_by_name(n)
+                .ok_or_else(|| Verdict::deny("unknown_run_as", format!("no such group {n:?}")))?,
+        ),
+        Some(RunAs::Id(id)) => {
+            Some(os.group_name(*id).ok_or_else(|| {
+                Verdict::deny("unknown_run_as", format!("no group with gid {id}"))
+            })?)
+        }
+        Some(RunAs::Default) => None,
+    };
+    facts.run_as_group = run_as_group.clone();
+
+    // The token: JIT_TOKEN in the invoking environment, or a prompt if configured.
+    let token_text = match env_values(&user_env, "JIT_TOKEN").as_slice() {
+        [] => None,
+        [one] => Some(String::from_utf8_lossy(one).into_owned()),
+        _ => {
+            return Err(Verdict::deny(
+                "malformed",
+                "JIT_TOKEN is set more than once in your environment",
+            ))
+        }
+    };
+    let token_text = match token_text {
+        Some(t) => t,
+        None if hook == Hook::Authenticate && !cfg.prompt => return Ok(None),
+        None if cfg.prompt => match pam.prompt("JIT token: ") {
+            Some(t) if !t.is_empty() => t,
+            _ => return Err(no_token()),
+        },
+        None => return Err(no_token()),
+    };
+
+    let keys_text = config::read_secure_file(&cfg.trusted_keys, config::MAX_KEYS_LEN)
+        .map_err(|e| Verdict::deny("keys_unusable", format!("trusted keys unusable: {e}")))?;
+    let keys = TrustedKeys::parse(&keys_text)
+        .map_err(|e| Verdict::deny("keys_unusable", format!("trusted keys unusable: {e}")))?;
+
+    let inv = Invocation {
+        user,
+        host_groups: cfg.host_groups.clone(),
+        action: determined.action,
+        run_as_user: run_as,
+        run_as_group,
+    };
+    let now = os.now().floor() as i64;
+    let d = token::decide(
+        &token_text,
+        &keys,
+        now,
+        &inv,
+        &VerifyOptions {
+            leeway_secs: cfg.leeway_secs,
+        },
+    );
+    let mut v = Verdict {
+        allowed: d.allowed,
+        code: d.reason.code().to_string(),
+        message: d.message,
+        token: d.token.map(Box::new),
+    };
+    // Use-counted and break-glass tokens need the host's replay cache, which
+    // this version does not have: refuse them rather than allow unlimited use.
+    if v.allowed {
+        if let Some(t) = &v.token {
+            if t.max_uses.is_some() || t.break_glass {
+                v.allowed = false;
+                v.code = "unsupported_claim".into();
+                v.message = "this host cannot yet enforce use-limited or break-glass tokens".into();
+            }
+        }
+    }
+    Ok(Some(v))
+}
+
+fn no_token() -> Verdict {
+    Verdict::deny(
+        "no_token",
+        "no JIT token: set JIT_TOKEN to a token issued by jit-signer (e.g. JIT_TOKEN=... sudo CMD)",
+    )
+}
+
+fn open_session(pam: &mut dyn PamIo, os: &dyn Os, log_cfg: &LogConfig) -> Outcome {
+    let Some(mut data) = pam.load() else {
+        // acct_mgmt did not approve this transaction (e.g. sudoers turned
+        // pam_acct_mgmt off): nothing may run.
+        pam.say(
+            true,
+            "jit: denied: no jit decision was made for this command (is pam_acct_mgmt disabled?)",
+        );
+        return Outcome::Deny;
+    };
+    let target = pam.user();
+    let mut ev = session_event(EventKind::SessionOpen, pam, os, &data);
+    if target.as_deref() != Some(data.run_as.as_str()) {
+        ev.allowed = Some(false);
+        ev.reason_code = Some("run_as_mismatch".into());
+        let msg = format!(
+            "session target {:?} is not the approved run-as user {}",
+            target.unwrap_or_default(),
+            data.run_as
+        );
+        ev.message = Some(msg.clone());
+        let _ = log::append(log_cfg, &ev);
+        pam.say(true, &format!("jit: denied: {msg}"));
+        return Outcome::Deny;
+    }
+    if let Err(e) = log::append(log_cfg, &ev) {
+        pam.say(
+            true,
+            &format!("jit: denied: cannot write the audit log: {e}"),
+        );
+        return Outcome::Deny;
+    }
+    data.opened_at = Some(os.now());
+    if !pam.store(data) {
+        return Outcome::Deny;
+    }
+    Outcome::Allow
+}
+
+fn close_session(pam: &mut dyn PamIo, os: &dyn Os, log_cfg: &LogConfig) -> Outcome {
+    let Some(data) = pam.load() else {
+        return Outcome::Ignore;
+    };
+    let mut ev = session_event(EventKind::SessionClose, pam, os, &data);
+    ev.session_secs = data.opened_at.map(|t| (os.now() - t).max(0.0));
+    // The command has already run; a failed record cannot be undone here.
+    match log::append(log_cfg, &ev) {
+        Ok(_) => Outcome::Allow,
+        Err(e) => {
+            pam.say(true, &format!("jit: cannot write the audit log: {e}"));
+            Outcome::Ignore
+        }
+    }
+}
+
+fn event(kind: EventKind, pam: &dyn PamIo, os: &dyn Os, facts: &Facts) -> Event {
+    let (command_path, argv) = command_of(facts.action.as_ref());
+    Event {
+        kind,
+        user: facts.user.clone(),
+        run_as_user: facts.run_as.clone(),
+        run_as_group: facts.run_as_group.clone(),
+        tty: pam.tty(),
+        command_path,
+        argv,
+        pid: Some(os.pid()),
+        ..Event::new(kind)
+    }
+}
+
+fn session_event(kind: EventKind, pam: &dyn PamIo, os: &dyn Os, data: &SessionData) -> Event {
+    let mut ev = Event {
+        kind,
+        user: Some(data.user.clone()),
+        run_as_user: Some(data.run_as.clone()),
+        tty: pam.tty(),
+        command_path: data.command_path.clone(),
+        argv: data.argv.clone(),
+        pid: Some(os.pid()),
+        ..Event::new(kind)
+    };
+    fill_token(&mut ev, data.token.as_ref());
+    ev
+}
+
+fn fill_token(ev: &mut Event, t: Option<&TokenInfo>) {
+    if let Some(t) = t {
+        ev.token_id = Some(t.cti_hex.clone());
+        ev.issuer = Some(t.iss.clone());
+        ev.kid = Some(t.kid.clone());
+        ev.token_reason = Some(t.reason.clone());
+        ev.ticket = t.ticket.clone();
+        ev.approver = t.approver.clone();
+        ev.break_glass = t.break_glass;
+    }
+}
+
+fn command_of(action: Option<&Action>) -> (Option<String>, Option<Vec<String>>) {
+    match action {
+        Some(Action::Exec { argv }) | Some(Action::Shell { argv, .. }) => {
+            (argv.first().cloned(), Some(argv.clone()))
+        }
+        Some(Action::Edit { files }) => {
+            let mut argv = vec!["sudoedit".to_string()];
+            argv.extend(files.iter().cloned());
+            (Some("sudoedit".into()), Some(argv))
+        }
+        Some(a @ (Action::List | Action::Validate)) => (None, Some(vec![a.display()])),
+        None => (None, None),
+    }
+}
+
+fn parse_environ(raw: &[u8]) -> Vec<(&[u8], &[u8])> {
+    raw.split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .filter_map(|e| {
+            let eq = e.iter().position(|b| *b == b'=')?;
+            Some((&e[..eq], &e[eq + 1..]))
+        })
+        .collect()
+}
+
+fn env_values<'a>(env: &[(&'a [u8], &'a [u8])], name: &str) -> Vec<&'a [u8]> {
+    env.iter()
+        .filter(|(k, _)| *k == name.as_bytes())
+        .map(|(_, v)| *v)
+        .collect()
+}
