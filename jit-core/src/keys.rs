@@ -115,6 +115,9 @@ pub fn parse_public_key(s: &str) -> Result<VerifyingKey, String> {
     })?;
     let key = VerifyingKey::from_bytes(&bytes)
         .map_err(|_| "public key is not a valid Ed25519 point".to_string())?;
+    if key.to_edwards().compress().as_bytes() != &bytes {
+        return Err("public key is not canonically encoded".to_string());
+    }
     if key.is_weak() {
         return Err("public key is a small-order (weak) point".to_string());
     }

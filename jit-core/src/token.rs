@@ -773,9 +773,6 @@ pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
             .map_err(|_| bad("signature is not 64 bytes"))?,
         _ => return Err(bad("signature is not a byte string")),
     };
-    // The array came first in a validated item: the three other members
-    // before, this should be the end; validated already (trailing bytes).
-
     // 9-11: protected header.
     let (alg, kid, typ) = decode_protected(protected)?;
     // 12-16: claims.
@@ -1428,6 +1425,41 @@ pub fn decide(
             message: r.message,
             token: info,
         },
+    }
+}
+
+/// Fuzzing entry point: `data` as a binary token and, if UTF-8, as token text.
+/// Checks that nothing panics, that whatever [`decode`] accepts re-assembles to
+/// exactly the input (so only issuer-identical bytes are accepted), and that
+/// no decision allows without verified token information.
+#[doc(hidden)]
+pub fn fuzz_decide(data: &[u8]) {
+    let mut keys = TrustedKeys::default();
+    if let Ok(k) = SigningKeyWithKid::from_seed("fuzz", &[1; 32]) {
+        keys.insert(k.trusted_key());
+    }
+    let inv = Invocation {
+        user: "alice".into(),
+        host_groups: vec!["web".into()],
+        action: Action::Exec {
+            argv: vec!["/bin/true".into()],
+        },
+        run_as_user: "root".into(),
+        run_as_group: None,
+    };
+    if let Ok(d) = decode(data) {
+        assert_eq!(assemble(&d.protected, &d.payload, &d.signature), data);
+    }
+    for text in [
+        Some(encode_b64(data)),
+        std::str::from_utf8(data).ok().map(str::to_string),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let d = decide(&text, &keys, 1_800_000_000, &inv, &VerifyOptions::default());
+        assert!(!d.allowed || d.token.is_some());
+        assert_eq!(d.allowed, d.reason == Reason::Ok);
     }
 }
 

@@ -128,6 +128,24 @@ enum Cmd {
         /// The token, or - to read it from stdin.
         token: String,
     },
+    /// Full policy decision for an invocation given as JSON (interop tests).
+    #[command(hide = true)]
+    Decide {
+        /// Trusted-keys file.
+        #[arg(long = "trusted-keys")]
+        trusted_keys: PathBuf,
+        /// The invocation, as in docs/vectors/manifest.json.
+        #[arg(long)]
+        invocation: String,
+        /// Clock leeway in seconds.
+        #[arg(long, default_value_t = 60)]
+        leeway: u64,
+        /// Pretend the time is this (RFC 3339 or @UNIXSECONDS).
+        #[arg(long)]
+        now: Option<String>,
+        /// The token.
+        token: String,
+    },
     /// Write the golden vectors of docs/vectors into DIR (deterministic).
     #[command(name = "gen-vectors", hide = true)]
     GenVectors {
@@ -321,8 +339,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         } => {
             let now = now_or(now.as_deref()).map_err(usage)?;
             let text = if t == "-" {
+                // A token is at most ~11 KB of text; read a little more so
+                // oversized input is still reported as oversized.
                 let mut s = String::new();
                 io::stdin()
+                    .take(64 * 1024)
                     .read_to_string(&mut s)
                     .context("reading the token from stdin")
                     .map_err(io_err)?;
@@ -332,18 +353,40 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             };
             let keys = match &trusted_keys {
                 None => None,
-                Some(p) => {
-                    let s = fs::read_to_string(p)
-                        .with_context(|| format!("reading {}", p.display()))
-                        .map_err(io_err)?;
-                    Some(
-                        TrustedKeys::parse(&s)
-                            .with_context(|| format!("trusted-keys file {}", p.display()))
-                            .map_err(key_err)?,
-                    )
-                }
+                Some(p) => Some(read_trusted_keys(p)?),
             };
             inspect(&text, keys.as_ref(), now, leeway, json)
+        }
+        Cmd::Decide {
+            trusted_keys,
+            invocation,
+            leeway,
+            now,
+            token: t,
+        } => {
+            let now = now_or(now.as_deref()).map_err(usage)?;
+            let keys = read_trusted_keys(&trusted_keys)?;
+            let v: serde_json::Value = serde_json::from_str(&invocation)
+                .context("--invocation")
+                .map_err(usage)?;
+            let inv = jit_core::token::vectors::invocation_from_json(&v)
+                .map_err(|e| usage(anyhow!("--invocation: {e}")))?;
+            let d = token::decide(
+                &t,
+                &keys,
+                now,
+                &inv,
+                &VerifyOptions {
+                    leeway_secs: leeway,
+                },
+            );
+            let v = serde_json::json!({
+                "allowed": d.allowed,
+                "reason": d.reason.code(),
+                "message": d.message,
+            });
+            out(&format!("{v}\n"))?;
+            Ok(if d.allowed { 0 } else { 1 })
         }
         Cmd::GenDocs { out: dir } => gen_docs(&dir).map(|_| 0).map_err(io_err),
         Cmd::GenVectors { out: dir } => {
@@ -363,6 +406,15 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
     }
+}
+
+fn read_trusted_keys(p: &Path) -> Result<TrustedKeys, Fail> {
+    let s = fs::read_to_string(p)
+        .with_context(|| format!("reading {}", p.display()))
+        .map_err(io_err)?;
+    TrustedKeys::parse(&s)
+        .with_context(|| format!("trusted-keys file {}", p.display()))
+        .map_err(key_err)
 }
 
 fn pretty(v: &serde_json::Value) -> String {

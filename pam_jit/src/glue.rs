@@ -632,3 +632,322 @@ fn env_values<'a>(env: &[(&'a [u8], &'a [u8])], name: &str) -> Vec<&'a [u8]> {
         .map(|(_, v)| *v)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The glue driven through fake PAM and OS sides, for the paths the
+    //! real-sudo suite (tests/ci.d/40-pam-sudo.sh) cannot reach.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use jit_core::keys::SigningKeyWithKid;
+    use jit_core::token::{Claims, Grant};
+    use std::cell::RefCell;
+    use std::ffi::CString;
+    use std::path::Path;
+
+    const NOW: i64 = 1_800_000_000;
+
+    struct FakePam {
+        user: Option<String>,
+        ruser: Option<String>,
+        said: RefCell<Vec<(bool, String)>>,
+        data: Option<SessionData>,
+    }
+
+    impl PamIo for FakePam {
+        fn user(&self) -> Option<String> {
+            self.user.clone()
+        }
+        fn ruser(&self) -> Option<String> {
+            self.ruser.clone()
+        }
+        fn tty(&self) -> Option<String> {
+            None
+        }
+        fn service(&self) -> Option<String> {
+            Some("jit-unit".into())
+        }
+        fn say(&self, error: bool, msg: &str) {
+            self.said.borrow_mut().push((error, msg.to_string()));
+        }
+        fn prompt(&self, _msg: &str) -> Option<String> {
+            None
+        }
+        fn store(&mut self, data: SessionData) -> bool {
+            self.data = Some(data);
+            true
+        }
+        fn load(&self) -> Option<SessionData> {
+            self.data.clone()
+        }
+    }
+
+    struct FakeOs {
+        cmdline: Vec<u8>,
+        environ: Vec<u8>,
+        sudo_command: Option<Vec<u8>>,
+    }
+
+    impl Os for FakeOs {
+        fn cmdline(&self) -> std::io::Result<Vec<u8>> {
+            Ok(self.cmdline.clone())
+        }
+        fn environ(&self) -> std::io::Result<Vec<u8>> {
+            Ok(self.environ.clone())
+        }
+        fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>> {
+            (name == "SUDO_COMMAND")
+                .then(|| self.sudo_command.clone())
+                .flatten()
+        }
+        fn real_uid(&self) -> u32 {
+            1000
+        }
+        fn user_name(&self, uid: u32) -> Option<String> {
+            match uid {
+                0 => Some("root".into()),
+                1000 => Some("alice".into()),
+                _ => None,
+            }
+        }
+        fn user_by_name(&self, name: &str) -> Option<String> {
+            ["root", "alice", "bob"]
+                .contains(&name)
+                .then(|| name.to_string())
+        }
+        fn group_name(&self, _gid: u32) -> Option<String> {
+            None
+        }
+        fn group_by_name(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn hostname(&self) -> Option<String> {
+            Some("unit-host".into())
+        }
+        fn now(&self) -> f64 {
+            NOW as f64
+        }
+        fn pid(&self) -> u32 {
+            4242
+        }
+    }
+
+    /// A root-owned scratch directory (the suite runs as root) with a valid
+    /// configuration, a trusted key and a token for alice to run /usr/bin/true.
+    struct Fixture {
+        dir: PathBuf,
+        config_arg: CString,
+        token: String,
+    }
+
+    impl Fixture {
+        fn new(name: &str) -> Fixture {
+            assert!(
+                nix::unistd::geteuid().is_root(),
+                "the test suite runs as root (tests/run.sh)"
+            );
+            let dir = Path::new("/run").join(format!("pam-jit-unit-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let key = SigningKeyWithKid::from_seed("unit-k1", &[7u8; 32]).unwrap();
+            std::fs::write(
+                dir.join("trusted-keys"),
+                format!("{}\n", key.trusted_keys_line()),
+            )
+            .unwrap();
+            let conf = dir.join("pam_jit.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "host_groups = unit\ntrusted_keys = {d}/trusted-keys\nlog = {d}/audit.log\n\
+                     state = {d}/log.state\nseal_key_export = {d}/seal-key.initial\nsyslog = no\n",
+                    d = dir.display()
+                ),
+            )
+            .unwrap();
+            let claims = Claims {
+                iss: "unit".into(),
+                sub: "alice".into(),
+                iat: NOW - 10,
+                nbf: NOW - 10,
+                exp: NOW + 3600,
+                cti: [1u8; 16],
+                hosts: vec!["unit".into()],
+                cmds: vec![Grant {
+                    argv: vec!["/usr/bin/true".into()],
+                    any_args: false,
+                }],
+                run_as: vec!["root".into()],
+                run_as_groups: vec![],
+                shell: false,
+                reason: "unit test".into(),
+                ticket: None,
+                approver: None,
+                break_glass: false,
+                max_uses: None,
+            };
+            let token = jit_core::token::issue_b64(&claims, &key).unwrap();
+            Fixture {
+                config_arg: CString::new(format!("config={}", conf.display())).unwrap(),
+                dir,
+                token,
+            }
+        }
+
+        fn os(&self) -> FakeOs {
+            FakeOs {
+                cmdline: b"sudo\0-n\0/usr/bin/true\0".to_vec(),
+                environ: format!("PATH=/usr/bin\0JIT_TOKEN={}\0", self.token).into_bytes(),
+                sudo_command: Some(b"/usr/bin/true".to_vec()),
+            }
+        }
+
+        fn run(&self, hook: Hook, pam: &mut FakePam, os: &FakeOs) -> Outcome {
+            handle(hook, pam, os, &[self.config_arg.as_c_str()])
+        }
+
+        fn records(&self) -> Vec<serde_json::Value> {
+            std::fs::read_to_string(self.dir.join("audit.log"))
+                .unwrap_or_default()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn alice() -> FakePam {
+        FakePam {
+            user: Some("alice".into()),
+            ruser: Some("alice".into()),
+            said: RefCell::new(Vec::new()),
+            data: None,
+        }
+    }
+
+    #[test]
+    fn allowed_then_session_open_and_close() {
+        let f = Fixture::new("allowed");
+        let mut pam = alice();
+        let os = f.os();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        pam.user = Some("root".into()); // PAM_USER is the target from setcred on
+        assert_eq!(f.run(Hook::OpenSession, &mut pam, &os), Outcome::Allow);
+        assert_eq!(f.run(Hook::CloseSession, &mut pam, &os), Outcome::Allow);
+        let kinds: Vec<_> = f
+            .records()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["start", "decision", "session_open", "session_close"]
+        );
+        assert_eq!(f.records()[1]["token_id"], "01".repeat(16));
+    }
+
+    #[test]
+    fn pam_ruser_or_user_disagreeing_with_the_real_uid_is_denied_and_logged() {
+        let f = Fixture::new("mismatch");
+        let os = f.os();
+        let mut pam = FakePam {
+            ruser: Some("bob".into()),
+            ..alice()
+        };
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        // targetpw/rootpw make PAM_USER the target: not supported, denied.
+        let mut pam = FakePam {
+            user: Some("root".into()),
+            ..alice()
+        };
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        let codes: Vec<_> = f
+            .records()
+            .iter()
+            .filter_map(|r| r["reason_code"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(codes, ["user_mismatch", "user_mismatch"]);
+        assert!(pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(e, m)| *e && m.contains("targetpw")));
+    }
+
+    #[test]
+    fn session_without_an_approval_or_for_another_target_is_denied() {
+        let f = Fixture::new("session");
+        let os = f.os();
+        let mut pam = FakePam {
+            user: Some("root".into()),
+            ..alice()
+        };
+        assert_eq!(f.run(Hook::OpenSession, &mut pam, &os), Outcome::Deny);
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        pam.user = Some("bob".into());
+        assert_eq!(f.run(Hook::OpenSession, &mut pam, &os), Outcome::Deny);
+        let last = f.records().pop().unwrap();
+        assert_eq!(last["reason_code"], "run_as_mismatch");
+        // close_session never denies, even without data.
+        let mut fresh = alice();
+        assert_eq!(f.run(Hook::CloseSession, &mut fresh, &os), Outcome::Ignore);
+    }
+
+    #[test]
+    fn authenticate_without_a_token_is_ignored_with_one_allows() {
+        let f = Fixture::new("auth");
+        let mut os = f.os();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Authenticate, &mut pam, &os), Outcome::Allow);
+        os.environ = b"PATH=/usr/bin\0".to_vec();
+        assert_eq!(f.run(Hook::Authenticate, &mut pam, &os), Outcome::Ignore);
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+    }
+
+    #[test]
+    fn token_set_twice_is_denied() {
+        let f = Fixture::new("twice");
+        let mut os = f.os();
+        os.environ = format!("JIT_TOKEN={t}\0JIT_TOKEN={t}\0", t = f.token).into_bytes();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        assert_eq!(f.records().pop().unwrap()["reason_code"], "malformed");
+    }
+
+    #[test]
+    fn module_arguments_are_strict() {
+        let f = Fixture::new("args");
+        let os = f.os();
+        for bad in ["colour=blue", "config=relative/path", "debugx"] {
+            let mut pam = alice();
+            let arg = CString::new(bad).unwrap();
+            assert_eq!(
+                handle(Hook::Account, &mut pam, &os, &[arg.as_c_str()]),
+                Outcome::Deny,
+                "{bad}"
+            );
+            assert!(pam.said.borrow()[0].1.contains("PAM configuration error"));
+        }
+        let mut pam = alice();
+        let debug = CString::new("debug").unwrap();
+        let outcome = handle(
+            Hook::Account,
+            &mut pam,
+            &os,
+            &[f.config_arg.as_c_str(), debug.as_c_str()],
+        );
+        assert_eq!(outcome, Outcome::Allow);
+        assert!(pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(e, m)| !e && m.contains("checked /usr/bin/true as root")));
+    }
+}

@@ -36,12 +36,13 @@ fn head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize), CborError> {
             )),
         };
     }
-    let (arg, len, min) = match ai {
+    // (bytes of argument, smallest value that needs this many bytes)
+    let (len, min) = match ai {
         0..=23 => return Ok((major, u64::from(ai), pos + 1)),
-        24 => (1usize, 1usize, 24u64),
-        25 => (2, 2, 256),
-        26 => (4, 4, 65536),
-        27 => (8, 8, 1 << 32),
+        24 => (1usize, 24u64),
+        25 => (2, 256),
+        26 => (4, 65536),
+        27 => (8, 1 << 32),
         28..=30 => return Err(CborError::Malformed("reserved additional information")),
         _ => {
             return Err(match major {
@@ -50,7 +51,6 @@ fn head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize), CborError> {
             })
         }
     };
-    let _ = arg;
     let bytes = buf
         .get(pos + 1..pos + 1 + len)
         .ok_or(CborError::Malformed("truncated"))?;

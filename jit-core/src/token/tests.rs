@@ -901,3 +901,51 @@ fn every_single_byte_corruption_is_denied_without_panic() {
         assert!(!d.allowed);
     }
 }
+
+#[test]
+fn random_and_hostile_inputs_never_panic() {
+    // xorshift: deterministic pseudo-random garbage, some of it starting like a token.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let raw = issue(&claims(), &key()).unwrap();
+    for round in 0..3000 {
+        let len = (next() % 400) as usize;
+        let mut b: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if round % 2 == 0 {
+            let k = (next() as usize) % raw.len();
+            b.splice(0..0, raw[..k].iter().copied());
+        }
+        // Decoding may succeed (decode checks no signature); deciding must not allow.
+        if decode(&b).is_ok() {
+            assert!(b.len() == raw.len(), "decoded a token of another shape");
+        }
+        let d = run(&encode_b64(&b), &ok_inv());
+        assert!(!d.allowed || b == raw, "garbage allowed: {b:x?}");
+    }
+    // The fuzz entry point's invariants hold on the valid token and prefixes.
+    for k in 0..raw.len() {
+        fuzz_decide(&raw[..k]);
+    }
+    fuzz_decide(&raw);
+    // Deep nesting, huge declared lengths and counts.
+    let mut deep = vec![0xd2];
+    deep.extend(std::iter::repeat_n(0x81, 8000));
+    assert_eq!(decode(&deep).unwrap_err().reason, Reason::Malformed);
+    for hostile in [
+        &[0xd2, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..],
+        &[0xd2, 0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        &[0xd2, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        &[0xd2, 0x84, 0x5a, 0xff, 0xff, 0xff, 0xff],
+    ] {
+        assert_eq!(
+            decode(hostile).unwrap_err().reason,
+            Reason::Malformed,
+            "{hostile:x?}"
+        );
+    }
+}

@@ -96,6 +96,68 @@ fn action_json(a: &Action) -> serde_json::Value {
     }
 }
 
+/// Parse an invocation in the manifest's JSON form (see docs/vectors/README.md):
+/// `{"user", "host_groups", "action", "run_as_user", "run_as_group"}` with
+/// `action` one of `{"exec": [argv]}`, `{"shell": {"login": b, "argv": [..]}}`,
+/// `{"edit": [files]}`, `"list"`, `"validate"`.
+pub fn invocation_from_json(v: &serde_json::Value) -> Result<Invocation, String> {
+    let strs = |v: &serde_json::Value, what: &str| -> Result<Vec<String>, String> {
+        v.as_array()
+            .ok_or_else(|| format!("{what}: not an array"))?
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{what}: not a string"))
+            })
+            .collect()
+    };
+    let s = |k: &str| -> Result<String, String> {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| format!("{k}: missing or not a string"))
+    };
+    let a = v.get("action").ok_or("action: missing")?;
+    let action = if a == "list" {
+        Action::List
+    } else if a == "validate" {
+        Action::Validate
+    } else if let Some(x) = a.get("exec") {
+        Action::Exec {
+            argv: strs(x, "exec")?,
+        }
+    } else if let Some(x) = a.get("edit") {
+        Action::Edit {
+            files: strs(x, "edit")?,
+        }
+    } else if let Some(x) = a.get("shell") {
+        Action::Shell {
+            login: x
+                .get("login")
+                .and_then(|l| l.as_bool())
+                .ok_or("shell.login")?,
+            argv: strs(x.get("argv").ok_or("shell.argv")?, "shell.argv")?,
+        }
+    } else {
+        return Err("action: unknown".into());
+    };
+    let run_as_group = match v.get("run_as_group") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(g) => Some(g.as_str().ok_or("run_as_group: not a string")?.to_string()),
+    };
+    Ok(Invocation {
+        user: s("user")?,
+        host_groups: strs(
+            v.get("host_groups").ok_or("host_groups: missing")?,
+            "host_groups",
+        )?,
+        action,
+        run_as_user: s("run_as_user")?,
+        run_as_group,
+    })
+}
+
 fn enc(f: impl FnOnce(&mut Enc)) -> Vec<u8> {
     let mut e = Enc::default();
     f(&mut e);
@@ -794,7 +856,10 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
          `blake3(\"jit-vectors-v1/\" + kid)`; `vec-old` and `vec-future` have validity windows.\n\
          - `NAME.token`: one token each, base64url text without a newline.\n\
          - `manifest.json`: for each vector the time (`now`, Unix seconds), leeway 60 s,\n\
-         the invocation, and the expected reason code (docs/token-format.md §4).\n\n\
+         the invocation, and the expected reason code (docs/token-format.md §4). An\n\
+         invocation is `{user, host_groups, action, run_as_user, run_as_group}` with `action`\n\
+         one of `{\"exec\": [argv]}`, `{\"shell\": {\"login\": bool, \"argv\": [...]}}`,\n\
+         `{\"edit\": [files]}`, `\"list\"`, `\"validate\"`.\n\n\
          | vector | expected | what it is |\n|---|---|---|\n",
     );
     for (n, vec) in v.iter().enumerate() {
@@ -851,6 +916,12 @@ mod tests {
         let a = super::generate().unwrap();
         let b = super::generate().unwrap();
         assert_eq!(a, b);
+        // The manifest's invocations parse back to what was used.
+        let m = a.iter().find(|(n, _)| n == "manifest.json").unwrap();
+        let m: serde_json::Value = serde_json::from_str(&m.1).unwrap();
+        for v in m["vectors"].as_array().unwrap() {
+            super::invocation_from_json(&v["invocation"]).unwrap();
+        }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vectors");
         for (name, content) in &a {
             let on_disk = std::fs::read_to_string(dir.join(name))

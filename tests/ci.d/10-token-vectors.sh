@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Token format cross-checks (docs/token-format.md):
+#  1. regenerate docs/vectors with the seeded generator and diff (byte-identical);
+#     the generator itself fails if the Rust verifier's outcome differs from the
+#     expected one for any vector;
+#  2. the independent Python verifier (cbor2 + cryptography) must reach the
+#     expected outcome on every vector;
+#  3. tokens freshly issued by the jit-signer binary, and corrupted variants of
+#     them, must get the same outcome from Rust and Python.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+SIGNER="$TARGET/release/jit-signer"
+PY=/usr/bin/python3
+VERIFY=tests/interop/verify_token.py
+
+fail() { echo "10-token-vectors: FAIL: $*" >&2; exit 1; }
+[ -x "$SIGNER" ] || fail "$SIGNER not built (tests/run.sh builds it with cargo build --release)"
+"$PY" -c 'import cbor2, cryptography' || fail "python3-cbor2 / python3-cryptography missing"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "-- regenerate vectors and diff"
+"$SIGNER" gen-vectors --out "$tmp/vectors" || fail "generator failed (Rust outcome differs from expected?)"
+diff -r docs/vectors "$tmp/vectors" || fail "docs/vectors differs from the generator's output"
+nvec=$(ls docs/vectors/*.token | wc -l)
+[ "$nvec" -ge 40 ] || fail "only $nvec vectors"
+
+echo "-- Python verifier over the vectors"
+"$PY" "$VERIFY" vectors docs/vectors > "$tmp/py.txt" || { cat "$tmp/py.txt"; fail "Python disagrees on a vector"; }
+tail -1 "$tmp/py.txt"
+
+echo "-- fresh tokens from jit-signer: Rust vs Python"
+"$SIGNER" keygen --kid ci-1 --out "$tmp/keys" >/dev/null
+KEY="$tmp/keys/ci-1.key"
+PUB="$tmp/keys/ci-1.pub"
+now=$(date +%s)
+compare() { # token now invocation-json label
+    local tok=$1 at=$2 inv=$3 label=$4 rust py
+    rust=$("$SIGNER" decide --trusted-keys "$PUB" --now "@$at" --invocation "$inv" "$tok" \
+        | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["reason"])') || true
+    py=$("$PY" "$VERIFY" token --trusted-keys "$PUB" --now "$at" --invocation "$inv" "$tok" \
+        | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["reason"])') || true
+    [ -n "$rust" ] && [ -n "$py" ] || fail "$label: no outcome (rust='$rust' python='$py')"
+    [ "$rust" = "$py" ] || fail "$label: Rust says $rust, Python says $py (token $tok)"
+    checked=$((checked + 1))
+    last=$rust
+}
+checked=0
+inv_exec='{"user":"alice","host_groups":["web"],"action":{"exec":["/usr/bin/systemctl","restart","my unit"]},"run_as_user":"root","run_as_group":null}'
+inv_any='{"user":"alice","host_groups":["web"],"action":{"exec":["/usr/bin/journalctl","-u","nginx","-f"]},"run_as_user":"root","run_as_group":null}'
+inv_shell='{"user":"alice","host_groups":["web"],"action":{"shell":{"login":true,"argv":["/bin/bash"]}},"run_as_user":"postgres","run_as_group":"adm"}'
+inv_edit='{"user":"alice","host_groups":["web"],"action":{"edit":["/etc/hosts"]},"run_as_user":"root","run_as_group":null}'
+inv_bob='{"user":"bob","host_groups":["web"],"action":"list","run_as_user":"root","run_as_group":null}'
+
+t1=$("$SIGNER" issue --key "$KEY" --user alice --host-group web --host-group eu \
+    --command "/usr/bin/systemctl restart 'my unit'" --command "/usr/bin/journalctl -u nginx ..." \
+    --reason "CI interop" --ticket CI-1 --ttl 30m)
+t2=$("$SIGNER" issue --key "$KEY" --user alice --host-group web --shell --edit /etc/hosts \
+    --run-as root --run-as postgres --run-as-group adm --approver bob --break-glass --max-uses 2 \
+    --reason "CI interop, every claim" --ttl 2h)
+t3=$("$SIGNER" issue --key "$KEY" --user alice --host-group web --command /bin/true \
+    --not-before +1h --ttl 1m --reason "CI future")
+for inv in "$inv_exec" "$inv_any" "$inv_shell" "$inv_edit" "$inv_bob"; do
+    for tok in "$t1" "$t2" "$t3"; do
+        for at in "$now" "$((now + 3600))" "$((now + 3600 + 60 + 59))" "$((now + 3600 + 120))" "$((now + 86400))"; do
+            compare "$tok" "$at" "$inv" "fresh token at $at"
+        done
+    done
+done
+compare "$t1" "$now" "$inv_exec" "t1 exec"; [ "$last" = ok ] || fail "fresh token t1 not accepted: $last"
+compare "$t2" "$now" "$inv_shell" "t2 shell"; [ "$last" = ok ] || fail "fresh token t2 not accepted: $last"
+compare "$t2" "$now" "$inv_edit" "t2 edit"; [ "$last" = ok ] || fail "fresh token t2 edit not accepted: $last"
+compare "$t3" "$now" "$inv_exec" "t3 early"; [ "$last" = not_yet_valid ] || fail "t3: $last"
+compare "$t1" "$((now + 86400))" "$inv_exec" "t1 late"; [ "$last" = expired ] || fail "t1 late: $last"
+
+# inspect (Rust, no invocation) must also accept the fresh tokens.
+for tok in "$t1" "$t2"; do
+    "$SIGNER" inspect --trusted-keys "$PUB" "$tok" >/dev/null || fail "inspect rejects a fresh token"
+done
+
+echo "-- corrupted fresh tokens: Rust vs Python"
+alphabet=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
+rejected=0
+for tok in "$t1" "$t2"; do
+    len=${#tok}
+    for ((i = 0; i < len; i += 4)); do
+        c=${tok:i:1}
+        j=$(( (i * 7 + 5) % 64 ))
+        r=${alphabet:j:1}
+        [ "$r" = "$c" ] && r=${alphabet:$(( (j + 1) % 64 )):1}
+        bad="${tok:0:i}${r}${tok:i+1}"
+        compare "$bad" "$now" "$inv_exec" "corrupt@$i"
+        [ "$last" != ok ] && rejected=$((rejected + 1))
+    done
+    compare "${tok}A" "$now" "$inv_exec" "appended char"
+    compare "${tok:0:len-1}" "$now" "$inv_exec" "dropped char"
+done
+[ "$rejected" -gt 80 ] || fail "too few corrupted tokens rejected ($rejected)"
+echo "10-token-vectors: ok ($nvec vectors; $checked Rust/Python comparisons agree)"
