@@ -253,6 +253,16 @@ check "disable: idempotent" rc_is 0
 as_user alice -- sudo -n /usr/bin/true
 check "disable: alice's sudo works without a token" rc_is 0
 sudo_works "disabled"
+# A drop-in that does not parse never goes live (visudo -cf first).
+cp "$R/usr/share/jit/sudoers-zz-jit" "$WORK/dropin.good"
+echo 'Defaults pam_service sudo-jit this is not sudoers' >> "$R/usr/share/jit/sudoers-zz-jit"
+in_root jit-ctl enable
+check "enable: broken drop-in refused" rc_is 1
+check "enable: broken drop-in, says why" err_has "does not parse"
+check "enable: broken drop-in never installed" absent /etc/sudoers.d/zz-jit
+check "enable: no temporary file left" absent /etc/sudoers.d/.zz-jit.new
+sudo_works "broken drop-in refused"
+cp "$WORK/dropin.good" "$R/usr/share/jit/sudoers-zz-jit"
 in_root jit-ctl enable
 check "re-enable" rc_is 0
 
