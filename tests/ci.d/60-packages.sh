@@ -338,6 +338,31 @@ check "purge while enabled: drop-in gone" absent /etc/sudoers.d/zz-jit
 sudo_works "purge while enabled"
 as_user alice -- sudo -n /usr/bin/true
 check "purge while enabled: alice's sudo works" rc_is 0
+# An upgrade whose drop-in does not parse keeps the previous, valid drop-in
+# (enforcement stays on, sudo keeps parsing its configuration) and warns.
+in_root dpkg -i "/tmp/$(basename "$DEB")"
+in_root jit-ctl enable --force
+check "bad upgrade: enabled before" rc_is 0
+cp "$R/etc/sudoers.d/zz-jit" "$WORK/dropin.before"
+rm -rf "$WORK/repack3"
+dpkg-deb -R "$DEB" "$WORK/repack3"
+sed -i "s/^Version: .*/Version: ${ver%-*}-3/" "$WORK/repack3/DEBIAN/control"
+echo 'Defaults pam_service sudo-jit this is not sudoers' >> "$WORK/repack3/usr/share/jit/sudoers-zz-jit"
+dpkg-deb -b --root-owner-group "$WORK/repack3" "$R/tmp/libpam-jit-3.deb" >/dev/null
+in_root dpkg -i --force-confdef --force-confold /tmp/libpam-jit-3.deb
+check "bad upgrade: dpkg -i succeeds" rc_is 0
+check "bad upgrade: warns" err_has "packaged drop-in was not installed"
+cmp -s "$WORK/dropin.before" "$R/etc/sudoers.d/zz-jit" && ok "bad upgrade: previous drop-in kept" \
+    || bad "bad upgrade: previous drop-in kept"
+check "bad upgrade: no temporary files left" absent /etc/sudoers.d/.zz-jit.new
+check "bad upgrade: no backup left" absent /etc/sudoers.d/.zz-jit.old
+in_root visudo -c
+check "bad upgrade: sudoers still parses" rc_is 0
+as_user alice -- sudo -n /usr/bin/true
+check "bad upgrade: still enforced (the module answers)" err_has "jit: denied"
+in_root dpkg -P libpam-jit
+check "bad upgrade: purge" rc_is 0
+sudo_works "bad upgrade, purged"
 echo "     deb chroot: $(($(date +%s) - t)) s"
 
 # --- the .rpm -----------------------------------------------------------------------------
