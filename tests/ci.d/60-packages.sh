@@ -369,6 +369,11 @@ echo "     deb chroot: $(($(date +%s) - t)) s"
 t=$(date +%s)
 mk_root rpm
 RPMQ=(rpm --root "$R" --dbpath /var/lib/rpm)
+# As in the SELinux section below: let the scriptlets' semodule branch run
+# (rpm gives scriptlets PATH=/sbin:/bin:/usr/sbin:/usr/bin, so replace the
+# real selinuxenabled of this throw-away root).
+printf '#!/bin/sh\nexit 0\n' > "$R/usr/sbin/selinuxenabled"
+chmod 0755 "$R/usr/sbin/selinuxenabled"
 mkdir -p "$R/var/lib/rpm"
 "${RPMQ[@]}" --initdb
 if "${RPMQ[@]}" --nodeps -ivh "$RPM" "$SRPM" >"$WORK/o" 2>&1; then ok "rpm: install with scriptlets"; else bad "rpm: install" "$(cat "$WORK/o")"; fi
@@ -420,6 +425,8 @@ for d in /etc/security/jit /usr/share/jit /var/log/jit /var/lib/jit; do
 done
 in_root jit-ctl status
 check "rpm: installed inert" rc_is 3
+in_root semodule -l
+grep -qx 'jit' "$WORK/o" && ok "rpm: %post loaded the SELinux module" || bad "rpm: %post semodule -i"
 in_root jit-ctl enable --force
 check "rpm: jit-ctl enable" rc_is 0
 echo "evidence" > "$R/var/log/jit/audit.log"
@@ -430,6 +437,8 @@ check "rpm: erase kept the audit log" present /var/log/jit/audit.log
 check "rpm: erase removed the empty state dir" absent /var/lib/jit
 in_root sudo -n /usr/bin/true
 check "rpm: root's sudo works after erase" rc_is 0
+in_root semodule -l
+grep -qx 'jit' "$WORK/o" && bad "rpm: %postun unloaded the SELinux module" || ok "rpm: %postun unloaded the SELinux module"
 echo "     rpm root: $(($(date +%s) - t)) s"
 
 # --- SELinux ---------------------------------------------------------------------------------
