@@ -166,11 +166,13 @@ pub enum LogError {
             path.display())]
     Mismatch { path: PathBuf, detail: String },
     /// A write was short.
-    #[error("audit log: short write to {} ({written} of {len} bytes)", path.display())]
+    #[error("audit log: short write to {} ({written} of {len} bytes): {cause}", path.display())]
     ShortWrite {
         path: PathBuf,
         written: usize,
         len: usize,
+        /// Why the rest could not be written (e.g. "No space left on device").
+        cause: String,
     },
     /// The lock file kept changing under us.
     #[error("audit log: lock file {} keeps being replaced", path.display())]

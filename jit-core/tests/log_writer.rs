@@ -324,3 +324,24 @@ fn replaced_lock_file_does_not_split_writers() {
         Outcome::Intact
     );
 }
+
+#[test]
+fn symlinked_log_or_state_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev(1)).unwrap();
+    let target = d.path().join("elsewhere");
+    std::fs::write(&target, b"").unwrap();
+    let moved = d.path().join("log/audit.log.real");
+    std::fs::rename(&c.log_path, &moved).unwrap();
+    std::os::unix::fs::symlink(&target, &c.log_path).unwrap();
+    let e = append(&c, &ev(2)).unwrap_err();
+    assert!(matches!(e, LogError::Io { .. }), "{e}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
+    std::fs::remove_file(&c.log_path).unwrap();
+    std::fs::rename(&moved, &c.log_path).unwrap();
+    let st = d.path().join("lib/log.state.real");
+    std::fs::rename(&c.state_path, &st).unwrap();
+    std::os::unix::fs::symlink(&st, &c.state_path).unwrap();
+    assert!(append(&c, &ev(3)).is_err());
+}

@@ -180,6 +180,39 @@ pub fn record_hash(body: &[u8]) -> [u8; 32] {
     blake3::derive_key(CTX_RECORD, body)
 }
 
+/// Reusable hashers for the two `derive_key` contexts (the context key is
+/// computed once; `reset` keeps it). Same results as [`record_hash`] / [`evolve`].
+#[derive(Clone)]
+pub struct Hashers {
+    rec: blake3::Hasher,
+    evo: blake3::Hasher,
+}
+
+impl Default for Hashers {
+    fn default() -> Self {
+        Hashers {
+            rec: blake3::Hasher::new_derive_key(CTX_RECORD),
+            evo: blake3::Hasher::new_derive_key(CTX_EVOLVE),
+        }
+    }
+}
+
+impl Hashers {
+    /// [`record_hash`].
+    pub fn record_hash(&mut self, body: &[u8]) -> [u8; 32] {
+        self.rec.reset();
+        self.rec.update(body);
+        *self.rec.finalize().as_bytes()
+    }
+
+    /// [`evolve`].
+    pub fn evolve(&mut self, key: &[u8; 32]) -> [u8; 32] {
+        self.evo.reset();
+        self.evo.update(key);
+        *self.evo.finalize().as_bytes()
+    }
+}
+
 /// `seal_i = keyed_hash(k_i, hash_i)`.
 pub fn seal(key: &[u8; 32], hash: &[u8; 32]) -> [u8; 32] {
     *blake3::keyed_hash(key, hash).as_bytes()
@@ -215,24 +248,35 @@ pub fn hex32_into(bytes: &[u8; 32], out: &mut [u8; 64]) {
     }
 }
 
-fn unhex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+const HEX_VAL: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
-/// Parse exactly `N` bytes of lowercase hex.
+/// Parse exactly `N` bytes of lowercase hex (branch-free per digit; the verifier's hot path).
 pub fn unhex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
     if s.len() != 2 * N {
         return None;
     }
     let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (unhex_digit(s[2 * i])? << 4) | unhex_digit(s[2 * i + 1])?;
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let hi = HEX_VAL[pair[0] as usize];
+        let lo = HEX_VAL[pair[1] as usize];
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
     }
-    Some(out)
+    (bad & 0xf0 == 0).then_some(out)
 }
 
 /// Encode a record: serialise the body (the record without `hash`/`seal`),
@@ -442,6 +486,17 @@ mod tests {
     }
 
     #[test]
+    fn hashers_match_functions() {
+        let mut h = Hashers::default();
+        for body in [&b""[..], b"x", &[7u8; 5000][..]] {
+            assert_eq!(h.record_hash(body), record_hash(body));
+        }
+        let k = [3u8; 32];
+        assert_eq!(h.evolve(&k), evolve(&k));
+        assert_eq!(h.evolve(&k), evolve(&k));
+    }
+
+    #[test]
     fn cap_respects_char_boundary() {
         let s = "é".repeat(1000);
         let c = cap(&s, 101);
@@ -450,8 +505,109 @@ mod tests {
     }
 
     #[test]
+    fn unhex_accepts_only_lowercase_hex() {
+        assert_eq!(unhex::<2>(b"00ff"), Some([0, 255]));
+        assert_eq!(unhex::<2>(b"a0b1"), Some([0xa0, 0xb1]));
+        for bad in [&b"00FF"[..], b"0g00", b"00 0", b"000", b"00000"] {
+            assert_eq!(unhex::<2>(bad), None, "{:?}", bad);
+        }
+        for c in 0..=255u8 {
+            let ok = c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+            assert_eq!(unhex::<1>(&[c, b'0']).is_some(), ok);
+            assert_eq!(unhex::<1>(&[b'0', c]).is_some(), ok);
+        }
+    }
+
+    #[test]
     fn time_shape() {
         assert!(time_shape_ok("2026-01-02T03:04:05.000006Z"));
         assert!(!time_shape_ok("2026-01-02T03:04:05Z"));
+    }
+}
+
+/// The fields the verifier needs, read by position from a body written by the
+/// writer (member order is fixed by the spec): `v`, `seq`, `time`, `host`, `kind`, `prev`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub seq: u64,
+    pub time: &'a str,
+    pub kind: EventKind,
+    pub prev: [u8; 32],
+}
+
+/// Read the [`Header`] of a body without a full JSON parse. `None` when the
+/// body does not start exactly as the writer writes it (then parse it fully to
+/// say why).
+pub fn header(body: &[u8]) -> Option<Header<'_>> {
+    let rest = body.strip_prefix(b"{\"v\":1,\"seq\":")?;
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 20 || (digits > 1 && rest[0] == b'0') {
+        return None;
+    }
+    let seq: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let rest = rest[digits..].strip_prefix(b",\"time\":\"")?;
+    let time = std::str::from_utf8(rest.get(..27)?).ok()?;
+    if !time_shape_ok(time) {
+        return None;
+    }
+    let mut rest = rest[27..].strip_prefix(b"\",\"host\":\"")?;
+    // Skip the host string (escapes allowed, raw control characters not).
+    loop {
+        let (&c, r) = rest.split_first()?;
+        rest = r;
+        match c {
+            b'"' => break,
+            b'\\' => rest = rest.get(1..)?,
+            0..=0x1f => return None,
+            _ => {}
+        }
+    }
+    let rest = rest.strip_prefix(b",\"kind\":\"")?;
+    let end = rest.iter().position(|&c| c == b'"')?;
+    let kind = match &rest[..end] {
+        b"decision" => EventKind::Decision,
+        b"session_open" => EventKind::SessionOpen,
+        b"session_close" => EventKind::SessionClose,
+        b"start" => EventKind::Start,
+        b"continue" => EventKind::Continue,
+        b"recovery" => EventKind::Recovery,
+        _ => return None,
+    };
+    let tail = body.get(body.len().checked_sub(74)?..)?;
+    let hx = tail.strip_prefix(b",\"prev\":\"")?.strip_suffix(b"\"")?;
+    Some(Header {
+        seq,
+        time,
+        kind,
+        prev: unhex::<32>(hx)?,
+    })
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn header_agrees_with_full_parse() {
+        let mut r = Record::new(EventKind::SessionClose);
+        r.seq = 123456789;
+        r.time = "2026-01-02T03:04:05.000006Z".into();
+        r.host = "we\"ird\\host".into();
+        r.prev = hex(&[0xab; 32]).into();
+        r.message = Some("\"prev\":\"".into());
+        let (line, _) = encode(&r, &[1; 32]).unwrap();
+        let f = frame(&line).unwrap();
+        let h = header(f.body).unwrap();
+        assert_eq!(
+            (h.seq, h.time, h.kind, h.prev),
+            (
+                123456789,
+                "2026-01-02T03:04:05.000006Z",
+                EventKind::SessionClose,
+                [0xab; 32]
+            )
+        );
+        assert!(header(b"{\"v\":1,\"seq\":01,").is_none());
+        assert!(header(b"{\"v\":2,\"seq\":1,").is_none());
     }
 }

@@ -264,6 +264,7 @@ pub fn read_state(path: &Path) -> Result<State, VerifyError> {
 const MAX_KEY_STEPS: u64 = 1 << 26;
 
 struct KeyWalk {
+    hs: record::Hashers,
     k0: [u8; 32],
     idx: u64,
     k: [u8; 32],
@@ -280,6 +281,7 @@ impl Drop for KeyWalk {
 impl KeyWalk {
     fn new(k0: &[u8; 32]) -> Self {
         KeyWalk {
+            hs: record::Hashers::default(),
             k0: *k0,
             idx: 0,
             k: *k0,
@@ -301,7 +303,7 @@ impl KeyWalk {
             return None;
         }
         while self.idx < seq {
-            self.k = record::evolve(&self.k);
+            self.k = self.hs.evolve(&self.k);
             self.idx += 1;
         }
         Some(self.k)
@@ -322,6 +324,8 @@ struct Verifier<'o, 'a> {
     /// Hash the next record must name as prev; None after damage (resync).
     expect_prev: Option<[u8; 32]>,
     expect_seq: Option<u64>,
+    /// The last few (seq, hash), to tell a duplicate from a reorder.
+    recent: std::collections::VecDeque<(u64, [u8; 32])>,
     last_time: String,
     log_id: Option<[u8; 16]>,
     keys: Option<KeyWalk>,
@@ -351,7 +355,7 @@ impl Verifier<'_, '_> {
         self.expect_seq = None;
     }
 
-    fn line(&mut self, line: &[u8]) {
+    fn line(&mut self, line: &[u8], pre: Option<Pre>) {
         self.line_no += 1;
         let first = std::mem::replace(&mut self.first_in_segment, false);
         if line.len() > MAX_LINE {
@@ -367,53 +371,70 @@ impl Verifier<'_, '_> {
             );
             return self.resync();
         }
-        let Some(f) = record::frame(line) else {
-            self.push(
-                Class::Tampered,
-                Kind::Malformed,
-                None,
-                "not a record: the fixed `,\"hash\":…,\"seal\":…}` suffix is missing or damaged"
-                    .into(),
-            );
-            return self.resync();
-        };
-        let h = record::record_hash(f.body);
-        let rec = match record::parse(line) {
-            Ok(r) => r,
-            Err(e) => {
-                let class = Class::Tampered;
-                self.push(
-                    class,
-                    Kind::Malformed,
-                    None,
-                    format!("not valid record JSON: {e}"),
-                );
-                return self.resync();
+        let (f, h) = match pre {
+            // Framed and hashed in the parallel stage.
+            Some((h, hash, seal)) => (
+                record::Framed {
+                    body: &line[..line.len() - SUFFIX_LEN],
+                    hash,
+                    seal,
+                },
+                h,
+            ),
+            None => {
+                let Some(f) = record::frame(line) else {
+                    self.push(
+                        Class::Tampered,
+                        Kind::Malformed,
+                        None,
+                        "not a record: the fixed `,\"hash\":…,\"seal\":…}` suffix is missing or damaged"
+                            .into(),
+                    );
+                    return self.resync();
+                };
+                (f, record::record_hash(f.body))
             }
         };
-        let seq = rec.seq;
-        if rec.v != record::VERSION {
-            self.push(
-                Class::Tampered,
-                Kind::UnsupportedVersion,
-                Some(seq),
-                format!(
-                    "format version {} (only 1 exists; downgrade or foreign file)",
-                    rec.v
+        let Some(hd) = record::header(f.body) else {
+            // Not as the writer writes it: parse fully to say why.
+            let (kind, seq, d) = match record::parse(line) {
+                Err(e) => (Kind::Malformed, None, format!("not valid record JSON: {e}")),
+                Ok(r) if r.v != record::VERSION => (
+                    Kind::UnsupportedVersion,
+                    Some(r.seq),
+                    format!("format version {} (only 1 exists; downgrade or foreign file)", r.v),
                 ),
-            );
+                Ok(r) => (
+                    Kind::Malformed,
+                    Some(r.seq),
+                    "record members not in the canonical order/format (v, seq, time, host, kind ... prev)".into(),
+                ),
+            };
+            self.push(Class::Tampered, kind, seq, d);
             return self.resync();
-        }
-        if !record::time_shape_ok(&rec.time) {
-            self.push(
-                Class::Tampered,
-                Kind::Malformed,
-                Some(seq),
-                format!("bad time {:?}", rec.time),
-            );
-        }
-        let hash_ok = h == f.hash;
-        if !hash_ok {
+        };
+        let (seq, time, kind, prev) = (hd.seq, hd.time, hd.kind, hd.prev);
+        // Start, continue and recovery records carry more the verifier needs: parse them fully.
+        let full = if matches!(
+            kind,
+            EventKind::Start | EventKind::Continue | EventKind::Recovery
+        ) {
+            match record::parse(line) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.push(
+                        Class::Tampered,
+                        Kind::Malformed,
+                        Some(seq),
+                        format!("not valid record JSON: {e}"),
+                    );
+                    return self.resync();
+                }
+            }
+        } else {
+            None
+        };
+        if h != f.hash {
             self.push(
                 Class::Tampered,
                 Kind::BadHash,
@@ -421,18 +442,9 @@ impl Verifier<'_, '_> {
                 "record content does not match its hash: altered after writing".into(),
             );
         }
-        let Some(prev) = record::unhex::<32>(rec.prev.as_bytes()) else {
-            self.push(
-                Class::Tampered,
-                Kind::Malformed,
-                Some(seq),
-                "bad prev".into(),
-            );
-            return self.resync();
-        };
         // Segment framing.
         let mut seq_ok = true;
-        match rec.kind {
+        match kind {
             EventKind::Start
                 if !(first && self.segment_index == 0 && seq == 0 && prev == record::GENESIS_PREV) =>
             {
@@ -465,10 +477,10 @@ impl Verifier<'_, '_> {
             ),
             _ => {}
         }
-        if matches!(rec.kind, EventKind::Start | EventKind::Continue) {
-            match rec
-                .log_id
-                .as_deref()
+        if matches!(kind, EventKind::Start | EventKind::Continue) {
+            match full
+                .as_ref()
+                .and_then(|r| r.log_id.as_deref())
                 .and_then(|l| record::unhex::<16>(l.as_bytes()))
             {
                 Some(id) => match self.log_id {
@@ -492,7 +504,7 @@ impl Verifier<'_, '_> {
                     "start/continue without log_id".into(),
                 ),
             }
-            if first && self.segment_index == 0 && rec.kind == EventKind::Continue {
+            if first && self.segment_index == 0 && kind == EventKind::Continue {
                 let class = if self.opts.partial {
                     Class::Note
                 } else {
@@ -508,29 +520,40 @@ impl Verifier<'_, '_> {
             }
         }
         // Sequence and link.
+        let mut advances = true;
         if let Some(exp) = self.expect_seq {
             if seq != exp {
                 seq_ok = false;
                 let (kind, d) = if seq > exp {
                     (
                         Kind::SeqGap,
-                        format!(
-                            "seq {seq} follows {}: records {exp}..{} missing",
-                            exp - 1,
-                            seq - 1
-                        ),
+                        if seq - exp == 1 {
+                            format!("seq {seq} follows {}: record {exp} missing", exp - 1)
+                        } else {
+                            format!(
+                                "seq {seq} follows {}: records {exp}..={} ({}) missing",
+                                exp - 1,
+                                seq - 1,
+                                seq - exp
+                            )
+                        },
                     )
-                } else if Some(f.hash) == self.last.map(|l| l.1)
-                    || self.last.is_some_and(|l| l.0 == seq)
-                {
-                    (
-                        Kind::SeqRepeat,
+                } else if let Some(&(_, h0)) = self.recent.iter().rev().find(|r| r.0 == seq) {
+                    advances = false;
+                    let d = if h0 == f.hash {
                         format!(
-                            "seq {seq} again after {}: duplicated or replayed record",
+                            "seq {seq} again after {}: an exact copy (duplicated or replayed)",
                             exp - 1
-                        ),
-                    )
+                        )
+                    } else {
+                        format!(
+                            "seq {seq} again after {}: a second, different record with this seq",
+                            exp - 1
+                        )
+                    };
+                    (Kind::SeqRepeat, d)
                 } else {
+                    advances = false;
                     (
                         Kind::SeqOrder,
                         format!("seq {seq} after {}: records reordered", exp - 1),
@@ -572,20 +595,20 @@ impl Verifier<'_, '_> {
             }
         }
         // Time.
-        if rec.time.as_ref() < self.last_time.as_str() {
+        if time < self.last_time.as_str() {
             self.push(
                 Class::Warning,
                 Kind::TimeBackwards,
                 Some(seq),
                 format!(
                     "time {} is before the previous record's {}",
-                    rec.time, self.last_time
+                    time, self.last_time
                 ),
             );
         }
         self.last_time.clear();
-        self.last_time.push_str(&rec.time);
-        if rec.kind == EventKind::Recovery {
+        self.last_time.push_str(time);
+        if let Some(rec) = full.as_ref().filter(|r| r.kind == EventKind::Recovery) {
             self.push(
                 Class::Note,
                 Kind::Recovery,
@@ -602,13 +625,31 @@ impl Verifier<'_, '_> {
         }
         self.records += 1;
         self.first_seq.get_or_insert(seq);
+        if self.recent.len() == 64 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((seq, f.hash));
         self.before_last = self.last.map(|l| l.1);
         self.last = Some((seq, f.hash));
-        self.expect_prev = Some(f.hash);
-        self.expect_seq = Some(seq.wrapping_add(1));
+        if advances {
+            self.expect_prev = Some(f.hash);
+            self.expect_seq = Some(seq.wrapping_add(1));
+        }
     }
 
     fn tail(&mut self, rest: &[u8]) {
+        if rest.len() > MAX_LINE {
+            self.line_no += 1;
+            self.push(
+                Class::Tampered,
+                Kind::Oversized,
+                None,
+                format!(
+                    "unterminated data of more than {MAX_LINE} bytes at the end: not a torn record"
+                ),
+            );
+            return;
+        }
         // A complete record whose only defect is its terminator is a framing change.
         let mut fixed = rest.to_vec();
         let mut complete = false;
@@ -652,7 +693,6 @@ impl Verifier<'_, '_> {
                 after.map_or("-".into(), |s| s.to_string())
             ),
         );
-        let _ = SUFFIX_LEN;
     }
 }
 
@@ -677,6 +717,7 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
         before_last: None,
         expect_prev: None,
         expect_seq: None,
+        recent: std::collections::VecDeque::with_capacity(64),
         last_time: String::new(),
         log_id: opts.seal_key.as_ref().map(|k| k.log_id),
         keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
@@ -686,7 +727,11 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
         first_in_segment: true,
     };
     let mut bytes = 0u64;
-    let mut _held: Option<Flock<File>> = None;
+    let mut held: Option<Flock<File>> = None;
+    let mut hashes: Vec<Option<Pre>> = Vec::new();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
     for (i, p) in paths.iter().enumerate() {
         v.file = p.display().to_string();
         v.line_no = 0;
@@ -697,44 +742,51 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
             source,
         })?;
         let mut r = BufReader::with_capacity(1 << 20, f);
-        let mut buf = Vec::with_capacity(4096);
         let last_segment = i + 1 == paths.len();
+        let io = |source| VerifyError::Io {
+            path: p.clone(),
+            source,
+        };
+        let mut data: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 2 * MAX_LINE);
+        let mut ends: Vec<usize> = Vec::new();
         loop {
-            buf.clear();
-            let n = read_line(&mut r, &mut buf).map_err(|source| VerifyError::Io {
-                path: p.clone(),
-                source,
-            })?;
+            let start = data.len();
+            let n = read_line(&mut r, &mut data).map_err(io)?;
             if n == 0 {
                 break;
             }
-            if buf.last() != Some(&b'\n') {
+            if data.last() != Some(&b'\n') {
+                flush(&mut v, &data[..start], &ends, &mut hashes, threads);
+                let mut partial = data[start..].to_vec();
+                data.clear();
+                ends.clear();
                 // Partial last line. On a live log, wait for the writer (shared lock) and read on.
-                if last_segment && _held.is_none() {
+                if last_segment && held.is_none() {
                     if let Some(l) = opts.lock.as_deref().and_then(shared_lock) {
-                        _held = Some(l);
-                        read_line(&mut r, &mut buf).map_err(|source| VerifyError::Io {
-                            path: p.clone(),
-                            source,
-                        })?;
-                        if buf.last() == Some(&b'\n') {
-                            bytes += buf.len() as u64;
-                            v.line(&buf);
+                        held = Some(l);
+                        read_line(&mut r, &mut partial).map_err(io)?;
+                        if partial.last() == Some(&b'\n') {
+                            bytes += partial.len() as u64;
+                            v.line(&partial, None);
                             continue;
                         }
                     }
                 }
-                v.tail(&buf);
+                v.tail(&partial);
                 break;
             }
-            bytes += buf.len() as u64;
-            v.line(&buf);
-            if let Some(cb) = opts.progress {
-                if v.line_no % 65536 == 0 {
+            ends.push(data.len());
+            bytes += n as u64;
+            if data.len() >= BATCH_BYTES {
+                flush(&mut v, &data, &ends, &mut hashes, threads);
+                data.clear();
+                ends.clear();
+                if let Some(cb) = opts.progress {
                     cb(bytes);
                 }
             }
         }
+        flush(&mut v, &data, &ends, &mut hashes, threads);
         if v.line_no == 0 {
             v.push(
                 Class::Tampered,
@@ -800,7 +852,64 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
     })
 }
 
+/// Result of the parallel stage for one line: (computed hash, stored hash, stored seal).
+type Pre = ([u8; 32], [u8; 32], [u8; 32]);
+
+/// Bytes of complete lines hashed per batch.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// Verify a batch of complete lines: record hashes in parallel, everything
+/// order-dependent (chain, seq, seal keys) sequentially.
+fn flush(
+    v: &mut Verifier<'_, '_>,
+    data: &[u8],
+    ends: &[usize],
+    hashes: &mut Vec<Option<Pre>>,
+    threads: usize,
+) {
+    if ends.is_empty() {
+        return;
+    }
+    let line = |k: usize| &data[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
+    hashes.clear();
+    hashes.resize(ends.len(), None);
+    let hash_range = |out: &mut [Option<Pre>], from: usize| {
+        let mut hs = record::Hashers::default();
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = record::frame(line(from + j)).map(|f| (hs.record_hash(f.body), f.hash, f.seal));
+        }
+    };
+    if threads > 1 && ends.len() >= 512 {
+        let per = ends.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let mut rest: &mut [Option<Pre>] = hashes;
+            let mut from = 0;
+            let mut first: Option<&mut [Option<Pre>]> = None;
+            while !rest.is_empty() {
+                let (a, b) = rest.split_at_mut(per.min(rest.len()));
+                if first.is_none() {
+                    first = Some(a);
+                } else {
+                    let f = from;
+                    s.spawn(move || hash_range(a, f));
+                }
+                from += per;
+                rest = b;
+            }
+            if let Some(a) = first {
+                hash_range(a, 0);
+            }
+        });
+    } else {
+        hash_range(hashes, 0);
+    }
+    for (k, h) in hashes.iter().enumerate() {
+        v.line(line(k), *h);
+    }
+}
+
 /// Read through the next `\n` (or EOF) into `buf`, without allocating per line.
+/// Lines longer than `MAX_LINE` are consumed but not stored beyond it (reported as oversized).
 fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let start = buf.len();
     loop {
@@ -810,13 +919,21 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> 
         }
         match memchr_nl(avail) {
             Some(i) => {
+                if buf.len() - start > MAX_LINE {
+                    // Keep the line oversized (and newline-terminated) without storing all of it.
+                    buf.push(b'\n');
+                    r.consume(i + 1);
+                    return Ok(buf.len() - start);
+                }
                 buf.extend_from_slice(&avail[..=i]);
                 r.consume(i + 1);
                 return Ok(buf.len() - start);
             }
             None => {
                 let n = avail.len();
-                buf.extend_from_slice(avail);
+                if buf.len() - start <= MAX_LINE {
+                    buf.extend_from_slice(avail);
+                }
                 r.consume(n);
                 // Stop growing absurd lines: keep reading (they are reported as oversized).
             }
@@ -825,7 +942,7 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> 
 }
 
 fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+    memchr::memchr(b'\n', b)
 }
 
 fn check_state(v: &mut Verifier<'_, '_>, st: &State) {

@@ -223,11 +223,21 @@ impl Open<'_> {
         let path = &self.cfg.log_path;
         let n = (&self.log).write(&line).map_err(io_err("write", path))?;
         if n != line.len() {
-            return Err(LogError::ShortWrite {
+            // Usually the file system is full. Writing the rest once tells the
+            // user why (ENOSPC, EDQUOT, EIO...) and, if space has appeared,
+            // completes the record; a record left torn is repaired (and
+            // recorded) by the next writer.
+            let short = |written: usize, cause: String| LogError::ShortWrite {
                 path: path.clone(),
-                written: n,
+                written,
                 len: line.len(),
-            });
+                cause,
+            };
+            match (&self.log).write(&line[n..]) {
+                Ok(m) if n + m == line.len() => {}
+                Ok(m) => return Err(short(n + m, "the kernel reported no error".into())),
+                Err(e) => return Err(short(n, e.to_string())),
+            }
         }
         self.log.sync_data().map_err(io_err("fdatasync", path))?;
         self.size += line.len() as u64;

@@ -1,0 +1,289 @@
+//! Writes the golden log vectors of docs/vectors/log/ (deterministic: fixed key, ids, times).
+//!
+//! cargo run -p jit-core --example gen_log_vectors -- [OUT_DIR]   (default docs/vectors/log)
+
+use jit_core::log::record::{self, hex, EventKind, Record};
+use jit_core::log::state::State;
+use jit_core::log::verify::{self, Options, SealKey};
+use jit_core::log::Chain;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+const K0: [u8; 32] = *b"jit golden vector seal key k0 v1";
+const LOG_ID: [u8; 16] = *b"jit-vectors-log1";
+
+fn rec(kind: EventKind, i: u64) -> Record<'static> {
+    let mut r = Record::new(kind);
+    r.time = Cow::Owned(format!(
+        "2026-11-19T14:{:02}:{:02}.{:06}Z",
+        10 + i,
+        i * 7 % 60,
+        i * 1001
+    ));
+    r.host = "db-01".into();
+    match kind {
+        EventKind::Start | EventKind::Continue => {
+            r.log_id = Some(hex(&LOG_ID).into());
+            r.key_id = Some(record::key_id(&K0).into());
+        }
+        EventKind::SessionClose => {
+            r.user = Some("alice".into());
+            r.pid = Some(4242);
+            r.session_secs = Some(93.25);
+        }
+        _ => {
+            r.user = Some(if i % 2 == 0 { "alice" } else { "bob" }.into());
+            r.run_as_user = Some("root".into());
+            r.tty = Some("/dev/pts/3".into());
+            r.command = Some("/usr/bin/systemctl".into());
+            r.argv = Some(vec![
+                "systemctl".into(),
+                "restart".into(),
+                format!("app{i}").into(),
+            ]);
+            r.token_id = Some(format!("tok-{i:04}").into());
+            r.issuer = Some("jit-signer@ops".into());
+            r.kid = Some("k2026".into());
+            r.token_reason = Some("deploy \"hotfix\" ✓".into());
+            r.ticket = Some("OPS-1234".into());
+            r.approver = Some("carol".into());
+            r.allowed = Some(i % 3 != 0);
+            r.reason_code = Some(
+                if i % 3 != 0 {
+                    "token_ok"
+                } else {
+                    "command_not_granted"
+                }
+                .into(),
+            );
+            r.pid = Some(4000 + i as u32);
+        }
+    }
+    r
+}
+
+struct Out {
+    dir: PathBuf,
+    cases: Vec<serde_json::Value>,
+}
+
+impl Out {
+    fn file(&self, name: &str, b: &[u8]) {
+        std::fs::write(self.dir.join(name), b).expect("write vector");
+    }
+    /// Run the verifier now and record the outcome it must keep giving.
+    fn case(&mut self, name: &str, files: &[&str], key: bool, state: Option<&str>, why: &str) {
+        let paths: Vec<PathBuf> = files.iter().map(|f| self.dir.join(f)).collect();
+        let opts = Options {
+            seal_key: key.then(|| SealKey::from_parts(LOG_ID, K0)),
+            state: state.map(|s| verify::read_state(&self.dir.join(s)).expect("state")),
+            ..Default::default()
+        };
+        let r = verify::verify_files(&paths, &opts).expect("verify");
+        let kinds: Vec<serde_json::Value> = r
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({"class": f.class, "kind": f.kind, "line": f.line, "seq": f.seq}))
+            .collect();
+        self.cases.push(serde_json::json!({
+            "name": name, "files": files, "seal_key": key, "state": state,
+            "outcome": r.outcome, "exit_code": r.exit_code, "findings": kinds, "why": why,
+        }));
+    }
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("docs/vectors/log"), PathBuf::from);
+    std::fs::create_dir_all(&dir).expect("create out dir");
+    let mut o = Out {
+        dir: dir.clone(),
+        cases: Vec::new(),
+    };
+    o.file(
+        "seal-key.initial",
+        SealKey::export_text(&LOG_ID, &K0).as_bytes(),
+    );
+
+    let kinds = [
+        EventKind::Start,
+        EventKind::Decision,
+        EventKind::Decision,
+        EventKind::SessionOpen,
+        EventKind::SessionClose,
+        EventKind::Decision,
+        EventKind::Decision,
+        EventKind::Decision,
+    ];
+    let mut c = Chain::genesis(&K0);
+    let lines: Vec<Vec<u8>> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| c.seal_next(&mut rec(*k, i as u64)).expect("encode"))
+        .collect();
+    let n = lines.len() as u64;
+    let mut k = K0;
+    for _ in 0..n {
+        k = record::evolve(&k);
+    }
+    let state = |seq: u64, head: [u8; 32], key: [u8; 32]| {
+        let s = State {
+            seq,
+            head,
+            key,
+            log_id: LOG_ID,
+            dev: 0,
+            ino: 0,
+            size: 0,
+            key_id: [0; 16],
+        };
+        let mut b = vec![0u8; 512];
+        let at = (seq % 2) as usize * 256;
+        b[at..at + 256].copy_from_slice(&s.encode());
+        b
+    };
+    o.file("intact.log", &lines.concat());
+    o.file("intact.state", &state(n - 1, c.head(), k));
+    o.case(
+        "intact",
+        &["intact.log"],
+        true,
+        Some("intact.state"),
+        "untouched log, key and state",
+    );
+    o.case(
+        "intact-no-key",
+        &["intact.log"],
+        false,
+        None,
+        "plain chain only: forward integrity not checked",
+    );
+
+    let mut l = lines.clone();
+    let at = l[2]
+        .windows(7)
+        .position(|w| w == b"\"alice\"")
+        .expect("user in record 2")
+        + 1;
+    l[2][at] ^= 0x02; // alice -> clice
+    o.file("bitflip.log", &l.concat());
+    o.case(
+        "bitflip",
+        &["bitflip.log"],
+        false,
+        None,
+        "one bit of record 2 flipped (alice -> clice)",
+    );
+
+    let mut l = lines.clone();
+    l.remove(4);
+    o.file("deleted.log", &l.concat());
+    o.case(
+        "deleted-middle",
+        &["deleted.log"],
+        false,
+        None,
+        "record 4 removed",
+    );
+
+    let mut l = lines.clone();
+    l.swap(5, 6);
+    o.file("swapped.log", &l.concat());
+    o.case(
+        "swapped",
+        &["swapped.log"],
+        false,
+        None,
+        "records 5 and 6 swapped",
+    );
+
+    let l = &lines[..n as usize - 2];
+    o.file("truncated.log", &l.concat());
+    o.case(
+        "truncated-no-state",
+        &["truncated.log"],
+        true,
+        None,
+        "last two records cut: invisible without an anchor",
+    );
+    o.case(
+        "truncated-with-state",
+        &["truncated.log"],
+        true,
+        Some("intact.state"),
+        "the state proves the cut",
+    );
+
+    let resealed: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| {
+            let f = record::frame(l).expect("frame");
+            let mut v = l[..l.len() - 67].to_vec();
+            v.extend_from_slice(hex(&record::seal(&k, &f.hash)).as_bytes());
+            v.extend_from_slice(b"\"}\n");
+            v
+        })
+        .collect();
+    o.file("resealed.log", &resealed);
+    o.case(
+        "resealed-no-key",
+        &["resealed.log"],
+        false,
+        None,
+        "seals re-made with the current key: plain chain passes",
+    );
+    o.case(
+        "resealed",
+        &["resealed.log"],
+        true,
+        None,
+        "seals re-made with the current key",
+    );
+
+    let whole = lines.concat();
+    let last = lines[n as usize - 1].len();
+    let mut torn = whole[..whole.len() - last].to_vec();
+    torn.extend_from_slice(&lines[n as usize - 1][..60]);
+    torn.extend_from_slice(&[0u8; 64]);
+    o.file("torn.log", &torn);
+    o.case(
+        "torn",
+        &["torn.log"],
+        true,
+        None,
+        "crash: partial, zero-filled last record",
+    );
+
+    let mut other = Chain::genesis(&[9u8; 32]);
+    let rewritten: Vec<u8> = kinds
+        .iter()
+        .enumerate()
+        .flat_map(|(i, kd)| {
+            let mut r = rec(*kd, i as u64);
+            r.user = r.user.map(|_| "mallory".into());
+            other.seal_next(&mut r).expect("encode")
+        })
+        .collect();
+    o.file("rewritten.log", &rewritten);
+    o.case(
+        "rewritten-no-key",
+        &["rewritten.log"],
+        false,
+        None,
+        "whole file rewritten with a recomputed chain",
+    );
+    o.case(
+        "rewritten",
+        &["rewritten.log"],
+        true,
+        None,
+        "whole file rewritten: no seal verifies",
+    );
+
+    let mut ex = serde_json::to_string_pretty(&o.cases).expect("json");
+    ex.push('\n');
+    o.file("expected.json", ex.as_bytes());
+    let _ = Path::new("");
+    eprintln!("wrote {} cases to {}", o.cases.len(), dir.display());
+}
