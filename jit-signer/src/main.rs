@@ -153,6 +153,14 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the man pages (jit-signer.1, one per subcommand) and the bash,
+    /// zsh and fish completions into DIR; used by packaging/build.sh.
+    #[command(name = "gen-docs", hide = true)]
+    GenDocs {
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// An error with an exit code.
@@ -380,6 +388,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             out(&format!("{v}\n"))?;
             Ok(if d.allowed { 0 } else { 1 })
         }
+        Cmd::GenDocs { out: dir } => gen_docs(&dir).map(|_| 0).map_err(io_err),
         Cmd::GenVectors { out: dir } => {
             fs::create_dir_all(&dir)
                 .with_context(|| format!("creating {}", dir.display()))
@@ -638,4 +647,26 @@ fn inspect(
         out(&s)?;
     }
     Ok(if rejected { 1 } else { 0 })
+}
+
+/// Man pages and shell completions from the clap definitions (ripgrep's way:
+/// one definition for --help, the man page and the completions).
+fn gen_docs(dir: &Path) -> anyhow::Result<()> {
+    use clap::CommandFactory as _;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    clap_mangen::generate_to(cmd.clone(), dir)
+        .with_context(|| format!("writing man pages into {}", dir.display()))?;
+    for (shell, file) in [
+        (Shell::Bash, "jit-signer.bash"),
+        (Shell::Zsh, "_jit-signer"),
+        (Shell::Fish, "jit-signer.fish"),
+    ] {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "jit-signer", &mut buf);
+        let path = dir.join(file);
+        fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }

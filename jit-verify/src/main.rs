@@ -80,6 +80,14 @@ enum Cmd {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Write the man pages (jit-verify.1, one per subcommand) and the bash,
+    /// zsh and fish completions into DIR; used by packaging/build.sh.
+    #[command(name = "gen-docs", hide = true)]
+    GenDocs {
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -232,6 +240,7 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Cmd::GenDocs { out } => gen_docs(&out).map(|_| 0),
         Cmd::Stats { json, files } => {
             let mut st = Stats::default();
             st.unparsable_lines = query::for_each_record(&files, |_, _, r| {
@@ -336,5 +345,27 @@ fn print_report(r: &Report, json: bool) -> Result<()> {
         _ => "could not check",
     };
     writeln!(out, "result: {what} (exit {})", r.exit_code)?;
+    Ok(())
+}
+
+/// Man pages and shell completions from the clap definitions (ripgrep's way:
+/// one definition for --help, the man page and the completions).
+fn gen_docs(dir: &std::path::Path) -> Result<()> {
+    use clap::CommandFactory as _;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    clap_mangen::generate_to(cmd.clone(), dir)
+        .with_context(|| format!("writing man pages into {}", dir.display()))?;
+    for (shell, file) in [
+        (Shell::Bash, "jit-verify.bash"),
+        (Shell::Zsh, "_jit-verify"),
+        (Shell::Fish, "jit-verify.fish"),
+    ] {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "jit-verify", &mut buf);
+        let path = dir.join(file);
+        std::fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
