@@ -81,6 +81,13 @@ rec=$(decisions_since "$before" | tail -n 1)
 decisions_since "$before" | grep -q ' auth ' && bad "NOPASSWD: no authenticate" "authenticate ran" \
     || ok "NOPASSWD rule: decided in acct_mgmt without authenticate"
 
+# Everything the writer created inside sudo (whose egid is the user's group)
+# belongs to root:root with the documented modes.
+owners=$(stat -c '%n %a %U %G' "$ROOT/log" "$ROOT/log/audit.log" "$ROOT/state" "$ROOT/state/log.state" \
+    "$ROOT/state/log.state.lock" "$ROOT/state/seal-key.initial" | sed "s|$ROOT/||" | tr '\n' ',')
+[ "$owners" = "log 700 root root,log/audit.log 600 root root,state 700 root root,state/log.state 600 root root,state/log.state.lock 600 root root,state/seal-key.initial 400 root root," ] \
+    && ok "files created inside sudo are root:root with the documented modes" || bad "log file ownership" "$owners"
+
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n true
 expect "allowed: bare name resolved by sudo" 0 "" "True ok"
 

@@ -226,10 +226,9 @@ deny_allow() {
 }
 deny_allow "enabled"
 # The module creates the first log inside sudo, whose effective gid is the
-# invoking user's group: owner and mode are what matter (0600 root, in a 0700
-# root directory); logrotate creates later segments root:root.
-got=$(stat -c '%a %U' "$R/var/log/jit/audit.log" 2>&1)
-[ "$got" = "600 root" ] && ok "enabled: audit log 0600 root" || bad "enabled: audit log 0600 root" "$got"
+# invoking user's group; the writer gives what it creates to root:root.
+got=$(stat -c '%a %U %G' "$R/var/log/jit/audit.log" 2>&1)
+[ "$got" = "600 root root" ] && ok "enabled: audit log 0600 root root" || bad "enabled: audit log 0600 root root" "$got"
 
 # logrotate with the packaged configuration on the live log; the chain
 # verifies across the segments with the packaged jit-verify.

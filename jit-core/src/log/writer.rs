@@ -109,11 +109,31 @@ fn ensure_dir(dir: &Path) -> Result<(), LogError> {
     if dir.is_dir() {
         return Ok(());
     }
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(io_err("create directory", dir))
+        .map_err(io_err("create directory", dir))?;
+    for d in missing {
+        let f = File::open(d).map_err(io_err("open directory", d))?;
+        give_to_root(&f, d)?;
+    }
+    Ok(())
+}
+
+/// Inside sudo the effective gid is the invoking user's, so a new file would
+/// belong to their group: give what the writer creates to root:root, as
+/// documented. (A writer that is not root, as in tests, keeps its own ids.)
+fn give_to_root(f: &File, path: &Path) -> Result<(), LogError> {
+    if nix::unistd::geteuid().is_root() {
+        nix::unistd::fchown(f, Some(0.into()), Some(0.into())).map_err(|e| LogError::Io {
+            op: "chown",
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
@@ -135,6 +155,7 @@ fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), Log
         Ok(f) => {
             f.set_permissions(std::fs::Permissions::from_mode(mode))
                 .map_err(io_err("set mode of", path))?;
+            give_to_root(&f, path)?;
             sync_dir(parent(path))?;
             Ok((f, true))
         }
@@ -448,6 +469,10 @@ fn create(
             return Err(io_err("create", p)(e));
         }
     };
+    if let Err(e) = give_to_root(&f, p) {
+        k0.zeroize();
+        return Err(e);
+    }
     let mut text = super::verify::SealKey::export_text(&log_id, &k0);
     let r = f
         .set_permissions(std::fs::Permissions::from_mode(0o400))
