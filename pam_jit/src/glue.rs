@@ -164,13 +164,16 @@ pub fn run(hook: Hook, pam: &mut dyn PamIo, args: &[&CStr]) -> PamResultCode {
     crate::ffi::code(handle(hook, pam, &RealOs, args), hook)
 }
 
-/// Module arguments: `config=/abs/path`, `debug`.
+/// Module arguments: `config=/abs/path`, `debug`, `prompt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleArgs {
     /// Configuration file.
     pub config: PathBuf,
     /// Show diagnostics through the conversation.
     pub debug: bool,
+    /// Ask for the token through the conversation when `JIT_TOKEN` is unset
+    /// (same as `prompt = yes` in the configuration).
+    pub prompt: bool,
 }
 
 impl ModuleArgs {
@@ -179,6 +182,7 @@ impl ModuleArgs {
         let mut out = ModuleArgs {
             config: PathBuf::from(config::DEFAULT_CONFIG_PATH),
             debug: false,
+            prompt: false,
         };
         for a in args {
             let a = a
@@ -186,6 +190,8 @@ impl ModuleArgs {
                 .map_err(|_| "module argument is not UTF-8".to_string())?;
             if a == "debug" {
                 out.debug = true;
+            } else if a == "prompt" {
+                out.prompt = true;
             } else if let Some(p) = a.strip_prefix("config=") {
                 if !p.starts_with('/') {
                     return Err(format!(
@@ -280,7 +286,8 @@ fn decide(
     log_cfg: &LogConfig,
 ) -> Outcome {
     let mut facts = Facts::default();
-    let verdict = match evaluate(hook, pam, os, cfg, &mut facts) {
+    let prompt = args.prompt || cfg.prompt;
+    let verdict = match evaluate(hook, pam, os, cfg, prompt, &mut facts) {
         Ok(Some(v)) => v,
         Ok(None) => return Outcome::Ignore,
         Err(v) => v,
@@ -347,6 +354,7 @@ fn evaluate(
     pam: &mut dyn PamIo,
     os: &dyn Os,
     cfg: &Config,
+    prompt: bool,
     facts: &mut Facts,
 ) -> Result<Option<Verdict>, Verdict> {
     // Who is asking: the real uid of setuid sudo, cross-checked with PAM.
@@ -447,8 +455,8 @@ fn evaluate(
     };
     let token_text = match token_text {
         Some(t) => t,
-        None if hook == Hook::Authenticate && !cfg.prompt => return Ok(None),
-        None if cfg.prompt => match pam.prompt("JIT token: ") {
+        None if hook == Hook::Authenticate && !prompt => return Ok(None),
+        None if prompt => match pam.prompt("JIT token: ") {
             Some(t) if !t.is_empty() => t,
             _ => return Err(no_token()),
         },
@@ -653,6 +661,7 @@ mod tests {
         ruser: Option<String>,
         said: RefCell<Vec<(bool, String)>>,
         data: Option<SessionData>,
+        answer: Option<String>,
     }
 
     impl PamIo for FakePam {
@@ -671,8 +680,11 @@ mod tests {
         fn say(&self, error: bool, msg: &str) {
             self.said.borrow_mut().push((error, msg.to_string()));
         }
-        fn prompt(&self, _msg: &str) -> Option<String> {
-            None
+        fn prompt(&self, msg: &str) -> Option<String> {
+            self.said
+                .borrow_mut()
+                .push((false, format!("prompt: {msg}")));
+            self.answer.clone()
         }
         fn store(&mut self, data: SessionData) -> bool {
             self.data = Some(data);
@@ -828,6 +840,7 @@ mod tests {
             ruser: Some("alice".into()),
             said: RefCell::new(Vec::new()),
             data: None,
+            answer: None,
         }
     }
 
@@ -909,6 +922,49 @@ mod tests {
         os.environ = b"PATH=/usr/bin\0".to_vec();
         assert_eq!(f.run(Hook::Authenticate, &mut pam, &os), Outcome::Ignore);
         assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+    }
+
+    #[test]
+    fn prompt_argument_asks_through_the_conversation() {
+        let f = Fixture::new("prompt");
+        let mut os = f.os();
+        os.environ = b"PATH=/usr/bin\0".to_vec();
+        let prompt = CString::new("prompt").unwrap();
+        let args = [f.config_arg.as_c_str(), prompt.as_c_str()];
+        // Without the argument: no prompt, denied.
+        let mut pam = FakePam {
+            answer: Some(f.token.clone()),
+            ..alice()
+        };
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        assert!(!pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(_, m)| m.starts_with("prompt:")));
+        // With it: the answer is the token.
+        let mut pam = FakePam {
+            answer: Some(f.token.clone()),
+            ..alice()
+        };
+        assert_eq!(handle(Hook::Account, &mut pam, &os, &args), Outcome::Allow);
+        assert!(pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(_, m)| m == "prompt: JIT token: "));
+        // No answer (sudo -n: the conversation fails): denied.
+        let mut pam = alice();
+        assert_eq!(handle(Hook::Account, &mut pam, &os, &args), Outcome::Deny);
+        // authenticate prompts too, instead of ignoring.
+        let mut pam = FakePam {
+            answer: Some(f.token.clone()),
+            ..alice()
+        };
+        assert_eq!(
+            handle(Hook::Authenticate, &mut pam, &os, &args),
+            Outcome::Allow
+        );
     }
 
     #[test]
