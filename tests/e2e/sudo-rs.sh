@@ -124,8 +124,12 @@ rs_setup() {
             || { in_root apt-get -qq update >/dev/null && in_root apt-get -qq install -y "$p" >/dev/null; } \
             || rs_die "cannot install $p in the chroot"
     done
-    # sudo-rs replaces Debian's sudo binary (the package's other files stay inert).
-    install -o root -g root -m 4755 "$RS_SUDO" "$R/usr/bin/sudo"
+    # sudo-rs replaces Debian's sudo binary (the package's other files stay
+    # inert), installed as distributions ship it: /usr/bin/sudo-rs, with `sudo`
+    # a symbolic link to it. pam_jit recognises sudo-rs by /proc/self/exe's
+    # final component `sudo-rs` (the kernel resolves the link).
+    install -o root -g root -m 4755 "$RS_SUDO" "$R/usr/bin/sudo-rs"
+    ln -sfn sudo-rs "$R/usr/bin/sudo"
     umask 022
     mkdir -p "$R$JR/keys" "$RS_WORK/signer"
     chmod 0700 "$RS_WORK/signer"
@@ -161,6 +165,22 @@ as_user() {
     chroot "$R" setpriv --reuid="$u" --regid="$u" --init-groups --reset-env \
         env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$u" USER="$u" LOGNAME="$u" \
         "${envs[@]}" "$@" </dev/null >"$OUT" 2>"$ERR"
+    RC=$?
+    set -e
+}
+
+# as_user_tty: like as_user, but on a pseudo-terminal (script(1)): sudo-rs
+# writes PAM conversation messages to /dev/tty only, never to stderr. The
+# terminal's output (command output and messages) lands in $OUT.
+as_user_tty() {
+    local u=$1; shift
+    local envs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    set +e
+    chroot "$R" setpriv --reuid="$u" --regid="$u" --init-groups --reset-env \
+        env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$u" USER="$u" LOGNAME="$u" TERM=dumb \
+        "${envs[@]}" script -qec "$(printf "%q " "$@")" /dev/null </dev/null >"$OUT" 2>"$ERR"
     RC=$?
     set -e
 }
