@@ -684,9 +684,11 @@ pub fn determine_sudo_rs(cmdline: &[u8]) -> Result<Determined, CommandError> {
                     "shells ({arg}) are not supported with jit tokens; name the command"
                 )))
             }
-            _ if arg.starts_with('-') => return Err(rs(format!(
+            _ if arg.starts_with('-') => {
+                return Err(rs(format!(
                 "option {arg:?} is not supported with jit tokens (only -n, -u USER, -g GROUP, --)"
-            ))),
+            )))
+            }
             _ if arg.contains('=') => return Err(CommandError::Environment(arg.to_string())),
             _ => break,
         }
@@ -730,8 +732,9 @@ pub fn determine_sudo_rs(cmdline: &[u8]) -> Result<Determined, CommandError> {
 }
 
 /// Fuzzing entry point: `cmdline` bytes, a 0xFF separator, then `SUDO_COMMAND`.
-/// Checks that [`determine`] never panics and that whatever it accepts is
-/// consistent with what sudo reported.
+/// Checks that [`determine`] and [`determine_sudo_rs`] never panic and that
+/// whatever they accept is consistent with what sudo reported / the command
+/// line.
 #[doc(hidden)]
 pub fn fuzz_determine(data: &[u8]) {
     let (cmdline, reported) = match data.iter().position(|b| *b == 0xFF) {
@@ -752,6 +755,26 @@ pub fn fuzz_determine(data: &[u8]) {
         // and re-joins to exactly what sudo reported.
         assert!(argv[0].starts_with('/') && !argv[0].chars().any(char::is_whitespace));
         assert_eq!(Some(argv.join(" ").as_bytes()), reported);
+    }
+    // The sudo-rs rules on the same command line: an accepted command is an
+    // absolute, canonical path without '=' or white space, and its argv is
+    // exactly the tail of the command line.
+    if let Ok(Determined {
+        action: Action::Exec { argv },
+        ..
+    }) = determine_sudo_rs(cmdline)
+    {
+        let p = &argv[0];
+        assert!(p.starts_with('/') && !p.contains('=') && !p.chars().any(char::is_whitespace));
+        assert!(!p[1..]
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == ".."));
+        let mut tail: Vec<u8> = Vec::new();
+        for a in &argv {
+            tail.extend_from_slice(a.as_bytes());
+            tail.push(0);
+        }
+        assert!(cmdline.ends_with(&tail));
     }
 }
 
@@ -1294,5 +1317,24 @@ mod sudo_rs_tests {
             determine_sudo_rs(b"sudo\0/usr/bin/\xff\0"),
             Err(CommandError::Cmdline(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod sudo_rs_fuzz_smoke {
+    #[test]
+    fn fuzz_entry_accepts_sudo_rs_shapes_without_panicking() {
+        for data in [
+            &b"sudo\0-n\0/usr/bin/true\0"[..],
+            b"sudo\0-u\0nobody\0-g\0nogroup\0--\0/bin/echo\0a b\0\0",
+            b"sudo\0/usr/bin/../true\0",
+            b"sudo\0-u\0",
+            b"sudo\0",
+            b"\0",
+            b"",
+            b"sudo-rs\0/x\0\xff\0",
+        ] {
+            super::fuzz_determine(data);
+        }
     }
 }
