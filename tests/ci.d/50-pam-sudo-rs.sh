@@ -115,6 +115,16 @@ expect "-l outside the subset" 1 "only -n" "False command_undetermined"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/../bin/true
 expect "non-canonical path" 1 "not canonical" "False command_undetermined"
 
+# --- the selection is by the executed file's name, and fails closed -----------------
+# The same sudo-rs installed under the name `sudo` is taken for sudo 1.9, whose
+# rules need SUDO_COMMAND from sudo's getenv hook: every invocation is denied.
+rm "$R/usr/bin/sudo"
+install -o root -g root -m 4755 "$RS_SUDO" "$R/usr/bin/sudo"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "sudo-rs not named sudo-rs: denied (sudo 1.9 rules)" 1 "SUDO_COMMAND missing" "False command_undetermined"
+run "$UA" JIT_TOKEN="$TRUE_TOK" SUDO_COMMAND=/usr/bin/true -- sudo -n /usr/bin/true
+expect "... and a SUDO_COMMAND of the user's does not stand in" 1 "unset it" "False command_undetermined"
+
 # --- the log verifies ---------------------------------------------------------------------
 set +e
 "$BIN/jit-verify" log --seal-key "$R$JR/state/seal-key.initial" --state "$R$JR/state/log.state" "$(rs_log)" >"$OUT" 2>"$ERR"

@@ -34,7 +34,9 @@ rs_build_sudo() {
     command -v cargo >/dev/null || rs_die "cargo is not installed"
     local t
     t=$(date +%s)
-    cargo install --locked sudo-rs --version '^0.2' --root "$RS_CACHE/sudo-rs" \
+    # Its own target dir: the workspace's CARGO_TARGET_DIR (tests/run.sh
+    # exports it) must not collect sudo-rs's build.
+    CARGO_TARGET_DIR="$RS_WORK/cargo-target" cargo install --locked sudo-rs --version '^0.2' --root "$RS_CACHE/sudo-rs" \
         >"$RS_WORK/cargo-install.log" 2>&1 || { tail -30 "$RS_WORK/cargo-install.log"; rs_die "cargo install sudo-rs failed"; }
     echo "     sudo-rs: built in $(($(date +%s) - t)) s"
 }
