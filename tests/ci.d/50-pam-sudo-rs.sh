@@ -71,6 +71,8 @@ expect "allowed: absolute path" 0 "" "True ok"
 rec=$(decisions_since "$before" | tail -n 1)
 [ "$rec" = "True ok /usr/bin/true $UA root" ] && ok "allowed: record names command, user, run-as" \
     || bad "allowed: record fields" "$rec"
+tty=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):] if "\"decision\"" in l][-1].get("tty", "-"))' "$(rs_log)" "$before")
+case "$tty" in /dev/pts/*) ok "allowed: PAM_TTY recorded ($tty)" ;; *) bad "PAM_TTY" "tty '$tty'" ;; esac
 kinds=$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["kind"] for l in open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]))' "$(rs_log)" "$before")
 case "$kinds" in
     *"decision session_open session_close") ok "allowed: session open and close recorded" ;;
