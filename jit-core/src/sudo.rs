@@ -96,6 +96,10 @@ pub enum CommandError {
     /// The resolved command is not an absolute path without white space.
     #[error("command {0:?} does not resolve to an absolute path; give the full path")]
     NotAbsolute(String),
+    /// Under sudo-rs: something outside the supported subset (see
+    /// [`determine_sudo_rs`]); the message says what.
+    #[error("under sudo-rs, {0}")]
+    SudoRs(String),
 }
 
 /// Long options of sudo 1.9.13 (`sudo_long_opts`); the first 11 are not
@@ -601,9 +605,136 @@ fn check_path(p: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Is the running executable sudo-rs? `exe` is the kernel's `/proc/self/exe`
+/// of the sudo process: set by execve from the file actually executed (symbolic
+/// links resolved), so neither argv\[0\] nor the environment can change it. The
+/// rule is its final component being exactly `sudo-rs` (how distributions
+/// install sudo-rs next to, or instead of, sudo). Anything else, including a
+/// deleted binary (`"sudo-rs (deleted)"`), is treated as sudo 1.9, whose
+/// determination fails closed under sudo-rs (no `SUDO_COMMAND` at PAM time).
+pub fn is_sudo_rs(exe: &std::path::Path) -> bool {
+    exe.file_name() == Some(std::ffi::OsStr::new("sudo-rs"))
+}
+
+fn rs(msg: impl Into<String>) -> CommandError {
+    CommandError::SudoRs(msg.into())
+}
+
+/// Determine what sudo-rs (0.2.x) will run, from `/proc/self/cmdline` alone.
+///
+/// sudo-rs has no `getenv` hook and sets no `SUDO_COMMAND` before PAM runs, so
+/// there is no second source: only what its command line says with certainty is
+/// accepted. The grammar accepted is a strict subset of both sudo-rs's and sudo
+/// 1.9's (each word means the same to both; see docs/pam-module.md, "sudo-rs"):
+///
+/// ```text
+/// sudo|sudo-rs [-n | -u USER | -g GROUP]... [--] /ABSOLUTE/PATH [ARG]...
+/// ```
+///
+/// - `-u` and `-g` take the next word as their value (never attached), at most
+///   once each, by name only (no `#id`), and `-g` only together with `-u`
+///   (without `-u`, `-g` means "as myself" to both sudos).
+/// - the command is an absolute path: sudo-rs resolves a bare name through a
+///   PATH this module cannot see with certainty, and a relative path through the
+///   working directory. It may not contain `=` (sudo 1.9 would read an
+///   environment assignment), white space, `.`/`..`/empty components or end in
+///   `/` (sudo-rs canonicalizes; the grant names the canonical path), nor name
+///   `sudoedit`/`sudoedit-rs` (sudo-rs switches to edit mode).
+/// - everything after the command is its arguments, exactly (sudo-rs, like sudo
+///   1.9, stops parsing options at the first non-option word).
+///
+/// Everything else is an error, so the caller denies: `-s`, `-i`, `-e`, `-l`,
+/// `-v`, `-E`, `-D`, `-k`, any other option, clustered options (`-nu`),
+/// `VAR=value` words, a missing command.
+pub fn determine_sudo_rs(cmdline: &[u8]) -> Result<Determined, CommandError> {
+    let argv = split_cmdline(cmdline)?;
+    let progname = basename(&argv[0]);
+    if progname != "sudo" && progname != "sudo-rs" {
+        return Err(CommandError::NotSudo(argv[0].clone()));
+    }
+    let mut user: Option<String> = None;
+    let mut group: Option<String> = None;
+    let mut i = 1;
+    while i < argv.len() {
+        let arg = argv[i].as_str();
+        match arg {
+            "--" => {
+                i += 1;
+                break;
+            }
+            "-n" => i += 1,
+            "-u" | "-g" => {
+                let slot = if arg == "-u" { &mut user } else { &mut group };
+                if slot.is_some() {
+                    return Err(rs(format!("{arg} may be given only once")));
+                }
+                let value = argv
+                    .get(i + 1)
+                    .ok_or_else(|| CommandError::BadOption(arg.to_string()))?;
+                if value.is_empty() || value.starts_with('#') || value.starts_with('-') {
+                    return Err(rs(format!(
+                        "{arg} {value:?} is not supported: give a user or group name"
+                    )));
+                }
+                *slot = Some(value.clone());
+                i += 2;
+            }
+            "-s" | "--shell" | "-i" | "--login" => {
+                return Err(rs(format!(
+                    "shells ({arg}) are not supported with jit tokens; name the command"
+                )))
+            }
+            _ if arg.starts_with('-') => {
+                return Err(rs(format!(
+                "option {arg:?} is not supported with jit tokens (only -n, -u USER, -g GROUP, --)"
+            )))
+            }
+            _ if arg.contains('=') => return Err(CommandError::Environment(arg.to_string())),
+            _ => break,
+        }
+    }
+    let rest = &argv[i.min(argv.len())..];
+    let Some(cmd) = rest.first() else {
+        return Err(CommandError::NoCommand);
+    };
+    if !cmd.starts_with('/') {
+        return Err(rs(format!(
+            "command {cmd:?} would be resolved by sudo-rs through PATH or the working directory; give its absolute path"
+        )));
+    }
+    if cmd.contains('=') || cmd.chars().any(char::is_whitespace) {
+        return Err(rs(format!(
+            "command path {cmd:?} contains '=' or white space"
+        )));
+    }
+    let comps: Vec<&str> = cmd[1..].split('/').collect();
+    if comps
+        .iter()
+        .any(|c| c.is_empty() || *c == "." || *c == "..")
+    {
+        return Err(rs(format!(
+            "command path {cmd:?} is not canonical (empty, . or .. components)"
+        )));
+    }
+    if matches!(comps.last(), Some(&"sudoedit") | Some(&"sudoedit-rs")) {
+        return Err(rs("sudoedit is not supported with jit tokens"));
+    }
+    if group.is_some() && user.is_none() {
+        return Err(rs("-g without -u is not supported: give -u USER as well"));
+    }
+    Ok(Determined {
+        action: Action::Exec {
+            argv: rest.to_vec(),
+        },
+        run_as_user: user.map_or(RunAs::Default, RunAs::Name),
+        run_as_group: group.map(RunAs::Name),
+    })
+}
+
 /// Fuzzing entry point: `cmdline` bytes, a 0xFF separator, then `SUDO_COMMAND`.
-/// Checks that [`determine`] never panics and that whatever it accepts is
-/// consistent with what sudo reported.
+/// Checks that [`determine`] and [`determine_sudo_rs`] never panic and that
+/// whatever they accept is consistent with what sudo reported / the command
+/// line.
 #[doc(hidden)]
 pub fn fuzz_determine(data: &[u8]) {
     let (cmdline, reported) = match data.iter().position(|b| *b == 0xFF) {
@@ -624,6 +755,26 @@ pub fn fuzz_determine(data: &[u8]) {
         // and re-joins to exactly what sudo reported.
         assert!(argv[0].starts_with('/') && !argv[0].chars().any(char::is_whitespace));
         assert_eq!(Some(argv.join(" ").as_bytes()), reported);
+    }
+    // The sudo-rs rules on the same command line: an accepted command is an
+    // absolute, canonical path without '=' or white space, and its argv is
+    // exactly the tail of the command line.
+    if let Ok(Determined {
+        action: Action::Exec { argv },
+        ..
+    }) = determine_sudo_rs(cmdline)
+    {
+        let p = &argv[0];
+        assert!(p.starts_with('/') && !p.contains('=') && !p.chars().any(char::is_whitespace));
+        assert!(!p[1..]
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == ".."));
+        let mut tail: Vec<u8> = Vec::new();
+        for a in &argv {
+            tail.extend_from_slice(a.as_bytes());
+            tail.push(0);
+        }
+        assert!(cmdline.ends_with(&tail));
     }
 }
 
@@ -966,5 +1117,224 @@ mod tests {
         assert!(f(b"sudo").is_err());
         assert!(f(b"sudo\0\xff\0").is_err());
         assert!(f(b"/usr/bin/env\0/usr/bin/true\0").is_err());
+    }
+}
+
+#[cfg(test)]
+mod sudo_rs_tests {
+    use super::*;
+    use std::path::Path;
+
+    fn rsd(args: &[&str]) -> Result<Determined, CommandError> {
+        let mut v = Vec::new();
+        for a in args {
+            v.extend_from_slice(a.as_bytes());
+            v.push(0);
+        }
+        determine_sudo_rs(&v)
+    }
+
+    fn argv(d: &Determined) -> Vec<String> {
+        match &d.action {
+            Action::Exec { argv } => argv.clone(),
+            other => panic!("not exec: {other:?}"),
+        }
+    }
+
+    fn denied(args: &[&str]) -> String {
+        match rsd(args) {
+            Ok(d) => panic!("{args:?} accepted: {d:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn selected_only_by_the_exe_file_name() {
+        assert!(is_sudo_rs(Path::new("/usr/bin/sudo-rs")));
+        assert!(is_sudo_rs(Path::new("/usr/lib/cargo/bin/sudo-rs")));
+        assert!(!is_sudo_rs(Path::new("/usr/bin/sudo")));
+        assert!(!is_sudo_rs(Path::new("/usr/bin/sudo-rs (deleted)")));
+        assert!(!is_sudo_rs(Path::new("/usr/bin/sudo-rs.bak")));
+        assert!(!is_sudo_rs(Path::new("/tmp/xsudo-rs")));
+        assert!(!is_sudo_rs(Path::new("")));
+    }
+
+    #[test]
+    fn absolute_command_exact_argv() {
+        let d = rsd(&["sudo", "-n", "/usr/bin/true"]).unwrap();
+        assert_eq!(argv(&d), ["/usr/bin/true"]);
+        assert_eq!(d.run_as_user, RunAs::Default);
+        assert_eq!(d.run_as_group, None);
+        let d = rsd(&["sudo-rs", "/bin/echo", "a b", ""]).unwrap();
+        assert_eq!(argv(&d), ["/bin/echo", "a b", ""]);
+        let d = rsd(&["/usr/bin/sudo", "--", "/usr/bin/id"]).unwrap();
+        assert_eq!(argv(&d), ["/usr/bin/id"]);
+    }
+
+    #[test]
+    fn options_after_the_command_are_its_arguments() {
+        let d = rsd(&["sudo", "/usr/bin/id", "-u", "nobody", "-s", "X=1"]).unwrap();
+        assert_eq!(argv(&d), ["/usr/bin/id", "-u", "nobody", "-s", "X=1"]);
+        assert_eq!(d.run_as_user, RunAs::Default);
+    }
+
+    #[test]
+    fn run_as_user_and_group() {
+        let d = rsd(&[
+            "sudo",
+            "-n",
+            "-u",
+            "nobody",
+            "-g",
+            "nogroup",
+            "/usr/bin/true",
+        ])
+        .unwrap();
+        assert_eq!(d.run_as_user, RunAs::Name("nobody".into()));
+        assert_eq!(d.run_as_group, Some(RunAs::Name("nogroup".into())));
+        // The value is the next word, whatever it looks like, as sudo-rs takes it.
+        assert!(denied(&["sudo", "-u", "-n", "/usr/bin/true"]).contains("not supported"));
+        assert!(denied(&["sudo", "-u", "--", "/usr/bin/true"]).contains("not supported"));
+        assert!(denied(&["sudo", "-u", "#0", "/usr/bin/true"]).contains("name"));
+        assert!(denied(&["sudo", "-u", "", "/usr/bin/true"]).contains("name"));
+        assert!(denied(&["sudo", "-u", "a", "-u", "root", "/usr/bin/true"]).contains("once"));
+        assert!(denied(&["sudo", "-g", "root", "/usr/bin/true"]).contains("-g without -u"));
+        assert!(matches!(
+            rsd(&["sudo", "-u"]),
+            Err(CommandError::BadOption(_))
+        ));
+        // Attached or clustered forms are outside the subset.
+        assert!(denied(&["sudo", "-unobody", "/usr/bin/true"]).contains("not supported"));
+        assert!(denied(&["sudo", "-nu", "nobody", "/usr/bin/true"]).contains("not supported"));
+        assert!(denied(&["sudo", "--user=nobody", "/usr/bin/true"]).contains("not supported"));
+        assert!(denied(&["sudo", "--user", "nobody", "/usr/bin/true"]).contains("not supported"));
+    }
+
+    #[test]
+    fn shells_and_other_modes_denied() {
+        for o in ["-s", "--shell", "-i", "--login"] {
+            assert!(denied(&["sudo", o]).contains("shells"), "{o}");
+            assert!(
+                denied(&["sudo", o, "/usr/bin/true"]).contains("shells"),
+                "{o}"
+            );
+        }
+        for o in [
+            "-e",
+            "-l",
+            "-v",
+            "-E",
+            "-k",
+            "-K",
+            "-b",
+            "-S",
+            "-h",
+            "-V",
+            "-D",
+            "-",
+            "-H",
+            "-p",
+            "--preserve-env=PATH",
+            "-A",
+        ] {
+            assert!(
+                denied(&["sudo", o, "/usr/bin/true"]).contains("only -n"),
+                "{o}"
+            );
+        }
+        assert!(matches!(rsd(&["sudo"]), Err(CommandError::NoCommand)));
+        assert!(matches!(rsd(&["sudo", "-n"]), Err(CommandError::NoCommand)));
+        assert!(matches!(rsd(&["sudo", "--"]), Err(CommandError::NoCommand)));
+    }
+
+    #[test]
+    fn environment_words_denied() {
+        for w in ["FOO=bar", "LD_PRELOAD=/tmp/x.so", "=x", "PATH=/tmp"] {
+            assert!(
+                matches!(
+                    rsd(&["sudo", w, "/usr/bin/true"]),
+                    Err(CommandError::Environment(_))
+                ),
+                "{w}"
+            );
+        }
+        // After `--` sudo-rs takes the word as the command; still not a path.
+        assert!(denied(&["sudo", "--", "FOO=bar", "/usr/bin/true"]).contains("absolute"));
+    }
+
+    #[test]
+    fn only_absolute_canonical_paths() {
+        for c in ["true", "./true", "bin/true", "~/true", "-n"] {
+            assert!(denied(&["sudo", "--", c]).contains("absolute path"), "{c}");
+        }
+        assert!(denied(&["sudo", "true"]).contains("PATH"));
+        for c in [
+            "/usr/bin/../bin/true",
+            "/usr/./bin/true",
+            "//usr/bin/true",
+            "/usr/bin/",
+            "/usr//bin/true",
+            "/",
+        ] {
+            assert!(denied(&["sudo", c]).contains("canonical"), "{c}");
+        }
+        // sudo 1.9 reads any word with '=' as an environment assignment.
+        assert!(matches!(
+            rsd(&["sudo", "/usr/bin/a=b"]),
+            Err(CommandError::Environment(_))
+        ));
+        assert!(denied(&["sudo", "--", "/usr/bin/a=b"]).contains("'='"));
+        assert!(denied(&["sudo", "/usr/bin/tr ue"]).contains("white space"));
+        assert!(denied(&["sudo", "/usr/bin/sudoedit", "/etc/shadow"]).contains("sudoedit"));
+        assert!(denied(&["sudo", "/usr/bin/sudoedit-rs", "/etc/shadow"]).contains("sudoedit"));
+        // A file merely ending in "sudoedit" is a different name.
+        assert!(rsd(&["sudo", "/usr/bin/notsudoedit"]).is_ok());
+    }
+
+    #[test]
+    fn argv0_and_cmdline_shape() {
+        assert!(matches!(
+            rsd(&["sudoedit", "/etc/hosts"]),
+            Err(CommandError::NotSudo(_))
+        ));
+        assert!(matches!(
+            rsd(&["sudoedit-rs", "/etc/hosts"]),
+            Err(CommandError::NotSudo(_))
+        ));
+        assert!(matches!(
+            rsd(&["su", "/usr/bin/true"]),
+            Err(CommandError::NotSudo(_))
+        ));
+        assert!(matches!(
+            determine_sudo_rs(b""),
+            Err(CommandError::Cmdline(_))
+        ));
+        assert!(matches!(
+            determine_sudo_rs(b"sudo\0/usr/bin/true"),
+            Err(CommandError::Cmdline(_))
+        ));
+        assert!(matches!(
+            determine_sudo_rs(b"sudo\0/usr/bin/\xff\0"),
+            Err(CommandError::Cmdline(_))
+        ));
+    }
+}
+
+#[cfg(test)]
+mod sudo_rs_fuzz_smoke {
+    #[test]
+    fn fuzz_entry_accepts_sudo_rs_shapes_without_panicking() {
+        for data in [
+            &b"sudo\0-n\0/usr/bin/true\0"[..],
+            b"sudo\0-u\0nobody\0-g\0nogroup\0--\0/bin/echo\0a b\0\0",
+            b"sudo\0/usr/bin/../true\0",
+            b"sudo\0-u\0",
+            b"sudo\0",
+            b"\0",
+            b"",
+            b"sudo-rs\0/x\0\xff\0",
+        ] {
+            super::fuzz_determine(data);
+        }
     }
 }

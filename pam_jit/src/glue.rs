@@ -83,6 +83,8 @@ pub trait Os {
     fn cmdline(&self) -> std::io::Result<Vec<u8>>;
     /// `/proc/self/environ`: the invoking user's original environment.
     fn environ(&self) -> std::io::Result<Vec<u8>>;
+    /// `/proc/self/exe`: the file the kernel executed (selects the sudo-rs rules).
+    fn exe(&self) -> std::io::Result<PathBuf>;
     /// `getenv` as sudo's hook answers it.
     fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>>;
     /// The real uid of this process (the invoking user inside setuid sudo).
@@ -112,6 +114,9 @@ impl Os for RealOs {
     }
     fn environ(&self) -> std::io::Result<Vec<u8>> {
         std::fs::read("/proc/self/environ")
+    }
+    fn exe(&self) -> std::io::Result<PathBuf> {
+        std::fs::read_link("/proc/self/exe")
     }
     fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>> {
         crate::ffi::sudo_getenv(name)
@@ -400,20 +405,18 @@ fn evaluate(
         )
     })?;
     let user_env = parse_environ(&environ);
-    let reported = os.sudo_getenv("SUDO_COMMAND");
-    // If any SUDO_COMMAND the user set equals what getenv answered, we cannot
-    // tell sudo's value from the user's; jit-core denies in that case.
-    let user_scs = env_values(&user_env, "SUDO_COMMAND");
-    let user_sc = user_scs
-        .iter()
-        .find(|v| Some(**v) == reported.as_deref())
-        .or(user_scs.first())
-        .map(|v| v.to_vec());
-    let determined = sudo::determine(&SudoFacts {
-        cmdline: &cmdline,
-        sudo_command: reported.as_deref(),
-        user_sudo_command: user_sc.as_deref(),
-    })
+    let exe = os.exe().map_err(|e| {
+        Verdict::deny(
+            "command_undetermined",
+            format!("cannot read which sudo is running (/proc/self/exe): {e}"),
+        )
+    })?;
+    let determined = if sudo::is_sudo_rs(&exe) {
+        // sudo-rs: no getenv hook, no SUDO_COMMAND; the command line alone.
+        sudo::determine_sudo_rs(&cmdline)
+    } else {
+        determine_sudo19(os, &cmdline, &user_env)
+    }
     .map_err(|e| Verdict::deny("command_undetermined", e.to_string()))?;
     facts.action = Some(determined.action.clone());
 
@@ -624,6 +627,28 @@ fn command_of(action: Option<&Action>) -> (Option<String>, Option<Vec<String>>) 
     }
 }
 
+/// sudo 1.9: the command line checked against sudo's own `SUDO_COMMAND`.
+fn determine_sudo19(
+    os: &dyn Os,
+    cmdline: &[u8],
+    user_env: &[(&[u8], &[u8])],
+) -> Result<sudo::Determined, sudo::CommandError> {
+    let reported = os.sudo_getenv("SUDO_COMMAND");
+    // If any SUDO_COMMAND the user set equals what getenv answered, we cannot
+    // tell sudo's value from the user's; jit-core denies in that case.
+    let user_scs = env_values(user_env, "SUDO_COMMAND");
+    let user_sc = user_scs
+        .iter()
+        .find(|v| Some(**v) == reported.as_deref())
+        .or(user_scs.first())
+        .map(|v| v.to_vec());
+    sudo::determine(&SudoFacts {
+        cmdline,
+        sudo_command: reported.as_deref(),
+        user_sudo_command: user_sc.as_deref(),
+    })
+}
+
 fn parse_environ(raw: &[u8]) -> Vec<(&[u8], &[u8])> {
     raw.split(|b| *b == 0)
         .filter(|e| !e.is_empty())
@@ -699,6 +724,7 @@ mod tests {
         cmdline: Vec<u8>,
         environ: Vec<u8>,
         sudo_command: Option<Vec<u8>>,
+        exe: &'static str,
     }
 
     impl Os for FakeOs {
@@ -707,6 +733,9 @@ mod tests {
         }
         fn environ(&self) -> std::io::Result<Vec<u8>> {
             Ok(self.environ.clone())
+        }
+        fn exe(&self) -> std::io::Result<PathBuf> {
+            Ok(PathBuf::from(self.exe))
         }
         fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>> {
             (name == "SUDO_COMMAND")
@@ -812,6 +841,7 @@ mod tests {
                 cmdline: b"sudo\0-n\0/usr/bin/true\0".to_vec(),
                 environ: format!("PATH=/usr/bin\0JIT_TOKEN={}\0", self.token).into_bytes(),
                 sudo_command: Some(b"/usr/bin/true".to_vec()),
+                exe: "/usr/bin/sudo",
             }
         }
 
@@ -863,6 +893,47 @@ mod tests {
             ["start", "decision", "session_open", "session_close"]
         );
         assert_eq!(f.records()[1]["token_id"], "01".repeat(16));
+    }
+
+    #[test]
+    fn sudo_rs_is_chosen_by_exe_and_needs_no_sudo_command() {
+        let f = Fixture::new("sudo-rs");
+        // sudo-rs: no SUDO_COMMAND from a hook; the command line decides.
+        let os = FakeOs {
+            sudo_command: None,
+            exe: "/usr/bin/sudo-rs",
+            ..f.os()
+        };
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Allow);
+        // The same facts under any other exe take the sudo 1.9 path: denied.
+        let os19 = FakeOs {
+            sudo_command: None,
+            ..f.os()
+        };
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os19), Outcome::Deny);
+        // A bare name under sudo-rs: denied, whatever SUDO_COMMAND says.
+        let bare = FakeOs {
+            cmdline: b"sudo\0-n\0true\0".to_vec(),
+            sudo_command: Some(b"/usr/bin/true".to_vec()),
+            exe: "/usr/bin/sudo-rs",
+            ..f.os()
+        };
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &bare), Outcome::Deny);
+        assert!(pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(e, m)| *e && m.contains("under sudo-rs")));
+        let codes: Vec<_> = f
+            .records()
+            .iter()
+            .filter_map(|r| r["reason_code"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(
+            codes,
+            ["ok", "command_undetermined", "command_undetermined"]
+        );
     }
 
     #[test]
