@@ -48,6 +48,8 @@ pub struct Config {
     pub state: PathBuf,
     /// Where the initial seal key is exported when the log is created (`seal_key_export`).
     pub seal_key_export: PathBuf,
+    /// Use counts of use-limited tokens (`replay_cache`, default `/var/lib/jit/replay`).
+    pub replay_cache: PathBuf,
     /// Clock leeway in seconds for nbf/exp (`leeway`, default 60, at most 600).
     pub leeway_secs: u64,
     /// Mirror every record to syslog, facility authpriv (`syslog`, default yes).
@@ -65,6 +67,7 @@ const KEYS: &[&str] = &[
     "log",
     "state",
     "seal_key_export",
+    "replay_cache",
     "leeway",
     "syslog",
     "hostname",
@@ -164,6 +167,7 @@ impl Config {
             log: path_of("log", "/var/log/jit/audit.log")?,
             state: path_of("state", "/var/lib/jit/log.state")?,
             seal_key_export: path_of("seal_key_export", "/var/lib/jit/seal-key.initial")?,
+            replay_cache: path_of("replay_cache", "/var/lib/jit/replay")?,
             leeway_secs,
             syslog: bool_of("syslog", true)?,
             hostname,
@@ -303,6 +307,7 @@ mod tests {
         assert_eq!(c.host_groups, vec!["web", "db-prod"]);
         assert_eq!(c.leeway_secs, 60);
         assert_eq!(c.log, PathBuf::from("/var/log/jit/audit.log"));
+        assert_eq!(c.replay_cache, PathBuf::from("/var/lib/jit/replay"));
         assert!(c.syslog);
         assert!(!c.prompt);
     }

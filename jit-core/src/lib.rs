@@ -6,11 +6,13 @@
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
 //! - [`config`] — `/etc/security/pam_jit.conf`.
 //! - [`sudo`] — determining exactly what sudo is about to run.
+//! - [`replay`] — the host-side use counter for use-limited tokens.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod invocation;
 pub mod keys;
 pub mod log;
+pub mod replay;
 pub mod sudo;
 pub mod token;

@@ -12,6 +12,7 @@ use jit_core::config::{self, Config};
 use jit_core::invocation::{Action, Invocation};
 use jit_core::keys::TrustedKeys;
 use jit_core::log::{self, Event, EventKind, LogConfig};
+use jit_core::replay::{self, ReplayError};
 use jit_core::sudo::{self, RunAs, SudoFacts};
 use jit_core::token::{self, TokenInfo, VerifyOptions};
 use pam::constants::PamResultCode;
@@ -494,14 +495,44 @@ fn evaluate(
         message: d.message,
         token: d.token.map(Box::new),
     };
-    // Use-counted and break-glass tokens need the host's replay cache, which
-    // this version does not have: refuse them rather than allow unlimited use.
     if v.allowed {
         if let Some(t) = &v.token {
-            if t.max_uses.is_some() || t.break_glass {
+            if t.break_glass {
+                // Break-glass needs its own loud path (issue 6): not yet.
                 v.allowed = false;
                 v.code = "unsupported_claim".into();
-                v.message = "this host cannot yet enforce use-limited or break-glass tokens".into();
+                v.message = "this host cannot yet accept break-glass tokens".into();
+            } else if let Some(max) = t.max_uses {
+                // Count a use only where something runs, and only once per
+                // sudo: in acct_mgmt (authenticate runs before it, or not at all).
+                let runs = matches!(
+                    facts.action,
+                    Some(Action::Exec { .. } | Action::Shell { .. } | Action::Edit { .. })
+                );
+                if hook == Hook::Account && runs {
+                    let lock = jit_core::log::lock_path_for(&cfg.state);
+                    match replay::consume(
+                        &cfg.replay_cache,
+                        &lock,
+                        &t.cti_hex,
+                        t.exp,
+                        max,
+                        now,
+                        cfg.leeway_secs,
+                    ) {
+                        Ok(u) => v.message = format!("{} (use {} of {})", v.message, u.n, u.max),
+                        Err(e @ ReplayError::Exhausted { .. }) => {
+                            v.allowed = false;
+                            v.code = "uses_exhausted".into();
+                            v.message = e.to_string();
+                        }
+                        Err(e) => {
+                            v.allowed = false;
+                            v.code = "replay_cache_unusable".into();
+                            v.message = e.to_string();
+                        }
+                    }
+                }
             }
         }
     }
@@ -802,12 +833,23 @@ mod tests {
                 &conf,
                 format!(
                     "host_groups = unit\ntrusted_keys = {d}/trusted-keys\nlog = {d}/audit.log\n\
-                     state = {d}/log.state\nseal_key_export = {d}/seal-key.initial\nsyslog = no\n",
+                     state = {d}/log.state\nseal_key_export = {d}/seal-key.initial\nsyslog = no\n\
+                     replay_cache = {d}/replay\n",
                     d = dir.display()
                 ),
             )
             .unwrap();
-            let claims = Claims {
+            let claims = Fixture::base_claims();
+            let token = jit_core::token::issue_b64(&claims, &key).unwrap();
+            Fixture {
+                config_arg: CString::new(format!("config={}", conf.display())).unwrap(),
+                dir,
+                token,
+            }
+        }
+
+        fn base_claims() -> Claims {
+            Claims {
                 iss: "unit".into(),
                 sub: "alice".into(),
                 iat: NOW - 10,
@@ -827,13 +869,11 @@ mod tests {
                 approver: None,
                 break_glass: false,
                 max_uses: None,
-            };
-            let token = jit_core::token::issue_b64(&claims, &key).unwrap();
-            Fixture {
-                config_arg: CString::new(format!("config={}", conf.display())).unwrap(),
-                dir,
-                token,
             }
+        }
+
+        fn claims(&self) -> Claims {
+            Fixture::base_claims()
         }
 
         fn os(&self) -> FakeOs {
@@ -1035,6 +1075,43 @@ mod tests {
         assert_eq!(
             handle(Hook::Authenticate, &mut pam, &os, &args),
             Outcome::Allow
+        );
+    }
+
+    #[test]
+    fn use_limited_token_counts_in_acct_mgmt_only() {
+        let f = Fixture::new("uses");
+        let key = SigningKeyWithKid::from_seed("unit-k1", &[7u8; 32]).unwrap();
+        let mut claims = f.claims();
+        claims.max_uses = Some(2);
+        claims.cti = [2u8; 16];
+        let tok = jit_core::token::issue_b64(&claims, &key).unwrap();
+        let mut os = f.os();
+        os.environ = format!("JIT_TOKEN={tok}\0").into_bytes();
+        let mut pam = alice();
+        // authenticate never counts a use.
+        for _ in 0..3 {
+            assert_eq!(f.run(Hook::Authenticate, &mut pam, &os), Outcome::Allow);
+        }
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        let last = f.records().pop().unwrap();
+        assert_eq!(last["reason_code"], "uses_exhausted");
+        assert_eq!(last["token_id"], "02".repeat(16));
+        // sudo -l runs nothing and does not count (nor is it refused).
+        os.cmdline = b"sudo\0-l\0".to_vec();
+        os.sudo_command = Some(b"list".to_vec());
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        // Break-glass stays refused until its loud path exists.
+        claims.max_uses = None;
+        claims.break_glass = true;
+        let bg = jit_core::token::issue_b64(&claims, &key).unwrap();
+        os.environ = format!("JIT_TOKEN={bg}\0").into_bytes();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        assert_eq!(
+            f.records().pop().unwrap()["reason_code"],
+            "unsupported_claim"
         );
     }
 

@@ -193,6 +193,37 @@ expect "-v with a valid token" 0 "" "True ok"
 run "$UA" -- sudo -n -v
 expect "-v without a token" 1 "no JIT token" "False no_token"
 
+# --- use-limited tokens (replay cache) -------------------------------------------
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --max-uses 2 --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "use-limited token: first use" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n -l
+expect "use-limited token: sudo -l does not count" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "use-limited token: second (last) use" 0 "" "True ok"
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "use-limited token: third use refused" 1 "already used 2 of 2 times" "False uses_exhausted"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "unlimited token unaffected" 0 "" "True ok"
+stat -c '%a %U %G' "$ROOT/state/replay" | grep -qx '600 root root' && ok "replay cache 0600 root:root" \
+    || bad "replay cache mode" "$(stat -c '%a %U %G' "$ROOT/state/replay")"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --max-uses 3 --reason t)
+before=$(log_lines); pids=()
+for i in $(seq 1 8); do
+    setpriv --reuid="$UA" --regid="$UA" --init-groups env -i PATH=/usr/bin:/bin JIT_TOKEN="$tok" \
+        sudo -n /usr/bin/true </dev/null >/dev/null 2>&1 &
+    pids+=($!)
+done
+n_ok=0; for p in "${pids[@]}"; do wait "$p" && n_ok=$((n_ok + 1)); done
+n_rec=$(decisions_since "$before" | { grep -c '^True ok acct' || true; })
+[ "$n_ok" = 3 ] && [ "$n_rec" = 3 ] && ok "8 concurrent uses of a 3-use token: exactly 3 allowed" \
+    || { RC=$n_ok; bad "concurrent use-limited" "$n_ok allowed, $n_rec allowed records"; }
+printf 'not a cache\n' > "$ROOT/state/replay"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --max-uses 1 --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "corrupt replay cache: use-limited token refused" 1 "corrupt" "False replay_cache_unusable"
+rm -f "$ROOT/state/replay"
+
 # --- bad tokens ----------------------------------------------------------------
 run "$UA" -- sudo -n /usr/bin/true
 expect "no token" 1 "no JIT token" "False no_token"

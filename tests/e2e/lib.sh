@@ -77,6 +77,7 @@ e2e_write_conf() {
         echo "log = $ROOT/log/audit.log"
         echo "state = $ROOT/state/log.state"
         echo "seal_key_export = $ROOT/state/seal-key.initial"
+        echo "replay_cache = $ROOT/state/replay"
         echo "syslog = no"
         for l in "$@"; do echo "$l"; done
     } > "$f"
