@@ -469,6 +469,12 @@ grants() {
         case "$have" in *" $p "*) echo "     $1 -> $2:$3 has $p (has:$have)"; return 1 ;; esac
     done
 }
+# replay_transition DOMAIN: a file named replay.new created by DOMAIN in
+# /var/lib/jit gets jit_replay_t (a name-based type_transition).
+replay_transition() {
+    chroot "$R" sesearch -T -s "$1" -t jit_state_t -c file "$POL" 2>/dev/null | grep -q 'jit_replay_t.*replay\.new' \
+        || { echo "     no type_transition to jit_replay_t for replay.new"; return 1; }
+}
 NOWRITE="write append create unlink rename link setattr"
 for dom in staff_sudo_t sysadm_sudo_t user_sudo_t; do
     check "selinux: $dom reads the config, no more" grants "$dom" jit_conf_t file "open read getattr" "$NOWRITE"
@@ -480,6 +486,9 @@ for dom in staff_sudo_t sysadm_sudo_t user_sudo_t; do
         grants "$dom" jit_log_t dir "search add_name" "remove_name rename rmdir reparent"
     check "selinux: $dom rewrites and locks the state" \
         grants "$dom" jit_state_t file "open read write lock create" "unlink rename"
+    check "selinux: $dom replaces the replay cache atomically" \
+        grants "$dom" jit_replay_t file "open read write create rename unlink" "relabelfrom"
+    check "selinux: $dom creates replay.new as jit_replay_t" replay_transition "$dom"
 done
 want_ctx() { # PATH TYPE
     local got
@@ -493,6 +502,7 @@ check "selinux: context of the log" want_ctx /var/log/jit/audit.log jit_log_t
 check "selinux: context of a rotated segment" want_ctx /var/log/jit/audit.log.1 jit_log_t
 check "selinux: context of the state" want_ctx /var/lib/jit/log.state jit_state_t
 check "selinux: context of the lock file" want_ctx /var/lib/jit/log.state.lock jit_state_t
+check "selinux: context of the replay cache" want_ctx /var/lib/jit/replay jit_replay_t
 check "selinux: other logs unchanged" want_ctx /var/log/syslog var_log_t
 in_root dpkg -P libpam-jit
 check "selinux: purge runs semodule -r" rc_is 0
