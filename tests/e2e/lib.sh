@@ -105,33 +105,25 @@ e2e_issue() {
 # as_user USER [VAR=value...] -- CMD...: run CMD as USER with a clean environment.
 # Writes stdout to $OUT, stderr to $ERR, exit status to $RC.
 OUT=$(mktemp); ERR=$(mktemp); RC=0
-as_user() {
-    local u=$1; shift
-    local envs=()
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
-    shift
-    local home
-    home=$(getent passwd "$u" | cut -d: -f6)
-    set +e
-    setpriv --reuid="$u" --regid="$u" --init-groups --reset-env \
-        env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" USER="$u" LOGNAME="$u" \
-        "${envs[@]}" "$@" </dev/null >"$OUT" 2>"$ERR"
-    RC=$?
-    set -e
-}
+as_user() { _as_user plain "$@"; }
 
-# as_user_tty: like as_user, but CMD runs on a pseudo-terminal (script(1)).
-as_user_tty() {
-    local u=$1; shift
+# as_user_tty USER [VAR=value...] -- 'SHELL COMMAND': like as_user, but the
+# command (one string, for a shell) runs on a pseudo-terminal (script(1)).
+as_user_tty() { _as_user tty "$@"; }
+
+_as_user() {
+    local mode=$1 u=$2; shift 2
     local envs=()
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
     shift
     local home
     home=$(getent passwd "$u" | cut -d: -f6)
+    local run=("$@")
+    [ "$mode" = tty ] && run=(script -qec "$*" /dev/null)
     set +e
     setpriv --reuid="$u" --regid="$u" --init-groups --reset-env \
         env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" USER="$u" LOGNAME="$u" TERM=dumb \
-        "${envs[@]}" script -qec "$*" /dev/null </dev/null >"$OUT" 2>"$ERR"
+        "${envs[@]}" "${run[@]}" </dev/null >"$OUT" 2>"$ERR"
     RC=$?
     set -e
 }
