@@ -105,6 +105,21 @@ tok=$(faketime -f '-3690s' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.ke
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "leeway: expired 90 s ago is outside 60 s" 1 "expired" "False expired"
 
+# --- change-bound, scheduled access (a nightly job's window) -----------------------
+# Issued in advance for a window that opens later, tied to a change ticket.
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --not-before +2h --ttl 1h \
+    --ticket CHG-4711 --reason "nightly reindex")
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "scheduled window not yet open" 1 "not valid for another 2 h" "False not_yet_valid"
+# The same kind of token issued two hours ago: its window is open now.
+tok=$(faketime -f '-2h' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" \
+    --command /usr/bin/true --not-before +2h --ttl 1h --ticket CHG-4711 --reason "nightly reindex")
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "scheduled window open" 0 "" "True ok"
+t=$(/usr/bin/python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; d=[x for x in r if x["kind"]=="decision"][-1]; print(d.get("ticket"), d.get("token_reason"))' "$ROOT/log/audit.log")
+[ "$t" = "CHG-4711 nightly reindex" ] && ok "scheduled window: the record names the change ticket and reason" \
+    || bad "scheduled record" "$t"
+
 # --- who and where -----------------------------------------------------------
 tok=$(e2e_issue --user "$UB" "${HG[@]}" --command /usr/bin/true --reason t)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
