@@ -56,6 +56,9 @@ pub struct SessionData {
     pub token: Option<TokenInfo>,
     /// When the session opened (Unix seconds, sub-second).
     pub opened_at: Option<f64>,
+    /// Where acct_mgmt logged the decision: the session records of the same
+    /// transaction go to the same log, without reading the configuration again.
+    pub log: LogConfig,
 }
 
 /// The PAM side, implemented over a real handle in `ffi`.
@@ -225,15 +228,17 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
             return Outcome::Deny;
         }
     };
+    // The session hooks log with what acct_mgmt kept for this transaction.
+    match hook {
+        Hook::OpenSession => return open_session(pam, os),
+        Hook::CloseSession => return close_session(pam, os),
+        Hook::Authenticate | Hook::Account => {}
+    }
     let cfg = match Config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
             pam.say(true, &format!("jit: denied: configuration unusable: {e}"));
-            return if hook == Hook::CloseSession {
-                Outcome::Ignore
-            } else {
-                Outcome::Deny
-            };
+            return Outcome::Deny;
         }
     };
     let host = cfg
@@ -248,11 +253,7 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
         syslog: cfg.syslog,
         ..LogConfig::new(host)
     };
-    match hook {
-        Hook::Authenticate | Hook::Account => decide(hook, pam, os, &args, &cfg, &log_cfg),
-        Hook::OpenSession => open_session(pam, os, &log_cfg),
-        Hook::CloseSession => close_session(pam, os, &log_cfg),
-    }
+    decide(hook, pam, os, &args, &cfg, &log_cfg)
 }
 
 /// A denial before or after the token check, with its machine code.
@@ -342,6 +343,7 @@ fn decide(
             argv,
             token: verdict.token.map(|t| *t),
             opened_at: None,
+            log: log_cfg.clone(),
         };
         if !pam.store(data) {
             pam.say(
@@ -546,7 +548,7 @@ fn no_token() -> Verdict {
     )
 }
 
-fn open_session(pam: &mut dyn PamIo, os: &dyn Os, log_cfg: &LogConfig) -> Outcome {
+fn open_session(pam: &mut dyn PamIo, os: &dyn Os) -> Outcome {
     let Some(mut data) = pam.load() else {
         // acct_mgmt did not approve this transaction (e.g. sudoers turned
         // pam_acct_mgmt off): nothing may run.
@@ -567,11 +569,11 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, log_cfg: &LogConfig) -> Outcom
             data.run_as
         );
         ev.message = Some(msg.clone());
-        let _ = log::append(log_cfg, &ev);
+        let _ = log::append(&data.log, &ev);
         pam.say(true, &format!("jit: denied: {msg}"));
         return Outcome::Deny;
     }
-    if let Err(e) = log::append(log_cfg, &ev) {
+    if let Err(e) = log::append(&data.log, &ev) {
         pam.say(
             true,
             &format!("jit: denied: cannot write the audit log: {e}"),
@@ -585,14 +587,14 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, log_cfg: &LogConfig) -> Outcom
     Outcome::Allow
 }
 
-fn close_session(pam: &mut dyn PamIo, os: &dyn Os, log_cfg: &LogConfig) -> Outcome {
+fn close_session(pam: &mut dyn PamIo, os: &dyn Os) -> Outcome {
     let Some(data) = pam.load() else {
         return Outcome::Ignore;
     };
     let mut ev = session_event(EventKind::SessionClose, pam, os, &data);
     ev.session_secs = data.opened_at.map(|t| (os.now() - t).max(0.0));
     // The command has already run; a failed record cannot be undone here.
-    match log::append(log_cfg, &ev) {
+    match log::append(&data.log, &ev) {
         Ok(_) => Outcome::Allow,
         Err(e) => {
             pam.say(true, &format!("jit: cannot write the audit log: {e}"));
