@@ -234,6 +234,74 @@ impl TrustedKeys {
     }
 }
 
+/// Why a signing backend could not produce a signature.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct SignError(pub String);
+
+/// Anything that can produce an Ed25519 signature under a kid: a key file
+/// ([`SigningKeyWithKid`]) or a hardware token (jit-signer's PKCS#11 backend).
+///
+/// Implementations return the raw 64-byte signature `R || S` of RFC 8032.
+/// Callers that did not compute the signature themselves should check it
+/// against [`Signer::public_key`] before publishing it (see
+/// [`sign_checked`]).
+pub trait Signer {
+    /// The key id written into what is signed.
+    fn kid(&self) -> &str;
+    /// The public key (32 bytes, RFC 8032 encoding).
+    fn public_key(&self) -> Result<[u8; 32], SignError>;
+    /// Sign `msg` with pure Ed25519.
+    fn sign(&self, msg: &[u8]) -> Result<[u8; 64], SignError>;
+    /// Whether the signature is made outside this process's own
+    /// ed25519-dalek code (a device, a service). [`sign_checked`] verifies
+    /// such signatures before they are used. Defaults to `true`.
+    fn external(&self) -> bool {
+        true
+    }
+}
+
+/// Sign `msg` with `signer` and verify the result with `verify_strict`
+/// against the signer's public key before returning it, so a faulty or
+/// misconfigured backend (wrong key object, wrong mechanism) can never
+/// publish something hosts would reject or, worse, that another key made.
+/// In-process keys ([`Signer::external`] false) are not re-checked.
+pub fn sign_checked(signer: &dyn Signer, msg: &[u8]) -> Result<[u8; 64], SignError> {
+    let sig = signer.sign(msg)?;
+    if !signer.external() {
+        return Ok(sig);
+    }
+    let pk = signer.public_key()?;
+    let vk = VerifyingKey::from_bytes(&pk).map_err(|e| {
+        SignError(format!(
+            "backend public key is not a valid Ed25519 key: {e}"
+        ))
+    })?;
+    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
+        .map_err(|_| {
+            SignError(
+                "backend produced a signature that does not verify under its public key".into(),
+            )
+        })?;
+    Ok(sig)
+}
+
+impl Signer for SigningKeyWithKid {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn public_key(&self) -> Result<[u8; 32], SignError> {
+        Ok(self.key.verifying_key().to_bytes())
+    }
+    fn sign(&self, msg: &[u8]) -> Result<[u8; 64], SignError> {
+        use ed25519_dalek::Signer as _;
+        Ok(self.key.sign(msg).to_bytes())
+    }
+    fn external(&self) -> bool {
+        false
+    }
+}
+
 /// A signing key with its kid. The secret is wiped on drop; `Debug` is redacted.
 #[derive(Clone)]
 pub struct SigningKeyWithKid {
@@ -467,5 +535,38 @@ mod tests {
         // Trusted-keys line round-trips through the parser.
         let tk = TrustedKeys::parse(&k.trusted_keys_line()).unwrap();
         assert_eq!(tk.get(b"ops-1").unwrap().key, k.verifying_key());
+    }
+
+    /// A backend that signs with one key but reports another (a wrong key
+    /// object on a token) must never get a signature out of sign_checked.
+    struct Lying {
+        signs_with: SigningKeyWithKid,
+        claims: SigningKeyWithKid,
+    }
+    impl Signer for Lying {
+        fn kid(&self) -> &str {
+            &self.claims.kid
+        }
+        fn public_key(&self) -> Result<[u8; 32], SignError> {
+            self.claims.public_key()
+        }
+        fn sign(&self, msg: &[u8]) -> Result<[u8; 64], SignError> {
+            self.signs_with.sign(msg)
+        }
+    }
+
+    #[test]
+    fn sign_checked_refuses_a_signature_from_another_key() {
+        let lying = Lying {
+            signs_with: key(1),
+            claims: key(2),
+        };
+        let e = sign_checked(&lying, b"msg").unwrap_err();
+        assert!(e.0.contains("does not verify"), "{e}");
+        let honest = Lying {
+            signs_with: key(2),
+            claims: key(2),
+        };
+        assert!(sign_checked(&honest, b"msg").is_ok());
     }
 }

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _};
 
 use crate::invocation::{Action, Invocation};
-use crate::keys::{SigningKeyWithKid, TrustedKeys};
+use crate::keys::{Signer, SigningKeyWithKid, TrustedKeys};
 use cbor::{CborError, Enc, Head, Reader};
 
 /// Maximum decoded token length in bytes.
@@ -452,14 +452,19 @@ pub enum IssueError {
     /// The token would exceed the size limit.
     #[error("token would be {0} bytes, over the {MAX_TOKEN_LEN}-byte limit")]
     TooLarge(usize),
+    /// The signing backend failed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] crate::keys::SignError),
 }
 
-/// Issue a token: the binary COSE_Sign1.
-pub fn issue(claims: &Claims, key: &SigningKeyWithKid) -> Result<Vec<u8>, IssueError> {
+/// Issue a token: the binary COSE_Sign1. The signature is checked against
+/// the signer's public key before the token is returned
+/// ([`crate::keys::sign_checked`]).
+pub fn issue(claims: &Claims, key: &dyn Signer) -> Result<Vec<u8>, IssueError> {
     claims.check().map_err(IssueError::InvalidClaims)?;
-    let protected = encode_protected(ALG_EDDSA, key.kid.as_bytes(), TOKEN_TYP);
+    let protected = encode_protected(ALG_EDDSA, key.kid().as_bytes(), TOKEN_TYP);
     let payload = claims.encode();
-    let sig = sign_raw(&protected, &payload, key);
+    let sig = crate::keys::sign_checked(key, &sig_structure(&protected, &payload))?;
     let tok = assemble(&protected, &payload, &sig);
     if tok.len() > MAX_TOKEN_LEN {
         return Err(IssueError::TooLarge(tok.len()));
@@ -468,7 +473,7 @@ pub fn issue(claims: &Claims, key: &SigningKeyWithKid) -> Result<Vec<u8>, IssueE
 }
 
 /// Issue a token in its transport form (base64url without padding).
-pub fn issue_b64(claims: &Claims, key: &SigningKeyWithKid) -> Result<String, IssueError> {
+pub fn issue_b64(claims: &Claims, key: &dyn Signer) -> Result<String, IssueError> {
     Ok(encode_b64(&issue(claims, key)?))
 }
 
