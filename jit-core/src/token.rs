@@ -281,6 +281,9 @@ impl Claims {
         if self.max_uses == Some(0) {
             return Err("max_uses is 0".into());
         }
+        if self.break_glass && self.max_uses != Some(1) {
+            return Err("a break_glass token must be single-use (max_uses 1)".into());
+        }
         for g in &self.cmds {
             check_grant(g)?;
         }

@@ -96,10 +96,12 @@ enum Cmd {
         /// Issuer name. Default: the key id.
         #[arg(long)]
         issuer: Option<String>,
-        /// Mark as an emergency (break-glass) token.
+        /// Mark as an emergency (break-glass) token: single-use (implies
+        /// --max-uses 1), alerted at authpriv.emerg by hosts and flagged for
+        /// review by jit-verify.
         #[arg(long = "break-glass")]
         break_glass: bool,
-        /// Maximum number of uses (enforced by hosts in a later version).
+        /// Maximum number of uses, counted by each host (1 for break-glass).
         #[arg(long = "max-uses")]
         max_uses: Option<u32>,
         /// Print claims and token as JSON.
@@ -299,6 +301,15 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             if max_uses == Some(0) {
                 return Err(usage(anyhow!("--max-uses must be at least 1")));
             }
+            let max_uses = match (break_glass, max_uses) {
+                (true, None | Some(1)) => Some(1),
+                (true, Some(n)) => {
+                    return Err(usage(anyhow!(
+                        "a break-glass token is single-use: --max-uses {n} is not allowed"
+                    )))
+                }
+                (false, m) => m,
+            };
             let claims = Claims {
                 iss: issuer.unwrap_or_else(|| sk.kid.clone()),
                 sub: user,

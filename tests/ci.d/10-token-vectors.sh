@@ -59,7 +59,7 @@ t1=$("$SIGNER" issue --key "$KEY" --user alice --host-group web --host-group eu 
     --command "/usr/bin/systemctl restart 'my unit'" --command "/usr/bin/journalctl -u nginx ..." \
     --reason "CI interop" --ticket CI-1 --ttl 30m)
 t2=$("$SIGNER" issue --key "$KEY" --user alice --host-group web --shell --edit /etc/hosts \
-    --run-as root --run-as postgres --run-as-group adm --approver bob --break-glass --max-uses 2 \
+    --run-as root --run-as postgres --run-as-group adm --approver bob --break-glass \
     --reason "CI interop, every claim" --ttl 2h)
 t3=$("$SIGNER" issue --key "$KEY" --user alice --host-group web --command /bin/true \
     --not-before +1h --ttl 1m --reason "CI future")

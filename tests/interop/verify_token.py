@@ -250,6 +250,8 @@ def check_constraints(n, any_args_false):
         bad("empty run_as_groups")
     if "max_uses" in n and not 1 <= n["max_uses"] <= 2**32 - 1:
         bad("max_uses")
+    if n.get("break_glass") is True and n.get("max_uses") != 1:
+        bad("break_glass without max_uses 1")
     for t in ("iss", "sub", "reason", "ticket", "approver"):
         if n.get(t) == "":
             bad(t + " empty")

@@ -156,7 +156,7 @@ fn all_optional_claims_round_trip() {
     c.shell = true;
     c.approver = Some("bob".into());
     c.break_glass = true;
-    c.max_uses = Some(3);
+    c.max_uses = Some(1);
     c.run_as_groups = vec!["adm".into()];
     c.cmds.push(Grant {
         argv: vec!["sudoedit".into(), "/etc/hosts".into()],
@@ -173,7 +173,7 @@ fn all_optional_claims_round_trip() {
     assert!(dec.allowed);
     let info = dec.token.unwrap();
     assert!(info.break_glass);
-    assert_eq!(info.max_uses, Some(3));
+    assert_eq!(info.max_uses, Some(1));
 }
 
 #[test]
@@ -512,6 +512,15 @@ fn explicit_defaults_and_constraint_violations_are_invalid() {
         Box::new(|c| c.cmds[0].argv = vec!["sudoedit".into(), "/a".into(), "/b".into()]),
         Box::new(|c| c.sub = String::new()),
         Box::new(|c| c.max_uses = Some(0)),
+        // Break-glass is single-use: 2 uses, or no limit, slip past nothing.
+        Box::new(|c| {
+            c.break_glass = true;
+            c.max_uses = Some(2)
+        }),
+        Box::new(|c| {
+            c.break_glass = true;
+            c.max_uses = None
+        }),
         Box::new(|c| c.hosts = vec![String::new()]),
     ];
     for f in bad {

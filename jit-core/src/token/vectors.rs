@@ -291,7 +291,7 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
     c.shell = true;
     c.approver = Some("bob".into());
     c.break_glass = true;
-    c.max_uses = Some(3);
+    c.max_uses = Some(1);
     c.run_as = vec!["root".into(), "postgres".into()];
     c.run_as_groups = vec!["adm".into()];
     c.cmds.push(Grant {
@@ -638,6 +638,30 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
         default_inv(),
         Reason::InvalidClaims,
     );
+    for (name, about, uses) in [
+        (
+            "break-glass-multi-use",
+            "break_glass with max_uses 2 (break-glass is single-use), re-signed",
+            Some(2),
+        ),
+        (
+            "break-glass-unlimited",
+            "break_glass without max_uses (break-glass is single-use), re-signed",
+            None,
+        ),
+    ] {
+        let mut c = base_claims(name);
+        c.break_glass = true;
+        c.max_uses = uses;
+        push(
+            name,
+            about,
+            resign(&prot1, &c.encode()),
+            VECTOR_NOW,
+            default_inv(),
+            Reason::InvalidClaims,
+        );
+    }
     let mut c = base_claims("relative-command");
     c.cmds[0].argv[0] = "systemctl".into();
     push(
