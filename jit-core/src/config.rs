@@ -54,6 +54,9 @@ pub struct Config {
     pub leeway_secs: u64,
     /// Mirror every record to syslog, facility authpriv (`syslog`, default yes).
     pub syslog: bool,
+    /// The syslog socket for the mirror and the break-glass alerts
+    /// (`syslog_socket`, default `/dev/log`).
+    pub syslog_socket: PathBuf,
     /// Host name recorded in the log (`hostname`, default: the kernel's host name).
     pub hostname: Option<String>,
     /// Ask for a token through the PAM conversation when `JIT_TOKEN` is not set
@@ -70,6 +73,7 @@ const KEYS: &[&str] = &[
     "replay_cache",
     "leeway",
     "syslog",
+    "syslog_socket",
     "hostname",
     "prompt",
 ];
@@ -170,6 +174,7 @@ impl Config {
             replay_cache: path_of("replay_cache", "/var/lib/jit/replay")?,
             leeway_secs,
             syslog: bool_of("syslog", true)?,
+            syslog_socket: path_of("syslog_socket", "/dev/log")?,
             hostname,
             prompt: bool_of("prompt", false)?,
         })

@@ -67,6 +67,9 @@ enum Cmd {
         /// Only decisions with this outcome.
         #[arg(long)]
         decision: Option<Decision>,
+        /// Only break-glass records.
+        #[arg(long = "break-glass")]
+        break_glass: bool,
         /// JSON lines (the records as stored).
         #[arg(long)]
         json: bool,
@@ -172,7 +175,14 @@ fn run(cli: Cli) -> Result<i32> {
             if let Some(b) = &bar {
                 b.finish_and_clear();
             }
-            print_report(&report, json)?;
+            // Break-glass uses are listed for review once the records are
+            // known to be authentic (intact, or only a torn tail).
+            let review = if matches!(report.exit_code, 0 | 3) {
+                query::needs_review(&files).context("listing break-glass uses")?
+            } else {
+                Vec::new()
+            };
+            print_report(&report, &review, json)?;
             Ok(report.exit_code)
         }
         Cmd::Query {
@@ -182,6 +192,7 @@ fn run(cli: Cli) -> Result<i32> {
             until,
             command,
             decision,
+            break_glass,
             json,
             files,
         } => {
@@ -193,6 +204,7 @@ fn run(cli: Cli) -> Result<i32> {
                 command,
                 decision: decision.map(|d| matches!(d, Decision::Allow)),
                 kinds: Vec::new(),
+                break_glass,
             };
             let out = std::io::stdout();
             let mut out = std::io::BufWriter::new(out.lock());
@@ -216,6 +228,7 @@ fn run(cli: Cli) -> Result<i32> {
                         (Some(c), None) => c.to_string(),
                         _ => r.message.as_deref().unwrap_or("").to_string(),
                     };
+                    let cmd = printable(&cmd);
                     writeln!(
                         out,
                         "{:<27} {:>8} {:<12} {:<10} {:<8} {:<6} {:<14} {}",
@@ -285,10 +298,24 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn print_report(r: &Report, json: bool) -> Result<()> {
+/// A logged string as shown on a terminal: control characters (escape
+/// sequences a user put in a command line) are escaped, never interpreted.
+fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(s.chars().flat_map(char::escape_default).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+fn print_report(r: &Report, review: &[query::ReviewItem], json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer(&mut out, r)?;
+        let mut v = serde_json::to_value(r)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("needs_review".into(), serde_json::to_value(review)?);
+        }
+        serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -337,6 +364,43 @@ fn print_report(r: &Report, json: bool) -> Result<()> {
     }
     if !r.state_checked && !r.syslog_checked {
         writeln!(out, "tail: not anchored (no --state or --against-syslog): records cut from the end would not be seen")?;
+    }
+    if !review.is_empty() {
+        writeln!(
+            out,
+            "NEEDS REVIEW: {} break-glass decision(s):",
+            review.len()
+        )?;
+        for i in review {
+            let cmd = match (&i.argv, &i.command) {
+                (Some(a), _) => a.join(" "),
+                (None, Some(c)) => c.clone(),
+                _ => "-".into(),
+            };
+            writeln!(
+                out,
+                "  {}:{}: seq {} {} host {} user {} as {} {} [{}] token {} reason {:?}{} :: {}",
+                i.file,
+                i.line,
+                i.seq,
+                i.time,
+                i.host,
+                i.user.as_deref().unwrap_or("-"),
+                i.run_as_user.as_deref().unwrap_or("-"),
+                match i.allowed {
+                    Some(true) => "ALLOWED",
+                    _ => "denied",
+                },
+                i.reason_code.as_deref().unwrap_or("-"),
+                i.token_id.as_deref().unwrap_or("-"),
+                i.token_reason.as_deref().unwrap_or(""),
+                i.ticket
+                    .as_deref()
+                    .map(|t| format!(" ticket {}", printable(t)))
+                    .unwrap_or_default(),
+                printable(&cmd)
+            )?;
+        }
     }
     let what = match r.exit_code {
         0 => "intact",

@@ -251,6 +251,7 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
         state_path: cfg.state.clone(),
         seal_key_export: cfg.seal_key_export.clone(),
         syslog: cfg.syslog,
+        syslog_socket: cfg.syslog_socket.clone(),
         ..LogConfig::new(host)
     };
     decide(hook, pam, os, &args, &cfg, &log_cfg)
@@ -323,12 +324,36 @@ fn decide(
     fill_token(&mut ev, verdict.token.as_deref());
 
     // No audit, no root: the record must be on disk before we say yes.
-    if let Err(e) = log::append(log_cfg, &ev) {
-        pam.say(
-            true,
-            &format!("jit: denied: cannot write the audit log: {e}"),
-        );
-        return Outcome::Deny;
+    let appended = match log::append(log_cfg, &ev) {
+        Ok(a) => a,
+        Err(e) => {
+            pam.say(
+                true,
+                &format!("jit: denied: cannot write the audit log: {e}"),
+            );
+            return Outcome::Deny;
+        }
+    };
+    if ev.break_glass {
+        // The loud path: the user is told, whatever the outcome, that this
+        // was recorded as break-glass and alerted at authpriv.emerg. A lost
+        // alert does not deny (the record is durable, and an emergency is
+        // exactly when syslog may be down) but the user is told.
+        if verdict.allowed && hook == Hook::Account {
+            pam.say(
+                true,
+                &format!(
+                    "jit: BREAK-GLASS access: this single use is recorded (log seq {}) and alerted; it will be reviewed",
+                    appended.seq
+                ),
+            );
+        }
+        if let Some(e) = &appended.mirror_error {
+            pam.say(
+                true,
+                &format!("jit: warning: the break-glass alert did not reach syslog: {e}"),
+            );
+        }
     }
     if !verdict.allowed {
         pam.say(true, &format!("jit: denied: {}", verdict.message));
@@ -499,12 +524,10 @@ fn evaluate(
     };
     if v.allowed {
         if let Some(t) = &v.token {
-            if t.break_glass {
-                // Break-glass needs its own loud path (issue 6): not yet.
-                v.allowed = false;
-                v.code = "unsupported_claim".into();
-                v.message = "this host cannot yet accept break-glass tokens".into();
-            } else if let Some(max) = t.max_uses {
+            // A break-glass token is single-use by the format (max_uses 1);
+            // should one ever arrive without a limit, it still counts as 1.
+            let limit = if t.break_glass { Some(1) } else { t.max_uses };
+            if let Some(max) = limit {
                 // Count a use only where something runs, and only once per
                 // sudo: in acct_mgmt (authenticate runs before it, or not at all).
                 let runs = matches!(
@@ -836,7 +859,7 @@ mod tests {
                 format!(
                     "host_groups = unit\ntrusted_keys = {d}/trusted-keys\nlog = {d}/audit.log\n\
                      state = {d}/log.state\nseal_key_export = {d}/seal-key.initial\nsyslog = no\n\
-                     replay_cache = {d}/replay\n",
+                     replay_cache = {d}/replay\nsyslog_socket = {d}/syslog.sock\n",
                     d = dir.display()
                 ),
             )
@@ -1105,16 +1128,62 @@ mod tests {
         os.cmdline = b"sudo\0-l\0".to_vec();
         os.sudo_command = Some(b"list".to_vec());
         assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
-        // Break-glass stays refused until its loud path exists.
-        claims.max_uses = None;
+    }
+
+    #[test]
+    fn break_glass_is_single_use_loud_and_flagged() {
+        let f = Fixture::new("bg");
+        let key = SigningKeyWithKid::from_seed("unit-k1", &[7u8; 32]).unwrap();
+        let mut claims = f.claims();
         claims.break_glass = true;
-        let bg = jit_core::token::issue_b64(&claims, &key).unwrap();
-        os.environ = format!("JIT_TOKEN={bg}\0").into_bytes();
-        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
-        assert_eq!(
-            f.records().pop().unwrap()["reason_code"],
-            "unsupported_claim"
+        claims.max_uses = Some(1);
+        claims.cti = [3u8; 16];
+        let tok = jit_core::token::issue_b64(&claims, &key).unwrap();
+        let mut os = f.os();
+        os.environ = format!("JIT_TOKEN={tok}\0").into_bytes();
+        // The alert goes to the configured socket even with `syslog = no`.
+        let rx = std::os::unix::net::UnixDatagram::bind(f.dir.join("syslog.sock")).unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let mut pam = alice();
+        // authenticate accepts it without spending the single use.
+        assert_eq!(f.run(Hook::Authenticate, &mut pam, &os), Outcome::Allow);
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        assert!(
+            pam.said
+                .borrow()
+                .iter()
+                .any(|(_, m)| m.starts_with("jit: BREAK-GLASS access: this single use is recorded")),
+            "{:?}",
+            pam.said.borrow()
         );
+        let rec = f.records().pop().unwrap();
+        assert_eq!(rec["break_glass"], true);
+        assert_eq!(rec["allowed"], true);
+        // One emerg line per decision (authenticate, acct_mgmt), none for
+        // anything else; each carries the anchor of its record.
+        let mut lines = Vec::new();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = rx.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for l in &lines {
+            assert!(l.starts_with("<80>"), "{l}");
+            assert!(
+                l.contains("BREAK-GLASS allowed=yes user=alice run_as=root"),
+                "{l}"
+            );
+        }
+        assert!(
+            lines[1].contains(&format!("seq={} ", rec["seq"])),
+            "{lines:?}"
+        );
+        // The second use is refused, and still flagged.
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        let rec = f.records().pop().unwrap();
+        assert_eq!(rec["reason_code"], "uses_exhausted");
+        assert_eq!(rec["break_glass"], true);
+        assert_eq!(rec["allowed"], false);
     }
 
     #[test]

@@ -239,6 +239,68 @@ run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "corrupt replay cache: use-limited token refused" 1 "corrupt" "False replay_cache_unusable"
 rm -f "$ROOT/state/replay"
 
+# --- break-glass: single-use, alerted at authpriv.emerg, flagged for review ------
+# A datagram listener stands in for syslogd on the configured socket; it says
+# "ready" once bound and stops at a STOP datagram (local datagrams are ordered,
+# so everything sudo sent is read before STOP).
+coproc SYSL { /usr/bin/python3 -u -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("ready", flush=True)
+with open(sys.argv[2], "w") as out:
+    while True:
+        m = s.recv(65536).decode("utf-8", "replace")
+        if m == "STOP":
+            break
+        out.write(m + "\n")
+' "$ROOT/syslog.sock" "$ROOT/syslog.txt"; }
+sysl_pid=$SYSL_PID
+read -r ready <&"${SYSL[0]}"
+[ "$ready" = ready ] || e2e_die "syslog listener did not start"
+chmod 0666 "$ROOT/syslog.sock"
+e2e_write_conf "$ROOT/pam_jit.conf" "syslog_socket = $ROOT/syslog.sock"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --break-glass --reason "INC-7 db down, on-call")
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "break-glass: first use allowed, user told" 0 "BREAK-GLASS access: this single use is recorded" "True ok"
+bg_seq=$(python3 -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+r = [r for r in recs if r["kind"] == "decision"][-1]
+print(r["seq"] if r.get("break_glass") is True else "unflagged")' "$ROOT/log/audit.log")
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
+expect "break-glass: second use refused" 1 "already used 1 of 1 times" "False uses_exhausted"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
+expect "break-glass: an ordinary token is not alerted" 0 "" "True ok"
+/usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"STOP", sys.argv[1])' "$ROOT/syslog.sock"
+wait "$sysl_pid" || true
+n_emerg=$(grep -c '^<80>.*BREAK-GLASS' "$ROOT/syslog.txt" || true)
+n_all=$(wc -l < "$ROOT/syslog.txt")
+if [ "$n_emerg" = 2 ] && [ "$n_all" = 2 ] && grep -q "^<80>.* seq=$bg_seq .*BREAK-GLASS allowed=yes user=$UA run_as=root" "$ROOT/syslog.txt" \
+    && grep -q '^<80>.*BREAK-GLASS allowed=no' "$ROOT/syslog.txt"; then
+    ok "break-glass: both decisions alerted at authpriv.emerg (syslog = no), nothing else sent"
+else
+    RC=-; bad "break-glass syslog" "$n_emerg emerg of $n_all lines: $(cat "$ROOT/syslog.txt")"
+fi
+e2e_write_conf "$ROOT/pam_jit.conf"
+rm -f "$ROOT/syslog.sock" "$ROOT/syslog.txt"
+set +e
+"$BIN/jit-verify" log --json "$ROOT/log/audit.log" >"$OUT" 2>"$ERR"; RC=$?
+set -e
+if [ "$RC" = 0 ] && python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+items = v["needs_review"]
+assert [i["allowed"] for i in items] == [True, False], items
+assert items[0]["seq"] == int(sys.argv[2]) and items[0]["token_reason"] == "INC-7 db down, on-call", items
+' "$OUT" "$bg_seq"; then ok "break-glass: jit-verify log lists both decisions as needing review"
+else bad "jit-verify needs_review" "exit $RC"; fi
+"$BIN/jit-verify" log "$ROOT/log/audit.log" >"$OUT" 2>"$ERR" || true
+grep -q "NEEDS REVIEW: 2 break-glass decision(s)" "$OUT" && ok "break-glass: shown as NEEDS REVIEW" \
+    || bad "NEEDS REVIEW line" "$(cat "$OUT")"
+[ "$("$BIN/jit-verify" query --break-glass "$ROOT/log/audit.log" | tail -n +2 | grep -c .)" -ge 2 ] \
+    && ok "break-glass: query --break-glass finds them" || bad "query --break-glass" "too few"
+
 # --- bad tokens ----------------------------------------------------------------
 run "$UA" -- sudo -n /usr/bin/true
 expect "no token" 1 "no JIT token" "False no_token"

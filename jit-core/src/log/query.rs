@@ -67,6 +67,8 @@ pub struct Filter {
     pub decision: Option<bool>,
     /// Only records of these kinds (empty: all).
     pub kinds: Vec<EventKind>,
+    /// Only break-glass records.
+    pub break_glass: bool,
 }
 
 impl Filter {
@@ -97,8 +99,91 @@ impl Filter {
                 return false;
             }
         }
+        if self.break_glass && r.break_glass != Some(true) {
+            return false;
+        }
         self.kinds.is_empty() || self.kinds.contains(&r.kind)
     }
+}
+
+/// A break-glass decision: every one needs a human review.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReviewItem {
+    /// The segment file it is in.
+    pub file: String,
+    /// Its line in that file.
+    pub line: u64,
+    pub seq: u64,
+    pub time: String,
+    pub host: String,
+    pub user: Option<String>,
+    pub run_as_user: Option<String>,
+    pub command: Option<String>,
+    pub argv: Option<Vec<String>>,
+    pub allowed: Option<bool>,
+    pub reason_code: Option<String>,
+    pub token_id: Option<String>,
+    /// The reason written in the token.
+    pub token_reason: Option<String>,
+    pub ticket: Option<String>,
+}
+
+/// The break-glass decision records of `paths`, in order: what
+/// `jit-verify log` lists as needing review.
+///
+/// Fast path: a line can only be a break-glass record if it contains the
+/// member `"break_glass":true` verbatim (inside a JSON string a quote is
+/// always escaped, so no value can fake it); only those lines are parsed.
+pub fn needs_review(paths: &[PathBuf]) -> Result<Vec<ReviewItem>, QueryError> {
+    let finder = memchr::memmem::Finder::new(b"\"break_glass\":true");
+    let mut out = Vec::new();
+    for p in paths {
+        let io = |source| QueryError::Io {
+            path: p.clone(),
+            source,
+        };
+        let file = std::fs::File::open(p).map_err(io)?;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            if r.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+                break;
+            }
+            n += 1;
+            if buf.len() > record::MAX_LINE || finder.find(&buf).is_none() {
+                continue;
+            }
+            let Ok(rec) = record::parse(&buf) else {
+                continue;
+            };
+            if rec.kind != EventKind::Decision || rec.break_glass != Some(true) {
+                continue;
+            }
+            let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_deref().map(str::to_string);
+            out.push(ReviewItem {
+                file: p.display().to_string(),
+                line: n,
+                seq: rec.seq,
+                time: rec.time.to_string(),
+                host: rec.host.to_string(),
+                user: own(&rec.user),
+                run_as_user: own(&rec.run_as_user),
+                command: own(&rec.command),
+                argv: rec
+                    .argv
+                    .as_ref()
+                    .map(|a| a.iter().map(|x| x.to_string()).collect()),
+                allowed: rec.allowed,
+                reason_code: own(&rec.reason_code),
+                token_id: own(&rec.token_id),
+                token_reason: own(&rec.token_reason),
+                ticket: own(&rec.ticket),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Call `f` for every parsable record of `paths` in order; returns the number of unparsable lines.
@@ -252,5 +337,46 @@ mod tests {
         f.user = None;
         f.decision = Some(true);
         assert!(!f.matches(&r));
+        f.decision = None;
+        f.break_glass = true;
+        assert!(!f.matches(&r));
+        r.break_glass = Some(true);
+        assert!(f.matches(&r));
+    }
+
+    #[test]
+    fn needs_review_finds_break_glass_decisions_only() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        let mut f = std::fs::File::create(&p).unwrap();
+        let line = |r: &Record<'_>| {
+            let mut l = serde_json::to_vec(r).unwrap();
+            l.push(b'\n');
+            l
+        };
+        let mut r = Record::new(EventKind::Decision);
+        r.time = "2026-11-19T14:30:00.000000Z".into();
+        r.host = "db-01".into();
+        r.prev = "00".repeat(32).into();
+        // A command argument spelling the member cannot fake a flag.
+        r.argv = Some(vec!["/bin/echo".into(), "\"break_glass\":true".into()]);
+        f.write_all(&line(&r)).unwrap();
+        r.seq = 1;
+        r.break_glass = Some(true);
+        r.allowed = Some(true);
+        r.user = Some("alice".into());
+        f.write_all(&line(&r)).unwrap();
+        // A session record of the same sudo is not a second item.
+        let mut s = r.clone();
+        s.kind = EventKind::SessionOpen;
+        s.seq = 2;
+        f.write_all(&line(&s)).unwrap();
+        drop(f);
+        let items = needs_review(&[p]).unwrap();
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0].seq, 1);
+        assert_eq!(items[0].line, 2);
+        assert_eq!(items[0].user.as_deref(), Some("alice"));
     }
 }

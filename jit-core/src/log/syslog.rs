@@ -4,7 +4,7 @@
 //! Deliberately not `openlog`/`syslog(3)`: the writer runs inside sudo and must
 //! not change process-wide state.
 
-use super::record::{hex, EventKind};
+use super::record::{hex, EventKind, Record};
 use std::path::Path;
 
 /// The message part of a mirror line (what `--against-syslog` looks for).
@@ -16,30 +16,71 @@ pub fn message(log_id: &str, seq: u64, hash: &[u8; 32], kind: EventKind) -> Stri
     )
 }
 
+/// One mirror line to send.
+pub struct Mirror<'a> {
+    /// Host name for the RFC 3164 header.
+    pub host: &'a str,
+    /// The log's id (hex).
+    pub log_id: &'a str,
+    /// The record's seq.
+    pub seq: u64,
+    /// The record's hash.
+    pub hash: &'a [u8; 32],
+    /// The record's kind.
+    pub kind: EventKind,
+    /// For a break-glass record: the text appended after the anchor, and the
+    /// line is sent at severity emerg instead of info.
+    pub alert: Option<&'a str>,
+}
+
+/// Only printable ASCII reaches syslog; anything else becomes `_`.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .collect()
+}
+
+/// The alert text of a break-glass decision record (`None` for any other
+/// record; session records of a break-glass sudo are not re-alerted):
+/// `BREAK-GLASS allowed=yes user=U run_as=R token=CTI`, every value reduced
+/// to printable ASCII without spaces, so the anchor before it still parses.
+pub(crate) fn break_glass_alert(r: &Record<'_>) -> Option<String> {
+    if r.break_glass != Some(true) || r.kind != EventKind::Decision {
+        return None;
+    }
+    let v = |o: &Option<std::borrow::Cow<'_, str>>| clean(o.as_deref().unwrap_or("-"));
+    let allowed = match r.allowed {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    };
+    Some(format!(
+        "BREAK-GLASS allowed={allowed} user={} run_as={} token={} needs_review=yes",
+        v(&r.user),
+        v(&r.run_as_user),
+        v(&r.token_id)
+    ))
+}
+
 /// Send one mirror line through the `syslog` crate: a logger of our own on
 /// `socket` (datagram, or stream where the socket is one), created and dropped
 /// per record, so nothing process-wide (no `openlog`) is touched inside sudo.
-pub fn mirror(
-    socket: &Path,
-    host: &str,
-    log_id: &str,
-    seq: u64,
-    hash: &[u8; 32],
-    kind: EventKind,
-) -> std::io::Result<()> {
-    let host: String = host
-        .chars()
-        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
-        .collect();
+/// Break-glass records go out at authpriv.emerg, everything else at
+/// authpriv.info.
+pub fn mirror(socket: &Path, m: &Mirror<'_>) -> std::io::Result<()> {
     let formatter = syslog::Formatter3164 {
         facility: syslog::Facility::LOG_AUTHPRIV,
-        hostname: Some(host),
+        hostname: Some(clean(m.host)),
         process: "jit-log".into(),
         pid: std::process::id(),
     };
     let err = |e: syslog::Error| std::io::Error::other(e.to_string());
     let mut logger = syslog::unix_custom(formatter, socket).map_err(err)?;
-    logger.info(message(log_id, seq, hash, kind)).map_err(err)
+    let anchor = message(m.log_id, m.seq, m.hash, m.kind);
+    match m.alert {
+        Some(a) => logger.emerg(format!("{anchor} {a}")).map_err(err),
+        None => logger.info(anchor).map_err(err),
+    }
 }
 
 #[cfg(test)]
@@ -52,15 +93,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.sock");
         let rx = UnixDatagram::bind(&path).unwrap();
-        mirror(
-            &path,
-            "web-01",
-            "ab".repeat(16).as_str(),
-            7,
-            &[0x11; 32],
-            EventKind::Decision,
-        )
-        .unwrap();
+        let id = "ab".repeat(16);
+        let m = Mirror {
+            host: "web-01",
+            log_id: &id,
+            seq: 7,
+            hash: &[0x11; 32],
+            kind: EventKind::Decision,
+            alert: None,
+        };
+        mirror(&path, &m).unwrap();
         let mut buf = [0u8; 1024];
         let n = rx.recv(&mut buf).unwrap();
         let line = std::str::from_utf8(&buf[..n]).unwrap();
@@ -76,8 +118,43 @@ mod tests {
             )),
             "{line}"
         );
+        // A break-glass record: severity emerg, the anchor still parses.
+        let bg = Mirror {
+            alert: Some("BREAK-GLASS allowed=yes user=alice run_as=root token=00 needs_review=yes"),
+            ..m
+        };
+        mirror(&path, &bg).unwrap();
+        let n = rx.recv(&mut buf).unwrap();
+        let line = std::str::from_utf8(&buf[..n]).unwrap();
+        // Priority 80 = authpriv (10) * 8 + emerg (0).
+        assert!(line.starts_with("<80>"), "{line}");
+        assert!(
+            line.contains("BREAK-GLASS allowed=yes user=alice"),
+            "{line}"
+        );
+        let anchors = super::super::verify::parse_syslog(line.as_bytes());
+        assert_eq!(anchors.len(), 1);
+        assert_eq!(anchors[0].seq, 7);
         // No listener: an error for the caller, never a panic.
         drop(rx);
-        assert!(mirror(&path, "web-01", "x", 8, &[0; 32], EventKind::Decision).is_err());
+        assert!(mirror(&path, &m).is_err());
+    }
+
+    #[test]
+    fn break_glass_alert_only_for_break_glass_records_and_is_sanitised() {
+        let mut r = Record::new(EventKind::SessionOpen);
+        r.break_glass = Some(true);
+        assert_eq!(break_glass_alert(&r), None);
+        let mut r = Record::new(EventKind::Decision);
+        assert_eq!(break_glass_alert(&r), None);
+        r.break_glass = Some(true);
+        r.allowed = Some(false);
+        r.user = Some("al ice\n<0>".into());
+        let a = break_glass_alert(&r).unwrap();
+        assert_eq!(
+            a,
+            "BREAK-GLASS allowed=no user=al_ice_<0> run_as=- token=- needs_review=yes"
+        );
+        assert!(!a.contains('\n'));
     }
 }

@@ -233,13 +233,15 @@ struct Open<'c> {
     size: u64,
     base: State,
     chain: Chain,
-    written: Vec<(u64, [u8; 32], EventKind)>,
+    /// `(seq, hash, kind, break-glass alert)` of each record written.
+    written: Vec<(u64, [u8; 32], EventKind, Option<String>)>,
 }
 
 impl Open<'_> {
     /// One write(), fdatasync, then the state.
     fn write(&mut self, mut rec: Record<'_>) -> Result<u64, LogError> {
         let kind = rec.kind;
+        let alert = syslog::break_glass_alert(&rec);
         let line = self.chain.seal_next(&mut rec)?;
         let path = &self.cfg.log_path;
         let n = (&self.log).write(&line).map_err(io_err("write", path))?;
@@ -268,7 +270,7 @@ impl Open<'_> {
         st.store(&self.state_file)
             .map_err(io_err("update state", &self.cfg.state_path))?;
         let seq = st.seq;
-        self.written.push((seq, self.chain.head(), kind));
+        self.written.push((seq, self.chain.head(), kind, alert));
         Ok(seq)
     }
 
@@ -375,11 +377,26 @@ pub fn bulk_append(cfg: &LogConfig, ev: &Event, n: u64) -> Result<Appended, LogE
 }
 
 fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> {
-    let mirror_error = if cfg.syslog {
+    // Break-glass alerts are sent even when the mirror is off: that path is
+    // loud by design. A failed send never fails the append (the record is
+    // durable); the caller reports `mirror_error`.
+    let any_alert = o.written.iter().any(|w| w.3.is_some());
+    let mirror_error = if cfg.syslog || any_alert {
         let log_id = hex(&o.base.log_id);
         let mut err = None;
-        for (s, h, k) in &o.written {
-            if let Err(e) = syslog::mirror(&cfg.syslog_socket, &cfg.host, &log_id, *s, h, *k) {
+        for (s, h, k, alert) in &o.written {
+            if !cfg.syslog && alert.is_none() {
+                continue;
+            }
+            let line = syslog::Mirror {
+                host: &cfg.host,
+                log_id: &log_id,
+                seq: *s,
+                hash: h,
+                kind: *k,
+                alert: alert.as_deref(),
+            };
+            if let Err(e) = syslog::mirror(&cfg.syslog_socket, &line) {
                 err = Some(format!(
                     "syslog mirror to {}: {e}",
                     cfg.syslog_socket.display()
@@ -393,8 +410,8 @@ fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> 
     let repaired = o
         .written
         .iter()
-        .filter(|(s, _, _)| *s != seq)
-        .map(|(s, _, k)| (*s, k.as_str().to_string()))
+        .filter(|(s, _, _, _)| *s != seq)
+        .map(|(s, _, k, _)| (*s, k.as_str().to_string()))
         .collect();
     Ok(Appended {
         seq,
