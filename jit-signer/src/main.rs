@@ -63,6 +63,9 @@ enum Cmd {
         key: Option<PathBuf>,
         #[command(flatten)]
         hsm: Pkcs11Args,
+        /// Print {"kid", "alg", "public_key", "line"} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Issue a token; prints it (base64url) on stdout.
     ///
@@ -255,17 +258,28 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             (None, Some(dir)) => keygen(&kid, &dir).map(|_| 0),
             (None, None) => Err(usage(anyhow!("give --out DIR or --pkcs11 URI"))),
         },
-        Cmd::ExportPub { key, hsm } => {
-            let line = match &hsm.pkcs11 {
-                Some(uri) => {
-                    pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?.trusted_keys_line()
+        Cmd::ExportPub { key, hsm, json } => {
+            let signer: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
+                (Some(uri), _) => {
+                    Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)
                 }
-                None => {
-                    read_secret_key(&key.ok_or_else(|| usage(anyhow!("give --key or --pkcs11")))?)?
-                        .trusted_keys_line()
-                }
+                (None, Some(k)) => Box::new(read_secret_key(k)?),
+                (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
             };
-            out(&line).map(|_| 0)
+            let pk = signer.public_key().map_err(|e| key_err(e.into()))?;
+            let line = pkcs11::trusted_line(signer.kid(), &pk);
+            if json {
+                let v = serde_json::json!({
+                    "kid": signer.kid(),
+                    "alg": "ed25519",
+                    "public_key": line.split_ascii_whitespace().nth(2),
+                    "line": line.trim_end(),
+                });
+                out(&format!("{}\n", pretty(&v)))
+            } else {
+                out(&line)
+            }
+            .map(|_| 0)
         }
         Cmd::Issue {
             key,

@@ -41,6 +41,9 @@ const ED25519_OID_DER: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 /// PKCS#11 3.0 also allows the curve name as a PrintableString.
 const ED25519_NAME_DER: &[u8] = b"\x13\x0cedwards25519";
 
+/// A PIN file larger than this is refused rather than truncated.
+const MAX_PIN_FILE: u64 = 4096;
+
 /// Exit code for PKCS#11 failures that are not about the key itself: the
 /// module cannot be loaded, the token is not found, login fails.
 pub const EXIT_PKCS11: u8 = 5;
@@ -325,10 +328,16 @@ pub fn read_pin(pin_file: Option<&Path>) -> Result<Option<AuthPin>, Fail> {
             }
             let mut s = Zeroizing::new(String::new());
             f.by_ref()
-                .take(4096)
+                .take(MAX_PIN_FILE + 1)
                 .read_to_string(&mut s)
                 .with_context(|| format!("reading PIN file {}", p.display()))
                 .map_err(|e| Fail { code: 3, err: e })?;
+            if s.len() as u64 > MAX_PIN_FILE {
+                return Err(key_err(anyhow!(
+                    "PIN file {} is larger than {MAX_PIN_FILE} bytes",
+                    p.display()
+                )));
+            }
             s
         }
     };
@@ -712,14 +721,10 @@ impl Pkcs11Signer {
             public: sel.public,
         })
     }
-
-    /// The trusted-keys line for this key (ends with a newline).
-    pub fn trusted_keys_line(&self) -> String {
-        trusted_line(&self.kid, &self.public)
-    }
 }
 
-fn trusted_line(kid: &str, public: &[u8; 32]) -> String {
+/// The trusted-keys line (docs/trusted-keys.md) for `kid` and a public key.
+pub fn trusted_line(kid: &str, public: &[u8; 32]) -> String {
     format!("{kid} ed25519 {}\n", URL_SAFE_NO_PAD.encode(public))
 }
 

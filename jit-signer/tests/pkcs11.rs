@@ -376,3 +376,44 @@ fn a_replaced_key_is_caught_by_hosts_and_a_mismatched_pair_by_the_signer() {
     );
     assert!(stdout(&o).is_empty(), "no token may be printed");
 }
+
+#[test]
+fn export_pub_of_a_key_file_and_json() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let o = common::bin()
+        .args(["keygen", "--kid", "f-1", "--out", dir])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let key = d.path().join("f-1.key");
+    let line = std::fs::read_to_string(d.path().join("f-1.pub")).unwrap();
+    let o = common::bin()
+        .args(["export-pub", "--key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), line);
+    let o = common::bin()
+        .args(["export-pub", "--json", "--key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["kid"], "f-1");
+    assert_eq!(v["alg"], "ed25519");
+    assert_eq!(v["line"], line.trim_end());
+    assert_eq!(
+        v["public_key"].as_str().unwrap(),
+        line.split_whitespace().nth(2).unwrap()
+    );
+    // Neither --key nor --pkcs11.
+    let o = common::bin().args(["export-pub"]).output().unwrap();
+    assert_eq!(code(&o), 2);
+    // A PIN file larger than 4096 bytes is refused, not truncated.
+    let h = Hsm::new("jit");
+    h.keygen("k1");
+    std::fs::write(&h.pin_file, "1".repeat(5000)).unwrap();
+    let o = h.issue(&h.uri("k1"), &[]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("larger than"), "{}", stderr(&o));
+}
