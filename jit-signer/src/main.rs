@@ -201,6 +201,17 @@ struct Pkcs11Args {
     pin_file: Option<PathBuf>,
 }
 
+impl Pkcs11Args {
+    /// clap drops `requires` when a conflicting argument (--key, --out) is
+    /// present, so a stray --pin-file is refused here.
+    fn check(&self) -> Result<(), Fail> {
+        if self.pkcs11.is_none() && self.pin_file.is_some() {
+            return Err(usage(anyhow!("--pin-file is only used with --pkcs11")));
+        }
+        Ok(())
+    }
+}
+
 /// An error with an exit code.
 struct Fail {
     code: u8,
@@ -253,12 +264,18 @@ fn out(s: &str) -> Result<(), Fail> {
 
 fn run(cli: Cli) -> Result<u8, Fail> {
     match cli.cmd {
-        Cmd::Keygen { kid, out: dir, hsm } => match (&hsm.pkcs11, dir) {
-            (Some(uri), _) => out(&pkcs11::keygen(uri, &kid, hsm.pin_file.as_deref())?).map(|_| 0),
-            (None, Some(dir)) => keygen(&kid, &dir).map(|_| 0),
-            (None, None) => Err(usage(anyhow!("give --out DIR or --pkcs11 URI"))),
-        },
+        Cmd::Keygen { kid, out: dir, hsm } => {
+            hsm.check()?;
+            match (&hsm.pkcs11, dir) {
+                (Some(uri), _) => {
+                    out(&pkcs11::keygen(uri, &kid, hsm.pin_file.as_deref())?).map(|_| 0)
+                }
+                (None, Some(dir)) => keygen(&kid, &dir).map(|_| 0),
+                (None, None) => Err(usage(anyhow!("give --out DIR or --pkcs11 URI"))),
+            }
+        }
         Cmd::ExportPub { key, hsm, json } => {
+            hsm.check()?;
             let signer: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
                 (Some(uri), _) => {
                     Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)
@@ -303,6 +320,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             now,
         } => {
             let now = now_or(now.as_deref()).map_err(usage)?;
+            hsm.check()?;
             let sk: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
                 (Some(uri), _) => {
                     Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)

@@ -409,6 +409,32 @@ fn export_pub_of_a_key_file_and_json() {
     // Neither --key nor --pkcs11.
     let o = common::bin().args(["export-pub"]).output().unwrap();
     assert_eq!(code(&o), 2);
+    // --pin-file without --pkcs11 is a usage error, not silently ignored.
+    let k = key.to_str().unwrap();
+    for args in [
+        vec!["export-pub", "--key", k, "--pin-file", k],
+        vec!["keygen", "--kid", "f-2", "--out", dir, "--pin-file", k],
+        vec![
+            "issue",
+            "--key",
+            k,
+            "--pin-file",
+            k,
+            "--user",
+            "a",
+            "--host-group",
+            "g",
+            "--shell",
+            "--reason",
+            "r",
+        ],
+    ] {
+        let o = common::bin().args(&args).output().unwrap();
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--pin-file"), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+    }
+    assert!(!d.path().join("f-2.key").exists());
     // A PIN file larger than 4096 bytes is refused, not truncated.
     let h = Hsm::new("jit");
     h.keygen("k1");
