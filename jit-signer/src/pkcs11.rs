@@ -565,6 +565,28 @@ fn find_one(
     }
 }
 
+/// The labels of the private keys on the token, for error messages.
+fn private_key_labels(s: &Session) -> String {
+    let keys = s
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+        .unwrap_or_default();
+    let mut labels: Vec<String> = keys
+        .iter()
+        .filter_map(|k| s.get_attributes(*k, &[AttributeType::Label]).ok())
+        .flat_map(|attrs| attrs.into_iter())
+        .filter_map(|a| match a {
+            Attribute::Label(l) => Some(format!("{:?}", String::from_utf8_lossy(&l))),
+            _ => None,
+        })
+        .collect();
+    labels.sort();
+    if labels.is_empty() {
+        "none".into()
+    } else {
+        labels.join(", ")
+    }
+}
+
 fn select(s: &Session, uri: &Pkcs11Uri) -> Result<Selected, Fail> {
     if uri.object.is_none() && uri.id.is_none() {
         return Err(usage(anyhow!(
@@ -580,8 +602,9 @@ fn select(s: &Session, uri: &Pkcs11Uri) -> Result<Selected, Fail> {
     )?
     .ok_or_else(|| {
         key_err(anyhow!(
-            "key not found: no private key with {} on the token (wrong token or label, or the PIN belongs to another user?)",
-            describe(uri)
+            "key not found: no private key with {} on the token (private keys present: {})",
+            describe(uri),
+            private_key_labels(s)
         ))
     })?;
     let attrs = s

@@ -218,6 +218,11 @@ fn token_and_key_selection_errors_name_the_cause() {
     let o = h.issue(&h.uri("k2"), &[]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("key not found"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("private keys present: \"k1\""),
+        "{}",
+        stderr(&o)
+    );
     // No key named in the URI.
     let o = h.issue(&h.token_uri(), &[]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
