@@ -846,6 +846,7 @@ pub fn keygen(uri: &str, kid: &str, pin_file: Option<&Path>) -> Result<String, F
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(true),
+        Attribute::AllowedMechanisms(vec![MechanismType::EDDSA]),
         Attribute::Decrypt(false),
         Attribute::Unwrap(false),
         Attribute::Derive(false),

@@ -8,7 +8,7 @@ mod common;
 
 use common::{Hsm, MODULE, PIN};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
@@ -54,6 +54,7 @@ fn generated_key_is_sensitive_non_extractable_and_local() {
                 AttributeType::Decrypt,
                 AttributeType::Derive,
                 AttributeType::Unwrap,
+                AttributeType::AllowedMechanisms,
             ],
         )
         .unwrap();
@@ -69,6 +70,7 @@ fn generated_key_is_sensitive_non_extractable_and_local() {
         Attribute::Decrypt(false),
         Attribute::Derive(false),
         Attribute::Unwrap(false),
+        Attribute::AllowedMechanisms(vec![MechanismType::EDDSA]),
     ];
     assert_eq!(attrs.len(), want.len(), "{attrs:?}");
     for w in &want {
