@@ -11,8 +11,10 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Parser, Subcommand};
-use jit_core::keys::{parse_time, SigningKeyWithKid, TrustedKeys};
+use jit_core::keys::{parse_time, Signer, SigningKeyWithKid, TrustedKeys};
 use jit_core::token::{self, Claims, Decoded, Grant, Rejection, VerifyOptions};
+
+mod pkcs11;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -20,7 +22,10 @@ Exit codes:
   1  the token was rejected (inspect)
   2  usage error or refused input (bad arguments, TTL out of range, expiry in the past)
   3  I/O error (cannot read or write a file, refusing to overwrite a key)
-  4  key error (secret key file readable by group/others, invalid key or trusted-keys file)";
+  4  key error (secret key or PIN file readable by group/others, invalid key or trusted-keys
+     file; PKCS#11: key not found, several keys match, not an Ed25519 signing key)
+  5  PKCS#11 error (module cannot be loaded, token not found, wrong or locked PIN, signing
+     failed or produced a signature that does not verify)";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]
@@ -36,14 +41,31 @@ struct Cli {
 enum Cmd {
     /// Generate a signing key: DIR/KID.key (secret, mode 0600) and DIR/KID.pub
     /// (one trusted-keys line). Refuses to overwrite.
+    ///
+    /// With --pkcs11 URI the key pair is generated inside the token (labelled
+    /// KID, sensitive, not extractable) and its trusted-keys line is printed.
     #[command(after_help = EXIT_CODES)]
     Keygen {
         /// Key id: 1-64 characters from A-Z a-z 0-9 . _ -
         #[arg(long)]
         kid: String,
         /// Directory to write the key pair into (created with mode 0700 if missing).
+        #[arg(long, required_unless_present = "pkcs11", conflicts_with = "pkcs11")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        hsm: Pkcs11Args,
+    },
+    /// Print the trusted-keys line of a key (a key file or a PKCS#11 key).
+    #[command(name = "export-pub", after_help = EXIT_CODES)]
+    ExportPub {
+        /// Secret key file written by `keygen`.
+        #[arg(long, required_unless_present = "pkcs11", conflicts_with = "pkcs11")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        hsm: Pkcs11Args,
+        /// Print {"kid", "alg", "public_key", "line"} as JSON.
         #[arg(long)]
-        out: PathBuf,
+        json: bool,
     },
     /// Issue a token; prints it (base64url) on stdout.
     ///
@@ -55,8 +77,10 @@ enum Cmd {
     #[command(after_help = EXIT_CODES)]
     Issue {
         /// Secret key file written by `keygen` (must not be readable by group or others).
-        #[arg(long)]
-        key: PathBuf,
+        #[arg(long, required_unless_present = "pkcs11", conflicts_with = "pkcs11")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        hsm: Pkcs11Args,
         /// The Unix user allowed to use the token.
         #[arg(long)]
         user: String,
@@ -165,6 +189,31 @@ enum Cmd {
     },
 }
 
+/// A key in a PKCS#11 token (docs/jit-signer.md, "Keys in an HSM").
+#[derive(clap::Args, Debug)]
+struct Pkcs11Args {
+    /// Use the key in a PKCS#11 token named by this RFC 7512 URI, e.g.
+    /// 'pkcs11:token=jit;object=ops-2026a?module-path=/usr/lib/softhsm/libsofthsm2.so'.
+    /// The key label (object=) is the kid.
+    #[arg(long, value_name = "URI")]
+    pkcs11: Option<String>,
+    /// File holding the token's user PIN (owned by you, mode 0600). Without
+    /// it, the PIN is read from the environment variable JIT_PKCS11_PIN.
+    #[arg(long = "pin-file", value_name = "FILE", requires = "pkcs11")]
+    pin_file: Option<PathBuf>,
+}
+
+impl Pkcs11Args {
+    /// clap drops `requires` when a conflicting argument (--key, --out) is
+    /// present, so a stray --pin-file is refused here.
+    fn check(&self) -> Result<(), Fail> {
+        if self.pkcs11.is_none() && self.pin_file.is_some() {
+            return Err(usage(anyhow!("--pin-file is only used with --pkcs11")));
+        }
+        Ok(())
+    }
+}
+
 /// An error with an exit code.
 struct Fail {
     code: u8,
@@ -217,9 +266,43 @@ fn out(s: &str) -> Result<(), Fail> {
 
 fn run(cli: Cli) -> Result<u8, Fail> {
     match cli.cmd {
-        Cmd::Keygen { kid, out: dir } => keygen(&kid, &dir).map(|_| 0),
+        Cmd::Keygen { kid, out: dir, hsm } => {
+            hsm.check()?;
+            match (&hsm.pkcs11, dir) {
+                (Some(uri), _) => {
+                    out(&pkcs11::keygen(uri, &kid, hsm.pin_file.as_deref())?).map(|_| 0)
+                }
+                (None, Some(dir)) => keygen(&kid, &dir).map(|_| 0),
+                (None, None) => Err(usage(anyhow!("give --out DIR or --pkcs11 URI"))),
+            }
+        }
+        Cmd::ExportPub { key, hsm, json } => {
+            hsm.check()?;
+            let signer: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
+                (Some(uri), _) => {
+                    Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)
+                }
+                (None, Some(k)) => Box::new(read_secret_key(k)?),
+                (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
+            };
+            let pk = signer.public_key().map_err(|e| key_err(e.into()))?;
+            let line = pkcs11::trusted_line(signer.kid(), &pk);
+            if json {
+                let v = serde_json::json!({
+                    "kid": signer.kid(),
+                    "alg": "ed25519",
+                    "public_key": line.split_ascii_whitespace().nth(2),
+                    "line": line.trim_end(),
+                });
+                out(&format!("{}\n", pretty(&v)))
+            } else {
+                out(&line)
+            }
+            .map(|_| 0)
+        }
         Cmd::Issue {
             key,
+            hsm,
             user,
             host_groups,
             commands,
@@ -239,7 +322,14 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             now,
         } => {
             let now = now_or(now.as_deref()).map_err(usage)?;
-            let sk = read_secret_key(&key)?;
+            hsm.check()?;
+            let sk: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
+                (Some(uri), _) => {
+                    Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)
+                }
+                (None, Some(k)) => Box::new(read_secret_key(k)?),
+                (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
+            };
             let mut cmds: Vec<Grant> = Vec::new();
             for c in &commands {
                 cmds.push(
@@ -311,7 +401,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 (false, m) => m,
             };
             let claims = Claims {
-                iss: issuer.unwrap_or_else(|| sk.kid.clone()),
+                iss: issuer.unwrap_or_else(|| sk.kid().to_string()),
                 sub: user,
                 iat: now,
                 nbf,
@@ -328,11 +418,17 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 break_glass,
                 max_uses,
             };
-            let tok = token::issue_b64(&claims, &sk).map_err(|e| usage(e.into()))?;
+            let tok = token::issue_b64(&claims, sk.as_ref()).map_err(|e| match e {
+                token::IssueError::Sign(_) => Fail {
+                    code: pkcs11::EXIT_PKCS11,
+                    err: e.into(),
+                },
+                _ => usage(e.into()),
+            })?;
             if json {
                 let v = serde_json::json!({
                     "token": tok,
-                    "kid": sk.kid,
+                    "kid": sk.kid(),
                     "claims": claims.to_json(),
                 });
                 out(&format!("{}\n", pretty(&v)))?;
