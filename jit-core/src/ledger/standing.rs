@@ -159,3 +159,170 @@ pub fn standing(ledger: &Ledger, at: &str, at_secs: i64) -> Standing {
 pub fn secs_of(at: &str) -> Option<i64> {
     super::load::record_micros(at).map(|us| us.div_euclid(1_000_000))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::load::{IssuedEntry, Ledger, RevokedEntry};
+    use crate::log::query::parse_time;
+    use crate::log::record::{RevokedToken, Watermark};
+
+    const NBF: i64 = 1_800_000_000; // 2027-01-15T08:00:00Z
+    const EXP: i64 = NBF + 3600;
+
+    fn grant(id: &str, user: &str, iat: i64) -> IssuedEntry {
+        IssuedEntry {
+            time: "2027-01-15T07:59:59.000000Z".into(),
+            file: "ledger.log".into(),
+            line: 2,
+            seq: 1,
+            signer: "signer-1".into(),
+            token_id: id.into(),
+            user: user.into(),
+            host_groups: vec!["db".into()],
+            grants: vec![crate::log::record::GrantRec {
+                argv: vec!["/usr/bin/systemctl".into(), "restart".into()],
+                any_args: true,
+            }],
+            run_as: vec!["root".into()],
+            run_as_groups: vec![],
+            shell: false,
+            iat,
+            nbf: NBF,
+            exp: EXP,
+            max_uses: None,
+            break_glass: false,
+            reason: Some("r".into()),
+            ticket: None,
+            approver: Some("carol".into()),
+            requester: None,
+            rule: None,
+            kid: Some("k1".into()),
+            issuer: Some("k1".into()),
+        }
+    }
+
+    fn list(time: &str, version: u64) -> RevokedEntry {
+        RevokedEntry {
+            time: time.into(),
+            file: "ledger.log".into(),
+            line: 9,
+            seq: 8,
+            signer: "signer-1".into(),
+            version,
+            tokens: vec![],
+            users: vec![],
+            watermarks: vec![],
+        }
+    }
+
+    fn at(l: &Ledger, t: &str) -> Standing {
+        let n = parse_time(t).unwrap();
+        standing(l, &n, secs_of(&n).unwrap())
+    }
+
+    fn live_ids(s: &Standing) -> Vec<&str> {
+        s.live.iter().map(|h| h.token_id.as_str()).collect()
+    }
+
+    #[test]
+    fn window_bounds_nbf_included_exp_excluded() {
+        let l = Ledger {
+            issued: vec![grant("t1", "alice", NBF)],
+            ..Ledger::default()
+        };
+        assert!(at(&l, "2027-01-15T07:59:59Z").live.is_empty(), "before nbf");
+        assert!(
+            at(&l, "2027-01-15T07:59:59.999999Z").live.is_empty(),
+            "a microsecond before nbf"
+        );
+        assert_eq!(
+            live_ids(&at(&l, "2027-01-15T08:00:00Z")),
+            ["t1"],
+            "TIME == nbf"
+        );
+        assert_eq!(live_ids(&at(&l, "2027-01-15T08:59:59.999999Z")), ["t1"]);
+        assert!(
+            at(&l, "2027-01-15T09:00:00Z").live.is_empty(),
+            "TIME == exp"
+        );
+        // Offsets normalise to UTC.
+        assert_eq!(live_ids(&at(&l, "2027-01-15T09:30:00+01:00")), ["t1"]);
+        let h = &at(&l, "2027-01-15 08:30").live[0];
+        assert_eq!(h.host_groups, ["db"]);
+        assert_eq!(h.commands, ["/usr/bin/systemctl restart ..."]);
+        assert_eq!(h.expires, "2027-01-15T09:00:00Z");
+        assert_eq!(h.approver.as_deref(), Some("carol"));
+    }
+
+    #[test]
+    fn revocation_counts_from_its_record_time_only() {
+        let mut r = list("2027-01-15T08:30:00.000000Z", 1);
+        r.tokens.push(RevokedToken {
+            token_id: "t1".into(),
+            exp: EXP,
+        });
+        let l = Ledger {
+            issued: vec![grant("t1", "alice", NBF), grant("t2", "bob", NBF)],
+            revoked: vec![r],
+            ..Ledger::default()
+        };
+        // Before the list: both live.
+        assert_eq!(
+            live_ids(&at(&l, "2027-01-15T08:29:59.999999Z")),
+            ["t1", "t2"]
+        );
+        // At the list's own time: revoked.
+        let s = at(&l, "2027-01-15T08:30:00Z");
+        assert_eq!(live_ids(&s), ["t2"]);
+        assert_eq!(s.revoked[0].token_id, "t1");
+        assert_eq!(s.revoked[0].revoked_by, Some(RevokedBy::TokenId));
+        assert_eq!(s.revocation_version, Some(1));
+    }
+
+    #[test]
+    fn newer_list_replaces_older_and_version_orders() {
+        let mut v1 = list("2027-01-15T08:10:00.000000Z", 1);
+        v1.users.push("alice".into());
+        // v2 no longer lists alice (the whole list, not a delta).
+        let v2 = list("2027-01-15T08:20:00.000000Z", 2);
+        // A stale v1 replayed later does not win over v2.
+        let mut stale = list("2027-01-15T08:40:00.000000Z", 1);
+        stale.users.push("alice".into());
+        let l = Ledger {
+            issued: vec![grant("t1", "alice", NBF)],
+            revoked: vec![v1, v2, stale],
+            ..Ledger::default()
+        };
+        let s = at(&l, "2027-01-15T08:15:00Z");
+        assert!(s.live.is_empty());
+        assert_eq!(s.revoked[0].revoked_by, Some(RevokedBy::User));
+        assert_eq!(live_ids(&at(&l, "2027-01-15T08:25:00Z")), ["t1"]);
+        let s = at(&l, "2027-01-15T08:45:00Z");
+        assert_eq!(live_ids(&s), ["t1"]);
+        assert_eq!(s.revocation_version, Some(2));
+    }
+
+    #[test]
+    fn watermark_voids_only_tokens_issued_strictly_before() {
+        let mut r = list("2027-01-15T08:00:00.000000Z", 3);
+        r.watermarks.push(Watermark {
+            user: "alice".into(),
+            before: NBF,
+        });
+        let l = Ledger {
+            issued: vec![
+                grant("old", "alice", NBF - 1),
+                grant("same", "alice", NBF),
+                grant("bob", "bob", NBF - 1),
+            ],
+            revoked: vec![r],
+            ..Ledger::default()
+        };
+        let s = at(&l, "2027-01-15T08:30:00Z");
+        assert_eq!(live_ids(&s), ["same", "bob"]);
+        assert_eq!(s.revoked.len(), 1);
+        assert_eq!(s.revoked[0].token_id, "old");
+        assert_eq!(s.revoked[0].revoked_by, Some(RevokedBy::Watermark));
+    }
+}
