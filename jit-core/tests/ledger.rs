@@ -423,3 +423,24 @@ fn report_counts_uses_ttl_unused_denials_and_break_glass() {
     assert_eq!(rep.totals.host_denials, 0);
     assert!(rep.break_glass_review.is_empty());
 }
+
+#[test]
+fn the_ledger_vector_reads_and_answers() {
+    let v = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/vectors/log/ledger.log");
+    let l = load::read_ledger(std::slice::from_ref(&v)).unwrap();
+    assert_eq!(
+        (l.issued.len(), l.refused.len(), l.revoked.len()),
+        (2, 1, 1)
+    );
+    // Record 1 (bob, 1795000100..+3600) is revoked by token id in list v2
+    // (record 3); record 4 (alice, break-glass) is live.
+    let at = "2026-11-19T14:59:00.000000Z";
+    let s = jit_core::ledger::standing::standing(&l, at, 1_795_000_500);
+    assert_eq!(s.revocation_version, Some(2));
+    assert_eq!(s.live.len(), 1);
+    assert!(s.live[0].break_glass && s.live[0].user == "alice");
+    assert_eq!(s.revoked[0].user, "bob");
+    let bad = v.with_file_name("ledger-bitflip.log");
+    let r = load::verify_ledger(&[bad], LedgerCheck::default()).unwrap();
+    assert_eq!(r.outcome, Outcome::Tampered);
+}
