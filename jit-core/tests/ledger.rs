@@ -444,3 +444,45 @@ fn the_ledger_vector_reads_and_answers() {
     let r = load::verify_ledger(&[bad], LedgerCheck::default()).unwrap();
     assert_eq!(r.outcome, Outcome::Tampered);
 }
+
+#[test]
+fn a_token_used_on_a_host_but_missing_from_the_ledger_is_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    let known = claims("alice", 0x11, 1_800_000_000, 600);
+    ledger::append_issued(
+        &c,
+        &Issued {
+            claims: &known,
+            kid: "k1",
+            requester: None,
+            rule: None,
+        },
+    )
+    .unwrap();
+    let l = load::read_ledger(&files(&c)).unwrap();
+    let mut h = LogConfig::new("db-01");
+    h.log_path = d.path().join("h/audit.log");
+    h.state_path = d.path().join("h/log.state");
+    h.seal_key_export = d.path().join("h/seal-key.initial");
+    h.syslog = false;
+    for id in [[0x11u8; 16], [0x99u8; 16]] {
+        let mut e = log::Event::new(EventKind::Decision);
+        e.user = Some("alice".into());
+        e.token_id = Some(jit_core::token::hex(&id));
+        e.allowed = Some(true);
+        log::append(&h, &e).unwrap();
+    }
+    let win = Window::default();
+    let mut u = HostUsage::default();
+    jit_core::log::query::for_each_record(&[h.log_path.clone()], |f, n, r| {
+        u.add(&win, f, n, r);
+        Ok(())
+    })
+    .unwrap();
+    let rep = report::build(&l, &u, &win);
+    assert_eq!(rep.not_in_ledger.len(), 1);
+    assert_eq!(rep.not_in_ledger[0].token_id, "99".repeat(16));
+    assert_eq!(rep.not_in_ledger[0].hosts, ["db-01"]);
+    assert_eq!(rep.totals.grants_used, 1);
+}

@@ -207,13 +207,18 @@ pub fn standing(at: &str, o: &LedgerOpts) -> Result<i32> {
         if !s.revoked.is_empty() {
             writeln!(out, "\nin their window but revoked by then:")?;
             for h in &s.revoked {
+                let by = match h.revoked_by {
+                    Some(standing::RevokedBy::TokenId) => "token id",
+                    Some(standing::RevokedBy::User) => "user",
+                    Some(standing::RevokedBy::Watermark) => "watermark",
+                    None => "?",
+                };
                 writeln!(
                     out,
-                    "  {:<12} {:<32} {:<16} revoked by {:?} (list v{})",
+                    "  {:<12} {:<32} {:<16} revoked by {by} (list v{})",
                     h.user,
                     h.token_id,
                     list(&h.host_groups),
-                    h.revoked_by,
                     h.revocation_version.unwrap_or(0)
                 )?;
             }
@@ -267,6 +272,7 @@ pub fn report(
             "users": rep.users,
             "grants": rep.grants,
             "break_glass_review": rep.break_glass_review,
+            "not_in_ledger": rep.not_in_ledger,
             "host_log_records": rep.host_log_records,
         });
         serde_json::to_writer(&mut out, &v)?;
@@ -342,6 +348,22 @@ pub fn report(
                 g.not_before,
                 g.expires,
                 list(&g.host_groups)
+            )?;
+        }
+    }
+    if !rep.not_in_ledger.is_empty() {
+        writeln!(
+            out,
+            "\nTOKENS USED ON HOSTS BUT NOT IN THE LEDGER (older than the ledger given, another signer, or signed outside jit-signer):"
+        )?;
+        for t in &rep.not_in_ledger {
+            writeln!(
+                out,
+                "  {}  {} use(s) from {} on {}",
+                t.token_id,
+                t.uses,
+                t.first_use.as_deref().unwrap_or("?"),
+                list(&t.hosts)
             )?;
         }
     }

@@ -53,6 +53,13 @@ as_user "$UA" JIT_TOKEN="$USED_TOK" -- sudo -n /usr/bin/true
 check "sudo with the used token: allowed" test "$RC" = 0
 as_user "$UA" JIT_TOKEN="$USED_TOK" -- sudo -n /usr/bin/id
 check "sudo of an ungranted command: denied" test "$RC" != 0
+# A token whose issuance went to another ledger (as from another signer, or
+# one made outside jit-signer): the report must point at it.
+other=$("$BIN/jit-signer" issue --ledger "$ROOT/other/ledger.log" --key "$ROOT/signer/e2e-k1.key" \
+    --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason other --json)
+OTHER_ID=$(jq -r .claims.cti <<<"$other")
+as_user "$UA" JIT_TOKEN="$(jq -r .token <<<"$other")" -- sudo -n /usr/bin/true
+check "sudo with the other ledger's token: allowed" test "$RC" = 0
 
 # --- report --------------------------------------------------------------------
 KEY=${LEDGER%.log}.seal-key.initial
@@ -71,6 +78,8 @@ check "report: $UB has the unused grant" test "$(u "$UB" '.unused_grants[0]')" =
 check "report: TTL granted 1h + 30m" test "$(jq -r .totals.ttl_granted_secs <<<"$rep")" = 5400
 check "report: the refusal counted for $UA" test "$(u "$UA" .refused_by_reason.ttl_out_of_range)" = 1
 check "report: the host denial counted for $UA" test "$(u "$UA" .host_denials)" -ge 1
+check "report: the token missing from this ledger is listed" \
+    test "$(jq -r '[.not_in_ledger[].token_id] | join(" ")' <<<"$rep")" = "$OTHER_ID"
 rc=0; text=$("$V" report --ledger "$LEDGER" --log "$HOSTLOG") || rc=$?
 check "report (text): lists the unused grant" grep -q "$UNUSED_ID" <<<"$text"
 

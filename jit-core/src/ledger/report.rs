@@ -179,7 +179,20 @@ pub struct Report {
     pub grants: Vec<GrantUse>,
     /// Break-glass uses in the window, each needing review.
     pub break_glass_review: Vec<BreakGlassUse>,
+    /// Token ids allowed on a host but not issued in the ledger given (at
+    /// any time): tokens from before the ledger's oldest segment, from
+    /// another signer, or signed outside jit-signer. Sorted by token id.
+    pub not_in_ledger: Vec<UnknownToken>,
     pub host_log_records: u64,
+}
+
+/// A token used on a host that the ledger does not know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnknownToken {
+    pub token_id: String,
+    pub uses: u64,
+    pub first_use: Option<String>,
+    pub hosts: Vec<String>,
 }
 
 fn fmt_us(us: i64) -> String {
@@ -281,8 +294,23 @@ pub fn build(ledger: &Ledger, host: &HostUsage, win: &Window) -> Report {
         totals.break_glass_grants += f.break_glass_grants;
         totals.break_glass_uses += f.break_glass_uses;
     }
+    let known: std::collections::HashSet<&str> =
+        ledger.issued.iter().map(|g| g.token_id.as_str()).collect();
+    let mut not_in_ledger: Vec<UnknownToken> = host
+        .tokens
+        .iter()
+        .filter(|(id, u)| u.uses > 0 && !known.contains(id.as_str()))
+        .map(|(id, u)| UnknownToken {
+            token_id: id.clone(),
+            uses: u.uses,
+            first_use: u.first_us.map(fmt_us),
+            hosts: u.hosts.iter().cloned().collect(),
+        })
+        .collect();
+    not_in_ledger.sort_by(|a, b| a.token_id.cmp(&b.token_id));
     Report {
         window: win.clone(),
+        not_in_ledger,
         totals,
         users: users.into_values().collect(),
         grants,
