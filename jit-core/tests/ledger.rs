@@ -486,3 +486,49 @@ fn a_token_used_on_a_host_but_missing_from_the_ledger_is_reported() {
     assert_eq!(rep.not_in_ledger[0].hosts, ["db-01"]);
     assert_eq!(rep.totals.grants_used, 1);
 }
+
+/// Re-seal a changed body with a recomputed hash (what a forger without the
+/// seal key can do): the plain chain holds, the strict reader still refuses
+/// members the format does not have.
+#[test]
+fn unknown_or_duplicate_members_are_refused_even_with_a_valid_hash() {
+    use jit_core::log::record;
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    let cl = claims("alice", 1, 1_800_000_000, 600);
+    ledger::append_issued(
+        &c,
+        &Issued {
+            claims: &cl,
+            kid: "k1",
+            requester: None,
+            rule: None,
+        },
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&c.log_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for insert in [",\"admin\":true", ",\"user\":\"mallory\""] {
+        let f = record::frame(format!("{}\n", lines[1]).as_bytes())
+            .map(|f| String::from_utf8(f.body.to_vec()).unwrap())
+            .unwrap();
+        let at = f.find(",\"prev\"").unwrap();
+        let body = format!("{}{insert}{}", &f[..at], &f[at..]);
+        let h = record::record_hash(body.as_bytes());
+        let line = format!(
+            "{body},\"hash\":\"{}\",\"seal\":\"{}\"}}\n",
+            record::hex(&h),
+            record::hex(&[0u8; 32])
+        );
+        std::fs::write(&c.log_path, format!("{}\n{line}", lines[0])).unwrap();
+        let r = load::verify_ledger(&files(&c), LedgerCheck::default()).unwrap();
+        assert_eq!(r.outcome, Outcome::Intact, "plain chain: {insert}");
+        assert!(
+            matches!(
+                load::read_ledger(&files(&c)),
+                Err(LoadError::Unparsable { line: 2, .. })
+            ),
+            "{insert}"
+        );
+    }
+}

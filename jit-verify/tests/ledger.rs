@@ -268,3 +268,113 @@ fn no_record_no_token() {
     ok(&o);
     assert!(d.path().join("env/ledger.log").is_file());
 }
+
+#[test]
+fn rotated_segments_in_any_order_cut_tail_and_foreign_ledgers() {
+    let d = tempfile::tempdir().unwrap();
+    let s = signer_bin();
+    let v = verify_bin();
+    let dir = d.path().to_str().unwrap();
+    ok(&run(&s, &["keygen", "--kid", "k1", "--out", dir]));
+    let key = format!("{dir}/k1.key");
+    let issue = |ledger: &str, user: &str| {
+        ok(&run(
+            &s,
+            &[
+                "issue",
+                "--key",
+                &key,
+                "--ledger",
+                ledger,
+                "--user",
+                user,
+                "--host-group",
+                "db",
+                "--command",
+                "/bin/true",
+                "--reason",
+                "r",
+                "--now",
+                "@1800000000",
+            ],
+        ))
+    };
+    let ledger = format!("{dir}/l/ledger.log");
+    issue(&ledger, "alice");
+    // logrotate's way: rename, the next writer starts a new segment with a continue record.
+    std::fs::rename(&ledger, format!("{ledger}.1")).unwrap();
+    issue(&ledger, "bob");
+    let seg1 = format!("{ledger}.1");
+    // Newest first on the command line (as a glob gives them): sorted by first seq.
+    let o = run(
+        &v,
+        &[
+            "standing",
+            "--at",
+            "2027-01-15 08:30",
+            "--ledger",
+            &ledger,
+            &seg1,
+            "--json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["live"].as_array().unwrap().len(), 2);
+    // Only the newest segment: refused (its chain starts with continue) unless --partial.
+    let o = run(
+        &v,
+        &["standing", "--at", "2027-01-15 08:30", "--ledger", &ledger],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(
+        &v,
+        &[
+            "standing",
+            "--at",
+            "2027-01-15 08:30",
+            "--ledger",
+            &ledger,
+            "--partial",
+            "--json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["live"][0]["user"], "bob");
+    // The last record cut off: invisible without an anchor, refused with --state.
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let keep: String = text.lines().take(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&ledger, keep).unwrap();
+    let st = format!("{dir}/l/ledger.state");
+    let o = run(
+        &v,
+        &[
+            "standing",
+            "--at",
+            "2027-01-15 08:30",
+            "--ledger",
+            &ledger,
+            &seg1,
+            "--state",
+            &st,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[state_mismatch]"));
+    // Two different ledgers at once: an error, not a merged answer.
+    let other = format!("{dir}/m/ledger.log");
+    issue(&other, "carol");
+    let o = run(
+        &v,
+        &[
+            "standing",
+            "--at",
+            "2027-01-15 08:30",
+            "--ledger",
+            &seg1,
+            &other,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 different logs"));
+}
