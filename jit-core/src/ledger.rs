@@ -268,3 +268,50 @@ pub fn append_revoked(cfg: &LogConfig, v: &Revocation) -> Result<Appended, LogEr
     r.watermarks = Some(v.watermarks.clone());
     crate::log::append_record(cfg, r)
 }
+
+/// Fuzzing entry point: `data` is one ledger segment (and, for the report,
+/// one host log). Reading, standing and the report must never panic.
+#[doc(hidden)]
+pub fn fuzz_read(data: &[u8]) {
+    let path = std::env::temp_dir().join(format!("jit-fuzz-ledger-{}.log", std::process::id()));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let files = [path];
+    if let Ok(l) = load::read_ledger(&files) {
+        for (at, secs) in [
+            ("1970-01-01T00:00:00.000000Z", 0),
+            ("2026-11-19T14:59:00.000000Z", 1_795_000_500),
+            ("9999-12-31T23:59:59.999999Z", i64::MAX),
+        ] {
+            let _ = standing::standing(&l, at, secs);
+        }
+        let mut u = report::HostUsage::default();
+        let win = report::Window::default();
+        let _ = crate::log::query::for_each_record(&files, |f, n, r| {
+            u.add(&win, f, n, r);
+            Ok(())
+        });
+        let _ = report::build(&l, &u, &win);
+    }
+    let _ = load::group_segments(&files);
+}
+
+#[cfg(test)]
+mod fuzz_entry_tests {
+    #[test]
+    fn fuzz_entry_accepts_vectors_and_garbage() {
+        for f in ["ledger", "ledger-bitflip", "intact"] {
+            let data = std::fs::read(format!(
+                "{}/../docs/vectors/log/{f}.log",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            super::fuzz_read(&data);
+        }
+        super::fuzz_read(b"");
+        super::fuzz_read(
+            b"{\"v\":1,\"seq\":1,\"time\":\"x\",\"host\":\"h\",\"kind\":\"issued\",\"exp\":-9223372036854775808,\"nbf\":9223372036854775807,\"prev\":\"0\"}\n",
+        );
+    }
+}
