@@ -146,11 +146,12 @@ fn list(v: &[String]) -> String {
 }
 
 /// `standing`.
-pub fn standing(at: &str, o: &LedgerOpts) -> Result<i32> {
+pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpts) -> Result<i32> {
     let at_n = query::parse_time(at)?;
     let secs = standing::secs_of(&at_n).context("the --at time")?;
     let l = load(o)?;
-    let s = standing::standing(&l.ledger, &at_n, secs);
+    let mut s = standing::standing(&l.ledger, &at_n, secs);
+    s.retain(user, group);
     let mut out = std::io::stdout().lock();
     if o.json {
         let v = serde_json::json!({

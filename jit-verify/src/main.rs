@@ -92,6 +92,12 @@ enum Cmd {
         /// The instant: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or "YYYY-MM-DD" (UTC midnight).
         #[arg(long, value_name = "TIME")]
         at: String,
+        /// Only this user's grants.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only grants naming this host group.
+        #[arg(long = "host-group", value_name = "GROUP")]
+        host_group: Option<String>,
         #[command(flatten)]
         opts: ledger::LedgerOpts,
     },
@@ -278,7 +284,12 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::GenDocs { out } => gen_docs(&out).map(|_| 0),
-        Cmd::Standing { at, opts } => ledger::standing(&at, &opts),
+        Cmd::Standing {
+            at,
+            user,
+            host_group,
+            opts,
+        } => ledger::standing(&at, user.as_deref(), host_group.as_deref(), &opts),
         Cmd::Report {
             from,
             to,

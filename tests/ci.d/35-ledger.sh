@@ -91,6 +91,10 @@ check "standing now: both tokens live" \
     test "$(jq -r '[.live[].token_id] | sort | join(" ")' <<<"$st")" = "$(printf '%s\n' "$USED_ID" "$UNUSED_ID" | sort | tr '\n' ' ' | sed 's/ $//')"
 check "standing: the unused grant names its approver and host group" \
     test "$(jq -r --arg t "$UNUSED_ID" '.live[] | select(.token_id==$t) | "\(.approver) \(.host_groups[0])"' <<<"$st")" = "carol e2e-hosts"
+check "standing --user $UB: only $UB's grant" \
+    test "$("$V" standing --at "$now" --ledger "$LEDGER" --user "$UB" --json | jq -r '[.live[].token_id] | join(" ")')" = "$UNUSED_ID"
+check "standing --host-group other-group: nobody" \
+    test "$("$V" standing --at "$now" --ledger "$LEDGER" --host-group other-group --json | jq -r '.live | length')" = 0
 later=$(date -u -d '+45 min' +%Y-%m-%dT%H:%M:%SZ)
 check "standing in 45 min: only the 1 h token" \
     test "$("$V" standing --at "$later" --ledger "$LEDGER" --json | jq -r '[.live[].token_id] | join(" ")')" = "$USED_ID"

@@ -155,6 +155,18 @@ pub fn standing(ledger: &Ledger, at: &str, at_secs: i64) -> Standing {
     }
 }
 
+impl Standing {
+    /// Keep only grants of `user` and/or naming host group `group`.
+    pub fn retain(&mut self, user: Option<&str>, group: Option<&str>) {
+        let keep = |h: &Held| {
+            user.map_or(true, |u| h.user == u)
+                && group.map_or(true, |g| h.host_groups.iter().any(|x| x == g))
+        };
+        self.live.retain(keep);
+        self.revoked.retain(keep);
+    }
+}
+
 /// Floor of a normalised time in Unix seconds.
 pub fn secs_of(at: &str) -> Option<i64> {
     super::load::record_micros(at).map(|us| us.div_euclid(1_000_000))
