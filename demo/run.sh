@@ -25,7 +25,7 @@ show "jit-signer keygen --kid e2e-k1 --out $ROOT/signer"
 cat "$ROOT/keys/trusted-keys"
 
 say "2. a token for $UA: /usr/bin/id as root, host group e2e-hosts, 30 minutes"
-show "jit-signer issue --key e2e-k1.key --user $UA --host-group e2e-hosts --command /usr/bin/id --ttl 30m --reason 'demo' --ticket DEMO-1"
+show "jit-signer issue --ledger ledger.log --key e2e-k1.key --user $UA --host-group e2e-hosts --command /usr/bin/id --ttl 30m --reason 'demo' --ticket DEMO-1"
 TOKEN=$(e2e_issue --user "$UA" --host-group e2e-hosts --command /usr/bin/id --ttl 30m --reason "demo" --ticket DEMO-1)
 echo "${TOKEN:0:60}..."
 "$BIN/jit-signer" inspect --trusted-keys "$ROOT/keys/trusted-keys" "$TOKEN" || true

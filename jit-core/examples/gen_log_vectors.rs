@@ -2,7 +2,7 @@
 //!
 //! cargo run -p jit-core --example gen_log_vectors -- [OUT_DIR]   (default docs/vectors/log)
 
-use jit_core::log::record::{self, hex, EventKind, Record};
+use jit_core::log::record::{self, hex, EventKind, GrantRec, Record, RevokedToken, Watermark};
 use jit_core::log::state::State;
 use jit_core::log::verify::{self, Options, SealKey};
 use jit_core::log::Chain;
@@ -57,6 +57,75 @@ fn rec(kind: EventKind, i: u64) -> Record<'static> {
                 .into(),
             );
             r.pid = Some(4000 + i as u32);
+        }
+    }
+    r
+}
+
+/// Ledger records (docs/log-format.md, "The issuance ledger"): same key and
+/// log id as the host-log vectors so one seal key export serves both.
+fn ledger_rec(kind: EventKind, i: u64) -> Record<'static> {
+    let mut r = rec(EventKind::Start, i);
+    r.kind = kind;
+    r.host = "signer-1".into();
+    if matches!(kind, EventKind::Start) {
+        return r;
+    }
+    r.log_id = None;
+    r.key_id = None;
+    let base = 1_795_000_000 + i as i64 * 100;
+    match kind {
+        EventKind::Issued => {
+            r.user = Some(if i % 2 == 0 { "alice" } else { "bob" }.into());
+            r.token_id = Some(format!("{:032x}", 0xa000 + i).into());
+            r.issuer = Some("ops".into());
+            r.kid = Some("k2026".into());
+            r.token_reason = Some("deploy \"hotfix\" ✓".into());
+            r.ticket = Some("OPS-1234".into());
+            r.approver = Some("carol".into());
+            r.break_glass = (i == 4).then_some(true);
+            r.host_groups = Some(vec!["db".into(), "web".into()]);
+            r.grants = Some(vec![
+                GrantRec {
+                    argv: vec!["/usr/bin/systemctl".into(), "restart".into(), "a b".into()],
+                    any_args: false,
+                },
+                GrantRec {
+                    argv: vec!["/usr/bin/journalctl".into(), "-u".into(), "app".into()],
+                    any_args: true,
+                },
+            ]);
+            r.run_as = Some(vec!["root".into()]);
+            r.shell = (i == 4).then_some(true);
+            r.iat = Some(base);
+            r.nbf = Some(base);
+            r.exp = Some(base + 3600);
+            r.max_uses = Some(3);
+            r.requester = Some("alice".into());
+            r.rule = Some("db-ops".into());
+        }
+        EventKind::Refused => {
+            r.user = Some("bob".into());
+            r.kid = Some("k2026".into());
+            r.reason_code = Some("ttl_out_of_range".into());
+            r.message = Some("--ttl must be between 1 min and 24 h (got 25h)".into());
+            r.host_groups = Some(vec!["db".into()]);
+            r.rule = Some("max-ttl".into());
+        }
+        _ => {
+            r.kid = Some("k2026".into());
+            r.requester = Some("carol".into());
+            r.token_reason = Some("laptop lost".into());
+            r.revocation_version = Some(2);
+            r.revoked_tokens = Some(vec![RevokedToken {
+                token_id: format!("{:032x}", 0xa001),
+                exp: 1_795_000_100 + 3600,
+            }]);
+            r.revoked_users = Some(vec!["mallory".into()]);
+            r.watermarks = Some(vec![Watermark {
+                user: "bob".into(),
+                before: base,
+            }]);
         }
     }
     r
@@ -279,6 +348,44 @@ fn main() {
         true,
         None,
         "whole file rewritten: no seal verifies",
+    );
+
+    // The issuance ledger: a log of the same format with the ledger kinds.
+    let lkinds = [
+        EventKind::Start,
+        EventKind::Issued,
+        EventKind::Refused,
+        EventKind::Revoked,
+        EventKind::Issued,
+    ];
+    let mut lc = Chain::genesis(&K0);
+    let llines: Vec<Vec<u8>> = lkinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| lc.seal_next(&mut ledger_rec(*k, i as u64)).expect("encode"))
+        .collect();
+    o.file("ledger.log", &llines.concat());
+    o.case(
+        "ledger-intact",
+        &["ledger.log"],
+        true,
+        None,
+        "issuance ledger: start, issued, refused, revoked, issued (break-glass)",
+    );
+    let mut l = llines.clone();
+    let at = l[1]
+        .windows(7)
+        .position(|w| w == b"\"alice\"")
+        .expect("user in ledger record 1")
+        + 1;
+    l[1][at] ^= 0x02;
+    o.file("ledger-bitflip.log", &l.concat());
+    o.case(
+        "ledger-bitflip",
+        &["ledger-bitflip.log"],
+        false,
+        None,
+        "one bit of the issued record 1 flipped (requester alice -> clice)",
     );
 
     let mut ex = serde_json::to_string_pretty(&o.cases).expect("json");

@@ -4,6 +4,7 @@
 //! - [`token`] — the signed capability format and its verification (docs/token-format.md).
 //! - [`keys`] — the trusted-keys file hosts pin.
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
+//! - [`ledger`] — the signer's issuance ledger (same format), standing access and reports.
 //! - [`config`] — `/etc/security/pam_jit.conf`.
 //! - [`sudo`] — determining exactly what sudo is about to run.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
@@ -12,6 +13,7 @@
 pub mod config;
 pub mod invocation;
 pub mod keys;
+pub mod ledger;
 pub mod log;
 pub mod replay;
 pub mod sudo;

@@ -18,7 +18,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use record::{EventKind, Record};
-pub use writer::{append, bulk_append, Chain};
+pub use writer::{append, append_record, bulk_append, Chain};
 
 /// Where and how the writer logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +180,11 @@ pub enum LogError {
     /// Encoding failed (should not happen).
     #[error("audit log: cannot encode record: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The record would exceed the line limit (a ledger record with huge fields).
+    #[error(
+        "audit log: record of {bytes} bytes exceeds the {max} byte line limit; nothing written"
+    )]
+    Oversized { bytes: usize, max: usize },
     /// The clock could not be formatted.
     #[error("audit log: cannot format the time: {0}")]
     Time(String),

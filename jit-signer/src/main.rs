@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use jit_core::keys::{parse_time, Signer, SigningKeyWithKid, TrustedKeys};
 use jit_core::token::{self, Claims, Decoded, Grant, Rejection, VerifyOptions};
 
+mod ledger;
 mod pkcs11;
 
 const EXIT_CODES: &str = "\
@@ -25,7 +26,8 @@ Exit codes:
   4  key error (secret key or PIN file readable by group/others, invalid key or trusted-keys
      file; PKCS#11: key not found, several keys match, not an Ed25519 signing key)
   5  PKCS#11 error (module cannot be loaded, token not found, wrong or locked PIN, signing
-     failed or produced a signature that does not verify)";
+     failed or produced a signature that does not verify)
+  6  ledger error: the issuance ledger could not be written; nothing was issued";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]
@@ -68,6 +70,9 @@ enum Cmd {
         json: bool,
     },
     /// Issue a token; prints it (base64url) on stdout.
+    ///
+    /// The token is printed only after its `issued` record is durable in the
+    /// issuance ledger (--ledger); a refused request is recorded as `refused`.
     ///
     /// COMMAND syntax: words split on whitespace, with shell-style quoting
     /// ('single', "double" with \" and \\, backslash escapes). argv[0] must be an
@@ -134,6 +139,8 @@ enum Cmd {
         /// Pretend the time is this (RFC 3339 or @UNIXSECONDS); for tests.
         #[arg(long, hide = true)]
         now: Option<String>,
+        #[command(flatten)]
+        ledger: ledger::LedgerArgs,
     },
     /// Decode a token and, with --trusted-keys, verify its signature, type,
     /// key, key window and validity time.
@@ -215,7 +222,7 @@ impl Pkcs11Args {
 }
 
 /// An error with an exit code.
-struct Fail {
+pub(crate) struct Fail {
     code: u8,
     err: anyhow::Error,
 }
@@ -320,8 +327,27 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             max_uses,
             json,
             now,
+            ledger: ledger_args,
         } => {
-            let now = now_or(now.as_deref()).map_err(usage)?;
+            let lcfg = ledger_args.config();
+            // What is known of the request, for a `refused` record.
+            let mut req = jit_core::ledger::Refusal {
+                user: Some(user.clone()),
+                host_groups: host_groups.clone(),
+                run_as: run_as.clone(),
+                run_as_groups: run_as_groups.clone(),
+                shell,
+                reason: Some(reason.clone()),
+                ticket: ticket.clone(),
+                approver: approver.clone(),
+                break_glass,
+                max_uses,
+                ..Default::default()
+            };
+            let refuse = |req: &jit_core::ledger::Refusal, code: &str, e: anyhow::Error| {
+                ledger::refuse(&lcfg, req, code, e)
+            };
+            let now = now_or(now.as_deref()).map_err(|e| refuse(&req, "bad_time", e))?;
             hsm.check()?;
             let sk: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
                 (Some(uri), _) => {
@@ -330,29 +356,42 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 (None, Some(k)) => Box::new(read_secret_key(k)?),
                 (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
             };
+            req.kid = Some(sk.kid().to_string());
             let mut cmds: Vec<Grant> = Vec::new();
             for c in &commands {
-                cmds.push(
-                    token::parse_command(c).map_err(|e| usage(anyhow!("--command {c:?}: {e}")))?,
-                );
+                match token::parse_command(c) {
+                    Ok(g) => cmds.push(g),
+                    Err(e) => {
+                        req.grants = cmds;
+                        return Err(refuse(&req, "bad_command", anyhow!("--command {c:?}: {e}")));
+                    }
+                }
             }
+            req.grants = cmds.clone();
             for f in &edits {
                 if !f.starts_with('/') {
-                    return Err(usage(anyhow!("--edit {f:?}: not an absolute path")));
+                    return Err(refuse(
+                        &req,
+                        "bad_command",
+                        anyhow!("--edit {f:?}: not an absolute path"),
+                    ));
                 }
                 cmds.push(Grant {
                     argv: vec!["sudoedit".into(), f.clone()],
                     any_args: false,
                 });
             }
+            req.grants = cmds.clone();
             if cmds.is_empty() && !shell {
-                return Err(usage(anyhow!(
-                    "nothing granted: give at least one --command, --edit or --shell"
-                )));
+                return Err(refuse(
+                    &req,
+                    "nothing_granted",
+                    anyhow!("nothing granted: give at least one --command, --edit or --shell"),
+                ));
             }
-            check_name("--user", &user).map_err(usage)?;
+            check_name("--user", &user).map_err(|e| refuse(&req, "bad_name", e))?;
             for g in &host_groups {
-                check_name("--host-group", g).map_err(usage)?;
+                check_name("--host-group", g).map_err(|e| refuse(&req, "bad_name", e))?;
             }
             let run_as = if run_as.is_empty() {
                 vec!["root".to_string()]
@@ -360,43 +399,68 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 run_as
             };
             for u in run_as.iter().chain(&run_as_groups) {
-                check_name("--run-as/--run-as-group", u).map_err(usage)?;
+                check_name("--run-as/--run-as-group", u)
+                    .map_err(|e| refuse(&req, "bad_name", e))?;
             }
             let ttl = humantime::parse_duration(&ttl)
-                .map_err(|e| usage(anyhow!("--ttl {ttl:?}: {e}")))?
+                .map_err(|e| refuse(&req, "bad_ttl", anyhow!("--ttl {ttl:?}: {e}")))?
                 .as_secs();
             if !(60..=86_400).contains(&ttl) {
-                return Err(usage(anyhow!(
-                    "--ttl must be between 1 min and 24 h (got {})",
-                    token::human_duration(ttl)
-                )));
+                return Err(refuse(
+                    &req,
+                    "ttl_out_of_range",
+                    anyhow!(
+                        "--ttl must be between 1 min and 24 h (got {})",
+                        token::human_duration(ttl)
+                    ),
+                ));
             }
             let nbf = match not_before.as_deref() {
                 None => now,
-                Some(s) => parse_when(s, now).map_err(usage)?,
+                Some(s) => parse_when(s, now).map_err(|e| refuse(&req, "bad_time", e))?,
             };
+            req.nbf = Some(nbf);
+            req.exp = Some(nbf.saturating_add(ttl as i64));
             if nbf < now {
-                return Err(usage(anyhow!(
-                    "--not-before is {} in the past",
-                    token::human_duration(now.abs_diff(nbf))
-                )));
+                return Err(refuse(
+                    &req,
+                    "not_before_past",
+                    anyhow!(
+                        "--not-before is {} in the past",
+                        token::human_duration(now.abs_diff(nbf))
+                    ),
+                ));
             }
             let exp = nbf.saturating_add(ttl as i64);
             if exp <= now {
-                return Err(usage(anyhow!("the token would expire in the past")));
+                return Err(refuse(
+                    &req,
+                    "expired",
+                    anyhow!("the token would expire in the past"),
+                ));
             }
             if reason.trim().is_empty() {
-                return Err(usage(anyhow!("--reason must not be empty")));
+                return Err(refuse(
+                    &req,
+                    "empty_reason",
+                    anyhow!("--reason must not be empty"),
+                ));
             }
             if max_uses == Some(0) {
-                return Err(usage(anyhow!("--max-uses must be at least 1")));
+                return Err(refuse(
+                    &req,
+                    "bad_max_uses",
+                    anyhow!("--max-uses must be at least 1"),
+                ));
             }
             let max_uses = match (break_glass, max_uses) {
                 (true, None | Some(1)) => Some(1),
                 (true, Some(n)) => {
-                    return Err(usage(anyhow!(
-                        "a break-glass token is single-use: --max-uses {n} is not allowed"
-                    )))
+                    return Err(refuse(
+                        &req,
+                        "bad_max_uses",
+                        anyhow!("a break-glass token is single-use: --max-uses {n} is not allowed"),
+                    ))
                 }
                 (false, m) => m,
             };
@@ -423,8 +487,18 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     code: pkcs11::EXIT_PKCS11,
                     err: e.into(),
                 },
-                _ => usage(e.into()),
+                _ => refuse(&req, "cannot_issue", e.into()),
             })?;
+            // No record, no token: print only once the `issued` record is durable.
+            ledger::issued(
+                &lcfg,
+                &jit_core::ledger::Issued {
+                    claims: &claims,
+                    kid: sk.kid(),
+                    requester: None,
+                    rule: None,
+                },
+            )?;
             if json {
                 let v = serde_json::json!({
                     "token": tok,

@@ -40,9 +40,23 @@ fn keygen(dir: &Path, kid: &str) -> (String, String) {
 
 const NOW: &str = "@1800000000";
 
+/// The ledger of a test: next to its key, in the test's temp dir.
+fn ledger_of(key: &str) -> String {
+    Path::new(key)
+        .parent()
+        .unwrap()
+        .join("ledger/ledger.log")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 fn issue(key: &str, extra: &[&str]) -> Output {
+    let ledger = ledger_of(key);
     let mut args = vec![
         "issue",
+        "--ledger",
+        &ledger,
         "--key",
         key,
         "--user",
@@ -329,6 +343,8 @@ fn issue_refusals_and_exit_codes() {
     // Missing required flag: clap usage error 2.
     let o = run(&[
         "issue",
+        "--ledger",
+        &ledger_of(&key),
         "--key",
         &key,
         "--user",

@@ -10,9 +10,11 @@ use jit_core::log::verify::{self, Class, Options, Report, SealKey};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+mod ledger;
+
 const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered, 2 could not check \
 (unreadable file, bad key or state file, bad arguments), 3 torn tail or state one step \
-behind only (a crash, no tampering found). query/stats: 0 ok, 2 error.";
+behind only (a crash, no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error.";
 
 /// Verify and query jit audit logs (docs/log-format.md).
 #[derive(Parser)]
@@ -83,6 +85,44 @@ enum Cmd {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Who held a live grant at TIME, to which host groups (from the issuance ledger).
+    ///
+    /// Verifies the ledger chain first and refuses to answer from a ledger that
+    /// does not verify (unless --unverified). Live at TIME: nbf <= TIME < exp and
+    /// not revoked by the revocation list in force at TIME.
+    #[command(after_help = EXIT_HELP)]
+    Standing {
+        /// The instant: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or "YYYY-MM-DD" (UTC midnight).
+        #[arg(long, value_name = "TIME")]
+        at: String,
+        /// Only this user's grants.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only grants naming this host group.
+        #[arg(long = "host-group", value_name = "GROUP")]
+        host_group: Option<String>,
+        #[command(flatten)]
+        opts: ledger::LedgerOpts,
+    },
+    /// Per-user grants, TTL granted vs used, unused grants, refusals, host
+    /// denials and break-glass uses, from the ledger and host logs.
+    ///
+    /// Verifies the ledger and every host log first (as `standing` does).
+    /// Definitions: docs/log-format.md, "Reports".
+    #[command(after_help = EXIT_HELP)]
+    Report {
+        /// Grants and refusals issued from this time on (inclusive); times as for --at.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Up to this time (exclusive).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Host audit logs (any hosts, any order: grouped by log and sorted by first seq).
+        #[arg(long = "log", value_name = "FILE", num_args = 1..)]
+        logs: Vec<PathBuf>,
+        #[command(flatten)]
+        opts: ledger::LedgerOpts,
+    },
     /// Write the man pages (jit-verify.1, one per subcommand) and the bash,
     /// zsh and fish completions into DIR; used by packaging/build.sh.
     #[command(name = "gen-docs", hide = true)]
@@ -109,6 +149,9 @@ fn main() {
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) {
                 0
+            } else if let Some(r) = e.downcast_ref::<ledger::Refused>() {
+                eprintln!("jit-verify: {r}");
+                1
             } else {
                 eprintln!("jit-verify: error: {e:#}");
                 2
@@ -254,6 +297,18 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::GenDocs { out } => gen_docs(&out).map(|_| 0),
+        Cmd::Standing {
+            at,
+            user,
+            host_group,
+            opts,
+        } => ledger::standing(&at, user.as_deref(), host_group.as_deref(), &opts),
+        Cmd::Report {
+            from,
+            to,
+            logs,
+            opts,
+        } => ledger::report(from.as_deref(), to.as_deref(), &logs, &opts),
         Cmd::Stats { json, files } => {
             let mut st = Stats::default();
             st.unparsable_lines = query::for_each_record(&files, |_, _, r| {

@@ -15,6 +15,7 @@ MODULE=/usr/lib/softhsm/libsofthsm2.so
 [ -f "$MODULE" ] || { echo "$MODULE missing (Debian package softhsm2)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
+export JIT_LEDGER="$tmp/ledger/ledger.log"   # issuance is recorded, as in production
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/tokens"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \

@@ -19,6 +19,7 @@ fail() { echo "10-token-vectors: FAIL: $*" >&2; exit 1; }
 "$PY" -c 'import cbor2, cryptography' || fail "python3-cbor2 / python3-cryptography missing"
 
 tmp=$(mktemp -d)
+export JIT_LEDGER="$tmp/ledger/ledger.log"   # jit-signer records every issue
 trap 'rm -rf "$tmp"' EXIT
 
 echo "-- regenerate vectors and diff"

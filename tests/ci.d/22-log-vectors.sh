@@ -19,27 +19,34 @@ for f in "$W"/gen/*; do
 done
 [ "$(ls "$W/gen" | wc -l)" = "$(ls "$V" | grep -vc README.md)" ] || { echo "FAIL: file sets differ"; exit 1; }
 
-# Independent check of the exact bytes hashed and sealed.
-key_hex=$(sed -n 's/.* key=\([0-9a-f]\{64\}\)$/\1/p' "$V/seal-key.initial")
-echo "$key_hex" | xxd -r -p >"$W/k"
-prev=$(printf '0%.0s' $(seq 1 64))
-n=0
-while IFS= read -r line; do
-    printf '%s\n' "$line" >"$W/line"
-    len=$(stat -c %s "$W/line")
-    head -c $((len - 150)) "$W/line" >"$W/body"
-    want_hash=$(jq -r .hash <<<"$line"); want_seal=$(jq -r .seal <<<"$line")
-    [ "$(jq -r .prev <<<"$line")" = "$prev" ] || { echo "FAIL: record $n prev"; exit 1; }
-    [ "$(jq -r .seq <<<"$line")" = "$n" ] || { echo "FAIL: record $n seq"; exit 1; }
-    h=$(b3sum --no-names --derive-key "jit log record hash v1" "$W/body")
-    [ "$h" = "$want_hash" ] || { echo "FAIL: record $n hash $h != $want_hash"; exit 1; }
-    echo "$h" | xxd -r -p >"$W/h"
-    s=$(b3sum --no-names --keyed "$W/h" <"$W/k")
-    [ "$s" = "$want_seal" ] || { echo "FAIL: record $n seal"; exit 1; }
-    b3sum --raw --derive-key "jit log seal key evolve v1" "$W/k" >"$W/k2"; mv "$W/k2" "$W/k"
-    prev=$h; n=$((n + 1))
-done <"$V/intact.log"
-echo "spec re-check: $n records of intact.log match (b3sum)"
+# Independent check of the exact bytes hashed and sealed, for the host-log
+# vector and the issuance-ledger vector (same format, same key).
+recheck() {
+    key_hex=$(sed -n 's/.* key=\([0-9a-f]\{64\}\)$/\1/p' "$V/seal-key.initial")
+    echo "$key_hex" | xxd -r -p >"$W/k"
+    prev=$(printf '0%.0s' $(seq 1 64))
+    n=0
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >"$W/line"
+        len=$(stat -c %s "$W/line")
+        head -c $((len - 150)) "$W/line" >"$W/body"
+        want_hash=$(jq -r .hash <<<"$line"); want_seal=$(jq -r .seal <<<"$line")
+        [ "$(jq -r .prev <<<"$line")" = "$prev" ] || { echo "FAIL: $1 record $n prev"; exit 1; }
+        [ "$(jq -r .seq <<<"$line")" = "$n" ] || { echo "FAIL: $1 record $n seq"; exit 1; }
+        h=$(b3sum --no-names --derive-key "jit log record hash v1" "$W/body")
+        [ "$h" = "$want_hash" ] || { echo "FAIL: $1 record $n hash $h != $want_hash"; exit 1; }
+        echo "$h" | xxd -r -p >"$W/h"
+        s=$(b3sum --no-names --keyed "$W/h" <"$W/k")
+        [ "$s" = "$want_seal" ] || { echo "FAIL: $1 record $n seal"; exit 1; }
+        b3sum --raw --derive-key "jit log seal key evolve v1" "$W/k" >"$W/k2"; mv "$W/k2" "$W/k"
+        prev=$h; n=$((n + 1))
+    done <"$V/$1"
+    echo "spec re-check: $n records of $1 match (b3sum)"
+}
+recheck ledger.log
+[ "$(jq -r .kind "$V/ledger.log" | sort -u | tr '\n' ' ')" = "issued refused revoked start " ] \
+    || { echo "FAIL: ledger.log does not hold every ledger kind"; exit 1; }
+recheck intact.log
 # The state's key is k_n.
 [ "$(xxd -p -c 256 "$W/k")" = "$(xxd -s $(( ( (n - 1) % 2) * 256 + 48)) -l 32 -p -c 256 "$V/intact.state")" ] \
     || { echo "FAIL: intact.state does not hold k_$n"; exit 1; }

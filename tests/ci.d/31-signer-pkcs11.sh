@@ -19,6 +19,7 @@ command -v pkcs11-tool >/dev/null || e2e_die "pkcs11-tool missing (Debian packag
 /usr/bin/python3 -c 'import cbor2, cryptography' || e2e_die "python3-cbor2 / python3-cryptography missing"
 
 HSM=$(mktemp -d /tmp/jit-softhsm.XXXXXX)
+export JIT_LEDGER="$HSM/ledger/ledger.log"   # the issuance ledger of this run
 trap 'e2e_teardown; rm -rf "$HSM"; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 

@@ -92,16 +92,16 @@ run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n true
 expect "allowed: bare name resolved by sudo" 0 "" "True ok"
 
 # --- time ------------------------------------------------------------------
-tok=$(faketime -f '-2h' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
+tok=$(faketime -f '-2h' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "expired" 1 "expired" "False expired"
-tok=$(faketime -f '+2h' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t)
+tok=$(faketime -f '+2h' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "not yet valid" 1 "not valid" "False not_yet_valid"
-tok=$(faketime -f '-3630s' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
+tok=$(faketime -f '-3630s' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "leeway: expired 30 s ago is inside 60 s" 0 "" "True ok"
-tok=$(faketime -f '-3690s' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
+tok=$(faketime -f '-3690s' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t --ttl 1h)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "leeway: expired 90 s ago is outside 60 s" 1 "expired" "False expired"
 
@@ -112,7 +112,7 @@ tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --not-before +2h
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "scheduled window not yet open" 1 "not valid for another 2 h" "False not_yet_valid"
 # The same kind of token issued two hours ago: its window is open now.
-tok=$(faketime -f '-2h' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" \
+tok=$(faketime -f '-2h' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" "${HG[@]}" \
     --command /usr/bin/true --not-before +2h --ttl 1h --ticket CHG-4711 --reason "nightly reindex")
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "scheduled window open" 0 "" "True ok"
@@ -316,7 +316,7 @@ c=${TRUE_TOK:$mid:1}; [ "$c" = A ] && r=B || r=A
 run "$UA" JIT_TOKEN="${TRUE_TOK:0:$mid}$r${TRUE_TOK:$((mid + 1))}" -- sudo -n /usr/bin/true
 last=$(decisions_since "$before" | tail -n 1 | cut -d' ' -f1-2)
 case "$last" in "False "*) ok "tampered claims ($last)" ;; *) bad "tampered claims" "$last" ;; esac
-tok=$("$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k2.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t)
+tok=$("$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k2.key" --user "$UA" "${HG[@]}" --command /usr/bin/true --reason t)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "unknown kid" 1 "e2e-k2" "False unknown_kid"
 run "$UA" JIT_TOKEN='this is not a token!' -- sudo -n /usr/bin/true

@@ -127,11 +127,11 @@ allowed "current segment restored: allowed"
 # --- clocks far apart ----------------------------------------------------------------
 # sudo is setuid, so its clock cannot be faked per process; a host clock far
 # behind or ahead of the signer's is the same as tokens from far away in time.
-tok=$(faketime -f '+3650d' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason t)
+tok=$(faketime -f '+3650d' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason t)
 as_user "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 [ "$RC" = 1 ] && grep -q 'not valid for another' "$ERR" && ok "host clock 10 years behind the signer: denied" \
     || bad "clock behind" "rc=$RC"
-tok=$(faketime -f '-3650d' "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason t)
+tok=$(faketime -f '-3650d' "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason t)
 as_user "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 [ "$RC" = 1 ] && grep -q 'expired' "$ERR" && ok "host clock 10 years ahead of the signer: denied" \
     || bad "clock ahead" "rc=$RC"

@@ -161,7 +161,7 @@ sudo_works "before install"
 # key never enters the host chroot).
 mkdir -p "$WORK/signer"
 "$BIN/jit-signer" keygen --kid ci-k1 --out "$WORK/signer" >/dev/null
-issue() { "$BIN/jit-signer" issue --key "$WORK/signer/ci-k1.key" --host-group ci-hosts --reason "packaging CI" "$@"; }
+issue() { "$BIN/jit-signer" issue --ledger "$WORK/signer/ledger/ledger.log" --key "$WORK/signer/ci-k1.key" --host-group ci-hosts --reason "packaging CI" "$@"; }
 TOK_TRUE=$(issue --user alice --command /usr/bin/true)
 
 in_root dpkg -i "/tmp/$(basename "$DEB")" "/tmp/$(basename "$SDEB")"

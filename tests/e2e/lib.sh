@@ -8,7 +8,7 @@
 #   sudoers      /etc/sudoers.d/$E2E (pam_service / pam_login_service for those
 #                users only, so sudo's own stack /etc/pam.d/sudo is never used
 #                or touched)
-#   files        /run/$E2E/ (module, config, keys, log, state)
+#   files        /run/$E2E/ (module, config, keys, log, state, signer ledger)
 # Requires root, and BIN (directory with jit-signer, jit-verify, libpam_jit.so).
 
 E2E=${E2E:-jit-e2e}
@@ -97,9 +97,12 @@ e2e_teardown() {
     [ "${1:-}" = quiet ] || true
 }
 
+# The signer's issuance ledger (every jit-signer issue of a run records there).
+E2E_LEDGER=$ROOT/signer/ledger/ledger.log
+
 # e2e_issue [jit-signer issue args...]: a token from key k1 (prints it).
 e2e_issue() {
-    "$BIN/jit-signer" issue --key "$ROOT/signer/e2e-k1.key" "$@"
+    "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" "$@"
 }
 
 # as_user USER [VAR=value...] -- CMD...: run CMD as USER with a clean environment.

@@ -154,7 +154,7 @@ SUDOERS
 }
 
 # rs_issue [jit-signer issue args...]: a token from the trusted key (prints it).
-rs_issue() { "$BIN/jit-signer" issue --key "$RS_WORK/signer/e2e-k1.key" "$@"; }
+rs_issue() { "$BIN/jit-signer" issue --ledger "$RS_WORK/signer/ledger/ledger.log" --key "$RS_WORK/signer/e2e-k1.key" "$@"; }
 
 # as_user USER [VAR=value...] -- CMD...: CMD as USER inside the chroot, clean
 # environment. stdout in $OUT, stderr in $ERR, status in $RC.

@@ -36,6 +36,12 @@ pub enum EventKind {
     Continue,
     /// The writer repaired a crash leftover.
     Recovery,
+    /// Ledger: the signer issued a token.
+    Issued,
+    /// Ledger: the signer refused a request.
+    Refused,
+    /// Ledger: the signer signed a revocation list.
+    Revoked,
 }
 
 impl EventKind {
@@ -48,6 +54,9 @@ impl EventKind {
             EventKind::Start => "start",
             EventKind::Continue => "continue",
             EventKind::Recovery => "recovery",
+            EventKind::Issued => "issued",
+            EventKind::Refused => "refused",
+            EventKind::Revoked => "revoked",
         }
     }
 }
@@ -66,6 +75,35 @@ pub struct ArgvTruncated {
 
 fn is_not_true(b: &Option<bool>) -> bool {
     *b != Some(true)
+}
+
+/// Ledger: one command grant of a token (`{"argv":[...],"any_args":bool}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRec {
+    /// argv[0] (absolute path, or `sudoedit`) and the fixed arguments.
+    pub argv: Vec<String>,
+    /// Further arguments allowed.
+    pub any_args: bool,
+}
+
+/// Ledger: one revoked token id with its expiry (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedToken {
+    /// Token id (`cti`), 32 lowercase hex digits.
+    pub token_id: String,
+    /// Its `exp`: the entry can be dropped from lists after it.
+    pub exp: i64,
+}
+
+/// Ledger: a per-user watermark: this user's tokens issued (`iat`) before `before` are void.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Watermark {
+    pub user: String,
+    /// Unix seconds.
+    pub before: i64,
 }
 
 /// One record, in the member order of the spec. Borrowed when parsed.
@@ -127,6 +165,37 @@ pub struct Record<'a> {
     pub discarded_bytes: Option<u64>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub discarded_blake3: Option<Cow<'a, str>>,
+    // Ledger members (issued / refused / revoked), docs/log-format.md "The issuance ledger".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<GrantRec>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "is_not_true")]
+    pub shell: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_tokens: Option<Vec<RevokedToken>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_users: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermarks: Option<Vec<Watermark>>,
     #[serde(borrow)]
     pub prev: Cow<'a, str>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +237,21 @@ impl<'a> Record<'a> {
             found: None,
             discarded_bytes: None,
             discarded_blake3: None,
+            host_groups: None,
+            grants: None,
+            run_as: None,
+            run_as_groups: None,
+            shell: None,
+            iat: None,
+            nbf: None,
+            exp: None,
+            max_uses: None,
+            requester: None,
+            rule: None,
+            revocation_version: None,
+            revoked_tokens: None,
+            revoked_users: None,
+            watermarks: None,
             prev: Cow::Borrowed(""),
             hash: None,
             seal: None,
@@ -571,6 +655,9 @@ pub fn header(body: &[u8]) -> Option<Header<'_>> {
         b"start" => EventKind::Start,
         b"continue" => EventKind::Continue,
         b"recovery" => EventKind::Recovery,
+        b"issued" => EventKind::Issued,
+        b"refused" => EventKind::Refused,
+        b"revoked" => EventKind::Revoked,
         _ => return None,
     };
     let tail = body.get(body.len().checked_sub(74)?..)?;

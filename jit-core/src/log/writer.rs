@@ -109,7 +109,11 @@ fn ensure_dir(dir: &Path) -> Result<(), LogError> {
     if dir.is_dir() {
         return Ok(());
     }
-    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    // (A relative path's last ancestor is "", which names no directory.)
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -335,6 +339,30 @@ pub fn append(cfg: &LogConfig, ev: &Event) -> Result<Appended, LogError> {
     let mut o = open(cfg)?;
     let t = now_string()?;
     let seq = o.write(fill(ev, &cfg.host, &t))?;
+    finish(cfg, o, seq)
+}
+
+/// Append a record the caller built (the issuance ledger): the writer sets
+/// `time`, `host`, `seq`, `prev`, `hash` and `seal`; everything else is
+/// written as given. A record whose line would exceed `MAX_LINE` is refused
+/// ([`LogError::Oversized`]) before anything is written.
+pub fn append_record(cfg: &LogConfig, mut rec: Record<'_>) -> Result<Appended, LogError> {
+    rec.host = Cow::Owned(record::cap(&cfg.host, record::STR_CAP).into_owned());
+    rec.time = Cow::Owned("2000-01-01T00:00:00.000000Z".into());
+    // Same length as any real time and prev; seq can only grow the line by
+    // up to 20 digits, which the margin covers.
+    rec.prev = Cow::Owned("0".repeat(64));
+    let probe = serde_json::to_vec(&rec)?.len() + record::SUFFIX_LEN + 20;
+    if probe > MAX_LINE {
+        return Err(LogError::Oversized {
+            bytes: probe,
+            max: MAX_LINE,
+        });
+    }
+    let _lock = lock(cfg)?;
+    let mut o = open(cfg)?;
+    rec.time = Cow::Owned(now_string()?);
+    let seq = o.write(rec)?;
     finish(cfg, o, seq)
 }
 

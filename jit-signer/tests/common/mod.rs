@@ -19,8 +19,13 @@ pub struct Hsm {
     pub label: String,
 }
 
+/// jit-signer with an issuance ledger that cannot exist (under /dev/null):
+/// a call that would record something fails loudly instead of writing the
+/// default /var/lib/jit-signer/ledger.log. [`Hsm::signer`] gives a real one.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_jit-signer"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jit-signer"));
+    c.env("JIT_LEDGER", "/dev/null/no-ledger-here/ledger.log");
+    c
 }
 
 pub fn code(o: &Output) -> i32 {
@@ -98,6 +103,7 @@ impl Hsm {
     pub fn signer(&self, args: &[&str]) -> Output {
         bin()
             .env("SOFTHSM2_CONF", &self.conf)
+            .env("JIT_LEDGER", self.dir.path().join("ledger/ledger.log"))
             .env_remove("JIT_PKCS11_PIN")
             .args(args)
             .output()

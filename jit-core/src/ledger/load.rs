@@ -1,0 +1,384 @@
+//! Verify ledger and host-log files and read ledger entries.
+
+use crate::log::query;
+use crate::log::record::{self, EventKind, GrantRec, Record, RevokedToken, Watermark};
+use crate::log::state::State;
+use crate::log::verify::{self, Options, Report, SealKey};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+
+/// Why ledger files could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not a record (only possible in an unverified ledger).
+    #[error("{file}:{line}: not a parsable record")]
+    Unparsable { file: String, line: u64 },
+    /// A record of a kind that has no place in a ledger.
+    #[error("{file}:{line}: a {kind} record: this is a host log, not an issuance ledger")]
+    NotLedger {
+        file: String,
+        line: u64,
+        kind: &'static str,
+    },
+    /// A ledger record lacks a member its kind requires.
+    #[error("{file}:{line}: {kind} record lacks `{member}`")]
+    Missing {
+        file: String,
+        line: u64,
+        kind: &'static str,
+        member: &'static str,
+    },
+    /// Verification could not run.
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+    /// A query-layer read error.
+    #[error(transparent)]
+    Query(#[from] query::QueryError),
+}
+
+/// The first record of a file: (log_id, first seq), if it parses.
+fn first_record(path: &Path) -> Result<(Option<String>, Option<u64>), LoadError> {
+    let f = std::fs::File::open(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut r = std::io::BufReader::new(f.take(record::MAX_LINE as u64 + 1));
+    let mut buf = Vec::new();
+    r.read_until(b'\n', &mut buf)
+        .map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(match record::parse(&buf) {
+        Ok(rec) => (rec.log_id.map(|l| l.into_owned()), Some(rec.seq)),
+        Err(_) => (None, None),
+    })
+}
+
+/// Group files by the `log_id` of their first record (a `start` or
+/// `continue` record names it) and order each group by first `seq`, oldest
+/// first: the segments of one chain, whatever order the shell globbed them in.
+/// A file whose first record does not name a log is a group of its own
+/// (verification then says what is wrong with it).
+pub fn group_segments(files: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>, LoadError> {
+    let mut groups: BTreeMap<String, Vec<(u64, PathBuf)>> = BTreeMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let (id, seq) = first_record(f)?;
+        let key = id.unwrap_or_else(|| format!("~{i}:{}", f.display()));
+        groups
+            .entry(key)
+            .or_default()
+            .push((seq.unwrap_or(u64::MAX), f.clone()));
+    }
+    Ok(groups
+        .into_values()
+        .map(|mut g| {
+            g.sort_by_key(|(s, _)| *s);
+            g.into_iter().map(|(_, p)| p).collect()
+        })
+        .collect())
+}
+
+/// How to verify a ledger.
+#[derive(Default)]
+pub struct LedgerCheck {
+    /// The ledger's initial seal key (forward integrity).
+    pub seal_key: Option<SealKey>,
+    /// The ledger's state file (detects a cut tail).
+    pub state: Option<State>,
+    /// Accept a chain whose first segment starts with `continue`.
+    pub partial: bool,
+}
+
+/// Verify the segments of one ledger exactly as `jit-verify log` does. The
+/// writers' lock next to the newest segment (`NAME.state.lock`) is waited on
+/// if its last line is being written.
+pub fn verify_ledger(files: &[PathBuf], check: LedgerCheck) -> Result<Report, LoadError> {
+    let lock = files
+        .last()
+        .map(|p| super::LedgerPaths::new(p).lock)
+        .filter(|l| l.exists());
+    let opts = Options {
+        seal_key: check.seal_key,
+        state: check.state,
+        lock,
+        partial: check.partial,
+        ..Options::default()
+    };
+    Ok(verify::verify_files(files, &opts)?)
+}
+
+/// Verify host logs: each chain (grouped by `log_id`) on its own, plain
+/// chain only. Returns one report per chain with its files.
+pub fn verify_host_logs(
+    files: &[PathBuf],
+    partial: bool,
+) -> Result<Vec<(Vec<PathBuf>, Report)>, LoadError> {
+    let mut out = Vec::new();
+    for g in group_segments(files)? {
+        let opts = Options {
+            partial,
+            ..Options::default()
+        };
+        let r = verify::verify_files(&g, &opts)?;
+        out.push((g, r));
+    }
+    Ok(out)
+}
+
+/// An `issued` record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssuedEntry {
+    /// When the record was written (the log's time format).
+    pub time: String,
+    pub file: String,
+    pub line: u64,
+    pub seq: u64,
+    /// The signer (`host` of the record).
+    pub signer: String,
+    pub token_id: String,
+    pub user: String,
+    pub host_groups: Vec<String>,
+    pub grants: Vec<GrantRec>,
+    pub run_as: Vec<String>,
+    pub run_as_groups: Vec<String>,
+    pub shell: bool,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub max_uses: Option<u32>,
+    pub break_glass: bool,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub approver: Option<String>,
+    pub requester: Option<String>,
+    pub rule: Option<String>,
+    pub kid: Option<String>,
+    pub issuer: Option<String>,
+}
+
+impl IssuedEntry {
+    /// The grants as `--command` text (`/usr/bin/journalctl -u nginx ...`).
+    pub fn commands(&self) -> Vec<String> {
+        self.grants
+            .iter()
+            .map(|g| {
+                crate::token::Grant {
+                    argv: g.argv.clone(),
+                    any_args: g.any_args,
+                }
+                .display()
+            })
+            .collect()
+    }
+}
+
+/// A `refused` record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefusedEntry {
+    pub time: String,
+    pub file: String,
+    pub line: u64,
+    pub seq: u64,
+    pub signer: String,
+    pub user: Option<String>,
+    pub reason_code: String,
+    pub message: Option<String>,
+    pub rule: Option<String>,
+    pub requester: Option<String>,
+    pub host_groups: Vec<String>,
+    pub break_glass: bool,
+}
+
+/// A `revoked` record: the whole list of one version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevokedEntry {
+    pub time: String,
+    pub file: String,
+    pub line: u64,
+    pub seq: u64,
+    pub signer: String,
+    pub version: u64,
+    pub tokens: Vec<RevokedToken>,
+    pub users: Vec<String>,
+    pub watermarks: Vec<Watermark>,
+}
+
+/// The entries of a ledger, in ledger order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ledger {
+    pub issued: Vec<IssuedEntry>,
+    pub refused: Vec<RefusedEntry>,
+    pub revoked: Vec<RevokedEntry>,
+}
+
+fn s(o: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    o.as_deref().map(str::to_string)
+}
+
+impl Ledger {
+    /// Add one record (start/continue/recovery are skipped; host-log kinds are an error).
+    pub fn add(&mut self, file: &Path, line: u64, r: &Record<'_>) -> Result<(), LoadError> {
+        let file_s = file.display().to_string();
+        let missing = |kind: &'static str, member: &'static str| LoadError::Missing {
+            file: file_s.clone(),
+            line,
+            kind,
+            member,
+        };
+        match r.kind {
+            EventKind::Start | EventKind::Continue | EventKind::Recovery => {}
+            EventKind::Decision | EventKind::SessionOpen | EventKind::SessionClose => {
+                return Err(LoadError::NotLedger {
+                    file: file_s,
+                    line,
+                    kind: r.kind.as_str(),
+                })
+            }
+            EventKind::Issued => {
+                let k = "issued";
+                self.issued.push(IssuedEntry {
+                    time: r.time.to_string(),
+                    file: file_s.clone(),
+                    line,
+                    seq: r.seq,
+                    signer: r.host.to_string(),
+                    token_id: s(&r.token_id).ok_or_else(|| missing(k, "token_id"))?,
+                    user: s(&r.user).ok_or_else(|| missing(k, "user"))?,
+                    host_groups: r
+                        .host_groups
+                        .clone()
+                        .ok_or_else(|| missing(k, "host_groups"))?,
+                    grants: r.grants.clone().unwrap_or_default(),
+                    run_as: r.run_as.clone().unwrap_or_default(),
+                    run_as_groups: r.run_as_groups.clone().unwrap_or_default(),
+                    shell: r.shell == Some(true),
+                    iat: r.iat.ok_or_else(|| missing(k, "iat"))?,
+                    nbf: r.nbf.ok_or_else(|| missing(k, "nbf"))?,
+                    exp: r.exp.ok_or_else(|| missing(k, "exp"))?,
+                    max_uses: r.max_uses,
+                    break_glass: r.break_glass == Some(true),
+                    reason: s(&r.token_reason),
+                    ticket: s(&r.ticket),
+                    approver: s(&r.approver),
+                    requester: s(&r.requester),
+                    rule: s(&r.rule),
+                    kid: s(&r.kid),
+                    issuer: s(&r.issuer),
+                });
+            }
+            EventKind::Refused => {
+                self.refused.push(RefusedEntry {
+                    time: r.time.to_string(),
+                    file: file_s.clone(),
+                    line,
+                    seq: r.seq,
+                    signer: r.host.to_string(),
+                    user: s(&r.user),
+                    reason_code: s(&r.reason_code)
+                        .ok_or_else(|| missing("refused", "reason_code"))?,
+                    message: s(&r.message),
+                    rule: s(&r.rule),
+                    requester: s(&r.requester),
+                    host_groups: r.host_groups.clone().unwrap_or_default(),
+                    break_glass: r.break_glass == Some(true),
+                });
+            }
+            EventKind::Revoked => {
+                let k = "revoked";
+                self.revoked.push(RevokedEntry {
+                    time: r.time.to_string(),
+                    file: file_s.clone(),
+                    line,
+                    seq: r.seq,
+                    signer: r.host.to_string(),
+                    version: r
+                        .revocation_version
+                        .ok_or_else(|| missing(k, "revocation_version"))?,
+                    tokens: r.revoked_tokens.clone().unwrap_or_default(),
+                    users: r.revoked_users.clone().unwrap_or_default(),
+                    watermarks: r.watermarks.clone().unwrap_or_default(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Read the entries of ledger segments (in the order given). Every line
+/// must parse: an unparsable line is an error, never skipped.
+pub fn read_ledger(files: &[PathBuf]) -> Result<Ledger, LoadError> {
+    let mut l = Ledger::default();
+    let mut err: Option<LoadError> = None;
+    let mut first_bad: Option<(String, u64)> = None;
+    for f in files {
+        let file = std::fs::File::open(f).map_err(|source| LoadError::Io {
+            path: f.clone(),
+            source,
+        })?;
+        let mut r = std::io::BufReader::new(file);
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            let got = r
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| LoadError::Io {
+                    path: f.clone(),
+                    source,
+                })?;
+            if got == 0 {
+                break;
+            }
+            n += 1;
+            match record::parse(&buf) {
+                Ok(rec) if buf.len() <= record::MAX_LINE => {
+                    if let Err(e) = l.add(f, n, &rec) {
+                        err.get_or_insert(e);
+                    }
+                }
+                _ => {
+                    first_bad.get_or_insert((f.display().to_string(), n));
+                }
+            }
+        }
+    }
+    if let Some((file, line)) = first_bad {
+        return Err(LoadError::Unparsable { file, line });
+    }
+    match err {
+        Some(e) => Err(e),
+        None => Ok(l),
+    }
+}
+
+/// Unix microseconds of a record time (`YYYY-MM-DDTHH:MM:SS.ffffffZ`).
+pub fn record_micros(t: &str) -> Option<i64> {
+    if !record::time_shape_ok(t) {
+        return None;
+    }
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    let dt = time::PrimitiveDateTime::parse(t, &fmt).ok()?.assume_utc();
+    i64::try_from(dt.unix_timestamp_nanos() / 1000).ok()
+}
+
+/// A Unix time in the log's time format.
+pub fn format_unix(secs: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_else(|| format!("@{secs}"))
+}

@@ -1,0 +1,402 @@
+//! `jit-verify standing` and `jit-verify report`: thin output over
+//! `jit_core::ledger` (docs/log-format.md, "The issuance ledger").
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use jit_core::ledger::load::{self, Ledger, LedgerCheck};
+use jit_core::ledger::report::{self, HostUsage, Window};
+use jit_core::ledger::standing;
+use jit_core::log::query;
+use jit_core::log::verify::{self, Class, Outcome, Report as VReport, SealKey};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// How to find and check the ledger (shared by standing and report).
+#[derive(Args, Debug)]
+pub struct LedgerOpts {
+    /// Ledger segments (any order: they are sorted by first seq).
+    #[arg(long, value_name = "FILE", num_args = 1.., default_value = jit_core::ledger::DEFAULT_LEDGER_PATH)]
+    pub ledger: Vec<PathBuf>,
+    /// The ledger's initial seal key (NAME.seal-key.initial): check forward integrity.
+    #[arg(long, value_name = "FILE")]
+    pub seal_key: Option<PathBuf>,
+    /// The ledger's state file (NAME.state): detect records cut from the end.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Accept chains whose oldest segment starts with a continue record (older segments gone).
+    #[arg(long)]
+    pub partial: bool,
+    /// Answer even if an input does not verify. The output then says
+    /// UNVERIFIED and the exit code is still 1.
+    #[arg(long)]
+    pub unverified: bool,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Verified (or, with --unverified, merely read) inputs.
+struct Loaded {
+    ledger: Ledger,
+    report: VReport,
+    verified: bool,
+}
+
+fn finding_lines(what: &str, r: &VReport) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.class >= Class::Torn)
+        .map(|f| {
+            let loc = if f.file.is_empty() {
+                String::new()
+            } else {
+                format!("{}:{}: ", f.file, f.line)
+            };
+            let kind = serde_json::to_value(f.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{what}: {loc}[{kind}] {}", f.detail)
+        })
+        .collect()
+}
+
+/// Say loudly that `what` does not verify; Err unless --unverified.
+fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
+    if r.outcome == Outcome::Intact {
+        return Ok(true);
+    }
+    for l in finding_lines(what, r) {
+        eprintln!("jit-verify: {l}");
+    }
+    let state = match r.outcome {
+        Outcome::Tampered => "TAMPERED",
+        Outcome::TornTail => "TORN (crash leftover)",
+        _ => "NOT CHECKED",
+    };
+    if !unverified {
+        bail!(Refused(format!(
+            "{what} does not verify ({state}); refusing to answer from it (--unverified answers anyway)"
+        )));
+    }
+    eprintln!(
+        "jit-verify: WARNING: {what} does not verify ({state}); answering ANYWAY because of \
+         --unverified: the answer below is UNVERIFIED and may be false"
+    );
+    Ok(false)
+}
+
+/// An input did not verify and we refused: exit 1.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn load(o: &LedgerOpts) -> Result<Loaded> {
+    let groups = load::group_segments(&o.ledger).context("reading the ledger")?;
+    if groups.len() != 1 {
+        bail!(
+            "the --ledger files belong to {} different logs; give the segments of one ledger",
+            groups.len()
+        );
+    }
+    let files = groups.into_iter().next().unwrap_or_default();
+    let check = LedgerCheck {
+        seal_key: o
+            .seal_key
+            .as_ref()
+            .map(|p| SealKey::read(p))
+            .transpose()
+            .context("reading the seal key")?,
+        state: o
+            .state
+            .as_ref()
+            .map(|p| verify::read_state(p))
+            .transpose()
+            .context("reading the state file")?,
+        partial: o.partial,
+    };
+    let report = load::verify_ledger(&files, check).context("verifying the ledger")?;
+    let verified = judge("ledger", &report, o.unverified)?;
+    if verified && !report.forward_integrity_checked {
+        eprintln!(
+            "jit-verify: note: ledger forward integrity NOT checked (no --seal-key): only the plain hash chain"
+        );
+    }
+    let ledger = load::read_ledger(&files).context("reading the ledger")?;
+    Ok(Loaded {
+        ledger,
+        report,
+        verified,
+    })
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(",")
+    }
+}
+
+/// `standing`.
+pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpts) -> Result<i32> {
+    let at_n = query::parse_time(at)?;
+    let secs = standing::secs_of(&at_n).context("the --at time")?;
+    let l = load(o)?;
+    let mut s = standing::standing(&l.ledger, &at_n, secs);
+    s.retain(user, group);
+    let mut out = std::io::stdout().lock();
+    if o.json {
+        let v = serde_json::json!({
+            "at": s.at,
+            "verified": l.verified,
+            "verification": l.report,
+            "revocation_version": s.revocation_version,
+            "live": s.live,
+            "revoked": s.revoked,
+        });
+        serde_json::to_writer(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        if !l.verified {
+            writeln!(out, "UNVERIFIED LEDGER: this answer may be false")?;
+        }
+        writeln!(
+            out,
+            "live grants at {} ({} in the ledger, last seq {}; revocation list {})",
+            s.at,
+            l.ledger.issued.len(),
+            l.report.last_seq.map_or("-".into(), |q| q.to_string()),
+            s.revocation_version
+                .map_or("none".into(), |v| format!("v{v} in force"))
+        )?;
+        writeln!(
+            out,
+            "{:<12} {:<32} {:<16} {:<8} {:<20} {:<10} COMMANDS",
+            "USER", "TOKEN", "HOST GROUPS", "RUN AS", "EXPIRES", "APPROVER"
+        )?;
+        for h in &s.live {
+            let mut cmds = h.commands.join(" ; ");
+            if h.shell {
+                cmds = if cmds.is_empty() {
+                    "(shell)".into()
+                } else {
+                    format!("{cmds} ; (shell)")
+                };
+            }
+            writeln!(
+                out,
+                "{:<12} {:<32} {:<16} {:<8} {:<20} {:<10} {}{}",
+                h.user,
+                h.token_id,
+                list(&h.host_groups),
+                list(&h.run_as),
+                h.expires,
+                h.approver.as_deref().unwrap_or("-"),
+                if h.break_glass { "[BREAK-GLASS] " } else { "" },
+                cmds
+            )?;
+        }
+        writeln!(out, "{} live", s.live.len())?;
+        if !s.revoked.is_empty() {
+            writeln!(out, "\nin their window but revoked by then:")?;
+            for h in &s.revoked {
+                let by = match h.revoked_by {
+                    Some(standing::RevokedBy::TokenId) => "token id",
+                    Some(standing::RevokedBy::User) => "user",
+                    Some(standing::RevokedBy::Watermark) => "watermark",
+                    None => "?",
+                };
+                writeln!(
+                    out,
+                    "  {:<12} {:<32} {:<16} revoked by {by} (list v{})",
+                    h.user,
+                    h.token_id,
+                    list(&h.host_groups),
+                    h.revocation_version.unwrap_or(0)
+                )?;
+            }
+        }
+    }
+    Ok(if l.verified { 0 } else { 1 })
+}
+
+/// `report`.
+pub fn report(
+    from: Option<&str>,
+    to: Option<&str>,
+    logs: &[PathBuf],
+    o: &LedgerOpts,
+) -> Result<i32> {
+    let win = Window {
+        from: from.map(query::parse_time).transpose()?,
+        to: to.map(query::parse_time).transpose()?,
+    };
+    let l = load(o)?;
+    let mut verified = l.verified;
+    let checks = load::verify_host_logs(logs, o.partial).context("verifying the host logs")?;
+    for (files, r) in &checks {
+        let name = format!(
+            "host log {}",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        verified &= judge(&name, r, o.unverified)?;
+    }
+    let mut usage = HostUsage::default();
+    let bad = query::for_each_record(logs, |f, n, r| {
+        usage.add(&win, f, n, r);
+        Ok(())
+    })?;
+    if bad > 0 && verified {
+        bail!("{bad} unparsable host-log lines although the logs verify");
+    }
+    let rep = report::build(&l.ledger, &usage, &win);
+    let mut out = std::io::stdout().lock();
+    if o.json {
+        let v = serde_json::json!({
+            "verified": verified,
+            "ledger_verification": l.report,
+            "log_verification": checks.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            "window": rep.window,
+            "totals": rep.totals,
+            "users": rep.users,
+            "grants": rep.grants,
+            "break_glass_review": rep.break_glass_review,
+            "not_in_ledger": rep.not_in_ledger,
+            "host_log_records": rep.host_log_records,
+        });
+        serde_json::to_writer(&mut out, &v)?;
+        writeln!(out)?;
+        return Ok(if verified { 0 } else { 1 });
+    }
+    if !verified {
+        writeln!(out, "UNVERIFIED INPUT: these figures may be false")?;
+    }
+    writeln!(
+        out,
+        "window {} .. {}; {} host-log records from {} log(s)",
+        rep.window.from.as_deref().unwrap_or("(start)"),
+        rep.window.to.as_deref().unwrap_or("(end)"),
+        rep.host_log_records,
+        checks.len()
+    )?;
+    writeln!(
+        out,
+        "{:<14} {:>6} {:>6} {:>6} {:>12} {:>12} {:>7} {:>7} {:>7} {:>6}",
+        "USER",
+        "GRANTS",
+        "USED",
+        "UNUSED",
+        "TTL GRANTED",
+        "TTL USED",
+        "REFUSED",
+        "DENIED",
+        "BG-ISS",
+        "BG-USE"
+    )?;
+    for f in rep.users.iter().chain(std::iter::once(&rep.totals)) {
+        writeln!(
+            out,
+            "{:<14} {:>6} {:>6} {:>6} {:>12} {:>12} {:>7} {:>7} {:>7} {:>6}",
+            f.user,
+            f.grants_issued,
+            f.grants_used,
+            f.unused_grants.len(),
+            secs(f.ttl_granted_secs as f64),
+            secs(f.ttl_used_secs),
+            f.refused_requests,
+            f.host_denials,
+            f.break_glass_grants,
+            f.break_glass_uses
+        )?;
+    }
+    if !rep.totals.host_denials_by_reason.is_empty() {
+        writeln!(out, "\nhost denials by reason:")?;
+        for f in &rep.users {
+            for (why, n) in &f.host_denials_by_reason {
+                writeln!(out, "  {:<14} {n:>6}  {why}", f.user)?;
+            }
+        }
+    }
+    if !rep.totals.refused_by_reason.is_empty() {
+        writeln!(out, "\nrefused requests by reason:")?;
+        for f in &rep.users {
+            for (why, n) in &f.refused_by_reason {
+                writeln!(out, "  {:<14} {n:>6}  {why}", f.user)?;
+            }
+        }
+    }
+    if !rep.totals.unused_grants.is_empty() {
+        writeln!(out, "\nunused grants:")?;
+        for g in rep.grants.iter().filter(|g| g.uses == 0) {
+            writeln!(
+                out,
+                "  {:<14} {}  issued {}  {}..{}  {}",
+                g.user,
+                g.token_id,
+                g.issued,
+                g.not_before,
+                g.expires,
+                list(&g.host_groups)
+            )?;
+        }
+    }
+    if !rep.not_in_ledger.is_empty() {
+        writeln!(
+            out,
+            "\nTOKENS USED ON HOSTS BUT NOT IN THE LEDGER (older than the ledger given, another signer, or signed outside jit-signer):"
+        )?;
+        for t in &rep.not_in_ledger {
+            writeln!(
+                out,
+                "  {}  {} use(s) from {} on {}",
+                t.token_id,
+                t.uses,
+                t.first_use.as_deref().unwrap_or("?"),
+                list(&t.hosts)
+            )?;
+        }
+    }
+    if !rep.break_glass_review.is_empty() {
+        writeln!(out, "\nBREAK-GLASS USES TO REVIEW:")?;
+        for b in &rep.break_glass_review {
+            writeln!(
+                out,
+                "  {} {} {} token {} {}  ({}:{})",
+                b.time,
+                b.host,
+                b.user.as_deref().unwrap_or("?"),
+                b.token_id.as_deref().unwrap_or("-"),
+                b.argv
+                    .as_ref()
+                    .map(|a| a.join(" "))
+                    .or_else(|| b.command.clone())
+                    .unwrap_or_default(),
+                b.file,
+                b.line
+            )?;
+        }
+    }
+    Ok(if verified { 0 } else { 1 })
+}
+
+fn secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{:.1}h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1}m", s / 60.0)
+    } else {
+        format!("{s:.1}s")
+    }
+}
