@@ -3,6 +3,8 @@
 //! A thin CLI over `jit_core::{token, keys}`: argument parsing, files, output.
 #![forbid(unsafe_code)]
 
+mod revoke;
+
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
@@ -128,6 +130,9 @@ enum Cmd {
         /// The token, or - to read it from stdin.
         token: String,
     },
+    /// Revoke tokens or users: write the next signed revocation list.
+    #[command(after_help = revoke::EXIT_CODES)]
+    Revoke(revoke::RevokeArgs),
     /// Full policy decision for an invocation given as JSON (interop tests).
     #[command(hide = true)]
     Decide {
@@ -388,6 +393,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             out(&format!("{v}\n"))?;
             Ok(if d.allowed { 0 } else { 1 })
         }
+        Cmd::Revoke(a) => revoke::run(a),
         Cmd::GenDocs { out: dir } => gen_docs(&dir).map(|_| 0).map_err(io_err),
         Cmd::GenVectors { out: dir } => {
             fs::create_dir_all(&dir)
@@ -397,7 +403,16 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 code: 1,
                 err: anyhow!("generating vectors: {e}"),
             })?;
-            for (name, content) in files {
+            let rev = jit_core::revocation::vectors::generate().map_err(|e| Fail {
+                code: 1,
+                err: anyhow!("generating revocation vectors: {e}"),
+            })?;
+            let rev_dir = dir.join("revocation");
+            fs::create_dir_all(&rev_dir)
+                .with_context(|| format!("creating {}", rev_dir.display()))
+                .map_err(io_err)?;
+            let rev = rev.into_iter().map(|(n, c)| (format!("revocation/{n}"), c));
+            for (name, content) in files.into_iter().chain(rev) {
                 let p = dir.join(&name);
                 fs::write(&p, content)
                     .with_context(|| format!("writing {}", p.display()))
