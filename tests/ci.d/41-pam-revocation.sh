@@ -24,10 +24,10 @@ LIST=$ROOT/keys/revocation/list
 STATE=$ROOT/state/revocation-state
 SIGNER_STATE=$ROOT/signer/revocation
 mkdir -p "$ROOT/keys/revocation"; chmod 0755 "$ROOT/keys/revocation"
-REV_CONF=("revocation_list = $LIST" "revocation_state = $STATE")
-e2e_write_conf "$ROOT/pam_jit.conf" "${REV_CONF[@]}"
+# e2e_write_conf points revocation_list and revocation_state at $LIST and $STATE.
+grep -qx "revocation_list = $LIST" "$ROOT/pam_jit.conf" || e2e_die "lib.sh does not configure $LIST"
 # User C's stack reads bad.conf: here the same, sound configuration.
-e2e_write_conf "$ROOT/bad.conf" "${REV_CONF[@]}"
+e2e_write_conf "$ROOT/bad.conf"
 
 # expect NAME WANT_RC STDERR_SUBSTRING WANT_CODE: exit status, message, and
 # the reason code of the last decision record written by this run.
@@ -149,14 +149,14 @@ expect "sound list restored: allowed" 0 "" "True ok"
 rm "$LIST"
 run "$UA" JIT_TOKEN="$T3" -- sudo -n /usr/bin/true
 expect "missing list after one was seen: denied by default" 1 "has accepted version 4 before" "False revocation_list_missing"
-e2e_write_conf "$ROOT/pam_jit.conf" "${REV_CONF[@]}" "revocation_missing = allow"
+e2e_write_conf "$ROOT/pam_jit.conf" "revocation_missing = allow"
 run "$UA" JIT_TOKEN="$T3" -- sudo -n /usr/bin/true
 expect "missing list with revocation_missing = allow: allowed" 0 "" "True ok"
-e2e_write_conf "$ROOT/pam_jit.conf" "${REV_CONF[@]}" "revocation_missing = deny"
+e2e_write_conf "$ROOT/pam_jit.conf" "revocation_missing = deny"
 rm -f "$STATE"
 run "$UA" JIT_TOKEN="$T3" -- sudo -n /usr/bin/true
 expect "never-seen host with revocation_missing = deny: denied" 1 "requires one" "False revocation_list_missing"
-e2e_write_conf "$ROOT/pam_jit.conf" "${REV_CONF[@]}"
+e2e_write_conf "$ROOT/pam_jit.conf"
 run "$UA" JIT_TOKEN="$T3" -- sudo -n /usr/bin/true
 expect "never-seen host (state removed) under the default: allowed" 0 "" "True ok"
 

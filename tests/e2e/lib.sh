@@ -78,6 +78,8 @@ e2e_write_conf() {
         echo "state = $ROOT/state/log.state"
         echo "seal_key_export = $ROOT/state/seal-key.initial"
         echo "replay_cache = $ROOT/state/replay"
+        echo "revocation_list = $ROOT/keys/revocation/list"
+        echo "revocation_state = $ROOT/state/revocation-state"
         echo "syslog = no"
         for l in "$@"; do echo "$l"; done
     } > "$f"
