@@ -665,3 +665,19 @@ fn concurrent_hosts_checks_record_the_highest_version_once() {
     let st = std::fs::read_to_string(h.dir.join("state")).unwrap();
     assert_eq!(HostState::parse(&st), Some(HostState::of(9, &b)));
 }
+
+#[test]
+fn first_list_on_a_host_without_a_state_directory_is_accepted() {
+    let h = Host::new("fresh");
+    let mut p = h.policy(MissingPolicy::DenyOnceSeen);
+    p.state = h.dir.join("var/lib/jit/revocation-state");
+    p.lock = h.dir.join("var/lib/jit/log.state.lock");
+    let b = h.install(&base_list());
+    let keys = keys_of(&[&h.key]);
+    let r = host::check_token(&p, &keys, NOW, &info([5; 16], "bob", NOW));
+    assert_eq!(code(r), "ok v7");
+    let meta = std::fs::metadata(h.dir.join("var/lib/jit")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    let st = std::fs::read_to_string(&p.state).unwrap();
+    assert_eq!(HostState::parse(&st), Some(HostState::of(7, &b)));
+}
