@@ -9,6 +9,8 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::revocation::{self, host::MissingPolicy};
+
 /// Default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/security/pam_jit.conf";
 /// Largest configuration file accepted.
@@ -62,6 +64,14 @@ pub struct Config {
     /// Ask for a token through the PAM conversation when `JIT_TOKEN` is not set
     /// (`prompt`, default no).
     pub prompt: bool,
+    /// The signed revocation list (`revocation_list`, default
+    /// `/etc/security/jit/revocation/list`; docs/revocation.md).
+    pub revocation_list: PathBuf,
+    /// Highest accepted list version (`revocation_state`, default
+    /// `/var/lib/jit/revocation-state`).
+    pub revocation_state: PathBuf,
+    /// What a missing list means (`revocation_missing`, default `deny_once_seen`).
+    pub revocation_missing: MissingPolicy,
 }
 
 const KEYS: &[&str] = &[
@@ -76,6 +86,9 @@ const KEYS: &[&str] = &[
     "syslog_socket",
     "hostname",
     "prompt",
+    "revocation_list",
+    "revocation_state",
+    "revocation_missing",
 ];
 
 impl Config {
@@ -165,7 +178,19 @@ impl Config {
             Some((_, v)) if valid_name(v) => Some(v.to_string()),
             Some((n, v)) => return Err(err(n, format!("invalid hostname {v:?}"))),
         };
+        let revocation_missing = match get("revocation_missing") {
+            None => MissingPolicy::default(),
+            Some((n, v)) => MissingPolicy::parse(v).ok_or_else(|| {
+                err(
+                    n,
+                    format!("revocation_missing must be deny, allow or deny_once_seen, not {v:?}"),
+                )
+            })?,
+        };
         Ok(Config {
+            revocation_list: path_of("revocation_list", revocation::host::DEFAULT_LIST_PATH)?,
+            revocation_state: path_of("revocation_state", revocation::host::DEFAULT_STATE_PATH)?,
+            revocation_missing,
             host_groups,
             trusted_keys: path_of("trusted_keys", "")?,
             log: path_of("log", "/var/log/jit/audit.log")?,
@@ -340,6 +365,39 @@ mod tests {
         for (text, want) in cases {
             let e = Config::parse(text, "t").unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn revocation_keys_and_defaults() {
+        let c = Config::parse(GOOD, "t").unwrap();
+        assert_eq!(
+            c.revocation_list,
+            PathBuf::from("/etc/security/jit/revocation/list")
+        );
+        assert_eq!(
+            c.revocation_state,
+            PathBuf::from("/var/lib/jit/revocation-state")
+        );
+        assert_eq!(c.revocation_missing, MissingPolicy::DenyOnceSeen);
+        let c = Config::parse(
+            &format!("{GOOD}revocation_missing = allow\nrevocation_list = /x/l\nrevocation_state = /x/s\n"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.revocation_missing, MissingPolicy::Allow);
+        assert_eq!(c.revocation_list, PathBuf::from("/x/l"));
+        assert_eq!(c.revocation_state, PathBuf::from("/x/s"));
+        for bad in [
+            "revocation_missing = no",
+            "revocation_missing = Deny",
+            "revocation_list = relative",
+            "revocation_state = x/y",
+        ] {
+            assert!(
+                Config::parse(&format!("{GOOD}{bad}\n"), "t").is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`config`] — `/etc/security/pam_jit.conf`.
 //! - [`sudo`] — determining exactly what sudo is about to run.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
+//! - [`revocation`] — signed revocation lists and the host's anti-rollback state.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -16,5 +17,6 @@ pub mod keys;
 pub mod ledger;
 pub mod log;
 pub mod replay;
+pub mod revocation;
 pub mod sudo;
 pub mod token;

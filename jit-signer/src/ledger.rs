@@ -91,6 +91,18 @@ pub fn refuse(cfg: &LogConfig, base: &Refusal, code: &str, err: anyhow::Error) -
     }
 }
 
+/// Record a revocation list (the whole list); only after this succeeds may
+/// the list be written where hosts pick it up.
+pub fn revoked(cfg: &LogConfig, r: &jit_core::ledger::Revocation) -> Result<(), Fail> {
+    match ledger::append_revoked(cfg, r) {
+        Ok(a) => {
+            warn_mirror(&a);
+            Ok(())
+        }
+        Err(e) => Err(ledger_fail(cfg, "no revocation list was written", e)),
+    }
+}
+
 /// Record an issued token; only after this succeeds may it be printed.
 pub fn issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<(), Fail> {
     match ledger::append_issued(cfg, i) {

@@ -3,6 +3,8 @@
 //! A thin CLI over `jit_core::{token, keys}`: argument parsing, files, output.
 #![forbid(unsafe_code)]
 
+mod revoke;
+
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
@@ -161,6 +163,9 @@ enum Cmd {
         /// The token, or - to read it from stdin.
         token: String,
     },
+    /// Revoke tokens or users: write the next signed revocation list.
+    #[command(after_help = revoke::EXIT_CODES)]
+    Revoke(revoke::RevokeArgs),
     /// Full policy decision for an invocation given as JSON (interop tests).
     #[command(hide = true)]
     Decide {
@@ -211,6 +216,16 @@ struct Pkcs11Args {
 }
 
 impl Pkcs11Args {
+    /// The signing key: the PKCS#11 key if --pkcs11 is given, else the key file.
+    fn open_signer(&self, key: Option<&Path>) -> Result<Box<dyn Signer>, Fail> {
+        self.check()?;
+        Ok(match (&self.pkcs11, key) {
+            (Some(uri), _) => Box::new(pkcs11::Pkcs11Signer::open(uri, self.pin_file.as_deref())?),
+            (None, Some(k)) => Box::new(read_secret_key(k)?),
+            (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
+        })
+    }
+
     /// clap drops `requires` when a conflicting argument (--key, --out) is
     /// present, so a stray --pin-file is refused here.
     fn check(&self) -> Result<(), Fail> {
@@ -284,14 +299,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
         }
         Cmd::ExportPub { key, hsm, json } => {
-            hsm.check()?;
-            let signer: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
-                (Some(uri), _) => {
-                    Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)
-                }
-                (None, Some(k)) => Box::new(read_secret_key(k)?),
-                (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
-            };
+            let signer = hsm.open_signer(key.as_deref())?;
             let pk = signer.public_key().map_err(|e| key_err(e.into()))?;
             let line = pkcs11::trusted_line(signer.kid(), &pk);
             if json {
@@ -348,14 +356,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 ledger::refuse(&lcfg, req, code, e)
             };
             let now = now_or(now.as_deref()).map_err(|e| refuse(&req, "bad_time", e))?;
-            hsm.check()?;
-            let sk: Box<dyn Signer> = match (&hsm.pkcs11, &key) {
-                (Some(uri), _) => {
-                    Box::new(pkcs11::Pkcs11Signer::open(uri, hsm.pin_file.as_deref())?)
-                }
-                (None, Some(k)) => Box::new(read_secret_key(k)?),
-                (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
-            };
+            let sk = hsm.open_signer(key.as_deref())?;
             req.kid = Some(sk.kid().to_string());
             let mut cmds: Vec<Grant> = Vec::new();
             for c in &commands {
@@ -569,6 +570,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             out(&format!("{v}\n"))?;
             Ok(if d.allowed { 0 } else { 1 })
         }
+        Cmd::Revoke(a) => revoke::run(a),
         Cmd::GenDocs { out: dir } => gen_docs(&dir).map(|_| 0).map_err(io_err),
         Cmd::GenVectors { out: dir } => {
             fs::create_dir_all(&dir)
@@ -578,7 +580,16 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 code: 1,
                 err: anyhow!("generating vectors: {e}"),
             })?;
-            for (name, content) in files {
+            let rev = jit_core::revocation::vectors::generate().map_err(|e| Fail {
+                code: 1,
+                err: anyhow!("generating revocation vectors: {e}"),
+            })?;
+            let rev_dir = dir.join("revocation");
+            fs::create_dir_all(&rev_dir)
+                .with_context(|| format!("creating {}", rev_dir.display()))
+                .map_err(io_err)?;
+            let rev = rev.into_iter().map(|(n, c)| (format!("revocation/{n}"), c));
+            for (name, content) in files.into_iter().chain(rev) {
                 let p = dir.join(&name);
                 fs::write(&p, content)
                     .with_context(|| format!("writing {}", p.display()))

@@ -13,6 +13,10 @@ use jit_core::invocation::{Action, Invocation};
 use jit_core::keys::TrustedKeys;
 use jit_core::log::{self, Event, EventKind, LogConfig};
 use jit_core::replay::{self, ReplayError};
+use jit_core::revocation::{
+    self,
+    host::{Checked, HostPolicy},
+};
 use jit_core::sudo::{self, RunAs, SudoFacts};
 use jit_core::token::{self, TokenInfo, VerifyOptions};
 use pam::constants::PamResultCode;
@@ -523,6 +527,11 @@ fn evaluate(
         token: d.token.map(Box::new),
     };
     if v.allowed {
+        if let Some(t) = v.token.clone() {
+            revocation(cfg, &keys, now, &t, &mut v);
+        }
+    }
+    if v.allowed {
         if let Some(t) = &v.token {
             // A break-glass token is single-use by the format (max_uses 1);
             // should one ever arrive without a limit, it still counts as 1.
@@ -562,6 +571,30 @@ fn evaluate(
         }
     }
     Ok(Some(v))
+}
+
+/// Once the token has verified, the host's signed revocation list decides
+/// whether it is still good (docs/revocation.md; the decision is jit-core's).
+/// A missing list where one is required, a bad, older or equivocating list,
+/// or an unusable state denies every token.
+fn revocation(cfg: &Config, keys: &TrustedKeys, now: i64, t: &TokenInfo, v: &mut Verdict) {
+    let policy = HostPolicy {
+        list: cfg.revocation_list.clone(),
+        state: cfg.revocation_state.clone(),
+        lock: jit_core::log::lock_path_for(&cfg.state),
+        missing: cfg.revocation_missing,
+    };
+    match revocation::host::check_token(&policy, keys, now, t) {
+        Ok(Checked::NotRevoked(n)) => {
+            v.message = format!("{} (revocation list version {n})", v.message)
+        }
+        Ok(Checked::NoList) => {}
+        Err(d) => {
+            v.allowed = false;
+            v.code = d.code.into();
+            v.message = d.message;
+        }
+    }
 }
 
 fn no_token() -> Verdict {
@@ -859,7 +892,8 @@ mod tests {
                 format!(
                     "host_groups = unit\ntrusted_keys = {d}/trusted-keys\nlog = {d}/audit.log\n\
                      state = {d}/log.state\nseal_key_export = {d}/seal-key.initial\nsyslog = no\n\
-                     replay_cache = {d}/replay\nsyslog_socket = {d}/syslog.sock\n",
+                     replay_cache = {d}/replay\nsyslog_socket = {d}/syslog.sock\n\
+                     revocation_list = {d}/revocation.list\nrevocation_state = {d}/revocation-state\n",
                     d = dir.display()
                 ),
             )
@@ -1184,6 +1218,64 @@ mod tests {
         assert_eq!(rec["reason_code"], "uses_exhausted");
         assert_eq!(rec["break_glass"], true);
         assert_eq!(rec["allowed"], false);
+    }
+
+    #[test]
+    fn revoked_token_is_denied_and_a_bad_list_denies_everything() {
+        use jit_core::revocation::{encode_text, sign, RevocationList};
+        use std::os::unix::fs::PermissionsExt as _;
+        let f = Fixture::new("revoked");
+        let key = SigningKeyWithKid::from_seed("unit-k1", &[7u8; 32]).unwrap();
+        let list = f.dir.join("revocation.list");
+        let install = |l: &RevocationList| {
+            std::fs::write(&list, encode_text(&sign(l, &key).unwrap())).unwrap();
+            std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o644)).unwrap();
+        };
+        let os = f.os();
+        // Never seen a list: allowed (default deny_once_seen).
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Allow);
+        let mut l = RevocationList {
+            iss: "unit".into(),
+            iat: NOW,
+            version: 1,
+            ..Default::default()
+        };
+        install(&l);
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Allow);
+        let rec = f.records().pop().unwrap();
+        assert!(rec["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(revocation list version 1)"));
+        // Revoke the fixture's token id: denied in acct_mgmt and authenticate.
+        l.version = 2;
+        l.tokens.insert([1u8; 16], NOW + 3600);
+        install(&l);
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        let rec = f.records().pop().unwrap();
+        assert_eq!(rec["reason_code"], "revoked");
+        assert_eq!(rec["token_id"], "01".repeat(16));
+        assert!(pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(e, m)| *e && m.contains("is revoked (revocation list version 2)")));
+        assert_eq!(f.run(Hook::Authenticate, &mut alice(), &os), Outcome::Deny);
+        // Garbage in place of the list: every token denied.
+        std::fs::write(&list, "garbage\n").unwrap();
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Deny);
+        assert_eq!(
+            f.records().pop().unwrap()["reason_code"],
+            "revocation_list_invalid"
+        );
+        // Gone after one was seen: denied.
+        std::fs::remove_file(&list).unwrap();
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Deny);
+        assert_eq!(
+            f.records().pop().unwrap()["reason_code"],
+            "revocation_list_missing"
+        );
     }
 
     #[test]

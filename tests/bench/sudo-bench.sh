@@ -32,6 +32,15 @@ account  required   $ROOT/pam_jit.so config=$ROOT/pam_jit.conf
 session  required   $ROOT/pam_jit.so config=$ROOT/pam_jit.conf
 EOT
 TOKEN=$(e2e_issue --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason bench)
+# JIT_BENCH_REVOCATION=N: a signed revocation list of N other token ids is in
+# place, so every decision also verifies it (docs/revocation.md).
+if [ -n "${JIT_BENCH_REVOCATION:-}" ]; then
+    mkdir -p "$ROOT/keys/revocation"
+    ids=(); for i in $(seq 1 "$JIT_BENCH_REVOCATION"); do ids+=(--token-id "$(printf '%032x' "$i")"); done
+    "$BIN/jit-signer" revoke --key "$ROOT/signer/e2e-k1.key" --state "$ROOT/signer/rev" "${ids[@]}" \
+        --out "$ROOT/keys/revocation/list" >/dev/null
+    echo "revocation list with $JIT_BENCH_REVOCATION token ids in place"
+fi
 DISK=/var/lib/$E2E-disk
 TMPFS=/run/$E2E-tmpfs
 trap 'e2e_teardown; umount "$TMPFS" 2>/dev/null; rmdir "$TMPFS" 2>/dev/null; rm -rf "$DISK"; rm -f "$OUT" "$ERR"' EXIT

@@ -475,6 +475,11 @@ replay_transition() {
     chroot "$R" sesearch -T -s "$1" -t jit_state_t -c file "$POL" 2>/dev/null | grep -q 'jit_replay_t.*replay\.new' \
         || { echo "     no type_transition to jit_replay_t for replay.new"; return 1; }
 }
+revstate_transition() {
+    chroot "$R" sesearch -T -s "$1" -t jit_state_t -c file "$POL" 2>/dev/null \
+        | grep -q 'jit_revocation_state_t.*revocation-state\.new' \
+        || { echo "     no type_transition to jit_revocation_state_t for revocation-state.new"; return 1; }
+}
 NOWRITE="write append create unlink rename link setattr"
 for dom in staff_sudo_t sysadm_sudo_t user_sudo_t; do
     check "selinux: $dom reads the config, no more" grants "$dom" jit_conf_t file "open read getattr" "$NOWRITE"
@@ -489,6 +494,9 @@ for dom in staff_sudo_t sysadm_sudo_t user_sudo_t; do
     check "selinux: $dom replaces the replay cache atomically" \
         grants "$dom" jit_replay_t file "open read write create rename unlink" "relabelfrom"
     check "selinux: $dom creates replay.new as jit_replay_t" replay_transition "$dom"
+    check "selinux: $dom replaces the revocation state atomically" \
+        grants "$dom" jit_revocation_state_t file "open read write create rename unlink" "relabelfrom"
+    check "selinux: $dom creates revocation-state.new as jit_revocation_state_t" revstate_transition "$dom"
 done
 want_ctx() { # PATH TYPE
     local got
@@ -503,6 +511,7 @@ check "selinux: context of a rotated segment" want_ctx /var/log/jit/audit.log.1 
 check "selinux: context of the state" want_ctx /var/lib/jit/log.state jit_state_t
 check "selinux: context of the lock file" want_ctx /var/lib/jit/log.state.lock jit_state_t
 check "selinux: context of the replay cache" want_ctx /var/lib/jit/replay jit_replay_t
+check "selinux: context of the revocation state" want_ctx /var/lib/jit/revocation-state jit_revocation_state_t
 check "selinux: other logs unchanged" want_ctx /var/log/syslog var_log_t
 in_root dpkg -P libpam-jit
 check "selinux: purge runs semodule -r" rc_is 0

@@ -78,6 +78,8 @@ e2e_write_conf() {
         echo "state = $ROOT/state/log.state"
         echo "seal_key_export = $ROOT/state/seal-key.initial"
         echo "replay_cache = $ROOT/state/replay"
+        echo "revocation_list = $ROOT/keys/revocation/list"
+        echo "revocation_state = $ROOT/state/revocation-state"
         echo "syslog = no"
         for l in "$@"; do echo "$l"; done
     } > "$f"
@@ -97,8 +99,10 @@ e2e_teardown() {
     [ "${1:-}" = quiet ] || true
 }
 
-# The signer's issuance ledger (every jit-signer issue of a run records there).
+# The signer's issuance ledger (every jit-signer issue or revoke of a run
+# records there; exported so no test falls back to /var/lib/jit-signer).
 E2E_LEDGER=$ROOT/signer/ledger/ledger.log
+export JIT_LEDGER=$E2E_LEDGER
 
 # e2e_issue [jit-signer issue args...]: a token from key k1 (prints it).
 e2e_issue() {

@@ -1,0 +1,853 @@
+//! Signed, versioned revocation lists (normative spec: docs/revocation.md;
+//! section numbers below refer to it).
+//!
+//! A list is a tagged COSE_Sign1 like a token (docs/token-format.md §1) with
+//! its own `typ`, so neither can be taken for the other. [`RevocationList`]
+//! is the payload; [`sign`] issues a list through any [`Signer`]; [`decode`]
+//! and [`verify`] are the strict reader; [`host`] holds the host side
+//! (anti-rollback state, the missing-list policy, the per-decision check).
+
+pub mod host;
+pub mod vectors;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::Signature;
+
+use crate::keys::{Signer, TrustedKeys};
+use crate::token::cbor::{self, CborError, Enc, Head, Reader};
+use crate::token::{
+    assemble, encode_protected, hex, human_duration, sig_structure, TokenInfo, ALG_EDDSA,
+    COSE_SIGN1_TAG,
+};
+
+/// The `typ` protected-header value of a revocation list.
+pub const LIST_TYP: &str = "application/jit-revocation+cwt";
+/// Maximum decoded list length in bytes (256 KiB).
+pub const MAX_LIST_LEN: usize = 262_144;
+/// Maximum list text length: ceil(262144 * 4 / 3), plus one final newline.
+pub const MAX_LIST_TEXT_LEN: usize = 349_526;
+/// A revoked token's entry is kept until `exp` plus this margin (the largest
+/// leeway a host may configure) has passed; after that no host accepts the
+/// token anyway.
+pub const PRUNE_MARGIN_SECS: i64 = crate::token::MAX_LEEWAY_SECS as i64;
+/// Longest user name accepted in a list.
+pub const MAX_USER_LEN: usize = 256;
+
+const H_ALG: u64 = 1;
+const H_CRIT: u64 = 2;
+const H_KID: u64 = 4;
+const H_TYP: u64 = 16;
+
+/// The payload of a revocation list (§2).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RevocationList {
+    /// Issuer (the signer's name, by default the kid).
+    pub iss: String,
+    /// When this version was made, Unix seconds.
+    pub iat: i64,
+    /// Version, at least 1; a host never accepts a lower one than it has seen.
+    pub version: u64,
+    /// Revoked token ids, each with the token's `exp` (for pruning).
+    pub tokens: BTreeMap<[u8; 16], i64>,
+    /// Users all of whose tokens are void.
+    pub users: BTreeSet<String>,
+    /// Per-user watermarks: tokens of that user with `iat < T` are void.
+    pub watermarks: BTreeMap<String, i64>,
+}
+
+/// Why a token is revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Its token id is listed.
+    TokenId,
+    /// Its user is listed.
+    User,
+    /// It was issued before the user's watermark.
+    IssuedBefore(i64),
+}
+
+/// Whether `s` may appear as a user name in a list: 1 to 256 bytes, no
+/// white space, no control characters.
+pub fn valid_user(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_USER_LEN
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// CBOR canonical order of text strings: shorter first, then bytewise.
+fn canonical_text_order(a: &&String, b: &&String) -> std::cmp::Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+}
+
+impl RevocationList {
+    /// The constraints of §2 (`invalid_list`).
+    pub fn check(&self) -> Result<(), String> {
+        if self.iss.is_empty() {
+            return Err("iss is empty".into());
+        }
+        if self.version == 0 {
+            return Err("version is 0 (versions start at 1)".into());
+        }
+        if self.iat < 0 {
+            return Err("iat is negative".into());
+        }
+        if self.tokens.values().any(|&e| e < 0) {
+            return Err("a token exp is negative".into());
+        }
+        if let Some(u) = self
+            .users
+            .iter()
+            .chain(self.watermarks.keys())
+            .find(|u| !valid_user(u))
+        {
+            return Err(format!(
+                "user name {u:?} is empty, too long or has white space or control characters"
+            ));
+        }
+        if self.watermarks.values().any(|&t| t < 0) {
+            return Err("a watermark is negative".into());
+        }
+        Ok(())
+    }
+
+    /// The deterministic CBOR encoding of the payload (§2).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::with_capacity(64 + self.tokens.len() * 24 + self.users.len() * 16);
+        e.map(6);
+        e.head(0, 1);
+        e.text(&self.iss);
+        e.head(0, 6);
+        e.int(self.iat);
+        e.text("users");
+        let mut users: Vec<&String> = self.users.iter().collect();
+        users.sort_by(canonical_text_order);
+        e.array(users.len());
+        for u in users {
+            e.text(u);
+        }
+        e.text("tokens");
+        e.map(self.tokens.len());
+        for (cti, exp) in &self.tokens {
+            e.bytes(cti);
+            e.int(*exp);
+        }
+        e.text("version");
+        e.head(0, self.version);
+        e.text("watermarks");
+        let mut wm: Vec<&String> = self.watermarks.keys().collect();
+        wm.sort_by(canonical_text_order);
+        e.map(wm.len());
+        for u in wm {
+            e.text(u);
+            e.int(self.watermarks.get(u).copied().unwrap_or_default());
+        }
+        e.out
+    }
+
+    /// Whether the token with id `cti`, subject `sub`, issued at `iat` is
+    /// revoked by this list (§3).
+    pub fn is_revoked(&self, cti: &[u8; 16], sub: &str, iat: i64) -> Option<Revoked> {
+        if self.tokens.contains_key(cti) {
+            return Some(Revoked::TokenId);
+        }
+        if self.users.contains(sub) {
+            return Some(Revoked::User);
+        }
+        match self.watermarks.get(sub) {
+            Some(&t) if iat < t => Some(Revoked::IssuedBefore(t)),
+            _ => None,
+        }
+    }
+
+    /// [`RevocationList::is_revoked`] for a verified token. A token id that
+    /// is not 32 hex digits cannot be looked up and counts as revoked.
+    pub fn is_revoked_info(&self, t: &TokenInfo) -> Option<Revoked> {
+        match parse_cti(&t.cti_hex) {
+            Some(cti) => self.is_revoked(&cti, &t.sub, t.iat),
+            None => Some(Revoked::TokenId),
+        }
+    }
+
+    /// Drop token entries whose `exp + PRUNE_MARGIN_SECS` is before `now`.
+    pub fn prune(&mut self, now: i64) -> usize {
+        let before = self.tokens.len();
+        self.tokens
+            .retain(|_, exp| exp.saturating_add(PRUNE_MARGIN_SECS) >= now);
+        before - self.tokens.len()
+    }
+
+    /// The list as JSON (for `--json` outputs).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "iss": self.iss,
+            "iat": self.iat,
+            "version": self.version,
+            "tokens": self.tokens.iter().map(|(c, e)| serde_json::json!({"cti": hex(c), "exp": e})).collect::<Vec<_>>(),
+            "users": self.users,
+            "watermarks": self.watermarks.iter().map(|(u, t)| serde_json::json!({"user": u, "before": t})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// 32 lower-case hex digits to 16 bytes.
+pub fn parse_cti(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, ch) in s.as_bytes().chunks(2).enumerate() {
+        let d = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        out[i] = (d(ch[0])? << 4) | d(ch[1])?;
+    }
+    Some(out)
+}
+
+/// Why a list was rejected. Codes are stable (§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListReason {
+    /// Over the size limit.
+    Oversized,
+    /// Not strict base64url without padding.
+    BadBase64,
+    /// Not well-formed / wrong structure or types.
+    Malformed,
+    /// Not deterministically encoded.
+    NotCanonical,
+    /// A map key appears twice.
+    DuplicateKey,
+    /// Bytes after an item.
+    TrailingBytes,
+    /// Not tagged as COSE_Sign1.
+    Untagged,
+    /// The unprotected header is not empty.
+    UnprotectedHeader,
+    /// A `crit` header is present.
+    UnknownCritical,
+    /// Not a revocation list (e.g. a token).
+    WrongTyp,
+    /// An unknown payload key.
+    UnknownField,
+    /// A required payload key is missing.
+    MissingField,
+    /// A payload constraint is violated.
+    InvalidList,
+    /// `kid` not trusted.
+    UnknownKid,
+    /// Header alg differs from the pinned one.
+    AlgMismatch,
+    /// The key's window has not started.
+    KeyNotYetValid,
+    /// The key's window has ended.
+    KeyExpired,
+    /// The signature does not verify.
+    BadSignature,
+}
+
+impl ListReason {
+    /// Every reason, in check order.
+    pub const ALL: &'static [ListReason] = &[
+        ListReason::Oversized,
+        ListReason::BadBase64,
+        ListReason::Malformed,
+        ListReason::NotCanonical,
+        ListReason::DuplicateKey,
+        ListReason::TrailingBytes,
+        ListReason::Untagged,
+        ListReason::UnprotectedHeader,
+        ListReason::UnknownCritical,
+        ListReason::WrongTyp,
+        ListReason::UnknownField,
+        ListReason::MissingField,
+        ListReason::InvalidList,
+        ListReason::UnknownKid,
+        ListReason::AlgMismatch,
+        ListReason::KeyNotYetValid,
+        ListReason::KeyExpired,
+        ListReason::BadSignature,
+    ];
+
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ListReason::Oversized => "oversized",
+            ListReason::BadBase64 => "bad_base64",
+            ListReason::Malformed => "malformed",
+            ListReason::NotCanonical => "not_canonical",
+            ListReason::DuplicateKey => "duplicate_key",
+            ListReason::TrailingBytes => "trailing_bytes",
+            ListReason::Untagged => "untagged",
+            ListReason::UnprotectedHeader => "unprotected_header",
+            ListReason::UnknownCritical => "unknown_critical",
+            ListReason::WrongTyp => "wrong_typ",
+            ListReason::UnknownField => "unknown_field",
+            ListReason::MissingField => "missing_field",
+            ListReason::InvalidList => "invalid_list",
+            ListReason::UnknownKid => "unknown_kid",
+            ListReason::AlgMismatch => "alg_mismatch",
+            ListReason::KeyNotYetValid => "key_not_yet_valid",
+            ListReason::KeyExpired => "key_expired",
+            ListReason::BadSignature => "bad_signature",
+        }
+    }
+
+    /// The reason with this code.
+    pub fn from_code(code: &str) -> Option<ListReason> {
+        ListReason::ALL.iter().copied().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for ListReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A rejected list: reason code and one human sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} ({reason})")]
+pub struct ListRejection {
+    /// The machine-readable reason.
+    pub reason: ListReason,
+    /// The human sentence.
+    pub message: String,
+}
+
+fn rej(reason: ListReason, message: impl Into<String>) -> ListRejection {
+    ListRejection {
+        reason,
+        message: message.into(),
+    }
+}
+
+fn cbor_rej(e: CborError, what: &str) -> ListRejection {
+    match e {
+        CborError::Malformed(m) => rej(
+            ListReason::Malformed,
+            format!("malformed revocation list: {what}: {m}"),
+        ),
+        CborError::NotCanonical(m) => rej(
+            ListReason::NotCanonical,
+            format!("revocation list is not deterministically encoded: {what}: {m}"),
+        ),
+        CborError::DuplicateKey => rej(
+            ListReason::DuplicateKey,
+            format!("malformed revocation list: {what}: duplicate map key"),
+        ),
+        CborError::TrailingBytes => rej(
+            ListReason::TrailingBytes,
+            format!("malformed revocation list: {what}: trailing bytes"),
+        ),
+    }
+}
+
+/// A decoded (not necessarily verified) list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedList {
+    /// Header `alg`.
+    pub alg: i64,
+    /// Header `kid` bytes.
+    pub kid: Vec<u8>,
+    /// The payload.
+    pub list: RevocationList,
+    /// The signature.
+    pub signature: [u8; 64],
+    /// The protected-header bytes as received.
+    pub protected: Vec<u8>,
+    /// The payload bytes as received.
+    pub payload: Vec<u8>,
+}
+
+impl DecodedList {
+    /// The kid as text (lossy for display).
+    pub fn kid_str(&self) -> String {
+        String::from_utf8_lossy(&self.kid).into_owned()
+    }
+}
+
+/// Why a list could not be signed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignListError {
+    /// The payload violates a constraint.
+    #[error("invalid revocation list: {0}")]
+    Invalid(String),
+    /// Over the size limit.
+    #[error("revocation list would be {0} bytes, over the {MAX_LIST_LEN}-byte limit")]
+    TooLarge(usize),
+    /// The signing backend failed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] crate::keys::SignError),
+}
+
+/// Sign a list (§1): the binary COSE_Sign1. The signature is checked against
+/// the signer's public key ([`crate::keys::sign_checked`]).
+pub fn sign(list: &RevocationList, key: &dyn Signer) -> Result<Vec<u8>, SignListError> {
+    list.check().map_err(SignListError::Invalid)?;
+    let protected = encode_protected(ALG_EDDSA, key.kid().as_bytes(), LIST_TYP);
+    let payload = list.encode();
+    let sig = crate::keys::sign_checked(key, &sig_structure(&protected, &payload))?;
+    let out = assemble(&protected, &payload, &sig);
+    if out.len() > MAX_LIST_LEN {
+        return Err(SignListError::TooLarge(out.len()));
+    }
+    Ok(out)
+}
+
+/// The file form of a list (§1.3): base64url without padding and one newline.
+pub fn encode_text(list: &[u8]) -> String {
+    let mut s = URL_SAFE_NO_PAD.encode(list);
+    s.push('\n');
+    s
+}
+
+/// Checks 1-3 (§4): size and strict base64url of the file text. One final
+/// `\n` is allowed (and is all that is).
+pub fn decode_text(text: &str) -> Result<Vec<u8>, ListRejection> {
+    if text.len() > MAX_LIST_TEXT_LEN {
+        return Err(rej(
+            ListReason::Oversized,
+            format!(
+                "revocation list is {} characters, over the limit of {MAX_LIST_TEXT_LEN}",
+                text.len()
+            ),
+        ));
+    }
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    if body.is_empty() {
+        return Err(rej(ListReason::BadBase64, "revocation list file is empty"));
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| {
+        rej(
+            ListReason::BadBase64,
+            "revocation list is not base64url without padding (one line, optionally one final newline)",
+        )
+    })?;
+    if bytes.len() > MAX_LIST_LEN {
+        return Err(rej(
+            ListReason::Oversized,
+            format!(
+                "revocation list is {} bytes, over the limit of {MAX_LIST_LEN}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Checks 4-18 (§4): decode without verifying anything cryptographic.
+pub fn decode(bytes: &[u8]) -> Result<DecodedList, ListRejection> {
+    if bytes.len() > MAX_LIST_LEN {
+        return Err(rej(
+            ListReason::Oversized,
+            format!(
+                "revocation list is {} bytes, over the limit of {MAX_LIST_LEN}",
+                bytes.len()
+            ),
+        ));
+    }
+    let w = "list";
+    cbor::validate(bytes, true).map_err(|e| cbor_rej(e, w))?;
+    let bad = |m: &str| {
+        rej(
+            ListReason::Malformed,
+            format!("malformed revocation list: {m}"),
+        )
+    };
+    let ce = |e| cbor_rej(e, w);
+    let mut r = Reader::new(bytes);
+    let h = r.head().map_err(ce)?;
+    match h {
+        Head::Tag(COSE_SIGN1_TAG) => {}
+        Head::Tag(t) => return Err(bad(&format!("tag {t} is not COSE_Sign1 (18)"))),
+        _ => {
+            return Err(rej(
+                ListReason::Untagged,
+                format!(
+                    "revocation list is a bare {} without the COSE_Sign1 tag",
+                    h.kind()
+                ),
+            ))
+        }
+    }
+    if r.head().map_err(ce)? != Head::Array(4) {
+        return Err(bad("COSE_Sign1 is not an array of 4"));
+    }
+    let protected = match r.head().map_err(ce)? {
+        Head::Bytes(n) => r.take(n).map_err(ce)?,
+        _ => return Err(bad("protected header is not a byte string")),
+    };
+    match r.head().map_err(ce)? {
+        Head::Map(0) => {}
+        Head::Map(_) => {
+            return Err(rej(
+                ListReason::UnprotectedHeader,
+                "revocation list has unprotected header parameters (none are allowed)",
+            ))
+        }
+        _ => return Err(bad("unprotected header is not a map")),
+    }
+    let payload = match r.head().map_err(ce)? {
+        Head::Bytes(n) => r.take(n).map_err(ce)?,
+        _ => return Err(bad("payload is not a byte string")),
+    };
+    let signature: [u8; 64] = match r.head().map_err(ce)? {
+        Head::Bytes(n) => r
+            .take(n)
+            .map_err(ce)?
+            .try_into()
+            .map_err(|_| bad("signature is not 64 bytes"))?,
+        _ => return Err(bad("signature is not a byte string")),
+    };
+    let (alg, kid, typ) = decode_protected(protected)?;
+    if typ != LIST_TYP {
+        return Err(rej(
+            ListReason::WrongTyp,
+            format!("object type is {typ:?}, not a jit revocation list ({LIST_TYP})"),
+        ));
+    }
+    let list = decode_payload(payload)?;
+    if encode_protected(alg, kid, typ) != protected || list.encode() != payload {
+        return Err(rej(
+            ListReason::NotCanonical,
+            "revocation list is not encoded exactly as jit-signer encodes it",
+        ));
+    }
+    Ok(DecodedList {
+        alg,
+        kid: kid.to_vec(),
+        list,
+        signature,
+        protected: protected.to_vec(),
+        payload: payload.to_vec(),
+    })
+}
+
+fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), ListRejection> {
+    let w = "protected header";
+    let ce = |e| cbor_rej(e, w);
+    cbor::validate(p, false).map_err(ce)?;
+    let bad = |m: &str| {
+        rej(
+            ListReason::Malformed,
+            format!("malformed revocation list: {w}: {m}"),
+        )
+    };
+    let mut r = Reader::new(p);
+    let Head::Map(n) = r.head().map_err(ce)? else {
+        return Err(bad("not a map"));
+    };
+    let mut scan = Reader::new(p);
+    let _ = scan.head();
+    for _ in 0..n {
+        let k = scan.skip().map_err(ce)?;
+        scan.skip().map_err(ce)?;
+        if k == [H_CRIT as u8] {
+            return Err(rej(
+                ListReason::UnknownCritical,
+                "revocation list has critical header parameters (crit) this verifier does not understand",
+            ));
+        }
+    }
+    let (mut alg, mut kid, mut typ) = (None, None, None);
+    for _ in 0..n {
+        match r.head().map_err(ce)? {
+            Head::Uint(H_ALG) => match r.head().map_err(ce)? {
+                Head::Uint(v) if v <= i64::MAX as u64 => alg = Some(v as i64),
+                Head::Nint(v) if v < i64::MAX as u64 => alg = Some(-1 - v as i64),
+                _ => return Err(bad("alg is not an integer")),
+            },
+            Head::Uint(H_KID) => match r.head().map_err(ce)? {
+                Head::Bytes(l) if (1..=64).contains(&l) => kid = Some(r.take(l).map_err(ce)?),
+                _ => return Err(bad("kid is not a byte string of 1 to 64 bytes")),
+            },
+            Head::Uint(H_TYP) => match r.head().map_err(ce)? {
+                Head::Text(l) => typ = Some(r.text_body(l).map_err(ce)?),
+                _ => return Err(bad("typ is not a text string")),
+            },
+            _ => return Err(bad("unexpected header parameter (only alg, kid, typ)")),
+        }
+    }
+    match (alg, kid, typ) {
+        (Some(a), Some(k), Some(t)) => Ok((a, k, t)),
+        _ => Err(bad("alg, kid and typ are all required")),
+    }
+}
+
+const FIELD_TEXT_KEYS: &[&str] = &["users", "tokens", "version", "watermarks"];
+
+fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
+    let w = "payload";
+    let ce = |e| cbor_rej(e, w);
+    cbor::validate(p, false).map_err(ce)?;
+    let bad = |m: &str| {
+        rej(
+            ListReason::Malformed,
+            format!("malformed revocation list: {m}"),
+        )
+    };
+    let mut r = Reader::new(p);
+    let Head::Map(n) = r.head().map_err(ce)? else {
+        return Err(bad("payload is not a map"));
+    };
+    // Every key known, before any value is looked at.
+    let mut scan = Reader::new(p);
+    let _ = scan.head();
+    for _ in 0..n {
+        let k = scan.skip().map_err(ce)?;
+        let known = match k {
+            [0x01] | [0x06] => true,
+            [h, rest @ ..] if (0x60..0x78).contains(h) => std::str::from_utf8(rest)
+                .map(|s| FIELD_TEXT_KEYS.contains(&s))
+                .unwrap_or(false),
+            _ => false,
+        };
+        if !known {
+            let mut kr = Reader::new(k);
+            let name = match kr.head() {
+                Ok(Head::Uint(v)) => v.to_string(),
+                Ok(Head::Nint(v)) => format!("-{}", u128::from(v) + 1),
+                Ok(Head::Text(l)) => kr
+                    .text_body(l)
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_default(),
+                Ok(h) => format!("({})", h.kind()),
+                Err(_) => String::new(),
+            };
+            return Err(rej(
+                ListReason::UnknownField,
+                format!("revocation list has an unknown field {name} (is this a token?)"),
+            ));
+        }
+        scan.skip().map_err(ce)?;
+    }
+    let ty = |name: &str, want: &str| bad(&format!("field {name} is not {want}"));
+    let (mut iss, mut iat, mut version) = (None, None, None);
+    let (mut users, mut tokens, mut watermarks) = (None, None, None);
+    for _ in 0..n {
+        match r.head().map_err(ce)? {
+            Head::Uint(1) => match r.head().map_err(ce)? {
+                Head::Text(l) => iss = Some(r.text_body(l).map_err(ce)?.to_string()),
+                _ => return Err(ty("iss", "a text string")),
+            },
+            Head::Uint(6) => match r.head().map_err(ce)? {
+                Head::Uint(v) => iat = Some(v),
+                _ => return Err(ty("iat", "an unsigned integer")),
+            },
+            Head::Text(l) => match r.text_body(l).map_err(ce)? {
+                "users" => {
+                    let Head::Array(m) = r.head().map_err(ce)? else {
+                        return Err(ty("users", "an array of text strings"));
+                    };
+                    let mut v = BTreeSet::new();
+                    for _ in 0..m {
+                        match r.head().map_err(ce)? {
+                            Head::Text(l) => {
+                                v.insert(r.text_body(l).map_err(ce)?.to_string());
+                            }
+                            _ => return Err(ty("users", "an array of text strings")),
+                        }
+                    }
+                    users = Some(v);
+                }
+                "tokens" => {
+                    let want = "a map of 16-byte token ids to expiry times";
+                    let Head::Map(m) = r.head().map_err(ce)? else {
+                        return Err(ty("tokens", want));
+                    };
+                    let mut v = BTreeMap::new();
+                    for _ in 0..m {
+                        let cti: [u8; 16] = match r.head().map_err(ce)? {
+                            Head::Bytes(16) => r
+                                .take(16)
+                                .map_err(ce)?
+                                .try_into()
+                                .map_err(|_| ty("tokens", want))?,
+                            _ => return Err(ty("tokens", want)),
+                        };
+                        let Head::Uint(exp) = r.head().map_err(ce)? else {
+                            return Err(ty("tokens", want));
+                        };
+                        let exp = i64::try_from(exp).map_err(|_| {
+                            rej(
+                                ListReason::InvalidList,
+                                "revocation list has invalid fields: a token exp is out of range",
+                            )
+                        })?;
+                        v.insert(cti, exp);
+                    }
+                    tokens = Some(v);
+                }
+                "version" => match r.head().map_err(ce)? {
+                    Head::Uint(v) => version = Some(v),
+                    _ => return Err(ty("version", "an unsigned integer")),
+                },
+                "watermarks" => {
+                    let want = "a map of user names to times";
+                    let Head::Map(m) = r.head().map_err(ce)? else {
+                        return Err(ty("watermarks", want));
+                    };
+                    let mut v = BTreeMap::new();
+                    for _ in 0..m {
+                        let user = match r.head().map_err(ce)? {
+                            Head::Text(l) => r.text_body(l).map_err(ce)?.to_string(),
+                            _ => return Err(ty("watermarks", want)),
+                        };
+                        let Head::Uint(t) = r.head().map_err(ce)? else {
+                            return Err(ty("watermarks", want));
+                        };
+                        let t = i64::try_from(t).map_err(|_| {
+                            rej(
+                                ListReason::InvalidList,
+                                "revocation list has invalid fields: a watermark is out of range",
+                            )
+                        })?;
+                        v.insert(user, t);
+                    }
+                    watermarks = Some(v);
+                }
+                _ => return Err(bad("unknown field")),
+            },
+            _ => return Err(bad("unknown field")),
+        }
+    }
+    let missing = |name: &str| {
+        rej(
+            ListReason::MissingField,
+            format!("revocation list lacks the required field {name}"),
+        )
+    };
+    let inv = |m: String| {
+        rej(
+            ListReason::InvalidList,
+            format!("revocation list has invalid fields: {m}"),
+        )
+    };
+    let iat = iat.ok_or_else(|| missing("iat"))?;
+    let list = RevocationList {
+        iss: iss.ok_or_else(|| missing("iss"))?,
+        iat: i64::try_from(iat).map_err(|_| inv("iat is out of range".into()))?,
+        version: version.ok_or_else(|| missing("version"))?,
+        tokens: tokens.ok_or_else(|| missing("tokens"))?,
+        users: users.ok_or_else(|| missing("users"))?,
+        watermarks: watermarks.ok_or_else(|| missing("watermarks"))?,
+    };
+    list.check().map_err(inv)?;
+    Ok(list)
+}
+
+/// Checks 19-23 (§4): key, algorithm, key window, signature.
+pub fn verify_decoded(
+    d: &DecodedList,
+    keys: &TrustedKeys,
+    now_unix: i64,
+) -> Result<(), ListRejection> {
+    let Some(key) = keys.get(&d.kid) else {
+        return Err(rej(
+            ListReason::UnknownKid,
+            format!(
+                "revocation list is signed by key {:?}, which this host does not trust",
+                d.kid_str()
+            ),
+        ));
+    };
+    if d.alg != key.alg.cose_alg() {
+        return Err(rej(
+            ListReason::AlgMismatch,
+            format!(
+                "revocation list claims algorithm {}, but key {:?} is pinned to {}",
+                d.alg,
+                key.kid,
+                key.alg.name()
+            ),
+        ));
+    }
+    if let Some(nb) = key.not_before {
+        if now_unix < nb {
+            return Err(rej(
+                ListReason::KeyNotYetValid,
+                format!(
+                    "revocation list signing key {:?} is not valid for another {}",
+                    key.kid,
+                    human_duration(nb.abs_diff(now_unix))
+                ),
+            ));
+        }
+    }
+    if let Some(na) = key.not_after {
+        if now_unix >= na {
+            return Err(rej(
+                ListReason::KeyExpired,
+                format!(
+                    "revocation list signing key {:?} expired {} ago; re-sign the list with a current key",
+                    key.kid,
+                    human_duration(now_unix.abs_diff(na))
+                ),
+            ));
+        }
+    }
+    key.key
+        .verify_strict(
+            &sig_structure(&d.protected, &d.payload),
+            &Signature::from_bytes(&d.signature),
+        )
+        .map_err(|_| {
+            rej(
+                ListReason::BadSignature,
+                "revocation list signature is not valid",
+            )
+        })
+}
+
+/// Checks 4-23 on binary list bytes.
+pub fn verify(
+    bytes: &[u8],
+    keys: &TrustedKeys,
+    now_unix: i64,
+) -> Result<DecodedList, ListRejection> {
+    let d = decode(bytes)?;
+    verify_decoded(&d, keys, now_unix)?;
+    Ok(d)
+}
+
+/// Checks 1-23 on the file text.
+pub fn verify_text(
+    text: &str,
+    keys: &TrustedKeys,
+    now_unix: i64,
+) -> Result<DecodedList, ListRejection> {
+    verify(&decode_text(text)?, keys, now_unix)
+}
+
+/// Fuzzing entry point: `data` as binary list and, if UTF-8, as list text.
+/// Checks that nothing panics and that whatever [`decode`] accepts
+/// re-assembles to exactly the input.
+#[doc(hidden)]
+pub fn fuzz_decode(data: &[u8]) {
+    let mut keys = TrustedKeys::default();
+    if let Ok(k) = crate::keys::SigningKeyWithKid::from_seed("fuzz", &[1; 32]) {
+        keys.insert(k.trusted_key());
+    }
+    if let Ok(d) = decode(data) {
+        assert_eq!(assemble(&d.protected, &d.payload, &d.signature), data);
+        assert_eq!(d.list.encode(), d.payload);
+        let _ = verify_decoded(&d, &keys, 1_800_000_000);
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = verify_text(text, &keys, 1_800_000_000);
+    }
+    // Token and list decoders must never both accept the same bytes.
+    assert!(!(decode(data).is_ok() && crate::token::decode(data).is_ok()));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,446 @@
+//! The host side of revocation (docs/revocation.md §5): which list a host
+//! accepts, the anti-rollback state, and the check made on every decision.
+//!
+//! State file (`revocation_state`, default `/var/lib/jit/revocation-state`,
+//! mode 0600 root:root), exactly one line:
+//!
+//! ```text
+//! jit-revocation-state-v1 VERSION BLAKE3HEX
+//! ```
+//!
+//! VERSION is the highest list version this host has accepted, BLAKE3HEX the
+//! BLAKE3 hash (64 lower-case hex digits) of that list's binary bytes. It is
+//! compared and replaced under the audit log's lock (the `flock` on the log
+//! state's `.lock` file that the log writer and the replay cache take): new
+//! file, `fsync`, `rename`, directory `fsync`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::{decode_text, verify, DecodedList, ListRejection, Revoked};
+use crate::config::{self, SecureFileError};
+use crate::keys::TrustedKeys;
+use crate::token::{hex, TokenInfo};
+
+/// First word of the state file.
+pub const STATE_MAGIC: &str = "jit-revocation-state-v1";
+/// Default list location.
+pub const DEFAULT_LIST_PATH: &str = "/etc/security/jit/revocation/list";
+/// Default state location.
+pub const DEFAULT_STATE_PATH: &str = "/var/lib/jit/revocation-state";
+const MAX_STATE_LEN: u64 = 256;
+
+/// What a host does when its list file does not exist (`revocation_missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingPolicy {
+    /// Deny every token.
+    Deny,
+    /// Allow (no revocation is checked).
+    Allow,
+    /// Allow until a list has been accepted once (the state file exists),
+    /// deny afterwards. The default.
+    #[default]
+    DenyOnceSeen,
+}
+
+impl MissingPolicy {
+    /// Parse the configuration value.
+    pub fn parse(s: &str) -> Option<MissingPolicy> {
+        match s {
+            "deny" => Some(MissingPolicy::Deny),
+            "allow" => Some(MissingPolicy::Allow),
+            "deny_once_seen" => Some(MissingPolicy::DenyOnceSeen),
+            _ => None,
+        }
+    }
+    /// The configuration value.
+    pub fn name(self) -> &'static str {
+        match self {
+            MissingPolicy::Deny => "deny",
+            MissingPolicy::Allow => "allow",
+            MissingPolicy::DenyOnceSeen => "deny_once_seen",
+        }
+    }
+}
+
+/// The highest list a host has accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostState {
+    /// Its version.
+    pub version: u64,
+    /// BLAKE3 of its binary bytes.
+    pub hash: [u8; 32],
+}
+
+impl HostState {
+    /// The state for list bytes of `version`.
+    pub fn of(version: u64, list: &[u8]) -> HostState {
+        HostState {
+            version,
+            hash: *blake3::hash(list).as_bytes(),
+        }
+    }
+    /// The file contents.
+    pub fn render(&self) -> String {
+        format!("{STATE_MAGIC} {} {}\n", self.version, hex(&self.hash))
+    }
+    /// Parse the file contents (strict: exactly the rendered form).
+    pub fn parse(text: &str) -> Option<HostState> {
+        let line = text.strip_suffix('\n')?;
+        let mut f = line.split(' ');
+        if f.next()? != STATE_MAGIC {
+            return None;
+        }
+        let v = f.next()?;
+        let h = f.next()?;
+        if f.next().is_some() || v.is_empty() || v.starts_with('0') || h.len() != 64 {
+            return None;
+        }
+        if !v.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let version: u64 = v.parse().ok()?;
+        let mut hash = [0u8; 32];
+        hash[..16].copy_from_slice(&super::parse_cti(&h[..32])?);
+        hash[16..].copy_from_slice(&super::parse_cti(&h[32..])?);
+        let s = HostState { version, hash };
+        (s.render() == text).then_some(s)
+    }
+}
+
+/// Why the host refused. Every variant means: deny every token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The list file is missing and the policy says deny.
+    #[error("{0}")]
+    Missing(String),
+    /// The list is unsafe, unreadable or fails verification.
+    #[error("revocation list {path} is unusable: {why}")]
+    Invalid {
+        /// The list file.
+        path: PathBuf,
+        /// What is wrong (a [`ListRejection`] or a file problem).
+        why: String,
+        /// The list reason code, when the content was at fault.
+        code: Option<&'static str>,
+    },
+    /// A list older than the one already accepted.
+    #[error("revocation list {path} is version {got}, older than version {have} already accepted on this host; install the current list from the signer")]
+    Rollback {
+        /// The list file.
+        path: PathBuf,
+        /// Its version.
+        got: u64,
+        /// The accepted version.
+        have: u64,
+    },
+    /// The same version as accepted, with other contents.
+    #[error("revocation list {path} is version {version} but differs from the version {version} already accepted on this host (two different lists with one version); install the current list from the signer")]
+    Equivocation {
+        /// The list file.
+        path: PathBuf,
+        /// The version.
+        version: u64,
+    },
+    /// The state file is unsafe, corrupt or cannot be written.
+    #[error("revocation state {path} is unusable: {why}")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl HostError {
+    /// The reason code written to the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HostError::Missing(_) => "revocation_list_missing",
+            HostError::Invalid { .. } => "revocation_list_invalid",
+            HostError::Rollback { .. } => "revocation_rollback",
+            HostError::Equivocation { .. } => "revocation_equivocation",
+            HostError::State { .. } => "revocation_state_unusable",
+        }
+    }
+}
+
+/// A host's revocation settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPolicy {
+    /// The list file (`revocation_list`).
+    pub list: PathBuf,
+    /// The anti-rollback state (`revocation_state`).
+    pub state: PathBuf,
+    /// The lock taken while the state is compared and replaced.
+    pub lock: PathBuf,
+    /// `revocation_missing`.
+    pub missing: MissingPolicy,
+}
+
+/// The outcome of [`check_token`] when the token may proceed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Checked against this list version: not revoked.
+    NotRevoked(u64),
+    /// No list, and the policy allows that.
+    NoList,
+}
+
+/// A denial by [`check_token`]: reason code and one sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// Stable reason code (docs/pam-module.md).
+    pub code: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+fn state_err(path: &Path, why: impl Into<String>) -> HostError {
+    HostError::State {
+        path: path.to_path_buf(),
+        why: why.into(),
+    }
+}
+
+/// Read the state file: `None` if it does not exist.
+pub fn read_state(path: &Path) -> Result<Option<HostState>, HostError> {
+    let mut f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(state_err(path, "is a symbolic link"))
+        }
+        Err(e) => return Err(state_err(path, format!("cannot open: {e}"))),
+    };
+    let meta = f
+        .metadata()
+        .map_err(|e| state_err(path, format!("cannot stat: {e}")))?;
+    if !meta.is_file()
+        || meta.mode() & 0o077 != 0
+        || (nix::unistd::geteuid().is_root() && meta.uid() != 0)
+    {
+        return Err(state_err(
+            path,
+            format!(
+                "must be a regular file, mode 0600, owned by root (mode {:o}, uid {})",
+                meta.mode() & 0o7777,
+                meta.uid()
+            ),
+        ));
+    }
+    let mut text = String::new();
+    (&mut f)
+        .take(MAX_STATE_LEN)
+        .read_to_string(&mut text)
+        .map_err(|e| state_err(path, format!("cannot read: {e}")))?;
+    HostState::parse(&text)
+        .map(Some)
+        .ok_or_else(|| state_err(path, format!("not `{STATE_MAGIC} VERSION BLAKE3HEX`")))
+}
+
+/// Replace the state file atomically (new file, fsync, rename, fsync dir).
+pub fn write_state(path: &Path, s: &HostState) -> Result<(), HostError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp); // a leftover from a crash; the caller holds the lock
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(&tmp)
+        .map_err(|e| state_err(&tmp, format!("cannot create: {e}")))?;
+    if nix::unistd::geteuid().is_root() {
+        nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
+            .map_err(|e| state_err(&tmp, format!("cannot chown: {e}")))?;
+    }
+    f.write_all(s.render().as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| state_err(&tmp, format!("cannot write: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| state_err(path, format!("cannot replace: {e}")))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| state_err(dir, format!("cannot fsync the directory: {e}")))
+}
+
+/// Create a missing directory (and missing parents) mode 0700, owned by
+/// root when running as root (inside sudo the egid is the user's), as the log
+/// writer does for its own directories.
+fn ensure_dir(dir: &Path) -> Result<(), HostError> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| state_err(dir, format!("cannot create the directory: {e}")))?;
+    if nix::unistd::geteuid().is_root() {
+        for d in missing {
+            let f = File::open(d).map_err(|e| state_err(d, format!("cannot open: {e}")))?;
+            nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
+                .map_err(|e| state_err(d, format!("cannot chown: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Accept verified list bytes against the state: refuse a lower version
+/// (rollback) or the same version with other bytes (equivocation); record a
+/// higher version. Runs under the lock at `lock`.
+pub fn accept(
+    path_shown: &Path,
+    bytes: &[u8],
+    version: u64,
+    state: &Path,
+    lock: &Path,
+) -> Result<(), HostError> {
+    // On a host whose first decision ever meets a list, the log has not yet
+    // created its state directory: create it as the log writer would.
+    for p in [lock, state] {
+        ensure_dir(p.parent().unwrap_or(Path::new(".")))?;
+    }
+    let lf = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(lock)
+        .map_err(|e| state_err(lock, format!("cannot open the lock: {e}")))?;
+    let _held = Flock::lock(lf, FlockArg::LockExclusive)
+        .map_err(|(_, e)| state_err(lock, format!("cannot lock: {e}")))?;
+    let new = HostState::of(version, bytes);
+    match read_state(state)? {
+        Some(have) if version < have.version => Err(HostError::Rollback {
+            path: path_shown.to_path_buf(),
+            got: version,
+            have: have.version,
+        }),
+        Some(have) if version == have.version => {
+            if have.hash == new.hash {
+                Ok(())
+            } else {
+                Err(HostError::Equivocation {
+                    path: path_shown.to_path_buf(),
+                    version,
+                })
+            }
+        }
+        _ => write_state(state, &new),
+    }
+}
+
+/// Read, verify and accept the host's list. `Ok(None)`: no list file and the
+/// policy allows that.
+pub fn load(
+    p: &HostPolicy,
+    keys: &TrustedKeys,
+    now: i64,
+) -> Result<Option<DecodedList>, HostError> {
+    let invalid = |why: String, code: Option<&'static str>| HostError::Invalid {
+        path: p.list.clone(),
+        why,
+        code,
+    };
+    let text = match config::read_secure_file(&p.list, config::MAX_KEYS_LEN) {
+        Ok(t) => t,
+        Err(SecureFileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return missing(p)
+        }
+        Err(e) => return Err(invalid(e.to_string(), None)),
+    };
+    let bytes = decode_text(&text).map_err(|r| invalid(r.to_string(), Some(r.reason.code())))?;
+    let d = verify(&bytes, keys, now)
+        .map_err(|r: ListRejection| invalid(r.to_string(), Some(r.reason.code())))?;
+    accept(&p.list, &bytes, d.list.version, &p.state, &p.lock)?;
+    Ok(Some(d))
+}
+
+fn missing(p: &HostPolicy) -> Result<Option<DecodedList>, HostError> {
+    let shown = p.list.display();
+    match p.missing {
+        MissingPolicy::Allow => Ok(None),
+        MissingPolicy::Deny => Err(HostError::Missing(format!(
+            "revocation list {shown} is missing and this host requires one (revocation_missing = deny); install the current list from the signer"
+        ))),
+        MissingPolicy::DenyOnceSeen => match read_state(&p.state)? {
+            None => Ok(None),
+            Some(s) => Err(HostError::Missing(format!(
+                "revocation list {shown} is missing, but this host has accepted version {} before; install the current list from the signer",
+                s.version
+            ))),
+        },
+    }
+}
+
+/// The check made on every decision once a token has verified: load the
+/// host's list (policy, verification, anti-rollback) and look the token up.
+pub fn check_token(
+    p: &HostPolicy,
+    keys: &TrustedKeys,
+    now: i64,
+    t: &TokenInfo,
+) -> Result<Checked, Denial> {
+    let d = match load(p, keys, now) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Ok(Checked::NoList),
+        Err(e) => {
+            return Err(Denial {
+                code: e.code(),
+                message: e.to_string(),
+            })
+        }
+    };
+    let v = d.list.version;
+    match d.list.is_revoked_info(t) {
+        None => Ok(Checked::NotRevoked(v)),
+        Some(why) => Err(Denial {
+            code: "revoked",
+            message: match why {
+                Revoked::TokenId => format!(
+                    "token {} is revoked (revocation list version {v}); ask for a new token",
+                    t.cti_hex
+                ),
+                Revoked::User => format!(
+                    "every token of user {} is revoked (revocation list version {v}); ask the signer's operators",
+                    t.sub
+                ),
+                Revoked::IssuedBefore(wm) => format!(
+                    "tokens of user {} issued before {} are revoked and this one was issued at {} (revocation list version {v}); ask for a new token",
+                    t.sub,
+                    fmt_time(wm),
+                    fmt_time(t.iat)
+                ),
+            },
+        }),
+    }
+}
+
+fn fmt_time(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{t}"))
+}

@@ -1,0 +1,445 @@
+//! `jit-signer revoke`: keep the signer's revocation list and emit the next
+//! signed version (docs/revocation.md).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context as _};
+use clap::Args;
+use jit_core::keys::TrustedKeys;
+use jit_core::log::record::{RevokedToken, Watermark};
+use jit_core::revocation::{self, DecodedList, RevocationList};
+use jit_core::token::{self, hex};
+
+use super::{fmt_time, io_err, key_err, now_or, out, pretty, relative, usage, Fail};
+
+/// Exit codes of `revoke`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (--show: the list decoded, and verified if --trusted-keys was given)
+  1  the list was rejected (--show)
+  2  usage error (nothing to revoke, bad token id, user name or time)
+  3  I/O error (cannot read or write the state directory or the output file)
+  4  key error (secret key file readable by group/others, invalid key or trusted-keys file)
+  6  ledger error: the revocation could not be recorded; no list was written
+  8  the state directory's current list is corrupt (not a list jit-signer wrote)";
+
+/// The file in the state directory holding the current list.
+pub const LIST_FILE: &str = "revocation.list";
+/// A token id given without its expiry is kept this long.
+pub const DEFAULT_ID_KEEP_SECS: i64 = 30 * 86_400;
+
+/// Revoke tokens (by id or by token), users, or a user's tokens issued before
+/// a time, and write the next signed version of the revocation list.
+///
+/// The current list lives in the state directory (DIR/revocation.list); each
+/// run emits version + 1 with the previous entries, minus token entries whose
+/// expiry (plus 10 min) has passed. Copy the list file to every host's
+/// `revocation_list` path (default /etc/security/jit/revocation/list).
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    /// Secret key file written by `keygen` (any key the hosts trust).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Or a key in a PKCS#11 token.
+    #[command(flatten)]
+    hsm: super::Pkcs11Args,
+    /// Why (recorded in the issuance ledger).
+    #[arg(long)]
+    reason: Option<String>,
+    #[command(flatten)]
+    ledger: super::ledger::LedgerArgs,
+    /// State directory holding the current list (created with mode 0700).
+    #[arg(long, env = "JIT_REVOCATION_DIR")]
+    state: PathBuf,
+    /// Revoke the token with this id (32 hex digits, as logged and shown by inspect). Repeatable.
+    #[arg(long = "token-id")]
+    token_ids: Vec<String>,
+    /// Expiry of the --token-id tokens (RFC 3339 or @UNIXSECONDS), for pruning.
+    /// Default: 30 days from now.
+    #[arg(long = "exp")]
+    exp: Option<String>,
+    /// Revoke this token (a file holding it, or the token text); its id and
+    /// expiry are taken from it. Repeatable.
+    #[arg(long = "token")]
+    tokens: Vec<String>,
+    /// Revoke every token of this user; with --before, only those issued
+    /// before that time. Repeatable.
+    #[arg(long = "user")]
+    users: Vec<String>,
+    /// With --user: void only tokens issued before TIME (RFC 3339 or
+    /// @UNIXSECONDS; default now). Tokens issued at or after TIME stay valid.
+    #[arg(long, num_args = 0..=1, default_missing_value = "now", requires = "users")]
+    before: Option<String>,
+    /// Lift a --user revocation (watermarks stay). Repeatable.
+    #[arg(long = "restore-user")]
+    restore_users: Vec<String>,
+    /// Issuer name written into the list. Default: the key id.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Also write the new list to FILE (atomically).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the current list (or --list FILE) instead of changing it.
+    #[arg(long, conflicts_with_all = ["token_ids", "tokens", "users", "restore_users", "out"])]
+    show: bool,
+    /// With --show: the list file to print instead of the state directory's.
+    #[arg(long, requires = "show")]
+    list: Option<PathBuf>,
+    /// With --show: verify the list against this trusted-keys file.
+    #[arg(long = "trusted-keys", requires = "show")]
+    trusted_keys: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Pretend the time is this (RFC 3339 or @UNIXSECONDS); for tests.
+    #[arg(long, hide = true)]
+    now: Option<String>,
+}
+
+fn corrupt(err: anyhow::Error) -> Fail {
+    Fail { code: 8, err }
+}
+
+/// `jit-signer revoke`.
+pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
+    let now = now_or(a.now.as_deref()).map_err(usage)?;
+    if a.show {
+        return show(&a, now);
+    }
+    let mut add_tokens: Vec<([u8; 16], i64)> = Vec::new();
+    let id_exp = match &a.exp {
+        None => now.saturating_add(DEFAULT_ID_KEEP_SECS),
+        Some(s) => jit_core::keys::parse_time(s)
+            .ok_or_else(|| usage(anyhow!("--exp {s:?}: use RFC 3339 or @UNIXSECONDS")))?,
+    };
+    for id in &a.token_ids {
+        let cti = revocation::parse_cti(&id.to_ascii_lowercase())
+            .ok_or_else(|| usage(anyhow!("--token-id {id:?}: not 32 hex digits")))?;
+        add_tokens.push((cti, id_exp));
+    }
+    for t in &a.tokens {
+        let text = match fs::read_to_string(t) {
+            Ok(s) => s.trim().to_string(),
+            Err(_) => t.trim().to_string(),
+        };
+        let d = token::decode_b64(&text)
+            .and_then(|b| token::decode(&b))
+            .map_err(|r| usage(anyhow!("--token {}: not a jit token: {r}", short(t))))?;
+        add_tokens.push((d.claims.cti, d.claims.exp));
+    }
+    let before = match a.before.as_deref() {
+        None => None,
+        Some("now") => Some(now),
+        Some(s) => Some(
+            jit_core::keys::parse_time(s)
+                .ok_or_else(|| usage(anyhow!("--before {s:?}: use RFC 3339 or @UNIXSECONDS")))?,
+        ),
+    };
+    for u in a.users.iter().chain(&a.restore_users) {
+        if !revocation::valid_user(u) {
+            return Err(usage(anyhow!(
+                "user {u:?}: must be 1-256 characters without white space or control characters"
+            )));
+        }
+    }
+    if add_tokens.is_empty() && a.users.is_empty() && a.restore_users.is_empty() {
+        return Err(usage(anyhow!(
+            "nothing to do: give --token-id, --token, --user or --restore-user (or --show)"
+        )));
+    }
+    let sk = a.hsm.open_signer(a.key.as_deref())?;
+
+    ensure_dir(&a.state)?;
+    let _lock = lock_dir(&a.state)?;
+    let current = read_current(&a.state)?;
+    let mut next = match &current {
+        Some(d) => d.list.clone(),
+        None => RevocationList::default(),
+    };
+    next.version = next
+        .version
+        .checked_add(1)
+        .ok_or_else(|| corrupt(anyhow!("the current list's version cannot be increased")))?;
+    next.iat = now;
+    next.iss = a.issuer.clone().unwrap_or_else(|| sk.kid().to_string());
+    for (cti, exp) in &add_tokens {
+        let e = next.tokens.entry(*cti).or_insert(*exp);
+        *e = (*e).max(*exp);
+    }
+    for u in &a.restore_users {
+        next.users.remove(u);
+    }
+    for u in &a.users {
+        match before {
+            None => {
+                next.users.insert(u.clone());
+            }
+            Some(t) => {
+                let w = next.watermarks.entry(u.clone()).or_insert(t);
+                *w = (*w).max(t); // a watermark only moves forward
+            }
+        }
+    }
+    let pruned = next.prune(now);
+    let bytes = revocation::sign(&next, sk.as_ref()).map_err(|e| match e {
+        revocation::SignListError::Sign(_) if a.hsm.pkcs11.is_some() => Fail {
+            code: super::pkcs11::EXIT_PKCS11,
+            err: e.into(),
+        },
+        revocation::SignListError::Sign(_) => key_err(e.into()),
+        _ => usage(e.into()),
+    })?;
+    let record = jit_core::ledger::Revocation {
+        version: next.version,
+        tokens: next
+            .tokens
+            .iter()
+            .map(|(cti, exp)| RevokedToken {
+                token_id: hex(cti),
+                exp: *exp,
+            })
+            .collect(),
+        users: next.users.iter().cloned().collect(),
+        watermarks: next
+            .watermarks
+            .iter()
+            .map(|(user, before)| Watermark {
+                user: user.clone(),
+                before: *before,
+            })
+            .collect(),
+        kid: Some(sk.kid().to_string()),
+        requester: nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name),
+        reason: a.reason.clone(),
+    };
+    commit_revocation(
+        &a.ledger.config(),
+        &a.state,
+        a.out.as_deref(),
+        &bytes,
+        &record,
+    )?;
+    let path = a.state.join(LIST_FILE);
+    if a.json {
+        let v = serde_json::json!({
+            "list": path,
+            "out": a.out,
+            "version": next.version,
+            "kid": sk.kid(),
+            "pruned": pruned,
+            "revocation": next.to_json(),
+        });
+        out(&format!("{}\n", pretty(&v)))?;
+    } else {
+        out(&format!(
+            "wrote revocation list version {} ({} token ids, {} users, {} watermarks; {} expired entries pruned) to {}{}\n",
+            next.version,
+            next.tokens.len(),
+            next.users.len(),
+            next.watermarks.len(),
+            pruned,
+            path.display(),
+            a.out.as_ref().map(|o| format!(" and {}", o.display())).unwrap_or_default()
+        ))?;
+    }
+    Ok(0)
+}
+
+/// The point where a revocation becomes final: the new signed list replaces
+/// the signer's current one (and the optional copy for distribution). Nothing
+/// before this has changed any file.
+/// The revocation becomes final: recorded in the issuance ledger first (no
+/// record, no list), then written where hosts pick it up.
+fn commit_revocation(
+    ledger: &jit_core::log::LogConfig,
+    dir: &Path,
+    copy: Option<&Path>,
+    bytes: &[u8],
+    record: &jit_core::ledger::Revocation,
+) -> Result<(), Fail> {
+    super::ledger::revoked(ledger, record)?;
+    let text = revocation::encode_text(bytes);
+    write_atomic(&dir.join(LIST_FILE), text.as_bytes())?;
+    if let Some(o) = copy {
+        write_atomic(o, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 24 {
+        format!("{}...", s.chars().take(24).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), Fail> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))
+            .map_err(io_err)?;
+    }
+    Ok(())
+}
+
+/// One `revoke` at a time per state directory: two concurrent runs would
+/// otherwise both emit version N+1 with different contents, which hosts
+/// refuse as equivocation.
+fn lock_dir(dir: &Path) -> Result<nix::fcntl::Flock<File>, Fail> {
+    let p = dir.join(".lock");
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&p)
+        .with_context(|| format!("opening {}", p.display()))
+        .map_err(io_err)?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| io_err(anyhow::Error::new(e).context(format!("locking {}", p.display()))))
+}
+
+fn read_current(dir: &Path) -> Result<Option<DecodedList>, Fail> {
+    let p = dir.join(LIST_FILE);
+    let text = match fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(io_err(
+                anyhow::Error::new(e).context(format!("reading {}", p.display())),
+            ))
+        }
+    };
+    revocation::decode_text(&text)
+        .and_then(|b| revocation::decode(&b))
+        .map(Some)
+        .map_err(|r| corrupt(anyhow!("{}: {r}", p.display())))
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Fail> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| usage(anyhow!("{}: not a file name", path.display())))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let res = (|| -> anyhow::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(data)
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res.map_err(io_err)
+}
+
+fn show(a: &RevokeArgs, now: i64) -> Result<u8, Fail> {
+    let path = a.list.clone().unwrap_or_else(|| a.state.join(LIST_FILE));
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(io_err)?;
+    let keys = match &a.trusted_keys {
+        None => None,
+        Some(p) => {
+            let s = fs::read_to_string(p)
+                .with_context(|| format!("reading {}", p.display()))
+                .map_err(io_err)?;
+            Some(
+                TrustedKeys::parse(&s)
+                    .with_context(|| format!("trusted-keys file {}", p.display()))
+                    .map_err(key_err)?,
+            )
+        }
+    };
+    let decoded = revocation::decode_text(&text).and_then(|b| revocation::decode(&b));
+    let verdict = match (&decoded, &keys) {
+        (Err(e), _) => Some(Err(e.clone())),
+        (Ok(d), Some(k)) => Some(revocation::verify_decoded(d, k, now)),
+        (Ok(_), None) => None,
+    };
+    let rejected = matches!(verdict, Some(Err(_)));
+    if a.json {
+        let mut v = serde_json::json!({
+            "file": path,
+            "decoded": decoded.is_ok(),
+            "verified": keys.is_some() && !rejected,
+            "reason": match &verdict { Some(Err(r)) => r.reason.code(), _ => "ok" },
+        });
+        if let Ok(d) = &decoded {
+            v["kid"] = d.kid_str().into();
+            v["revocation"] = d.list.to_json();
+        }
+        if let Some(Err(r)) = &verdict {
+            v["message"] = r.message.clone().into();
+        }
+        out(&format!("{}\n", pretty(&v)))?;
+    } else {
+        let mut s = String::new();
+        match &verdict {
+            Some(Err(r)) => s.push_str(&format!("REJECTED: {r}\n")),
+            Some(Ok(())) => s.push_str("valid: signature, key and type verified\n"),
+            None => s.push_str("NOT VERIFIED (no --trusted-keys given); decoded:\n"),
+        }
+        if let Ok(d) = &decoded {
+            let l = &d.list;
+            s.push_str(&format!("file:       {}\n", path.display()));
+            s.push_str(&format!("version:    {}\n", l.version));
+            s.push_str(&format!(
+                "issued:     {} ({})\n",
+                fmt_time(l.iat),
+                relative(l.iat, now)
+            ));
+            s.push_str(&format!("issuer:     {}\n", l.iss));
+            s.push_str(&format!("kid:        {}\n", d.kid_str()));
+            s.push_str(&format!("revoked tokens ({}):\n", l.tokens.len()));
+            for (c, e) in &l.tokens {
+                s.push_str(&format!(
+                    "  {}  expires {} ({})\n",
+                    hex(c),
+                    fmt_time(*e),
+                    relative(*e, now)
+                ));
+            }
+            s.push_str(&format!("revoked users ({}):\n", l.users.len()));
+            for u in &l.users {
+                s.push_str(&format!("  {u}\n"));
+            }
+            s.push_str(&format!("watermarks ({}):\n", l.watermarks.len()));
+            for (u, t) in &l.watermarks {
+                s.push_str(&format!(
+                    "  {u}: tokens issued before {} are void\n",
+                    fmt_time(*t)
+                ));
+            }
+        }
+        out(&s)?;
+    }
+    Ok(if rejected { 1 } else { 0 })
+}

@@ -1,0 +1,182 @@
+//! `jit-signer revoke`: versions, carried entries, pruning, --show, exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use jit_core::keys::TrustedKeys;
+use jit_core::revocation;
+
+/// The issuance ledger of a run: next to its `--state` directory (inside the
+/// test's temp dir); without one, a path that cannot be created.
+fn ledger_for(args: &[&str]) -> String {
+    match args.iter().position(|a| *a == "--state") {
+        Some(i) if i + 1 < args.len() => format!("{}.ledger/ledger.log", args[i + 1]),
+        _ => "/dev/null/no-ledger-here/ledger.log".into(),
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jit-signer"))
+        .args(args)
+        .env_remove("JIT_REVOCATION_DIR")
+        .env("JIT_LEDGER", ledger_for(args))
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn current(state: &Path, keys: &TrustedKeys, now: i64) -> revocation::RevocationList {
+    let text = std::fs::read_to_string(state.join("revocation.list")).unwrap();
+    revocation::verify_text(&text, keys, now).unwrap().list
+}
+
+#[test]
+fn versions_carry_entries_prune_and_show() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&["keygen", "--kid", "rk", "--out", d.path().to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let key = d.path().join("rk.key");
+    let key = key.to_str().unwrap();
+    let keys =
+        TrustedKeys::parse(&std::fs::read_to_string(d.path().join("rk.pub")).unwrap()).unwrap();
+    let st = d.path().join("state");
+    let st = st.to_str().unwrap();
+    let id_a = "00112233445566778899aabbccddeeff";
+    let base = ["revoke", "--key", key, "--state", st];
+    let with = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // Nothing to do: usage error, nothing written.
+    let o = with(&["--now", "@1000000"]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(!Path::new(st).join("revocation.list").exists());
+    // Bad inputs.
+    assert_eq!(code(&with(&["--token-id", "xyz"])), 2);
+    assert_eq!(code(&with(&["--user", "a b"])), 2);
+    assert_eq!(code(&with(&["--token", "not a token"])), 2);
+    // v1: a token id expiring at 1000100.
+    let o = with(&["--now", "@1000000", "--token-id", id_a, "--exp", "@1000100"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(Path::new(st), &keys, 1_000_000);
+    assert_eq!(l.version, 1);
+    assert_eq!(l.iss, "rk");
+    assert_eq!(l.tokens.len(), 1);
+    // v2: a user and a watermark; the id is carried over.
+    let o = with(&["--now", "@1000050", "--user", "mallory", "--json"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], 2);
+    let o = with(&["--now", "@1000060", "--user", "alice", "--before"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(Path::new(st), &keys, 1_000_060);
+    assert_eq!(l.version, 3);
+    assert!(l.users.contains("mallory") && !l.users.contains("alice"));
+    assert_eq!(l.watermarks["alice"], 1_000_060);
+    assert_eq!(l.tokens.len(), 1);
+    // A watermark never moves back.
+    let o = with(&["--now", "@1000070", "--user", "alice", "--before", "@5"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        current(Path::new(st), &keys, 1_000_070).watermarks["alice"],
+        1_000_060
+    );
+    // Past exp + 600 s the id is pruned; users stay; restore-user lifts one.
+    let o = with(&["--now", "@1000701", "--restore-user", "mallory"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(Path::new(st), &keys, 1_000_701);
+    assert_eq!(l.version, 5);
+    assert!(l.tokens.is_empty() && l.users.is_empty());
+    assert_eq!(l.watermarks.len(), 1);
+    // --show verifies with --trusted-keys; another key's list is rejected (exit 1).
+    let pubf = d.path().join("rk.pub");
+    let o = run(&[
+        "revoke",
+        "--state",
+        st,
+        "--show",
+        "--trusted-keys",
+        pubf.to_str().unwrap(),
+        "--now",
+        "@1000701",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("version:    5"));
+    let o = run(&[
+        "keygen",
+        "--kid",
+        "other",
+        "--out",
+        d.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0);
+    let other = d.path().join("other.pub");
+    let o = run(&[
+        "revoke",
+        "--state",
+        st,
+        "--show",
+        "--trusted-keys",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("unknown_kid"));
+    // A corrupt current list: exit 8, and it is not overwritten.
+    std::fs::write(Path::new(st).join("revocation.list"), "garbage\n").unwrap();
+    let o = with(&["--user", "x"]);
+    assert_eq!(code(&o), 8, "{}", err(&o));
+    assert_eq!(
+        std::fs::read_to_string(Path::new(st).join("revocation.list")).unwrap(),
+        "garbage\n"
+    );
+}
+
+#[test]
+fn every_list_is_recorded_in_the_ledger_before_it_is_written() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "keygen",
+        "--kid",
+        "rv-led",
+        "--out",
+        d.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let key = d.path().join("rv-led.key");
+    let state = d.path().join("state");
+    let (k, s) = (key.to_str().unwrap(), state.to_str().unwrap());
+    let o = run(&[
+        "revoke", "--key", k, "--state", s, "--user", "mallory", "--reason", "left",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let ledger = std::fs::read_to_string(format!("{s}.ledger/ledger.log")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "revoked");
+    assert_eq!(last["revocation_version"], 1);
+    assert_eq!(last["revoked_users"][0], "mallory");
+    assert_eq!(last["token_reason"], "left");
+    // No record, no list: an unwritable ledger leaves version 1 in place.
+    let o = Command::new(env!("CARGO_BIN_EXE_jit-signer"))
+        .args(["revoke", "--key", k, "--state", s, "--user", "eve"])
+        .env("JIT_LEDGER", "/dev/null/no-ledger-here/ledger.log")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 6, "{}", err(&o));
+    let keys =
+        TrustedKeys::parse(&std::fs::read_to_string(d.path().join("rv-led.pub")).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let l = current(&state, &keys, now);
+    assert_eq!(l.version, 1);
+    assert!(!l.users.contains("eve"));
+}
