@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The jit demo, end to end on this machine (run as root on Debian 12):
 # install dependencies, build, make a signing key, trust it, issue a token,
-# run one sudo that the token allows and one it does not, verify the audit log.
+# run one sudo that the token allows and one it does not, revoke the token,
+# use a single-use break-glass token, verify the audit log (break-glass uses
+# listed for review), and ask the issuance ledger who held access.
 # Everything is isolated (a demo user, a dedicated PAM service and sudoers
 # drop-in, files under /run/jit-demo) and removed at the end.
 set -euo pipefail
@@ -40,16 +42,45 @@ as_user "$UA" JIT_TOKEN="$TOKEN" -- sudo -n /usr/bin/cat /etc/shadow
 cat "$OUT" "$ERR"; echo "exit status: $RC"
 [ "$RC" != 0 ] || e2e_die "the denied sudo succeeded"
 
-say "5. the audit log"
+say "5. revoked: the signer revokes that token; the host gets the signed list"
+show "jit-signer revoke --key e2e-k1.key --token \$TOKEN --reason 'demo: access no longer needed'"
+"$BIN/jit-signer" revoke --key "$ROOT/signer/e2e-k1.key" --state "$ROOT/signer/revocation" \
+    --token "$TOKEN" --reason "demo: access no longer needed"
+mkdir -p -m 0755 "$ROOT/keys/revocation"
+install -m 0644 "$ROOT/signer/revocation/revocation.list" "$ROOT/keys/revocation/list"
+as_user "$UA" JIT_TOKEN="$TOKEN" -- sudo -n /usr/bin/id
+cat "$OUT" "$ERR"; echo "exit status: $RC"
+[ "$RC" != 0 ] || e2e_die "the revoked token still works"
+
+say "6. break-glass: an emergency token is single-use, alerted and flagged for review"
+show "jit-signer issue --break-glass --user $UA --host-group e2e-hosts --command /usr/bin/id --ttl 15m --reason 'INC-9 db down, nobody to approve'"
+BG=$(e2e_issue --break-glass --user "$UA" --host-group e2e-hosts --command /usr/bin/id --ttl 15m \
+    --reason "INC-9 db down, nobody to approve")
+as_user "$UA" JIT_TOKEN="$BG" -- sudo -n /usr/bin/id
+cat "$OUT" "$ERR"; echo "exit status: $RC"
+[ "$RC" = 0 ] || e2e_die "the break-glass sudo failed"
+echo "-- the same token again:"
+as_user "$UA" JIT_TOKEN="$BG" -- sudo -n /usr/bin/id
+cat "$OUT" "$ERR"; echo "exit status: $RC"
+[ "$RC" != 0 ] || e2e_die "the break-glass token was used twice"
+
+say "7. the audit log"
 /usr/bin/python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
     print(r["seq"], r["time"], r["kind"], r.get("user", ""), r.get("command", ""),
-          {True: "ALLOWED", False: "DENIED"}.get(r.get("allowed"), ""), r.get("reason_code", ""))
+          {True: "ALLOWED", False: "DENIED"}.get(r.get("allowed"), ""), r.get("reason_code", ""),
+          "BREAK-GLASS" if r.get("break_glass") else "")
 ' "$ROOT/log/audit.log"
 
-say "6. jit-verify log with the initial seal key and the state file"
+say "8. jit-verify log with the initial seal key and the state file"
 show "jit-verify log --seal-key seal-key.initial --state log.state audit.log"
 "$BIN/jit-verify" log --seal-key "$ROOT/state/seal-key.initial" --state "$ROOT/state/log.state" "$ROOT/log/audit.log"
+
+say "9. the signer's issuance ledger: who held access, and how it was used"
+show "jit-verify standing --at NOW --ledger ledger.log"
+"$BIN/jit-verify" standing --at "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" --ledger "$E2E_LEDGER"
+show "jit-verify report --ledger ledger.log --log audit.log"
+"$BIN/jit-verify" report --ledger "$E2E_LEDGER" --log "$ROOT/log/audit.log"
 say "demo complete; cleaning up"
