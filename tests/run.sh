@@ -20,7 +20,9 @@ passed=0; failed=0; failed_names=()
 for t in tests/ci.d/*.sh; do
     [ -e "$t" ] || continue
     echo "== $t"
-    if bash "$t"; then
+    # One end-to-end script at a time on this machine: they share fixed
+    # users, PAM service and sudoers names (tests/e2e/lib.sh).
+    if flock /run/jit-e2e.lock bash "$t"; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1)); failed_names+=("$t")
