@@ -471,13 +471,18 @@ grants() {
 }
 # replay_transition DOMAIN: a file named replay.new created by DOMAIN in
 # /var/lib/jit gets jit_replay_t (a name-based type_transition).
+# The rules are read whole before grep looks at them: `sesearch | grep -q`
+# under pipefail fails at random when grep exits first and sesearch gets
+# SIGPIPE (seen once the policy had two name transitions).
+transitions() { chroot "$R" sesearch -T -s "$1" -t jit_state_t -c file "$POL" 2>/dev/null; }
 replay_transition() {
-    chroot "$R" sesearch -T -s "$1" -t jit_state_t -c file "$POL" 2>/dev/null | grep -q 'jit_replay_t.*replay\.new' \
+    local t; t=$(transitions "$1")
+    grep -q 'jit_replay_t.*replay\.new' <<<"$t" \
         || { echo "     no type_transition to jit_replay_t for replay.new"; return 1; }
 }
 revstate_transition() {
-    chroot "$R" sesearch -T -s "$1" -t jit_state_t -c file "$POL" 2>/dev/null \
-        | grep -q 'jit_revocation_state_t.*revocation-state\.new' \
+    local t; t=$(transitions "$1")
+    grep -q 'jit_revocation_state_t.*revocation-state\.new' <<<"$t" \
         || { echo "     no type_transition to jit_revocation_state_t for revocation-state.new"; return 1; }
 }
 NOWRITE="write append create unlink rename link setattr"
