@@ -6,6 +6,7 @@
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
 //! - [`config`] — `/etc/security/pam_jit.conf`.
 //! - [`sudo`] — determining exactly what sudo is about to run.
+//! - [`policy`] — the signer's policy: who may get what, and who approves.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,7 @@ pub mod config;
 pub mod invocation;
 pub mod keys;
 pub mod log;
+pub mod policy;
 pub mod replay;
 pub mod sudo;
 pub mod token;
