@@ -389,7 +389,7 @@ impl Policy {
                     max_uses,
                 });
             }
-            if closest.as_ref().is_none_or(|(_, g)| gaps.len() < g.len()) {
+            if closest.as_ref().map_or(true, |(_, g)| gaps.len() < g.len()) {
                 closest = Some((rule, gaps));
             }
         }
@@ -522,6 +522,121 @@ impl Rule {
             }
         }
         gaps
+    }
+}
+
+/// How long a request may wait for approval.
+pub const REQUEST_LIFETIME_SECS: i64 = 3600;
+/// Largest request file accepted.
+pub const MAX_REQUEST_FILE_LEN: u64 = 64 * 1024;
+
+/// A pending request as stored in the spool (JSON, unknown keys refused).
+/// Its id is [`request_id`] of the exact bytes, so the content an approver
+/// approves cannot change under the id they were shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestFile {
+    /// Format version (1).
+    pub v: u32,
+    /// Requester user name (must match the file's owner).
+    pub requester: String,
+    /// Requester uid (must match the file's owner).
+    pub uid: u32,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+    /// 16 random bytes, hex: two identical requests get distinct ids.
+    pub nonce: String,
+    /// Host groups.
+    pub host_groups: Vec<String>,
+    /// Commands in `parse_command` syntax (sudoedit grants as `sudoedit /file`).
+    pub commands: Vec<String>,
+    /// Shell.
+    pub shell: bool,
+    /// Target users.
+    pub run_as: Vec<String>,
+    /// Target groups.
+    pub run_as_groups: Vec<String>,
+    /// Lifetime, seconds.
+    pub ttl: u64,
+    /// Requested start, Unix seconds (None: when approved).
+    pub not_before: Option<i64>,
+    /// Why.
+    pub reason: String,
+    /// Ticket.
+    pub ticket: Option<String>,
+    /// Use limit.
+    pub max_uses: Option<u32>,
+}
+
+/// The id of a request file: the first 16 bytes of BLAKE3 of its bytes, lowercase hex.
+pub fn request_id(bytes: &[u8]) -> String {
+    crate::token::hex(&blake3::hash(bytes).as_bytes()[..16])
+}
+
+/// Is `s` shaped like a request id (32 lowercase hex digits)?
+pub fn is_request_id(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl RequestFile {
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// Parse stored bytes (strict).
+    pub fn parse(bytes: &[u8]) -> Result<RequestFile, String> {
+        let r: RequestFile =
+            serde_json::from_slice(bytes).map_err(|e| format!("malformed request: {e}"))?;
+        if r.v != 1 {
+            return Err(format!("request format version {} is not supported", r.v));
+        }
+        Ok(r)
+    }
+
+    /// The grants asked for.
+    pub fn grants(&self) -> Result<Vec<Grant>, String> {
+        self.commands
+            .iter()
+            .map(|c| parse_command(c).map_err(|e| format!("command {c:?}: {e}")))
+            .collect()
+    }
+
+    /// The request as the policy sees it if issued at `now`, with its nbf and exp.
+    pub fn to_request(&self, now: i64) -> Result<(Request, i64, i64), String> {
+        let nbf = self.not_before.map_or(now, |t| t.max(now));
+        let ttl = i64::try_from(self.ttl).map_err(|_| "ttl out of range".to_string())?;
+        let exp = nbf.checked_add(ttl).ok_or("ttl out of range")?;
+        let req = Request {
+            hosts: self.host_groups.clone(),
+            cmds: self.grants()?,
+            shell: self.shell,
+            run_as: self.run_as.clone(),
+            run_as_groups: self.run_as_groups.clone(),
+            ttl_secs: self.ttl,
+            start_delay_secs: nbf.abs_diff(now),
+            max_uses: self.max_uses,
+            break_glass: false,
+        };
+        Ok((req, nbf, exp))
+    }
+
+    /// Is the request still approvable at `now` (not expired, not from the future)?
+    pub fn check_age(&self, now: i64) -> Result<(), String> {
+        if self.created > now.saturating_add(300) {
+            return Err("request is dated in the future".into());
+        }
+        if now.saturating_sub(self.created) > REQUEST_LIFETIME_SECS {
+            return Err(format!(
+                "request expired (requests are valid for {})",
+                crate::token::human_duration(REQUEST_LIFETIME_SECS as u64)
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -828,6 +943,50 @@ break_glass = true
         assert!(parse_err(&format!("{MIN}max_uses = 0\n")).contains("max_uses is 0"));
         assert!(parse_err(&MIN.replace("[\"a\"]", "[\"a b\"]")).contains("whitespace"));
         assert!(parse_err(&MIN.replace("\"1h\"", "3600")).contains("line"));
+    }
+
+    #[test]
+    fn request_file_roundtrip_and_id() {
+        let rf = RequestFile {
+            v: 1,
+            requester: "alice".into(),
+            uid: 1001,
+            created: 1000,
+            nonce: "00".into(),
+            host_groups: vec!["web".into()],
+            commands: vec![
+                "/usr/bin/systemctl restart nginx".into(),
+                "sudoedit /etc/x".into(),
+            ],
+            shell: false,
+            run_as: vec!["root".into()],
+            run_as_groups: vec![],
+            ttl: 3600,
+            not_before: Some(900),
+            reason: "r".into(),
+            ticket: None,
+            max_uses: None,
+        };
+        let b = rf.encode();
+        assert_eq!(RequestFile::parse(&b).unwrap(), rf);
+        let id = request_id(&b);
+        assert!(is_request_id(&id));
+        let mut b2 = b.clone();
+        b2[10] ^= 1;
+        assert_ne!(request_id(&b2), id);
+        assert!(!is_request_id("../etc/passwd"));
+        assert!(!is_request_id(&id.to_uppercase()));
+        // Unknown keys are refused.
+        let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        v["approver"] = "bob".into();
+        assert!(RequestFile::parse(v.to_string().as_bytes()).is_err());
+        // nbf in the past moves to now; the delay counts from now.
+        let (r, nbf, exp) = rf.to_request(2000).unwrap();
+        assert_eq!((nbf, exp, r.start_delay_secs), (2000, 5600, 0));
+        assert_eq!(r.cmds.len(), 2);
+        assert!(rf.check_age(1000 + 3600).is_ok());
+        assert!(rf.check_age(1000 + 3601).is_err());
+        assert!(rf.check_age(1000 - 301).is_err());
     }
 
     #[test]
