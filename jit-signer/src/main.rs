@@ -9,6 +9,8 @@ use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod approval;
+
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Parser, Subcommand};
 use jit_core::keys::{parse_time, SigningKeyWithKid, TrustedKeys};
@@ -20,7 +22,10 @@ Exit codes:
   1  the token was rejected (inspect)
   2  usage error or refused input (bad arguments, TTL out of range, expiry in the past)
   3  I/O error (cannot read or write a file, refusing to overwrite a key)
-  4  key error (secret key file readable by group/others, invalid key or trusted-keys file)";
+  4  key error (secret key file readable by group/others, invalid key or trusted-keys file)
+  5  refused by the policy (the message names the rule and the part it does not cover),
+     or by the approval rules (own request, not an approver)
+  6  the request cannot be used (unknown id, expired, already decided, altered, wrong owner)";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]
@@ -105,10 +110,26 @@ enum Cmd {
         /// Print claims and token as JSON.
         #[arg(long)]
         json: bool,
+        /// Check the grant against this policy file (default: $JIT_POLICY);
+        /// grants that need approval are refused (use `request`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Pretend the time is this (RFC 3339 or @UNIXSECONDS); for tests.
         #[arg(long, hide = true)]
         now: Option<String>,
     },
+    /// Ask for a token under the signer policy; prints the request id.
+    #[command(after_help = EXIT_CODES)]
+    Request(approval::RequestArgs),
+    /// Approve a pending request (never your own) and print the token.
+    #[command(after_help = EXIT_CODES)]
+    Approve(approval::ApproveArgs),
+    /// Reject a pending request (an approver), or withdraw your own.
+    #[command(after_help = EXIT_CODES)]
+    Reject(approval::RejectArgs),
+    /// List pending requests.
+    #[command(after_help = EXIT_CODES)]
+    Requests(approval::ListArgs),
     /// Decode a token and, with --trusted-keys, verify its signature, type,
     /// key, key window and validity time.
     #[command(after_help = EXIT_CODES)]
@@ -234,6 +255,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             break_glass,
             max_uses,
             json,
+            policy,
             now,
         } => {
             let now = now_or(now.as_deref()).map_err(usage)?;
@@ -299,7 +321,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             if max_uses == Some(0) {
                 return Err(usage(anyhow!("--max-uses must be at least 1")));
             }
-            let claims = Claims {
+            let mut claims = Claims {
                 iss: issuer.unwrap_or_else(|| sk.kid.clone()),
                 sub: user,
                 iat: now,
@@ -317,6 +339,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 break_glass,
                 max_uses,
             };
+            approval::check_issue(policy, &mut claims, now)?;
             let tok = token::issue_b64(&claims, &sk).map_err(|e| usage(e.into()))?;
             if json {
                 let v = serde_json::json!({
@@ -330,6 +353,10 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
             Ok(0)
         }
+        Cmd::Request(a) => approval::request(a),
+        Cmd::Approve(a) => approval::approve(a),
+        Cmd::Reject(a) => approval::reject(a),
+        Cmd::Requests(a) => approval::list(a),
         Cmd::Inspect {
             trusted_keys,
             json,
