@@ -299,12 +299,6 @@ fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {}", path.display()))
         .map_err(io_err)?;
-    if policy::request_id(&bytes) != id {
-        return Err(bad_request(anyhow!(
-            "request {} does not hash to its id (altered or incomplete)",
-            path.display()
-        )));
-    }
     let file = RequestFile::parse(&bytes)
         .map_err(|e| bad_request(anyhow!("request {}: {e}", path.display())))?;
     let owner = Uid::from_raw(md.uid());
@@ -325,6 +319,12 @@ fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
             } else {
                 &owner_name
             }
+        )));
+    }
+    if policy::request_id(&bytes) != id {
+        return Err(bad_request(anyhow!(
+            "request {} does not hash to its id (altered or incomplete)",
+            path.display()
         )));
     }
     Ok(Loaded {
