@@ -696,7 +696,12 @@ pub fn list(a: ListArgs) -> Result<u8, Fail> {
 /// approval (or is a break-glass grant of a break-glass rule, which becomes
 /// single-use). Sets `max_uses` from the rule.
 pub fn check_issue(policy: Option<PathBuf>, claims: &mut Claims, now: i64) -> Result<(), Fail> {
-    let Some(path) = policy.or_else(|| std::env::var_os("JIT_POLICY").map(PathBuf::from)) else {
+    let from_env = || {
+        std::env::var_os("JIT_POLICY")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    };
+    let Some(path) = policy.or_else(from_env) else {
         return Ok(());
     };
     let policy = load_policy(&path)?;
