@@ -606,8 +606,49 @@ impl RequestFile {
             .collect()
     }
 
+    /// The constraints `jit-signer request` enforces, checked again on the
+    /// stored file: the requester writes it and could bypass the CLI.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.requester.is_empty() {
+            return Err("requester is empty".into());
+        }
+        if self.host_groups.is_empty() {
+            return Err("no host group requested".into());
+        }
+        if self.commands.is_empty() && !self.shell {
+            return Err("nothing requested".into());
+        }
+        for w in self
+            .host_groups
+            .iter()
+            .chain(&self.run_as)
+            .chain(&self.run_as_groups)
+        {
+            if !valid_word(w) {
+                return Err(format!("{w:?} is empty or contains whitespace"));
+            }
+        }
+        if self.run_as.is_empty() && self.run_as_groups.is_empty() {
+            return Err("no run-as user or group".into());
+        }
+        if !(MIN_TTL_SECS..=MAX_LIFETIME_SECS as u64).contains(&self.ttl) {
+            return Err("ttl is outside 1m..24h".into());
+        }
+        if self.reason.trim().is_empty() {
+            return Err("reason is empty".into());
+        }
+        if self.ticket.as_deref() == Some("") {
+            return Err("ticket is empty".into());
+        }
+        if self.max_uses == Some(0) {
+            return Err("max_uses is 0".into());
+        }
+        Ok(())
+    }
+
     /// The request as the policy sees it if issued at `now`, with its nbf and exp.
     pub fn to_request(&self, now: i64) -> Result<(Request, i64, i64), String> {
+        self.validate()?;
         let nbf = self.not_before.map_or(now, |t| t.max(now));
         let ttl = i64::try_from(self.ttl).map_err(|_| "ttl out of range".to_string())?;
         let exp = nbf.checked_add(ttl).ok_or("ttl out of range")?;
@@ -987,6 +1028,51 @@ break_glass = true
         assert!(rf.check_age(1000 + 3600).is_ok());
         assert!(rf.check_age(1000 + 3601).is_err());
         assert!(rf.check_age(1000 - 301).is_err());
+        // A hand-written file cannot bypass what `request` enforces.
+        for bad in [
+            RequestFile {
+                host_groups: vec![],
+                ..rf.clone()
+            },
+            RequestFile {
+                commands: vec![],
+                ..rf.clone()
+            },
+            RequestFile {
+                host_groups: vec!["".into()],
+                ..rf.clone()
+            },
+            RequestFile {
+                run_as: vec!["a b".into()],
+                ..rf.clone()
+            },
+            RequestFile {
+                ttl: 59,
+                ..rf.clone()
+            },
+            RequestFile {
+                ttl: 86_401,
+                ..rf.clone()
+            },
+            RequestFile {
+                reason: " ".into(),
+                ..rf.clone()
+            },
+            RequestFile {
+                ticket: Some(String::new()),
+                ..rf.clone()
+            },
+            RequestFile {
+                max_uses: Some(0),
+                ..rf.clone()
+            },
+            RequestFile {
+                commands: vec!["true".into()],
+                ..rf.clone()
+            },
+        ] {
+            assert!(bad.to_request(2000).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -662,7 +662,7 @@ pub fn list(a: ListArgs) -> Result<u8, Fail> {
                 continue;
             }
         };
-        if l.file.check_age(now).is_err() {
+        if l.file.check_age(now).is_err() || l.file.validate().is_err() {
             continue;
         }
         let f = &l.file;
