@@ -18,6 +18,7 @@ cleanup() {
             userdel --remove "$u" 2>/dev/null || true
         fi
     done
+    getent group jit-req-leads >/dev/null && groupdel jit-req-leads
     e2e_teardown
     rm -f "$OUT" "$ERR"
 }
@@ -27,6 +28,8 @@ for u in "$RB" "$RC_"; do
     id "$u" >/dev/null 2>&1 && userdel --remove "$u"
     useradd --create-home --shell /bin/bash "$u"
 done
+getent group jit-req-leads >/dev/null && groupdel jit-req-leads
+groupadd jit-req-leads
 
 pass=0; fail=0; failed=()
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
@@ -55,6 +58,7 @@ max_ttl = "2h"
 max_uses = 3
 # $UA and root are approvers too: they still cannot approve their own requests.
 approvers = ["$RB", "$UA", "root"]
+approver_groups = ["jit-req-leads"]
 
 [[rule]]
 name = "break-glass"
@@ -165,6 +169,17 @@ as_user "$RB" "${ENVS[@]}" -- "$S" reject "$RJ"
 expect "reject: by an approver" 0
 approve "$RB" "$RJ"
 expect "approve: a rejected request cannot be approved" 6 "already decided"
+
+# Approval through a group: $RC_ becomes a lead.
+usermod -aG jit-req-leads "$RC_"
+install -d -o "$RC_" -m 0700 "$ROOT/key-c"
+install -o "$RC_" -m 0600 "$ROOT/signer/e2e-k1.key" "$ROOT/key-c/k1.key"
+req --command "/usr/bin/id -u"
+GID_=$(head -n 1 "$OUT")
+as_user "$RC_" "${ENVS[@]}" -- "$S" approve --json --key "$ROOT/key-c/k1.key" "$GID_"
+expect "approve: by a member of approver_groups" 0
+got=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["claims"].get("approver"))' "$OUT")
+[ "$got" = "$RC_" ] && ok "token: group approver named" || bad "group approver" "$got"
 
 req --command /usr/bin/true --now "@$(( $(date +%s) - 3700 ))"
 EX=$(head -n 1 "$OUT")
