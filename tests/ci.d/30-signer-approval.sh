@@ -117,7 +117,13 @@ RC=$?; set -e
 expect "approve: root cannot approve its own request" 5 "cannot approve their own request"
 
 # --- forged, copied, linked, altered requests -----------------------------
-# $RC_ copies $UA's request (new nonce, so a new id) into the spool as its own file.
+# $RC_ cannot replace, remove or rename $UA's request (sticky, root-owned spool) ...
+as_user "$RC_" -- /bin/sh -c "cp '$ROOT/policy.toml' '$SPOOL/$ID.req' || mv -f '$SPOOL/$ID.req' '$SPOOL/x.req' || rm -f '$SPOOL/$ID.req'"
+if [ "$RC" != 0 ] && [ "$(stat -c %U "$SPOOL/$ID.req")" = "$UA" ]; then
+    ok "spool: another user cannot replace, rename or remove a request"
+else bad "spool: foreign request tampering" "file now owned by $(stat -c %U "$SPOOL/$ID.req")"; fi
+# ... so it copies the request (new nonce) into the spool as its own file.
+# (The owner check runs before the id/hash check, so any file name will do.)
 forged=$(/usr/bin/python3 - "$SPOOL/$ID.req" <<'EOF'
 import json, sys
 d = json.loads(open(sys.argv[1]).read())
