@@ -324,6 +324,31 @@ fn check_owner_mode(p: &Path, uid: u32, mode: u32) -> Result<(), SecureFileError
     Ok(())
 }
 
+/// Create a missing directory (and missing parents) mode 0700, owned by root
+/// when running as root (inside sudo the egid is the user's), as the log
+/// writer does for its own directories. Used where something is created
+/// next to the log's state before the log itself (a host's first decision).
+pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("{}: cannot create the directory: {e}", dir.display()))?;
+    if nix::unistd::geteuid().is_root() {
+        for d in missing {
+            let f = File::open(d).map_err(|e| format!("{}: cannot open: {e}", d.display()))?;
+            nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
+                .map_err(|e| format!("{}: cannot chown: {e}", d.display()))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! - [`ledger`] — the signer's issuance ledger (same format), standing access and reports.
 //! - [`config`] — `/etc/security/pam_jit.conf`.
 //! - [`sudo`] — determining exactly what sudo is about to run.
+//! - [`policy`] — the signer's policy: who may get what, and who approves.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
 //! - [`revocation`] — signed revocation lists and the host's anti-rollback state.
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod invocation;
 pub mod keys;
 pub mod ledger;
 pub mod log;
+pub mod policy;
 pub mod replay;
 pub mod revocation;
 pub mod sudo;

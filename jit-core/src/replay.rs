@@ -220,6 +220,16 @@ pub fn consume(
             msg: format!("token id {cti_hex:?} is not 32 lower-case hex digits"),
         });
     }
+    // On a host whose first sudo ever uses a use-limited token, the log has
+    // not yet created the directory of its lock: create it as the writer would.
+    for p in [lock, cache] {
+        let dir = p.parent().unwrap_or(Path::new("."));
+        crate::config::ensure_private_dir(dir).map_err(|e| ReplayError::Io {
+            op: "create directory",
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+    }
     let lf = OpenOptions::new()
         .read(true)
         .write(true)
@@ -296,6 +306,22 @@ mod tests {
             std::fs::read_to_string(&c).unwrap(),
             format!("{A} 2000 2\n{B} 2000 1\n")
         );
+    }
+
+    /// A host whose very first sudo uses a use-limited token has no state
+    /// directory yet: it is created (0700), not a reason to deny.
+    #[test]
+    fn a_missing_state_directory_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let state = d.path().join("state");
+        let (c, l) = paths(&state);
+        assert_eq!(
+            consume(&c, &l, A, 2000, 1, 1000, 60).unwrap(),
+            Use { n: 1, max: 1 }
+        );
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700);
     }
 
     #[test]

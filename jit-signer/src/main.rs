@@ -11,6 +11,8 @@ use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod approval;
+
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Parser, Subcommand};
 use jit_core::keys::{parse_time, Signer, SigningKeyWithKid, TrustedKeys};
@@ -29,7 +31,10 @@ Exit codes:
      file; PKCS#11: key not found, several keys match, not an Ed25519 signing key)
   5  PKCS#11 error (module cannot be loaded, token not found, wrong or locked PIN, signing
      failed or produced a signature that does not verify)
-  6  ledger error: the issuance ledger could not be written; nothing was issued";
+  6  ledger error: the issuance ledger could not be written; nothing was issued
+  7  refused by the policy (the message names the rule and the part it does not cover),
+     or by the approval rules (own request, not an approver)
+  9  the request cannot be used (unknown id, expired, already decided, altered, wrong owner)";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]
@@ -138,12 +143,28 @@ enum Cmd {
         /// Print claims and token as JSON.
         #[arg(long)]
         json: bool,
+        /// Check the grant against this policy file (default: $JIT_POLICY);
+        /// grants that need approval are refused (use `request`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Pretend the time is this (RFC 3339 or @UNIXSECONDS); for tests.
         #[arg(long, hide = true)]
         now: Option<String>,
         #[command(flatten)]
         ledger: ledger::LedgerArgs,
     },
+    /// Ask for a token under the signer policy; prints the request id.
+    #[command(after_help = EXIT_CODES)]
+    Request(approval::RequestArgs),
+    /// Approve a pending request (never your own) and print the token.
+    #[command(after_help = EXIT_CODES)]
+    Approve(approval::ApproveArgs),
+    /// Reject a pending request (an approver), or withdraw your own.
+    #[command(after_help = EXIT_CODES)]
+    Reject(approval::RejectArgs),
+    /// List pending requests.
+    #[command(after_help = EXIT_CODES)]
+    Requests(approval::ListArgs),
     /// Decode a token and, with --trusted-keys, verify its signature, type,
     /// key, key window and validity time.
     #[command(after_help = EXIT_CODES)]
@@ -242,6 +263,17 @@ pub(crate) struct Fail {
     err: anyhow::Error,
 }
 
+impl Fail {
+    /// The same error with exit code `to` if its code is `from` (a recorded
+    /// refusal keeps the ledger's exit code 6 if the record failed).
+    fn with_code_if(mut self, from: u8, to: u8) -> Fail {
+        if self.code == from {
+            self.code = to;
+        }
+        self
+    }
+}
+
 fn usage(err: anyhow::Error) -> Fail {
     Fail { code: 2, err }
 }
@@ -334,6 +366,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             break_glass,
             max_uses,
             json,
+            policy,
             now,
             ledger: ledger_args,
         } => {
@@ -465,7 +498,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 }
                 (false, m) => m,
             };
-            let claims = Claims {
+            let mut claims = Claims {
                 iss: issuer.unwrap_or_else(|| sk.kid().to_string()),
                 sub: user,
                 iat: now,
@@ -483,6 +516,15 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 break_glass,
                 max_uses,
             };
+            let rule = match approval::check_issue(policy, &mut claims, now) {
+                Ok(rule) => rule,
+                Err(approval::IssueCheck::Other(f)) => return Err(f),
+                Err(approval::IssueCheck::Refused { rule, err }) => {
+                    req.rule = rule;
+                    return Err(ledger::refuse(&lcfg, &req, "policy", err)
+                        .with_code_if(2, approval::EXIT_REFUSED));
+                }
+            };
             let tok = token::issue_b64(&claims, sk.as_ref()).map_err(|e| match e {
                 token::IssueError::Sign(_) => Fail {
                     code: pkcs11::EXIT_PKCS11,
@@ -497,7 +539,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     claims: &claims,
                     kid: sk.kid(),
                     requester: None,
-                    rule: None,
+                    rule: rule.as_deref(),
                 },
             )?;
             if json {
@@ -512,6 +554,10 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
             Ok(0)
         }
+        Cmd::Request(a) => approval::request(a),
+        Cmd::Approve(a) => approval::approve(a),
+        Cmd::Reject(a) => approval::reject(a),
+        Cmd::Requests(a) => approval::list(a),
         Cmd::Inspect {
             trusted_keys,
             json,

@@ -408,3 +408,173 @@ fn broken_pipe_is_quiet() {
     let o = child.wait_with_output().unwrap();
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+const POLICY: &str = r#"
+[[rule]]
+name = "web-restart"
+users = ["alice", "root"]
+host_groups = ["web"]
+commands = ["/usr/bin/systemctl restart nginx"]
+max_ttl = "2h"
+approvers = ["root", "bob"]
+
+[[rule]]
+name = "self-service"
+users = ["alice"]
+host_groups = ["web"]
+commands = ["/usr/bin/uptime"]
+max_ttl = "1h"
+approval = false
+"#;
+
+fn policy_file(dir: &Path, text: &str) -> String {
+    let p = dir.join("policy.toml");
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn issue_policy_refusals_name_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(&dir.path().join("k"), "k1");
+    let pol = policy_file(dir.path(), POLICY);
+    // Needs approval: refused with exit 5 and a pointer to `request`.
+    let o = issue(
+        &key,
+        &[
+            "--policy",
+            &pol,
+            "--command",
+            "/usr/bin/systemctl restart nginx",
+        ],
+    );
+    assert_eq!(code(&o), 7, "{}", stderr(&o));
+    assert!(stderr(&o).contains("rule web-restart requires approval: use jit-signer request"));
+    // Covered by a rule without approval: issued.
+    let o = issue(&key, &["--policy", &pol, "--command", "/usr/bin/uptime"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // One extra argument: refused, closest rule named.
+    let o = issue(&key, &["--policy", &pol, "--command", "/usr/bin/uptime -p"]);
+    assert_eq!(code(&o), 7);
+    assert!(
+        stderr(&o).contains(": command /usr/bin/uptime -p is not granted"),
+        "{}",
+        stderr(&o)
+    );
+    // TTL one second over.
+    let o = issue(
+        &key,
+        &[
+            "--policy",
+            &pol,
+            "--command",
+            "/usr/bin/uptime",
+            "--ttl",
+            "1h1s",
+        ],
+    );
+    assert_eq!(code(&o), 7);
+    // --approver is never taken from a flag under a policy.
+    let o = issue(
+        &key,
+        &[
+            "--policy",
+            &pol,
+            "--command",
+            "/usr/bin/uptime",
+            "--approver",
+            "bob",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // An invalid policy is a usage error naming the rule.
+    let bad = policy_file(dir.path(), &format!("{POLICY}\n[[rule]]\nname = \"self-service\"\nusers = [\"a\"]\nhost_groups = [\"h\"]\nshell = true\nmax_ttl = \"1h\"\napproval = false\n"));
+    let o = issue(&key, &["--policy", &bad, "--command", "/usr/bin/uptime"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("rule self-service (#3): duplicate rule name"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn request_spool_and_self_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(&dir.path().join("k"), "k1");
+    let pol = policy_file(dir.path(), POLICY);
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let sp = spool.to_str().unwrap();
+    // No sticky bit: refused.
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o733)).unwrap();
+    let req = |extra: &[&str]| {
+        let mut a = vec![
+            "request",
+            "--policy",
+            &pol,
+            "--spool",
+            sp,
+            "--host-group",
+            "web",
+            "--reason",
+            "t",
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let o = req(&["--command", "/usr/bin/systemctl restart nginx"]);
+    if running_as_root() {
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(stderr(&o).contains("sticky"), "{}", stderr(&o));
+    } else {
+        // Not root: the spool is not root-owned.
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        return;
+    }
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o1733)).unwrap();
+    let o = req(&["--command", "/usr/bin/systemctl restart nginx"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let id = stdout(&o).lines().next().unwrap().to_string();
+    // root requested; root is a listed approver; still refused.
+    let o = run(&[
+        "approve", "--policy", &pol, "--spool", sp, "--key", &key, &id,
+    ]);
+    assert_eq!(code(&o), 7, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot approve their own request"));
+    // Withdraw it; then it cannot be approved or withdrawn again.
+    let o = run(&["reject", "--policy", &pol, "--spool", sp, &id]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["reject", "--policy", &pol, "--spool", sp, &id]);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    // Altered content no longer hashes to its id.
+    let o = req(&["--command", "/usr/bin/systemctl restart nginx"]);
+    let id2 = stdout(&o).lines().next().unwrap().to_string();
+    let p = spool.join(format!("{id2}.req"));
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("\"ttl\":3600", "\"ttl\":3601");
+    std::fs::write(&p, text).unwrap();
+    let o = run(&["requests", "--spool", sp, "--json"]);
+    assert_eq!(code(&o), 0);
+    assert!(!stdout(&o).contains(&id2), "altered request listed");
+    // Outside the policy: exit 5 with the rule.
+    let o = req(&[
+        "--command",
+        "/usr/bin/systemctl restart nginx",
+        "--host-group",
+        "db",
+    ]);
+    assert_eq!(code(&o), 7);
+    assert!(stderr(&o).contains("rule web-restart: host group db is not granted"));
+}
+
+fn running_as_root() -> bool {
+    // The uid of this test process, read from /proc (no unsafe code).
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        .unwrap_or(false)
+}

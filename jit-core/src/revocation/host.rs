@@ -16,7 +16,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -278,27 +278,8 @@ pub fn write_state(path: &Path, s: &HostState) -> Result<(), HostError> {
         .map_err(|e| state_err(dir, format!("cannot fsync the directory: {e}")))
 }
 
-/// Create a missing directory (and missing parents) mode 0700, owned by
-/// root when running as root (inside sudo the egid is the user's), as the log
-/// writer does for its own directories.
 fn ensure_dir(dir: &Path) -> Result<(), HostError> {
-    if dir.as_os_str().is_empty() || dir.is_dir() {
-        return Ok(());
-    }
-    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| state_err(dir, format!("cannot create the directory: {e}")))?;
-    if nix::unistd::geteuid().is_root() {
-        for d in missing {
-            let f = File::open(d).map_err(|e| state_err(d, format!("cannot open: {e}")))?;
-            nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
-                .map_err(|e| state_err(d, format!("cannot chown: {e}")))?;
-        }
-    }
-    Ok(())
+    crate::config::ensure_private_dir(dir).map_err(|e| state_err(dir, e))
 }
 
 /// Accept verified list bytes against the state: refuse a lower version

@@ -1,0 +1,867 @@
+//! `jit-signer request / approve / reject / requests` and the policy check of
+//! `issue --policy` (docs/signer-policy.md).
+//!
+//! Identity comes from the OS, never from a flag: the requester is the owner
+//! (set by the kernel) of the request file in the spool, the approver is the
+//! real uid of the `approve` process.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context as _};
+use clap::Args;
+use jit_core::policy::{self, Allowed, Identity, Policy, RequestFile};
+use jit_core::token::{self, Claims, Grant};
+use nix::unistd::{getgrouplist, getuid, Gid, Group, Uid, User};
+
+use crate::{io_err, now_or, out, parse_when, pretty, usage, Fail};
+
+/// Exit code: refused by the policy (or by the approval rules).
+pub const EXIT_REFUSED: u8 = 7;
+/// Exit code: the request cannot be used (unknown, expired, already decided, forged).
+pub const EXIT_BAD_REQUEST: u8 = 9;
+
+/// What the issuance ledger learns of a request that was refused, rejected
+/// or approved (docs/log-format.md, "The issuance ledger").
+fn ledger_refusal(
+    file: &RequestFile,
+    rule: Option<String>,
+    approver: &str,
+) -> jit_core::ledger::Refusal {
+    jit_core::ledger::Refusal {
+        rule,
+        requester: Some(file.requester.clone()),
+        user: Some(file.requester.clone()),
+        host_groups: file.host_groups.clone(),
+        grants: file.grants().unwrap_or_default(),
+        run_as: file.run_as.clone(),
+        run_as_groups: file.run_as_groups.clone(),
+        shell: file.shell,
+        reason: Some(file.reason.clone()),
+        ticket: file.ticket.clone(),
+        approver: Some(approver.to_string()),
+        max_uses: file.max_uses,
+        ..Default::default()
+    }
+}
+
+/// Record a refusal at approve/reject time, then fail with `code`.
+fn record_refusal(
+    lcfg: &jit_core::log::LogConfig,
+    r: &jit_core::ledger::Refusal,
+    reason_code: &str,
+    code: u8,
+    err: anyhow::Error,
+) -> Fail {
+    crate::ledger::refuse(lcfg, r, reason_code, err).with_code_if(2, code)
+}
+
+fn refused(err: anyhow::Error) -> Fail {
+    Fail {
+        code: EXIT_REFUSED,
+        err,
+    }
+}
+
+fn bad_request(err: anyhow::Error) -> Fail {
+    Fail {
+        code: EXIT_BAD_REQUEST,
+        err,
+    }
+}
+
+/// Where the policy and the spool are.
+#[derive(Args, Debug)]
+pub struct Where {
+    /// Policy file (TOML, docs/signer-policy.md). Default: $JIT_POLICY.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Spool directory (root-owned, sticky, e.g. mode 1733). Default: $JIT_SPOOL.
+    #[arg(long)]
+    spool: Option<PathBuf>,
+}
+
+impl Where {
+    fn policy(&self) -> Result<Policy, Fail> {
+        load_policy(&from_env(self.policy.clone(), "JIT_POLICY", "--policy")?)
+    }
+    fn spool(&self) -> Result<PathBuf, Fail> {
+        let p = from_env(self.spool.clone(), "JIT_SPOOL", "--spool")?;
+        check_spool(&p)?;
+        Ok(p)
+    }
+}
+
+fn from_env(v: Option<PathBuf>, var: &str, flag: &str) -> Result<PathBuf, Fail> {
+    v.or_else(|| {
+        std::env::var_os(var)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    })
+    .ok_or_else(|| usage(anyhow!("no {flag} given and ${var} is not set")))
+}
+
+/// Read and validate a policy file.
+pub fn load_policy(path: &Path) -> Result<Policy, Fail> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("reading policy {}", path.display()))
+        .map_err(io_err)?;
+    Policy::parse(&text)
+        .with_context(|| format!("policy {}", path.display()))
+        .map_err(usage)
+}
+
+/// Ask for a token; an approver issues it with `jit-signer approve ID`.
+#[derive(Args, Debug)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    at: Where,
+    /// Host group (repeatable, at least one).
+    #[arg(long = "host-group", required = true)]
+    host_groups: Vec<String>,
+    /// A command, in `issue --command` syntax (repeatable).
+    #[arg(long = "command")]
+    commands: Vec<String>,
+    /// A file to edit with sudoedit (repeatable).
+    #[arg(long = "edit")]
+    edits: Vec<String>,
+    /// Ask for `sudo -s` / `sudo -i`.
+    #[arg(long)]
+    shell: bool,
+    /// Target user (repeatable). Default: root.
+    #[arg(long = "run-as")]
+    run_as: Vec<String>,
+    /// Target group (repeatable).
+    #[arg(long = "run-as-group")]
+    run_as_groups: Vec<String>,
+    /// Lifetime, from 1m to 24h.
+    #[arg(long, default_value = "1h")]
+    ttl: String,
+    /// Start of validity (RFC 3339, @UNIXSECONDS or +DURATION). Default: when approved.
+    #[arg(long = "not-before")]
+    not_before: Option<String>,
+    /// Why.
+    #[arg(long)]
+    reason: String,
+    /// Ticket / change reference.
+    #[arg(long)]
+    ticket: Option<String>,
+    /// Maximum number of uses (default: the rule's max_uses, if any).
+    #[arg(long = "max-uses")]
+    max_uses: Option<u32>,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Pretend the time is this; for tests.
+    #[arg(long, hide = true)]
+    now: Option<String>,
+}
+
+/// Approve a pending request and print the token.
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    at: Where,
+    /// Secret key file (or --pkcs11).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    hsm: crate::Pkcs11Args,
+    #[command(flatten)]
+    ledger: crate::ledger::LedgerArgs,
+    /// Issuer name. Default: the key id.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Print claims and token as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Pretend the time is this; for tests.
+    #[arg(long, hide = true)]
+    now: Option<String>,
+    /// The request id printed by `jit-signer request`.
+    id: String,
+}
+
+/// Reject (or, as the requester, withdraw) a pending request.
+#[derive(Args, Debug)]
+pub struct RejectArgs {
+    #[command(flatten)]
+    at: Where,
+    #[command(flatten)]
+    ledger: crate::ledger::LedgerArgs,
+    /// Pretend the time is this; for tests.
+    #[arg(long, hide = true)]
+    now: Option<String>,
+    /// The request id.
+    id: String,
+}
+
+/// List pending requests.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    at: Where,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Pretend the time is this; for tests.
+    #[arg(long, hide = true)]
+    now: Option<String>,
+}
+
+/// The identity of a uid, from the user and group databases.
+fn identity_of(uid: Uid) -> Result<Identity, Fail> {
+    let user = User::from_uid(uid)
+        .context("looking up the user database")
+        .map_err(io_err)?
+        .ok_or_else(|| refused(anyhow!("uid {uid} has no user name")))?;
+    Ok(Identity {
+        groups: groups_of(&user.name, user.gid)?,
+        name: user.name,
+    })
+}
+
+fn groups_of(name: &str, gid: Gid) -> Result<Vec<String>, Fail> {
+    let cname = std::ffi::CString::new(name)
+        .map_err(|_| refused(anyhow!("user name {name:?} contains NUL")))?;
+    let gids = getgrouplist(&cname, gid)
+        .with_context(|| format!("looking up the groups of {name}"))
+        .map_err(io_err)?;
+    let mut out = Vec::new();
+    for g in gids {
+        if let Some(gr) = Group::from_gid(g)
+            .context("looking up the group database")
+            .map_err(io_err)?
+        {
+            out.push(gr.name);
+        }
+    }
+    Ok(out)
+}
+
+/// The identity of a user named in a token (`issue --policy`): groups from
+/// the local database if the user exists there, none otherwise.
+fn identity_by_name(name: &str) -> Result<Identity, Fail> {
+    let groups = match User::from_name(name)
+        .context("looking up the user database")
+        .map_err(io_err)?
+    {
+        Some(u) => groups_of(name, u.gid)?,
+        None => Vec::new(),
+    };
+    Ok(Identity {
+        name: name.to_string(),
+        groups,
+    })
+}
+
+/// The spool must be a real directory owned by root with the sticky bit, so
+/// nobody can remove, rename or replace another user's request or a verdict.
+fn check_spool(p: &Path) -> Result<(), Fail> {
+    let md = fs::symlink_metadata(p)
+        .with_context(|| format!("spool {}", p.display()))
+        .map_err(io_err)?;
+    if !md.file_type().is_dir() {
+        return Err(usage(anyhow!("spool {} is not a directory", p.display())));
+    }
+    if md.uid() != 0 {
+        return Err(usage(anyhow!(
+            "spool {} is not owned by root (uid {})",
+            p.display(),
+            md.uid()
+        )));
+    }
+    if md.mode() & 0o1000 == 0 {
+        return Err(usage(anyhow!(
+            "spool {} lacks the sticky bit (mode {:04o}); use chmod 1733",
+            p.display(),
+            md.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+fn req_path(spool: &Path, id: &str) -> PathBuf {
+    spool.join(format!("{id}.req"))
+}
+
+fn verdict_path(spool: &Path, id: &str) -> PathBuf {
+    spool.join(format!("{id}.done"))
+}
+
+/// A request read back from the spool, with its kernel-attested owner.
+struct Loaded {
+    id: String,
+    file: RequestFile,
+    owner: Uid,
+}
+
+/// Open `ID.req` without following symlinks and check, on the open fd, that it
+/// is a regular file with one link, not group/world-writable, owned by the
+/// requester it names, and that its bytes hash to ID.
+fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
+    if !policy::is_request_id(id) {
+        return Err(bad_request(anyhow!(
+            "{id:?} is not a request id (32 hex digits)"
+        )));
+    }
+    let path = req_path(spool, id);
+    let f = File::options()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(&path)
+        .with_context(|| format!("opening request {}", path.display()))
+        .map_err(bad_request)?;
+    let md = f
+        .metadata()
+        .with_context(|| format!("fstat {}", path.display()))
+        .map_err(io_err)?;
+    let why = if !md.is_file() {
+        Some("is not a regular file".to_string())
+    } else if md.nlink() != 1 {
+        Some(format!("has {} hard links", md.nlink()))
+    } else if md.mode() & 0o022 != 0 {
+        Some(format!(
+            "is group- or world-writable (mode {:04o})",
+            md.mode() & 0o7777
+        ))
+    } else if md.len() > policy::MAX_REQUEST_FILE_LEN {
+        Some("is too large".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return Err(bad_request(anyhow!("request {} {why}", path.display())));
+    }
+    let mut bytes = Vec::new();
+    f.take(policy::MAX_REQUEST_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(io_err)?;
+    let file = RequestFile::parse(&bytes)
+        .map_err(|e| bad_request(anyhow!("request {}: {e}", path.display())))?;
+    let owner = Uid::from_raw(md.uid());
+    let owner_name = User::from_uid(owner)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_default();
+    if file.uid != md.uid() || file.requester != owner_name {
+        return Err(bad_request(anyhow!(
+            "request {} names requester {} (uid {}) but is owned by uid {} ({}): refusing",
+            path.display(),
+            file.requester,
+            file.uid,
+            md.uid(),
+            if owner_name.is_empty() {
+                "no user"
+            } else {
+                &owner_name
+            }
+        )));
+    }
+    if policy::request_id(&bytes) != id {
+        return Err(bad_request(anyhow!(
+            "request {} does not hash to its id (altered or incomplete)",
+            path.display()
+        )));
+    }
+    Ok(Loaded {
+        id: id.to_string(),
+        file,
+        owner,
+    })
+}
+
+fn check_undecided(spool: &Path, id: &str) -> Result<(), Fail> {
+    let v = verdict_path(spool, id);
+    match fs::symlink_metadata(&v) {
+        Ok(_) => {
+            let what = fs::read_to_string(&v).unwrap_or_default();
+            Err(bad_request(anyhow!(
+                "request {id} was already decided: {}",
+                what.trim()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(
+            anyhow::Error::new(e).context(format!("checking {}", v.display())),
+        )),
+    }
+}
+
+fn check_names(what: &str, v: &[String]) -> Result<(), Fail> {
+    for s in v {
+        crate::check_name(what, s).map_err(usage)?;
+    }
+    Ok(())
+}
+
+/// `jit-signer request`.
+pub fn request(a: RequestArgs) -> Result<u8, Fail> {
+    let now = now_or(a.now.as_deref()).map_err(usage)?;
+    let policy = a.at.policy()?;
+    let spool = a.at.spool()?;
+    let me = identity_of(getuid())?;
+    let mut cmds: Vec<Grant> = Vec::new();
+    for c in &a.commands {
+        cmds.push(token::parse_command(c).map_err(|e| usage(anyhow!("--command {c:?}: {e}")))?);
+    }
+    for f in &a.edits {
+        if !f.starts_with('/') {
+            return Err(usage(anyhow!("--edit {f:?}: not an absolute path")));
+        }
+        cmds.push(Grant {
+            argv: vec!["sudoedit".into(), f.clone()],
+            any_args: false,
+        });
+    }
+    if cmds.is_empty() && !a.shell {
+        return Err(usage(anyhow!(
+            "nothing requested: give at least one --command, --edit or --shell"
+        )));
+    }
+    check_names("--host-group", &a.host_groups)?;
+    let run_as = if a.run_as.is_empty() {
+        vec!["root".to_string()]
+    } else {
+        a.run_as
+    };
+    check_names("--run-as", &run_as)?;
+    check_names("--run-as-group", &a.run_as_groups)?;
+    let ttl = humantime::parse_duration(&a.ttl)
+        .map_err(|e| usage(anyhow!("--ttl {:?}: {e}", a.ttl)))?
+        .as_secs();
+    if !(60..=86_400).contains(&ttl) {
+        return Err(usage(anyhow!("--ttl must be between 1 min and 24 h")));
+    }
+    let not_before = match a.not_before.as_deref() {
+        None => None,
+        Some(s) => Some(parse_when(s, now).map_err(usage)?),
+    };
+    if a.reason.trim().is_empty() {
+        return Err(usage(anyhow!("--reason must not be empty")));
+    }
+    if a.max_uses == Some(0) {
+        return Err(usage(anyhow!("--max-uses must be at least 1")));
+    }
+    let file = RequestFile {
+        v: 1,
+        requester: me.name.clone(),
+        uid: getuid().as_raw(),
+        created: now,
+        nonce: token::hex(&token::random_cti().map_err(|e| io_err(anyhow!(e)))?),
+        host_groups: a.host_groups,
+        commands: cmds.iter().map(Grant::display).collect(),
+        shell: a.shell,
+        run_as,
+        run_as_groups: a.run_as_groups,
+        ttl,
+        not_before,
+        reason: a.reason,
+        ticket: a.ticket.filter(|t| !t.is_empty()),
+        max_uses: a.max_uses,
+    };
+    // Refuse early what no approver could approve.
+    let (req, _, _) = file.to_request(now).map_err(|e| usage(anyhow!(e)))?;
+    let allowed = policy
+        .check(&me, &req)
+        .map_err(|r| refused(anyhow!("refused by policy: {r}")))?;
+    let bytes = file.encode();
+    let id = policy::request_id(&bytes);
+    let path = req_path(&spool, &id);
+    // The kernel sets the owner to our uid: that is the requester identity.
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))
+        .map_err(io_err)?;
+    f.set_permissions(fs::Permissions::from_mode(0o644))
+        .and_then(|_| f.write_all(&bytes))
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(io_err)?;
+    if a.json {
+        let v = serde_json::json!({
+            "id": id,
+            "requester": me.name,
+            "rule": allowed.rule,
+            "approval_required": allowed.approval_required,
+            "expires": now + policy::REQUEST_LIFETIME_SECS,
+        });
+        out(&format!("{}\n", pretty(&v)))?;
+    } else {
+        out(&format!(
+            "{id}\nrequest {id} by {} under rule {}; an approver runs: jit-signer approve {id}\n",
+            me.name, allowed.rule
+        ))?;
+    }
+    Ok(0)
+}
+
+/// How a request ends.
+enum Verdict {
+    Approved {
+        approver: String,
+        claims: Box<Claims>,
+        key: Box<dyn jit_core::keys::Signer>,
+    },
+    Rejected {
+        by: String,
+    },
+}
+
+/// THE place where a spooled request is finally issued or refused. The
+/// verdict file is created with O_EXCL before anything is signed, so a
+/// request yields at most one token and a decided request is never decided
+/// again. Returns the token if one was issued.
+fn conclude_request(
+    spool: &Path,
+    id: &str,
+    now: i64,
+    verdict: Verdict,
+) -> Result<Option<String>, Fail> {
+    let path = verdict_path(spool, id);
+    let text = match &verdict {
+        Verdict::Approved { approver, .. } => format!("approved by {approver} at @{now}\n"),
+        Verdict::Rejected { by } => format!("rejected by {by} at @{now}\n"),
+    };
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                bad_request(anyhow!("request {id} was already decided"))
+            } else {
+                io_err(anyhow::Error::new(e).context(format!("creating {}", path.display())))
+            }
+        })?;
+    f.set_permissions(fs::Permissions::from_mode(0o644))
+        .and_then(|_| f.write_all(text.as_bytes()))
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(io_err)?;
+    match verdict {
+        Verdict::Rejected { .. } => Ok(None),
+        Verdict::Approved { claims, key, .. } => token::issue_b64(&claims, key.as_ref())
+            .map(Some)
+            .map_err(|e| match e {
+                token::IssueError::Sign(_) => Fail {
+                    code: crate::pkcs11::EXIT_PKCS11,
+                    err: e.into(),
+                },
+                _ => usage(e.into()),
+            }),
+    }
+}
+
+/// `jit-signer approve`.
+pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
+    let now = now_or(a.now.as_deref()).map_err(usage)?;
+    let policy = a.at.policy()?;
+    let spool = a.at.spool()?;
+    let me_uid = getuid();
+    let me = identity_of(me_uid)?;
+    let lcfg = a.ledger.config();
+    let l = load_request(&spool, &a.id)?;
+    let base = ledger_refusal(&l.file, None, &me.name);
+    // Never one's own request, whatever the policy lists (uid and name).
+    if l.owner == me_uid || l.file.requester == me.name {
+        return Err(record_refusal(
+            &lcfg,
+            &base,
+            "self_approval",
+            EXIT_REFUSED,
+            anyhow!("{} cannot approve their own request {}", me.name, l.id),
+        ));
+    }
+    check_undecided(&spool, &l.id)?;
+    l.file
+        .check_age(now)
+        .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
+    let requester = identity_of(l.owner)?;
+    let (req, nbf, exp) = l
+        .file
+        .to_request(now)
+        .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
+    let allowed: Allowed = policy.check(&requester, &req).map_err(|r| {
+        let mut b = base.clone();
+        b.rule = r.rule.clone();
+        record_refusal(
+            &lcfg,
+            &b,
+            "policy",
+            EXIT_REFUSED,
+            anyhow!("refused by policy: {r}"),
+        )
+    })?;
+    let mut base = base;
+    base.rule = Some(allowed.rule.clone());
+    policy
+        .check_approver(&allowed.rule, &requester.name, &me)
+        .map_err(|r| {
+            record_refusal(
+                &lcfg,
+                &base,
+                "not_an_approver",
+                EXIT_REFUSED,
+                anyhow!("refused: {r}"),
+            )
+        })?;
+    let key = a.hsm.open_signer(a.key.as_deref())?;
+    let claims = Claims {
+        iss: a.issuer.unwrap_or_else(|| key.kid().to_string()),
+        sub: requester.name.clone(),
+        iat: now,
+        nbf,
+        exp,
+        cti: token::random_cti().map_err(|e| io_err(anyhow!(e)))?,
+        hosts: req.hosts,
+        cmds: req.cmds,
+        run_as: req.run_as,
+        run_as_groups: req.run_as_groups,
+        shell: req.shell,
+        reason: l.file.reason.clone(),
+        ticket: l.file.ticket.clone(),
+        approver: Some(me.name.clone()),
+        break_glass: false,
+        max_uses: allowed.max_uses,
+    };
+    claims
+        .check()
+        .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
+    let kid = key.kid().to_string();
+    let tok = conclude_request(
+        &spool,
+        &l.id,
+        now,
+        Verdict::Approved {
+            approver: me.name.clone(),
+            claims: Box::new(claims.clone()),
+            key,
+        },
+    )?
+    .ok_or_else(|| io_err(anyhow!("no token issued")))?;
+    // No record, no token: the token is printed only once its `issued`
+    // record (with requester, rule and approver) is durable. If that fails
+    // the request stays decided and the requester must ask again.
+    crate::ledger::issued(
+        &lcfg,
+        &jit_core::ledger::Issued {
+            claims: &claims,
+            kid: &kid,
+            requester: Some(&requester.name),
+            rule: Some(&allowed.rule),
+        },
+    )?;
+    if a.json {
+        let v = serde_json::json!({
+            "token": tok,
+            "kid": kid,
+            "request": l.id,
+            "rule": allowed.rule,
+            "claims": claims.to_json(),
+        });
+        out(&format!("{}\n", pretty(&v)))?;
+    } else {
+        out(&format!("{tok}\n"))?;
+    }
+    Ok(0)
+}
+
+/// `jit-signer reject`: by an approver of the request's rule, or by its requester.
+pub fn reject(a: RejectArgs) -> Result<u8, Fail> {
+    let now = now_or(a.now.as_deref()).map_err(usage)?;
+    let policy = a.at.policy()?;
+    let spool = a.at.spool()?;
+    let me_uid = getuid();
+    let me = identity_of(me_uid)?;
+    let l = load_request(&spool, &a.id)?;
+    check_undecided(&spool, &l.id)?;
+    if l.owner != me_uid {
+        let requester = identity_of(l.owner)?;
+        let (req, _, _) = l
+            .file
+            .to_request(now)
+            .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
+        // Only an approver of the covering rule may reject someone else's request.
+        let rule = match policy.check(&requester, &req) {
+            Ok(a) => a.rule,
+            Err(r) => r.rule.unwrap_or_default(),
+        };
+        policy
+            .check_approver(&rule, &requester.name, &me)
+            .map_err(|r| refused(anyhow!("refused: {r}")))?;
+    }
+    conclude_request(
+        &spool,
+        &l.id,
+        now,
+        Verdict::Rejected {
+            by: me.name.clone(),
+        },
+    )?;
+    // A rejection by an approver is a refusal the ledger records (a
+    // requester withdrawing their own request is not: nothing was decided
+    // by the signer, and the requester cannot write the signer's ledger).
+    if l.owner != me_uid {
+        let rule = policy
+            .check(
+                &identity_of(l.owner)?,
+                &l.file
+                    .to_request(now)
+                    .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?
+                    .0,
+            )
+            .map(|a| a.rule)
+            .ok();
+        let f = record_refusal(
+            &a.ledger.config(),
+            &ledger_refusal(&l.file, rule, &me.name),
+            "rejected",
+            0,
+            anyhow!("request {} rejected by {}", l.id, me.name),
+        );
+        if f.code != 0 {
+            return Err(f);
+        }
+    }
+    out(&format!("request {} rejected by {}\n", l.id, me.name))?;
+    Ok(0)
+}
+
+/// `jit-signer requests`: pending (undecided, unexpired) requests.
+pub fn list(a: ListArgs) -> Result<u8, Fail> {
+    let now = now_or(a.now.as_deref()).map_err(usage)?;
+    let spool = a.at.spool()?;
+    let mut ids: Vec<String> = fs::read_dir(&spool)
+        .with_context(|| format!("listing spool {}", spool.display()))
+        .map_err(io_err)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".req"))
+                .filter(|n| policy::is_request_id(n))
+                .map(str::to_string)
+        })
+        .collect();
+    ids.sort();
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    for id in ids {
+        if fs::symlink_metadata(verdict_path(&spool, &id)).is_ok() {
+            continue;
+        }
+        let l = match load_request(&spool, &id) {
+            Ok(l) => l,
+            Err(f) => {
+                eprintln!("jit-signer: skipping {id}: {:#}", f.err);
+                continue;
+            }
+        };
+        if l.file.check_age(now).is_err() || l.file.validate().is_err() {
+            continue;
+        }
+        let f = &l.file;
+        text.push_str(&format!(
+            "{id}  {}  hosts={}  ttl={}  reason={:?}\n",
+            f.requester,
+            f.host_groups.join(","),
+            token::human_duration(f.ttl),
+            f.reason
+        ));
+        for c in &f.commands {
+            text.push_str(&format!("    {c}\n"));
+        }
+        if f.shell {
+            text.push_str("    (shell)\n");
+        }
+        rows.push(serde_json::json!({
+            "id": id,
+            "request": serde_json::to_value(f).unwrap_or_default(),
+        }));
+    }
+    if a.json {
+        out(&format!("{}\n", pretty(&serde_json::Value::Array(rows))))?;
+    } else {
+        out(&text)?;
+    }
+    Ok(0)
+}
+
+/// `issue --policy`: the grant must be covered by one rule that needs no
+/// approval (or is a break-glass grant of a break-glass rule, which becomes
+/// single-use). Sets `max_uses` from the rule.
+pub enum IssueCheck {
+    /// The policy refused the grant (the ledger records it with the rule).
+    Refused {
+        rule: Option<String>,
+        err: anyhow::Error,
+    },
+    /// Anything else (unreadable policy, unknown user...).
+    Other(Fail),
+}
+
+impl From<Fail> for IssueCheck {
+    fn from(f: Fail) -> Self {
+        IssueCheck::Other(f)
+    }
+}
+
+/// Returns the covering rule's name (None without a policy).
+pub fn check_issue(
+    policy: Option<PathBuf>,
+    claims: &mut Claims,
+    now: i64,
+) -> Result<Option<String>, IssueCheck> {
+    let from_env = || {
+        std::env::var_os("JIT_POLICY")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    };
+    let Some(path) = policy.or_else(from_env) else {
+        return Ok(None);
+    };
+    let policy = load_policy(&path)?;
+    if claims.approver.is_some() {
+        return Err(IssueCheck::Other(usage(anyhow!(
+            "--approver cannot be combined with a policy: approvers are recorded by jit-signer approve"
+        ))));
+    }
+    let req = policy::Request {
+        hosts: claims.hosts.clone(),
+        cmds: claims.cmds.clone(),
+        shell: claims.shell,
+        run_as: claims.run_as.clone(),
+        run_as_groups: claims.run_as_groups.clone(),
+        ttl_secs: claims.exp.abs_diff(claims.nbf),
+        start_delay_secs: claims.nbf.abs_diff(now),
+        max_uses: claims.max_uses,
+        break_glass: claims.break_glass,
+    };
+    let who = identity_by_name(&claims.sub)?;
+    let allowed = policy.check(&who, &req).map_err(|r| IssueCheck::Refused {
+        rule: r.rule.clone(),
+        err: anyhow!("refused by policy: {r}"),
+    })?;
+    if allowed.approval_required {
+        return Err(IssueCheck::Refused {
+            err: anyhow!(
+                "rule {} requires approval: use jit-signer request",
+                allowed.rule
+            ),
+            rule: Some(allowed.rule),
+        });
+    }
+    claims.max_uses = allowed.max_uses;
+    Ok(Some(allowed.rule))
+}
