@@ -9,8 +9,13 @@ use jit_core::invocation::{Action, Invocation};
 use jit_core::keys::TrustedKeys;
 use jit_core::token::{decide, Reason, VerifyOptions};
 
+/// jit-signer whose default issuance ledger cannot exist (under /dev/null):
+/// a test that records without saying where fails loudly (exit 6) instead
+/// of writing the machine's /var/lib/jit-signer/ledger.log.
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_jit-signer"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jit-signer"));
+    c.env("JIT_LEDGER", "/dev/null/no-ledger-here/ledger.log");
+    c
 }
 
 fn run(args: &[&str]) -> Output {
@@ -536,12 +541,22 @@ fn request_spool_and_self_approval() {
     let o = req(&["--command", "/usr/bin/systemctl restart nginx"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let id = stdout(&o).lines().next().unwrap().to_string();
-    // root requested; root is a listed approver; still refused.
-    let o = run(&[
-        "approve", "--policy", &pol, "--spool", sp, "--key", &key, &id,
-    ]);
+    // root requested; root is a listed approver; still refused, and the
+    // attempt is a refused record in the ledger.
+    let ledger = dir.path().join("ledger/ledger.log");
+    let o = bin()
+        .env("JIT_LEDGER", &ledger)
+        .args([
+            "approve", "--policy", &pol, "--spool", sp, "--key", &key, &id,
+        ])
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 7, "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot approve their own request"));
+    let last = std::fs::read_to_string(&ledger).unwrap();
+    let last: serde_json::Value = serde_json::from_str(last.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "refused");
+    assert_eq!(last["reason_code"], "self_approval");
     // Withdraw it; then it cannot be approved or withdrawn again.
     let o = run(&["reject", "--policy", &pol, "--spool", sp, &id]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
