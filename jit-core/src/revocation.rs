@@ -15,9 +15,8 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::Signature;
 
-use crate::keys::{Signer, TrustedKeys};
+use crate::keys::{KeyRefusal, Signer, TrustedKeys};
 use crate::token::cbor::{self, CborError, Enc, Head, Reader};
 use crate::token::{
     assemble, encode_protected, hex, human_duration, sig_structure, TokenInfo, ALG_EDDSA,
@@ -751,17 +750,23 @@ pub fn verify_decoded(
     keys: &TrustedKeys,
     now_unix: i64,
 ) -> Result<(), ListRejection> {
-    let Some(key) = keys.get(&d.kid) else {
-        return Err(rej(
+    keys.verify_signed(
+        &d.kid,
+        d.alg,
+        now_unix,
+        &sig_structure(&d.protected, &d.payload),
+        &d.signature,
+    )
+    .map(|_| ())
+    .map_err(|r| match r {
+        KeyRefusal::UnknownKid => rej(
             ListReason::UnknownKid,
             format!(
                 "revocation list is signed by key {:?}, which this host does not trust",
                 d.kid_str()
             ),
-        ));
-    };
-    if d.alg != key.alg.cose_alg() {
-        return Err(rej(
+        ),
+        KeyRefusal::AlgMismatch(key) => rej(
             ListReason::AlgMismatch,
             format!(
                 "revocation list claims algorithm {}, but key {:?} is pinned to {}",
@@ -769,43 +774,28 @@ pub fn verify_decoded(
                 key.kid,
                 key.alg.name()
             ),
-        ));
-    }
-    if let Some(nb) = key.not_before {
-        if now_unix < nb {
-            return Err(rej(
-                ListReason::KeyNotYetValid,
-                format!(
-                    "revocation list signing key {:?} is not valid for another {}",
-                    key.kid,
-                    human_duration(nb.abs_diff(now_unix))
-                ),
-            ));
-        }
-    }
-    if let Some(na) = key.not_after {
-        if now_unix >= na {
-            return Err(rej(
-                ListReason::KeyExpired,
-                format!(
-                    "revocation list signing key {:?} expired {} ago; re-sign the list with a current key",
-                    key.kid,
-                    human_duration(now_unix.abs_diff(na))
-                ),
-            ));
-        }
-    }
-    key.key
-        .verify_strict(
-            &sig_structure(&d.protected, &d.payload),
-            &Signature::from_bytes(&d.signature),
-        )
-        .map_err(|_| {
-            rej(
-                ListReason::BadSignature,
-                "revocation list signature is not valid",
-            )
-        })
+        ),
+        KeyRefusal::NotYetValid(key, secs) => rej(
+            ListReason::KeyNotYetValid,
+            format!(
+                "revocation list signing key {:?} is not valid for another {}",
+                key.kid,
+                human_duration(secs)
+            ),
+        ),
+        KeyRefusal::Expired(key, secs) => rej(
+            ListReason::KeyExpired,
+            format!(
+                "revocation list signing key {:?} expired {} ago; re-sign the list with a current key",
+                key.kid,
+                human_duration(secs)
+            ),
+        ),
+        KeyRefusal::BadSignature => rej(
+            ListReason::BadSignature,
+            "revocation list signature is not valid",
+        ),
+    })
 }
 
 /// Checks 4-23 on binary list bytes.

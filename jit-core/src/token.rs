@@ -11,10 +11,10 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer as _};
+use ed25519_dalek::Signer as _;
 
 use crate::invocation::{Action, Invocation};
-use crate::keys::{Signer, SigningKeyWithKid, TrustedKeys};
+use crate::keys::{KeyRefusal, Signer, SigningKeyWithKid, TrustedKeys};
 use cbor::{CborError, Enc, Head, Reader};
 
 /// Maximum decoded token length in bytes.
@@ -1209,55 +1209,44 @@ pub fn verify_decoded(
             format!("token type is {:?}, not a jit token", d.typ),
         ));
     }
-    let Some(key) = keys.get(&d.kid) else {
-        return Err(rej(
-            Reason::UnknownKid,
-            format!(
-                "token is signed by key {:?}, which this host does not trust",
-                d.kid_str()
+    let msg = sig_structure(&d.protected, &d.payload);
+    keys.verify_signed(&d.kid, d.alg, now_unix, &msg, &d.signature)
+        .map_err(|r| match r {
+            KeyRefusal::UnknownKid => rej(
+                Reason::UnknownKid,
+                format!(
+                    "token is signed by key {:?}, which this host does not trust",
+                    d.kid_str()
+                ),
             ),
-        ));
-    };
-    if d.alg != key.alg.cose_alg() {
-        return Err(rej(
-            Reason::AlgMismatch,
-            format!(
-                "token claims algorithm {}, but key {:?} is pinned to {} ({})",
-                d.alg,
-                key.kid,
-                key.alg.name(),
-                key.alg.cose_alg()
+            KeyRefusal::AlgMismatch(key) => rej(
+                Reason::AlgMismatch,
+                format!(
+                    "token claims algorithm {}, but key {:?} is pinned to {} ({})",
+                    d.alg,
+                    key.kid,
+                    key.alg.name(),
+                    key.alg.cose_alg()
+                ),
             ),
-        ));
-    }
-    if let Some(nb) = key.not_before {
-        if now_unix < nb {
-            return Err(rej(
+            KeyRefusal::NotYetValid(key, secs) => rej(
                 Reason::KeyNotYetValid,
                 format!(
                     "signing key {:?} is not valid for another {}",
                     key.kid,
-                    human_duration(nb.abs_diff(now_unix))
+                    human_duration(secs)
                 ),
-            ));
-        }
-    }
-    if let Some(na) = key.not_after {
-        if now_unix >= na {
-            return Err(rej(
+            ),
+            KeyRefusal::Expired(key, secs) => rej(
                 Reason::KeyExpired,
                 format!(
                     "signing key {:?} expired {} ago",
                     key.kid,
-                    human_duration(now_unix.abs_diff(na))
+                    human_duration(secs)
                 ),
-            ));
-        }
-    }
-    let msg = sig_structure(&d.protected, &d.payload);
-    key.key
-        .verify_strict(&msg, &Signature::from_bytes(&d.signature))
-        .map_err(|_| rej(Reason::BadSignature, "token signature is not valid"))?;
+            ),
+            KeyRefusal::BadSignature => rej(Reason::BadSignature, "token signature is not valid"),
+        })?;
     let c = &d.claims;
     let leeway = i128::from(opts.leeway_secs.min(MAX_LEEWAY_SECS));
     let now = i128::from(now_unix);
