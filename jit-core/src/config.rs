@@ -324,29 +324,51 @@ fn check_owner_mode(p: &Path, uid: u32, mode: u32) -> Result<(), SecureFileError
     Ok(())
 }
 
-/// Create a missing directory (and missing parents) mode 0700, owned by root
-/// when running as root (inside sudo the egid is the user's), as the log
-/// writer does for its own directories. Used where something is created
-/// next to the log's state before the log itself (a host's first decision).
-pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.as_os_str().is_empty() || dir.is_dir() {
-        return Ok(());
-    }
-    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("{}: cannot create the directory: {e}", dir.display()))?;
+/// Why [`replace_private_file`] failed: what it was doing, on which path.
+#[derive(Debug)]
+pub struct ReplaceError {
+    /// `create`, `chown`, `write`, `replace` or `fsync the directory`.
+    pub op: &'static str,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Replace `path` atomically with `bytes`: write `PATH.new` (created 0600
+/// with O_NOFOLLOW, owned by root when running as root), fsync it, rename
+/// it over `path`, fsync the directory. The caller holds the lock that
+/// serialises writers, so a leftover `PATH.new` is a crash's and is removed.
+pub fn replace_private_file(path: &Path, bytes: &[u8]) -> Result<(), ReplaceError> {
+    use std::io::Write;
+    let fail = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReplaceError { op, path, source }
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(&tmp)
+        .map_err(fail("create", &tmp))?;
     if nix::unistd::geteuid().is_root() {
-        for d in missing {
-            let f = File::open(d).map_err(|e| format!("{}: cannot open: {e}", d.display()))?;
-            nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
-                .map_err(|e| format!("{}: cannot chown: {e}", d.display()))?;
-        }
+        nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
+            .map_err(|e| fail("chown", &tmp)(e.into()))?;
     }
-    Ok(())
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(fail("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(fail("replace", path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fail("fsync the directory", dir))
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@
 //! `fsync`) before releasing the lock. Concurrent sudo invocations therefore
 //! cannot both take the last use.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::OpenOptions;
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -170,35 +170,13 @@ fn read_cache(path: &Path) -> Result<Vec<Entry>, ReplayError> {
 }
 
 fn write_cache(path: &Path, entries: &[Entry]) -> Result<(), ReplayError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp); // a leftover from a crash; we hold the lock
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(io("create", &tmp))?;
-    if nix::unistd::geteuid().is_root() {
-        nix::unistd::fchown(&f, Some(0.into()), Some(0.into())).map_err(|e| ReplayError::Io {
-            op: "chown",
-            path: tmp.clone(),
-            source: e.into(),
-        })?;
-    }
-    f.write_all(render(entries).as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(io("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("replace", path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("fsync directory", dir))
+    crate::config::replace_private_file(path, render(entries).as_bytes()).map_err(|e| {
+        ReplayError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    })
 }
 
 /// Count one use of token `cti_hex` (limit `max_uses`, expiry `exp`) in the
@@ -224,10 +202,10 @@ pub fn consume(
     // not yet created the directory of its lock: create it as the writer would.
     for p in [lock, cache] {
         let dir = p.parent().unwrap_or(Path::new("."));
-        crate::config::ensure_private_dir(dir).map_err(|e| ReplayError::Io {
+        crate::log::ensure_private_dir(dir).map_err(|e| ReplayError::Io {
             op: "create directory",
             path: dir.to_path_buf(),
-            source: std::io::Error::other(e),
+            source: std::io::Error::other(e.to_string()),
         })?;
     }
     let lf = OpenOptions::new()

@@ -105,8 +105,13 @@ fn parent(p: &Path) -> &Path {
     }
 }
 
-fn ensure_dir(dir: &Path) -> Result<(), LogError> {
-    if dir.is_dir() {
+/// Create a missing directory (and missing parents) mode 0700, owned by
+/// root when running as root (inside sudo the egid is the user's). The log's
+/// own directories are made this way, and so is anything created next to the
+/// log's state before the log itself (the replay cache, the revocation state
+/// on a host's first decision).
+pub fn ensure_private_dir(dir: &Path) -> Result<(), LogError> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     // (A relative path's last ancestor is "", which names no directory.)
@@ -174,8 +179,8 @@ fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), Log
 /// Take the writer lock (flock on `state_path.lock`), making sure the path still names the locked file.
 fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
     let path = cfg.lock_path();
-    ensure_dir(parent(&cfg.state_path))?;
-    ensure_dir(parent(&cfg.log_path))?;
+    ensure_private_dir(parent(&cfg.state_path))?;
+    ensure_private_dir(parent(&cfg.log_path))?;
     for _ in 0..8 {
         let (f, _) = open_create(&path, 0o600, false)?;
         let locked = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| LogError::Io {
@@ -496,7 +501,7 @@ fn create(
     key_id.copy_from_slice(&blake3::derive_key(record::CTX_KEY_ID, &k0)[..16]);
     // The export: O_EXCL, 0400.
     let p = &cfg.seal_key_export;
-    ensure_dir(parent(p))?;
+    ensure_private_dir(parent(p))?;
     let mut f = match OpenOptions::new()
         .write(true)
         .create_new(true)

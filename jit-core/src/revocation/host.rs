@@ -14,8 +14,8 @@
 //! state's `.lock` file that the log writer and the replay cache take): new
 //! file, `fsync`, `rename`, directory `fsync`.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::OpenOptions;
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -250,36 +250,12 @@ pub fn read_state(path: &Path) -> Result<Option<HostState>, HostError> {
 
 /// Replace the state file atomically (new file, fsync, rename, fsync dir).
 pub fn write_state(path: &Path, s: &HostState) -> Result<(), HostError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp); // a leftover from a crash; the caller holds the lock
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(|e| state_err(&tmp, format!("cannot create: {e}")))?;
-    if nix::unistd::geteuid().is_root() {
-        nix::unistd::fchown(&f, Some(0.into()), Some(0.into()))
-            .map_err(|e| state_err(&tmp, format!("cannot chown: {e}")))?;
-    }
-    f.write_all(s.render().as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| state_err(&tmp, format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| state_err(path, format!("cannot replace: {e}")))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| state_err(dir, format!("cannot fsync the directory: {e}")))
+    crate::config::replace_private_file(path, s.render().as_bytes())
+        .map_err(|e| state_err(&e.path, format!("cannot {}: {}", e.op, e.source)))
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), HostError> {
-    crate::config::ensure_private_dir(dir).map_err(|e| state_err(dir, e))
+    crate::log::ensure_private_dir(dir).map_err(|e| state_err(dir, e.to_string()))
 }
 
 /// Accept verified list bytes against the state: refuse a lower version
