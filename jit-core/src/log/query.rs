@@ -137,58 +137,48 @@ pub struct ReviewItem {
 pub fn needs_review(paths: &[PathBuf]) -> Result<Vec<ReviewItem>, QueryError> {
     let finder = memchr::memmem::Finder::new(b"\"break_glass\":true");
     let mut out = Vec::new();
-    for p in paths {
-        let io = |source| QueryError::Io {
-            path: p.clone(),
-            source,
-        };
-        let file = std::fs::File::open(p).map_err(io)?;
-        let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-        let mut buf = Vec::new();
-        let mut n = 0u64;
-        loop {
-            buf.clear();
-            if r.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-                break;
-            }
-            n += 1;
-            if buf.len() > record::MAX_LINE || finder.find(&buf).is_none() {
-                continue;
-            }
-            let Ok(rec) = record::parse(&buf) else {
-                continue;
-            };
-            if rec.kind != EventKind::Decision || rec.break_glass != Some(true) {
-                continue;
-            }
-            let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_deref().map(str::to_string);
-            out.push(ReviewItem {
-                file: p.display().to_string(),
-                line: n,
-                seq: rec.seq,
-                time: rec.time.to_string(),
-                host: rec.host.to_string(),
-                user: own(&rec.user),
-                run_as_user: own(&rec.run_as_user),
-                command: own(&rec.command),
-                argv: rec
-                    .argv
-                    .as_ref()
-                    .map(|a| a.iter().map(|x| x.to_string()).collect()),
-                allowed: rec.allowed,
-                reason_code: own(&rec.reason_code),
-                token_id: own(&rec.token_id),
-                token_reason: own(&rec.token_reason),
-                ticket: own(&rec.ticket),
-            });
+    for_each_record_containing(paths, Some(&finder), |p, n, rec| {
+        if rec.kind != EventKind::Decision || rec.break_glass != Some(true) {
+            return Ok(());
         }
-    }
+        let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_deref().map(str::to_string);
+        out.push(ReviewItem {
+            file: p.display().to_string(),
+            line: n,
+            seq: rec.seq,
+            time: rec.time.to_string(),
+            host: rec.host.to_string(),
+            user: own(&rec.user),
+            run_as_user: own(&rec.run_as_user),
+            command: own(&rec.command),
+            argv: rec
+                .argv
+                .as_ref()
+                .map(|a| a.iter().map(|x| x.to_string()).collect()),
+            allowed: rec.allowed,
+            reason_code: own(&rec.reason_code),
+            token_id: own(&rec.token_id),
+            token_reason: own(&rec.token_reason),
+            ticket: own(&rec.ticket),
+        });
+        Ok(())
+    })?;
     Ok(out)
 }
 
 /// Call `f` for every parsable record of `paths` in order; returns the number of unparsable lines.
 pub fn for_each_record(
     paths: &[PathBuf],
+    f: impl FnMut(&Path, u64, &Record<'_>) -> std::io::Result<()>,
+) -> Result<u64, QueryError> {
+    for_each_record_containing(paths, None, f)
+}
+
+/// [`for_each_record`], parsing only lines that contain `needle` (others are
+/// skipped unparsed and not counted as unparsable).
+fn for_each_record_containing(
+    paths: &[PathBuf],
+    needle: Option<&memchr::memmem::Finder<'_>>,
     mut f: impl FnMut(&Path, u64, &Record<'_>) -> std::io::Result<()>,
 ) -> Result<u64, QueryError> {
     let mut bad = 0u64;
@@ -207,6 +197,9 @@ pub fn for_each_record(
                 break;
             }
             n += 1;
+            if needle.is_some_and(|nd| nd.find(&buf).is_none()) {
+                continue;
+            }
             if buf.len() > record::MAX_LINE {
                 bad += 1;
                 continue;
