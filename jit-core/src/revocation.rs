@@ -611,17 +611,7 @@ fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
             _ => false,
         };
         if !known {
-            let mut kr = Reader::new(k);
-            let name = match kr.head() {
-                Ok(Head::Uint(v)) => v.to_string(),
-                Ok(Head::Nint(v)) => format!("-{}", u128::from(v) + 1),
-                Ok(Head::Text(l)) => kr
-                    .text_body(l)
-                    .map(|s| format!("{s:?}"))
-                    .unwrap_or_default(),
-                Ok(h) => format!("({})", h.kind()),
-                Err(_) => String::new(),
-            };
+            let name = cbor::key_name(k);
             return Err(rej(
                 ListReason::UnknownField,
                 format!("revocation list has an unknown field {name} (is this a token?)"),

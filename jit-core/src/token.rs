@@ -889,17 +889,7 @@ fn decode_claims(p: &[u8]) -> Result<Claims, Rejection> {
             _ => false,
         };
         if !known {
-            let mut kr = Reader::new(k);
-            let name = match kr.head() {
-                Ok(Head::Uint(v)) => v.to_string(),
-                Ok(Head::Nint(v)) => format!("-{}", u128::from(v) + 1),
-                Ok(Head::Text(l)) => kr
-                    .text_body(l)
-                    .map(|s| format!("{s:?}"))
-                    .unwrap_or_default(),
-                Ok(h) => format!("({})", h.kind()),
-                Err(_) => String::new(),
-            };
+            let name = cbor::key_name(k);
             return Err(rej(
                 Reason::UnknownClaim,
                 format!("token has an unknown claim {name}"),

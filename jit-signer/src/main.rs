@@ -690,8 +690,8 @@ fn parse_when(s: &str, now: i64) -> anyhow::Result<i64> {
     })
 }
 
-fn keygen(kid: &str, dir: &Path) -> Result<(), Fail> {
-    let sk = SigningKeyWithKid::generate(kid).map_err(|e| usage(e.into()))?;
+/// Create `dir` (and missing parents) mode 0700 if it does not exist.
+fn create_private_dir(dir: &Path) -> Result<(), Fail> {
     if !dir.exists() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -700,6 +700,12 @@ fn keygen(kid: &str, dir: &Path) -> Result<(), Fail> {
             .with_context(|| format!("creating {}", dir.display()))
             .map_err(io_err)?;
     }
+    Ok(())
+}
+
+fn keygen(kid: &str, dir: &Path) -> Result<(), Fail> {
+    let sk = SigningKeyWithKid::generate(kid).map_err(|e| usage(e.into()))?;
+    create_private_dir(dir)?;
     let key_path = dir.join(format!("{kid}.key"));
     let pub_path = dir.join(format!("{kid}.pub"));
     for p in [&key_path, &pub_path] {

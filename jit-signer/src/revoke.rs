@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _};
@@ -152,7 +152,7 @@ pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
     }
     let sk = a.hsm.open_signer(a.key.as_deref())?;
 
-    ensure_dir(&a.state)?;
+    super::create_private_dir(&a.state)?;
     let _lock = lock_dir(&a.state)?;
     let current = read_current(&a.state)?;
     let mut next = match &current {
@@ -278,18 +278,6 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-fn ensure_dir(dir: &Path) -> Result<(), Fail> {
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))
-            .map_err(io_err)?;
-    }
-    Ok(())
 }
 
 /// One `revoke` at a time per state directory: two concurrent runs would

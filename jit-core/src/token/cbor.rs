@@ -213,6 +213,22 @@ impl Head {
 
 const TRUNC: CborError = CborError::Malformed("truncated");
 
+/// A map key as shown in a rejection message: `7`, `-1`, `"shell"`, or the
+/// kind of item in parentheses; empty if it does not decode.
+pub fn key_name(k: &[u8]) -> String {
+    let mut kr = Reader::new(k);
+    match kr.head() {
+        Ok(Head::Uint(v)) => v.to_string(),
+        Ok(Head::Nint(v)) => format!("-{}", u128::from(v) + 1),
+        Ok(Head::Text(l)) => kr
+            .text_body(l)
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_default(),
+        Ok(h) => format!("({})", h.kind()),
+        Err(_) => String::new(),
+    }
+}
+
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
