@@ -222,6 +222,13 @@ impl ModuleArgs {
 
 /// Run one hook. Never panics on any input; every path ends in an [`Outcome`].
 pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> Outcome {
+    // Test builds only (tests/ci.d/46-pam-unwind.sh): a panic inside the built
+    // module must be caught at the FFI boundary. Release builds lack the feature.
+    #[cfg(feature = "panic-probe")]
+    #[allow(clippy::panic)]
+    if args.iter().any(|a| a.to_bytes() == b"panic_probe") {
+        panic!("pam_jit: panic_probe (test build): deliberate panic");
+    }
     let args = match ModuleArgs::parse(args) {
         Ok(a) => a,
         Err(msg) => {
