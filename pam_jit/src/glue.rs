@@ -116,12 +116,37 @@ pub trait Os {
 /// The real operating system.
 pub struct RealOs;
 
+/// Read a procfs file in as few reads as possible (procfs reports size 0, so
+/// `std::fs::read` would start at 32 bytes and double: six reads for a
+/// typical environment, each a remote-VM access by the kernel).
+fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(16 * 1024);
+    std::fs::File::open(path)?.read_to_end(&mut out)?;
+    Ok(out)
+}
+
 impl Os for RealOs {
     fn cmdline(&self) -> std::io::Result<Vec<u8>> {
-        std::fs::read("/proc/self/cmdline")
+        // glibc hands argc/argv to the .init_array of every loaded object,
+        // dlopen()ed ones included, and std keeps them: these are pointers to
+        // the argv strings the kernel placed in sudo's memory at exec, the
+        // same bytes /proc/self/cmdline reads back through the kernel (which
+        // costs ~50 us per sudo: a procfs lookup and a remote-VM read).
+        use std::os::unix::ffi::OsStrExt;
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if args.is_empty() {
+            return read_proc("/proc/self/cmdline");
+        }
+        let mut out = Vec::new();
+        for a in args {
+            out.extend_from_slice(a.as_bytes());
+            out.push(0);
+        }
+        Ok(out)
     }
     fn environ(&self) -> std::io::Result<Vec<u8>> {
-        std::fs::read("/proc/self/environ")
+        read_proc("/proc/self/environ")
     }
     fn exe(&self) -> std::io::Result<PathBuf> {
         std::fs::read_link("/proc/self/exe")
