@@ -138,16 +138,35 @@ impl State {
 
     /// Read a state file. `Ok(None)` when it does not exist.
     pub fn read(path: &Path) -> Result<Option<State>, StateError> {
-        let b = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        if b.is_empty() {
-            // Created but never written (crash or refused creation): same as missing.
-            return Ok(None);
+        match File::open(path) {
+            Ok(f) => State::read_from(&f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
         }
-        State::from_bytes(&b).map(Some)
+    }
+
+    /// Read the state from an open state file (the writer's own descriptor).
+    /// `Ok(None)` when the file is empty (created but never written, after a
+    /// crash or a refused creation: the same as missing). Bytes after the two
+    /// slots are ignored.
+    pub fn read_from(f: &File) -> Result<Option<State>, StateError> {
+        let mut b = [0u8; 2 * SLOT];
+        let mut n = 0;
+        while n < b.len() {
+            match f.read_at(&mut b[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let r = if n == 0 {
+            Ok(None)
+        } else {
+            State::from_bytes(&b[..n]).map(Some)
+        };
+        b.zeroize();
+        r
     }
 
     /// Write this state into its slot (`seq % 2`), `fdatasync`, then wipe the other slot.

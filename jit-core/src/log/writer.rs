@@ -151,7 +151,11 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
         .map_err(io_err("fsync directory", dir))
 }
 
-/// Open (creating with `mode`) a file, never following a symlink. Returns whether it was created.
+/// Open (creating with `mode`, and its directory if missing) a file, never
+/// following a symlink. Returns whether it was created.
+///
+/// The file usually exists, so that is tried first: one `openat` per file on
+/// every sudo instead of a failing `O_EXCL` create and a second open.
 fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), LogError> {
     let mut o = OpenOptions::new();
     o.read(true).custom_flags(nix::libc::O_NOFOLLOW).mode(mode);
@@ -160,6 +164,12 @@ fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), Log
     } else {
         o.write(true);
     }
+    match o.open(path) {
+        Ok(f) => return Ok((f, false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("open", path)(e)),
+    }
+    ensure_private_dir(parent(path))?;
     match o.clone().create_new(true).open(path) {
         Ok(f) => {
             f.set_permissions(std::fs::Permissions::from_mode(mode))
@@ -179,8 +189,6 @@ fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), Log
 /// Take the writer lock (flock on `state_path.lock`), making sure the path still names the locked file.
 fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
     let path = cfg.lock_path();
-    ensure_private_dir(parent(&cfg.state_path))?;
-    ensure_private_dir(parent(&cfg.log_path))?;
     for _ in 0..8 {
         let (f, _) = open_create(&path, 0o600, false)?;
         let locked = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| LogError::Io {
@@ -457,13 +465,13 @@ fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> 
 /// Open the state and the log under the lock and bring them in step
 /// (create, continue, or recover), writing any start/continue/recovery records.
 fn open(cfg: &LogConfig) -> Result<Open<'_>, LogError> {
-    let state = state::State::read(&cfg.state_path).map_err(|source| LogError::State {
+    let (state_file, _) = open_create(&cfg.state_path, 0o600, false)?;
+    let state = state::State::read_from(&state_file).map_err(|source| LogError::State {
         path: cfg.state_path.clone(),
         source,
     })?;
     let (log, _) = open_create(&cfg.log_path, 0o600, true)?;
     let meta = log.metadata().map_err(io_err("stat", &cfg.log_path))?;
-    let (state_file, _) = open_create(&cfg.state_path, 0o600, false)?;
     match state {
         None => {
             if meta.len() != 0 {
