@@ -1101,6 +1101,18 @@ fn grants(r: &mut Reader<'_>, explicit_false: &mut bool) -> Result<Vec<Grant>, R
     Ok(v)
 }
 
+/// Render a Unix time for humans as RFC 3339 (`2026-11-23T03:21:00Z`), or
+/// `@SECONDS` when it is out of the calendar's range.
+pub fn fmt_time(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{t}"))
+}
+
 /// Render a duration for humans: "45 s", "4 min", "2 h 5 min", "3 d 2 h".
 pub fn human_duration(secs: u64) -> String {
     if secs < 60 {

@@ -768,16 +768,6 @@ fn read_secret_key(path: &Path) -> Result<SigningKeyWithKid, Fail> {
         .map_err(key_err)
 }
 
-fn fmt_time(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{t}"))
-}
-
 fn relative(t: i64, now: i64) -> String {
     if t >= now {
         format!("in {}", token::human_duration(t.abs_diff(now)))
@@ -847,15 +837,15 @@ fn inspect(
             s.push_str(&format!("token id:   {}\n", token::hex(&c.cti)));
             s.push_str(&format!("issuer:     {}\n", c.iss));
             s.push_str(&format!("user:       {}\n", c.sub));
-            s.push_str(&format!("issued:     {}\n", fmt_time(c.iat)));
+            s.push_str(&format!("issued:     {}\n", token::fmt_time(c.iat)));
             s.push_str(&format!(
                 "not before: {} ({})\n",
-                fmt_time(c.nbf),
+                token::fmt_time(c.nbf),
                 relative(c.nbf, now)
             ));
             s.push_str(&format!(
                 "expires:    {} ({})\n",
-                fmt_time(c.exp),
+                token::fmt_time(c.exp),
                 relative(c.exp, now)
             ));
             s.push_str(&format!("host groups: {}\n", list(&c.hosts)));

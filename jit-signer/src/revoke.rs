@@ -13,7 +13,8 @@ use jit_core::log::record::{RevokedToken, Watermark};
 use jit_core::revocation::{self, DecodedList, RevocationList};
 use jit_core::token::{self, hex};
 
-use super::{fmt_time, io_err, key_err, now_or, out, pretty, relative, usage, Fail};
+use super::{io_err, key_err, now_or, out, pretty, relative, usage, Fail};
+use jit_core::token::fmt_time;
 
 /// Exit codes of `revoke`.
 pub const EXIT_CODES: &str = "\

@@ -384,20 +384,10 @@ pub fn check_token(
                 Revoked::IssuedBefore(wm) => format!(
                     "tokens of user {} issued before {} are revoked and this one was issued at {} (revocation list version {v}); ask for a new token",
                     t.sub,
-                    fmt_time(wm),
-                    fmt_time(t.iat)
+                    crate::token::fmt_time(wm),
+                    crate::token::fmt_time(t.iat)
                 ),
             },
         }),
     }
-}
-
-fn fmt_time(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{t}"))
 }
