@@ -19,8 +19,8 @@ use base64::Engine as _;
 use crate::keys::{KeyRefusal, Signer, TrustedKeys};
 use crate::token::cbor::{self, CborError, Enc, Head, Reader};
 use crate::token::{
-    assemble, encode_protected, hex, human_duration, sig_structure, TokenInfo, ALG_EDDSA,
-    COSE_SIGN1_TAG,
+    assemble, encode_protected, hex, human_duration, sig_structure, HeaderFault, TokenInfo,
+    ALG_EDDSA, COSE_SIGN1_TAG,
 };
 
 /// The `typ` protected-header value of a revocation list.
@@ -35,11 +35,6 @@ pub const MAX_LIST_TEXT_LEN: usize = 349_526;
 pub const PRUNE_MARGIN_SECS: i64 = crate::token::MAX_LEEWAY_SECS as i64;
 /// Longest user name accepted in a list.
 pub const MAX_USER_LEN: usize = 256;
-
-const H_ALG: u64 = 1;
-const H_CRIT: u64 = 2;
-const H_KID: u64 = 4;
-const H_TYP: u64 = 16;
 
 /// The payload of a revocation list (§2).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -533,53 +528,17 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedList, ListRejection> {
 
 fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), ListRejection> {
     let w = "protected header";
-    let ce = |e| cbor_rej(e, w);
-    cbor::validate(p, false).map_err(ce)?;
-    let bad = |m: &str| {
-        rej(
+    crate::token::parse_protected(p).map_err(|f| match f {
+        HeaderFault::Cbor(e) => cbor_rej(e, w),
+        HeaderFault::Critical => rej(
+            ListReason::UnknownCritical,
+            "revocation list has critical header parameters (crit) this verifier does not understand",
+        ),
+        HeaderFault::Malformed(m) => rej(
             ListReason::Malformed,
             format!("malformed revocation list: {w}: {m}"),
-        )
-    };
-    let mut r = Reader::new(p);
-    let Head::Map(n) = r.head().map_err(ce)? else {
-        return Err(bad("not a map"));
-    };
-    let mut scan = Reader::new(p);
-    let _ = scan.head();
-    for _ in 0..n {
-        let k = scan.skip().map_err(ce)?;
-        scan.skip().map_err(ce)?;
-        if k == [H_CRIT as u8] {
-            return Err(rej(
-                ListReason::UnknownCritical,
-                "revocation list has critical header parameters (crit) this verifier does not understand",
-            ));
-        }
-    }
-    let (mut alg, mut kid, mut typ) = (None, None, None);
-    for _ in 0..n {
-        match r.head().map_err(ce)? {
-            Head::Uint(H_ALG) => match r.head().map_err(ce)? {
-                Head::Uint(v) if v <= i64::MAX as u64 => alg = Some(v as i64),
-                Head::Nint(v) if v < i64::MAX as u64 => alg = Some(-1 - v as i64),
-                _ => return Err(bad("alg is not an integer")),
-            },
-            Head::Uint(H_KID) => match r.head().map_err(ce)? {
-                Head::Bytes(l) if (1..=64).contains(&l) => kid = Some(r.take(l).map_err(ce)?),
-                _ => return Err(bad("kid is not a byte string of 1 to 64 bytes")),
-            },
-            Head::Uint(H_TYP) => match r.head().map_err(ce)? {
-                Head::Text(l) => typ = Some(r.text_body(l).map_err(ce)?),
-                _ => return Err(bad("typ is not a text string")),
-            },
-            _ => return Err(bad("unexpected header parameter (only alg, kid, typ)")),
-        }
-    }
-    match (alg, kid, typ) {
-        (Some(a), Some(k), Some(t)) => Ok((a, k, t)),
-        _ => Err(bad("alg, kid and typ are all required")),
-    }
+        ),
+    })
 }
 
 const FIELD_TEXT_KEYS: &[&str] = &["users", "tokens", "version", "watermarks"];

@@ -805,22 +805,47 @@ pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
 
 fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), Rejection> {
     let what = "protected header";
-    cbor::validate(p, false).map_err(|e| cbor_rej(e, what))?;
-    let bad = |m: &str| rej(Reason::Malformed, format!("malformed token: {what}: {m}"));
+    parse_protected(p).map_err(|f| match f {
+        HeaderFault::Cbor(e) => cbor_rej(e, what),
+        HeaderFault::Critical => rej(
+            Reason::UnknownCritical,
+            "token has critical header parameters (crit) this verifier does not understand",
+        ),
+        HeaderFault::Malformed(m) => {
+            rej(Reason::Malformed, format!("malformed token: {what}: {m}"))
+        }
+    })
+}
+
+/// What is wrong with a protected header, before the caller (token or
+/// revocation list decoder) turns it into its own reason and message.
+pub(crate) enum HeaderFault {
+    /// Not well-formed deterministic CBOR.
+    Cbor(CborError),
+    /// A `crit` parameter, anywhere in the map.
+    Critical,
+    /// Well-formed, but not the header the format requires.
+    Malformed(&'static str),
+}
+
+/// The protected header both signed formats share (checks 10 and 11 of
+/// docs/token-format.md; docs/revocation.md uses the same): a map of exactly
+/// alg (an integer), kid (1 to 64 bytes) and typ (text), and no `crit`,
+/// which is looked for first, anywhere in the map.
+pub(crate) fn parse_protected(p: &[u8]) -> Result<(i64, &[u8], &str), HeaderFault> {
+    use HeaderFault::{Cbor, Critical, Malformed};
+    cbor::validate(p, false).map_err(Cbor)?;
     let mut r = Reader::new(p);
-    let Head::Map(n) = r.head().map_err(|e| cbor_rej(e, what))? else {
-        return Err(bad("not a map"));
+    let Head::Map(n) = r.head().map_err(Cbor)? else {
+        return Err(Malformed("not a map"));
     };
     // 10: crit, anywhere in the map.
     let start = r.pos();
     for _ in 0..n {
-        let k = r.skip().map_err(|e| cbor_rej(e, what))?;
-        r.skip().map_err(|e| cbor_rej(e, what))?;
+        let k = r.skip().map_err(Cbor)?;
+        r.skip().map_err(Cbor)?;
         if k == [H_CRIT as u8] {
-            return Err(rej(
-                Reason::UnknownCritical,
-                "token has critical header parameters (crit) this verifier does not understand",
-            ));
+            return Err(Critical);
         }
     }
     // 11: labels 1, 4, 16 with the right types.
@@ -829,29 +854,30 @@ fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), Rejection> {
     debug_assert_eq!(r.pos(), start);
     let (mut alg, mut kid, mut typ) = (None, None, None);
     for _ in 0..n {
-        let k = r.head().map_err(|e| cbor_rej(e, what))?;
-        match k {
-            Head::Uint(H_ALG) => match r.head().map_err(|e| cbor_rej(e, what))? {
+        match r.head().map_err(Cbor)? {
+            Head::Uint(H_ALG) => match r.head().map_err(Cbor)? {
                 Head::Uint(v) if v <= i64::MAX as u64 => alg = Some(v as i64),
                 Head::Nint(v) if v < i64::MAX as u64 => alg = Some(-1 - v as i64),
-                _ => return Err(bad("alg is not an integer")),
+                _ => return Err(Malformed("alg is not an integer")),
             },
-            Head::Uint(H_KID) => match r.head().map_err(|e| cbor_rej(e, what))? {
-                Head::Bytes(l) if (1..=64).contains(&l) => {
-                    kid = Some(r.take(l).map_err(|e| cbor_rej(e, what))?)
-                }
-                _ => return Err(bad("kid is not a byte string of 1 to 64 bytes")),
+            Head::Uint(H_KID) => match r.head().map_err(Cbor)? {
+                Head::Bytes(l) if (1..=64).contains(&l) => kid = Some(r.take(l).map_err(Cbor)?),
+                _ => return Err(Malformed("kid is not a byte string of 1 to 64 bytes")),
             },
-            Head::Uint(H_TYP) => match r.head().map_err(|e| cbor_rej(e, what))? {
-                Head::Text(l) => typ = Some(r.text_body(l).map_err(|e| cbor_rej(e, what))?),
-                _ => return Err(bad("typ is not a text string")),
+            Head::Uint(H_TYP) => match r.head().map_err(Cbor)? {
+                Head::Text(l) => typ = Some(r.text_body(l).map_err(Cbor)?),
+                _ => return Err(Malformed("typ is not a text string")),
             },
-            _ => return Err(bad("unexpected header parameter (only alg, kid, typ)")),
+            _ => {
+                return Err(Malformed(
+                    "unexpected header parameter (only alg, kid, typ)",
+                ))
+            }
         }
     }
     match (alg, kid, typ) {
         (Some(a), Some(k), Some(t)) => Ok((a, k, t)),
-        _ => Err(bad("alg, kid and typ are all required")),
+        _ => Err(Malformed("alg, kid and typ are all required")),
     }
 }
 
