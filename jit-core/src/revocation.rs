@@ -19,8 +19,8 @@ use base64::Engine as _;
 use crate::keys::{KeyRefusal, Signer, TrustedKeys};
 use crate::token::cbor::{self, CborError, Enc, Head, Reader};
 use crate::token::{
-    assemble, encode_protected, hex, human_duration, sig_structure, HeaderFault, TokenInfo,
-    ALG_EDDSA, COSE_SIGN1_TAG,
+    assemble, encode_protected, hex, human_duration, parse_envelope, parse_protected,
+    sig_structure, CoseFault, Envelope, TokenInfo, ALG_EDDSA, COSE_SIGN1_TAG,
 };
 
 /// The `typ` protected-header value of a revocation list.
@@ -449,59 +449,11 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedList, ListRejection> {
             ),
         ));
     }
-    let w = "list";
-    cbor::validate(bytes, true).map_err(|e| cbor_rej(e, w))?;
-    let bad = |m: &str| {
-        rej(
-            ListReason::Malformed,
-            format!("malformed revocation list: {m}"),
-        )
-    };
-    let ce = |e| cbor_rej(e, w);
-    let mut r = Reader::new(bytes);
-    let h = r.head().map_err(ce)?;
-    match h {
-        Head::Tag(COSE_SIGN1_TAG) => {}
-        Head::Tag(t) => return Err(bad(&format!("tag {t} is not COSE_Sign1 (18)"))),
-        _ => {
-            return Err(rej(
-                ListReason::Untagged,
-                format!(
-                    "revocation list is a bare {} without the COSE_Sign1 tag",
-                    h.kind()
-                ),
-            ))
-        }
-    }
-    if r.head().map_err(ce)? != Head::Array(4) {
-        return Err(bad("COSE_Sign1 is not an array of 4"));
-    }
-    let protected = match r.head().map_err(ce)? {
-        Head::Bytes(n) => r.take(n).map_err(ce)?,
-        _ => return Err(bad("protected header is not a byte string")),
-    };
-    match r.head().map_err(ce)? {
-        Head::Map(0) => {}
-        Head::Map(_) => {
-            return Err(rej(
-                ListReason::UnprotectedHeader,
-                "revocation list has unprotected header parameters (none are allowed)",
-            ))
-        }
-        _ => return Err(bad("unprotected header is not a map")),
-    }
-    let payload = match r.head().map_err(ce)? {
-        Head::Bytes(n) => r.take(n).map_err(ce)?,
-        _ => return Err(bad("payload is not a byte string")),
-    };
-    let signature: [u8; 64] = match r.head().map_err(ce)? {
-        Head::Bytes(n) => r
-            .take(n)
-            .map_err(ce)?
-            .try_into()
-            .map_err(|_| bad("signature is not 64 bytes"))?,
-        _ => return Err(bad("signature is not a byte string")),
-    };
+    let Envelope {
+        protected,
+        payload,
+        signature,
+    } = parse_envelope(bytes).map_err(|f| cose_rej(f, "list"))?;
     let (alg, kid, typ) = decode_protected(protected)?;
     if typ != LIST_TYP {
         return Err(rej(
@@ -527,18 +479,32 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedList, ListRejection> {
 }
 
 fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), ListRejection> {
-    let w = "protected header";
-    crate::token::parse_protected(p).map_err(|f| match f {
-        HeaderFault::Cbor(e) => cbor_rej(e, w),
-        HeaderFault::Critical => rej(
+    let what = "protected header";
+    parse_protected(p).map_err(|f| cose_rej(f.within(what), what))
+}
+
+/// A list rejection for a fault of the shared COSE parsing
+/// ([`crate::token::parse_envelope`]); `what` names the part for CBOR errors.
+fn cose_rej(f: CoseFault, what: &str) -> ListRejection {
+    match f {
+        CoseFault::Cbor(e) => cbor_rej(e, what),
+        CoseFault::Untagged(kind) => rej(
+            ListReason::Untagged,
+            format!("revocation list is a bare {kind} without the COSE_Sign1 tag"),
+        ),
+        CoseFault::UnprotectedHeader => rej(
+            ListReason::UnprotectedHeader,
+            "revocation list has unprotected header parameters (none are allowed)",
+        ),
+        CoseFault::Critical => rej(
             ListReason::UnknownCritical,
             "revocation list has critical header parameters (crit) this verifier does not understand",
         ),
-        HeaderFault::Malformed(m) => rej(
+        CoseFault::Malformed(m) => rej(
             ListReason::Malformed,
-            format!("malformed revocation list: {w}: {m}"),
+            format!("malformed revocation list: {m}"),
         ),
-    })
+    }
 }
 
 const FIELD_TEXT_KEYS: &[&str] = &["users", "tokens", "version", "watermarks"];

@@ -736,51 +736,12 @@ pub fn decode_b64(token_b64: &str) -> Result<Vec<u8>, Rejection> {
 /// Checks 4-17 (§4) on a binary token: decode without verifying anything
 /// cryptographic. Used by `inspect`, and by [`verify`].
 pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
-    // 4-5: the whole item.
-    cbor::validate(token, true).map_err(|e| cbor_rej(e, "token"))?;
-    // 6-8: the envelope shape.
-    let bad = |m: &str| rej(Reason::Malformed, format!("malformed token: {m}"));
-    let mut r = Reader::new(token);
-    let h = r.head().map_err(|e| cbor_rej(e, "token"))?;
-    match h {
-        Head::Tag(COSE_SIGN1_TAG) => {}
-        Head::Tag(t) => return Err(bad(&format!("tag {t} is not COSE_Sign1 (18)"))),
-        _ => {
-            return Err(rej(
-                Reason::Untagged,
-                format!("token is a bare {} without the COSE_Sign1 tag", h.kind()),
-            ))
-        }
-    }
-    if r.head().map_err(|e| cbor_rej(e, "token"))? != Head::Array(4) {
-        return Err(bad("COSE_Sign1 is not an array of 4"));
-    }
-    let protected = match r.head().map_err(|e| cbor_rej(e, "token"))? {
-        Head::Bytes(n) => r.take(n).map_err(|e| cbor_rej(e, "token"))?,
-        _ => return Err(bad("protected header is not a byte string")),
-    };
-    match r.head().map_err(|e| cbor_rej(e, "token"))? {
-        Head::Map(0) => {}
-        Head::Map(_) => {
-            return Err(rej(
-                Reason::UnprotectedHeader,
-                "token has unprotected header parameters (none are allowed)",
-            ))
-        }
-        _ => return Err(bad("unprotected header is not a map")),
-    }
-    let payload = match r.head().map_err(|e| cbor_rej(e, "token"))? {
-        Head::Bytes(n) => r.take(n).map_err(|e| cbor_rej(e, "token"))?,
-        _ => return Err(bad("payload is not a byte string")),
-    };
-    let signature: [u8; 64] = match r.head().map_err(|e| cbor_rej(e, "token"))? {
-        Head::Bytes(n) => r
-            .take(n)
-            .map_err(|e| cbor_rej(e, "token"))?
-            .try_into()
-            .map_err(|_| bad("signature is not 64 bytes"))?,
-        _ => return Err(bad("signature is not a byte string")),
-    };
+    // 4-8: the whole item, then the envelope shape.
+    let Envelope {
+        protected,
+        payload,
+        signature,
+    } = parse_envelope(token).map_err(|f| cose_rej(f, "token"))?;
     // 9-11: protected header.
     let (alg, kid, typ) = decode_protected(protected)?;
     // 12-16: claims.
@@ -805,39 +766,120 @@ pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
 
 fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), Rejection> {
     let what = "protected header";
-    parse_protected(p).map_err(|f| match f {
-        HeaderFault::Cbor(e) => cbor_rej(e, what),
-        HeaderFault::Critical => rej(
+    parse_protected(p).map_err(|f| cose_rej(f.within(what), what))
+}
+
+/// A token rejection for a fault of the shared COSE parsing; `what` names the
+/// part for CBOR errors.
+fn cose_rej(f: CoseFault, what: &str) -> Rejection {
+    match f {
+        CoseFault::Cbor(e) => cbor_rej(e, what),
+        CoseFault::Untagged(kind) => rej(
+            Reason::Untagged,
+            format!("token is a bare {kind} without the COSE_Sign1 tag"),
+        ),
+        CoseFault::UnprotectedHeader => rej(
+            Reason::UnprotectedHeader,
+            "token has unprotected header parameters (none are allowed)",
+        ),
+        CoseFault::Critical => rej(
             Reason::UnknownCritical,
             "token has critical header parameters (crit) this verifier does not understand",
         ),
-        HeaderFault::Malformed(m) => {
-            rej(Reason::Malformed, format!("malformed token: {what}: {m}"))
-        }
-    })
+        CoseFault::Malformed(m) => rej(Reason::Malformed, format!("malformed token: {m}")),
+    }
 }
 
-/// What is wrong with a protected header, before the caller (token or
-/// revocation list decoder) turns it into its own reason and message.
-pub(crate) enum HeaderFault {
+/// What is wrong with a COSE_Sign1 envelope or its protected header, before
+/// the caller (token or revocation list decoder) turns it into its own
+/// reason code and message.
+pub(crate) enum CoseFault {
     /// Not well-formed deterministic CBOR.
     Cbor(CborError),
-    /// A `crit` parameter, anywhere in the map.
+    /// Not tagged: the kind of item found instead.
+    Untagged(&'static str),
+    /// The unprotected header is not empty.
+    UnprotectedHeader,
+    /// A `crit` header parameter, anywhere in the map.
     Critical,
-    /// Well-formed, but not the header the format requires.
-    Malformed(&'static str),
+    /// Well-formed, but not the shape the format requires.
+    Malformed(String),
+}
+
+impl CoseFault {
+    /// Name the part a shape fault was found in ("protected header: ...").
+    pub(crate) fn within(self, part: &str) -> CoseFault {
+        match self {
+            CoseFault::Malformed(m) => CoseFault::Malformed(format!("{part}: {m}")),
+            other => other,
+        }
+    }
+}
+
+/// The three byte strings of a COSE_Sign1, as they are in the item.
+pub(crate) struct Envelope<'a> {
+    pub(crate) protected: &'a [u8],
+    pub(crate) payload: &'a [u8],
+    pub(crate) signature: [u8; 64],
+}
+
+/// The envelope both signed formats share (checks 4-8 of
+/// docs/token-format.md; docs/revocation.md uses the same): one well-formed
+/// deterministic CBOR item, tag 18, an array of 4 — protected header bytes,
+/// an empty unprotected map, payload bytes, a 64-byte signature.
+pub(crate) fn parse_envelope(item: &[u8]) -> Result<Envelope<'_>, CoseFault> {
+    use CoseFault::{Cbor, Malformed};
+    let bad = |m: &str| Malformed(m.to_string());
+    cbor::validate(item, true).map_err(Cbor)?;
+    let mut r = Reader::new(item);
+    let h = r.head().map_err(Cbor)?;
+    match h {
+        Head::Tag(COSE_SIGN1_TAG) => {}
+        Head::Tag(t) => return Err(bad(&format!("tag {t} is not COSE_Sign1 (18)"))),
+        _ => return Err(CoseFault::Untagged(h.kind())),
+    }
+    if r.head().map_err(Cbor)? != Head::Array(4) {
+        return Err(bad("COSE_Sign1 is not an array of 4"));
+    }
+    let protected = match r.head().map_err(Cbor)? {
+        Head::Bytes(n) => r.take(n).map_err(Cbor)?,
+        _ => return Err(bad("protected header is not a byte string")),
+    };
+    match r.head().map_err(Cbor)? {
+        Head::Map(0) => {}
+        Head::Map(_) => return Err(CoseFault::UnprotectedHeader),
+        _ => return Err(bad("unprotected header is not a map")),
+    }
+    let payload = match r.head().map_err(Cbor)? {
+        Head::Bytes(n) => r.take(n).map_err(Cbor)?,
+        _ => return Err(bad("payload is not a byte string")),
+    };
+    let signature: [u8; 64] = match r.head().map_err(Cbor)? {
+        Head::Bytes(n) => r
+            .take(n)
+            .map_err(Cbor)?
+            .try_into()
+            .map_err(|_| bad("signature is not 64 bytes"))?,
+        _ => return Err(bad("signature is not a byte string")),
+    };
+    Ok(Envelope {
+        protected,
+        payload,
+        signature,
+    })
 }
 
 /// The protected header both signed formats share (checks 10 and 11 of
 /// docs/token-format.md; docs/revocation.md uses the same): a map of exactly
 /// alg (an integer), kid (1 to 64 bytes) and typ (text), and no `crit`,
 /// which is looked for first, anywhere in the map.
-pub(crate) fn parse_protected(p: &[u8]) -> Result<(i64, &[u8], &str), HeaderFault> {
-    use HeaderFault::{Cbor, Critical, Malformed};
+pub(crate) fn parse_protected(p: &[u8]) -> Result<(i64, &[u8], &str), CoseFault> {
+    use CoseFault::{Cbor, Critical};
+    let bad = |m: &str| CoseFault::Malformed(m.to_string());
     cbor::validate(p, false).map_err(Cbor)?;
     let mut r = Reader::new(p);
     let Head::Map(n) = r.head().map_err(Cbor)? else {
-        return Err(Malformed("not a map"));
+        return Err(bad("not a map"));
     };
     // 10: crit, anywhere in the map.
     let start = r.pos();
@@ -858,26 +900,22 @@ pub(crate) fn parse_protected(p: &[u8]) -> Result<(i64, &[u8], &str), HeaderFaul
             Head::Uint(H_ALG) => match r.head().map_err(Cbor)? {
                 Head::Uint(v) if v <= i64::MAX as u64 => alg = Some(v as i64),
                 Head::Nint(v) if v < i64::MAX as u64 => alg = Some(-1 - v as i64),
-                _ => return Err(Malformed("alg is not an integer")),
+                _ => return Err(bad("alg is not an integer")),
             },
             Head::Uint(H_KID) => match r.head().map_err(Cbor)? {
                 Head::Bytes(l) if (1..=64).contains(&l) => kid = Some(r.take(l).map_err(Cbor)?),
-                _ => return Err(Malformed("kid is not a byte string of 1 to 64 bytes")),
+                _ => return Err(bad("kid is not a byte string of 1 to 64 bytes")),
             },
             Head::Uint(H_TYP) => match r.head().map_err(Cbor)? {
                 Head::Text(l) => typ = Some(r.text_body(l).map_err(Cbor)?),
-                _ => return Err(Malformed("typ is not a text string")),
+                _ => return Err(bad("typ is not a text string")),
             },
-            _ => {
-                return Err(Malformed(
-                    "unexpected header parameter (only alg, kid, typ)",
-                ))
-            }
+            _ => return Err(bad("unexpected header parameter (only alg, kid, typ)")),
         }
     }
     match (alg, kid, typ) {
         (Some(a), Some(k), Some(t)) => Ok((a, k, t)),
-        _ => Err(Malformed("alg, kid and typ are all required")),
+        _ => Err(bad("alg, kid and typ are all required")),
     }
 }
 
