@@ -18,7 +18,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use record::{EventKind, Record};
-pub use writer::{append, append_record, bulk_append, ensure_private_dir, Chain};
+pub use writer::{append, append_record, bulk_append, ensure_private_dir, lock_file, Chain};
 
 /// Where and how the writer logs.
 #[derive(Debug, Clone, PartialEq, Eq)]

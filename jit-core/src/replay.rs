@@ -19,7 +19,6 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
 
 /// Largest cache file accepted (about 16,000 live use-limited tokens).
 pub const MAX_CACHE_LEN: u64 = 1024 * 1024;
@@ -198,28 +197,18 @@ pub fn consume(
             msg: format!("token id {cti_hex:?} is not 32 lower-case hex digits"),
         });
     }
-    // On a host whose first sudo ever uses a use-limited token, the log has
-    // not yet created the directory of its lock: create it as the writer would.
-    for p in [lock, cache] {
-        let dir = p.parent().unwrap_or(Path::new("."));
-        crate::log::ensure_private_dir(dir).map_err(|e| ReplayError::Io {
-            op: "create directory",
-            path: dir.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    }
-    let lf = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(lock)
-        .map_err(io("open lock", lock))?;
-    let _held = Flock::lock(lf, FlockArg::LockExclusive).map_err(|(_, e)| ReplayError::Io {
+    // The log's lock, taken as the writer takes it (on a host whose first
+    // sudo ever uses a use-limited token, that creates its directory too).
+    let _held = crate::log::lock_file(lock).map_err(|e| ReplayError::Io {
         op: "lock",
         path: lock.to_path_buf(),
-        source: e.into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let dir = cache.parent().unwrap_or(Path::new("."));
+    crate::log::ensure_private_dir(dir).map_err(|e| ReplayError::Io {
+        op: "create directory",
+        path: dir.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
     })?;
     let mut entries = read_cache(cache)?;
     let horizon = now.saturating_sub(i64::try_from(leeway_secs).unwrap_or(i64::MAX));

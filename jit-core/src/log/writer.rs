@@ -186,9 +186,17 @@ fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), Log
     }
 }
 
-/// Take the writer lock (flock on `state_path.lock`), making sure the path still names the locked file.
+/// Take the writer lock (flock on `state_path.lock`).
 fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
-    let path = cfg.lock_path();
+    lock_file(&cfg.lock_path())
+}
+
+/// Take the exclusive lock at `path`: flock on the file, created (0600,
+/// root's when running as root, with its directory) if missing, making sure
+/// the path still names the locked file. The log writer, the replay cache and
+/// the revocation state all serialise on the log's lock file this way.
+pub fn lock_file(path: &Path) -> Result<Flock<File>, LogError> {
+    let path = path.to_path_buf();
     for _ in 0..8 {
         let (f, _) = open_create(&path, 0o600, false)?;
         let locked = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| LogError::Io {

@@ -19,7 +19,6 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
 
 use super::{decode_text, verify, DecodedList, ListRejection, Revoked};
 use crate::config::{self, SecureFileError};
@@ -268,21 +267,11 @@ pub fn accept(
     state: &Path,
     lock: &Path,
 ) -> Result<(), HostError> {
-    // On a host whose first decision ever meets a list, the log has not yet
-    // created its state directory: create it as the log writer would.
-    for p in [lock, state] {
-        ensure_dir(p.parent().unwrap_or(Path::new(".")))?;
-    }
-    let lf = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(lock)
-        .map_err(|e| state_err(lock, format!("cannot open the lock: {e}")))?;
-    let _held = Flock::lock(lf, FlockArg::LockExclusive)
-        .map_err(|(_, e)| state_err(lock, format!("cannot lock: {e}")))?;
+    // The log's lock, taken as the writer takes it (on a host whose first
+    // decision ever meets a list, that creates its directory too).
+    let _held =
+        crate::log::lock_file(lock).map_err(|e| state_err(lock, format!("cannot lock: {e}")))?;
+    ensure_dir(state.parent().unwrap_or(Path::new(".")))?;
     let new = HostState::of(version, bytes);
     match read_state(state)? {
         Some(have) if version < have.version => Err(HostError::Rollback {
