@@ -31,13 +31,8 @@ done
 getent group jit-req-leads >/dev/null && groupdel jit-req-leads
 groupadd jit-req-leads
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1)); failed+=("$1")
-    echo "FAIL $1: $2"
-    echo "     rc=$RC stdout=$(head -c 400 "$OUT") stderr=$(head -c 600 "$ERR")"
-}
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 # expect NAME WANT_RC [STDERR_SUBSTRING]
 expect() {
     if [ "$RC" != "$2" ]; then bad "$1" "exit status $RC, wanted $2"; return; fi
@@ -251,6 +246,4 @@ set +e
 "$BIN/jit-verify" log "$LB" >"$OUT" 2>"$ERR"; RC=$?; set -e
 expect "ledger: the approver's ledger verifies" 0
 
-echo "30-signer-approval: $pass passed, $fail failed"
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-[ "$fail" = 0 ]
+tally_end 30-signer-approval

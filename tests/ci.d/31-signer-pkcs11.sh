@@ -23,13 +23,8 @@ export JIT_LEDGER="$HSM/ledger/ledger.log"   # the issuance ledger of this run
 trap 'e2e_teardown; rm -rf "$HSM"; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1)); failed+=("$1")
-    echo "FAIL $1: $2"
-    echo "     rc=$RC stdout=$(head -c 400 "$OUT") stderr=$(head -c 600 "$ERR")"
-}
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 
 # --- a throwaway token ----------------------------------------------------------
 mkdir "$HSM/tokens"
@@ -193,6 +188,4 @@ want "signature from another key than the token's public key is refused" 5 "does
 [ ! -s "$OUT" ] || bad "swapped key" "a token was printed"
 
 echo
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-echo "signer-pkcs11: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tally_end signer-pkcs11

@@ -14,9 +14,8 @@ command -v jq >/dev/null || e2e_die "jq is not installed (Debian package jq)"
 trap 'e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1: $2"; }
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "$*"; fi; }
 
 V="$BIN/jit-verify"
@@ -125,6 +124,4 @@ rc=0; "$V" standing --at "$now" --ledger "$T" --unverified >"$OUT" 2>"$ERR" || r
 check "standing --unverified: answers, loudly, exit 1" \
     test "$rc:$(head -n1 "$OUT")" = "1:UNVERIFIED LEDGER: this answer may be false"
 
-echo "ledger e2e: $pass passed, $fail failed"
-for f in "${failed[@]}"; do echo "FAILED: $f"; done
-[ "$fail" = 0 ]
+tally_end "ledger e2e"

@@ -11,13 +11,8 @@ command -v faketime >/dev/null || e2e_die "faketime is not installed (Debian pac
 trap 'e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1)); failed+=("$1")
-    echo "FAIL $1: $2"
-    echo "     rc=$RC stdout=$(head -c 400 "$OUT") stderr=$(head -c 600 "$ERR")"
-}
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 
 # decisions_since N: "allowed reason_code hook" of each decision record after line N.
 decisions_since() {
@@ -422,6 +417,4 @@ set -e
     || bad "jit-verify" "exit $RC"
 
 echo
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-echo "pam-sudo: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tally_end pam-sudo

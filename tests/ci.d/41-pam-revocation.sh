@@ -12,13 +12,8 @@ command -v faketime >/dev/null || e2e_die "faketime is not installed (Debian pac
 trap 'e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1)); failed+=("$1")
-    echo "FAIL $1: $2"
-    echo "     rc=$RC stdout=$(head -c 400 "$OUT") stderr=$(head -c 600 "$ERR")"
-}
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 
 LIST=$ROOT/keys/revocation/list
 STATE=$ROOT/state/revocation-state
@@ -198,6 +193,4 @@ set -e
 [ "$RC" = 0 ] && ok "jit-verify: the log with revocation decisions is intact" || bad "jit-verify" "exit $RC"
 
 echo
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-echo "pam-revocation: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tally_end pam-revocation

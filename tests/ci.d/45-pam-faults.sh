@@ -24,13 +24,8 @@ mount -t tmpfs -o size=256k,mode=0755 jit-fault "$FS"
 e2e_write_conf "$ROOT/pam_jit.conf"
 sed -i "s|^log = .*|log = $FS/log/audit.log|; s|^state = .*|state = $FS/state/log.state|; s|^seal_key_export = .*|seal_key_export = $FS/state/seal-key.initial|" "$ROOT/pam_jit.conf"
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1)); failed+=("$1")
-    echo "FAIL $1: $2"
-    echo "     rc=$RC stderr=$(head -c 600 "$ERR")"
-}
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 SEGMENTS=""   # earlier segments of the log, oldest first
 TOKEN=$(e2e_issue --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason faults)
 
@@ -138,6 +133,4 @@ as_user "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 verify_log "end of run" "0"
 
 echo
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-echo "pam-faults: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tally_end pam-faults

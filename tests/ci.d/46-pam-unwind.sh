@@ -16,9 +16,8 @@ PROBE_TARGET=${PROBE_TARGET:-${CARGO_TARGET_DIR:-$PWD/target}/panic-probe}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1: $2"; }
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 
 SO=$BIN/libpam_jit.so
 [ -f "$SO" ] || { echo "46-pam-unwind: $SO missing (build first)" >&2; exit 1; }
@@ -113,6 +112,4 @@ else
 fi
 
 echo
-echo "46-pam-unwind: $pass passed, $fail failed"
-for n in "${failed[@]}"; do echo "  FAILED: $n"; done
-[ "$fail" = 0 ]
+tally_end 46-pam-unwind

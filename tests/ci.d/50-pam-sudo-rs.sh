@@ -15,13 +15,8 @@ trap 'rs_teardown; rm -f "$OUT" "$ERR"' EXIT
 rs_setup
 echo "     set-up: $(($(date +%s) - T0)) s"
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1)); failed+=("$1")
-    echo "FAIL $1: $2"
-    echo "     rc=$RC out=$(head -c 600 "$OUT") stderr=$(head -c 400 "$ERR")"
-}
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 
 # decisions_since N: "allowed reason_code command user run_as" per decision after line N.
 decisions_since() {
@@ -142,6 +137,4 @@ set -e
 
 echo "     runtime: $(($(date +%s) - T0)) s"
 echo
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-echo "pam-sudo-rs: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tally_end pam-sudo-rs

@@ -49,9 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass=0; fail=0; failed=()
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1${2:+: $2}"; }
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
 # --- build and lint -------------------------------------------------------------
@@ -525,6 +524,4 @@ grep -qx 'jit' "$WORK/o" && bad "selinux: module removed by postrm" || ok "selin
 echo "     selinux chroot: $(($(date +%s) - t)) s"
 
 echo
-for n in "${failed[@]}"; do echo "FAILED: $n"; done
-echo "60-packages: $pass passed, $fail failed in $(($(date +%s) - T0)) s"
-[ "$fail" = 0 ]
+tally_end 60-packages " in $(($(date +%s) - T0)) s"
