@@ -19,7 +19,6 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-
 /// Largest cache file accepted (about 16,000 live use-limited tokens).
 pub const MAX_CACHE_LEN: u64 = 1024 * 1024;
 

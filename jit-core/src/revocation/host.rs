@@ -19,7 +19,6 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-
 use super::{decode_text, verify, DecodedList, ListRejection, Revoked};
 use crate::config::{self, SecureFileError};
 use crate::keys::TrustedKeys;
