@@ -134,14 +134,13 @@ impl Os for RealOs {
         // same bytes /proc/self/cmdline reads back through the kernel (which
         // costs ~50 us per sudo: a procfs lookup and a remote-VM read).
         use std::os::unix::ffi::OsStrExt;
-        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        if args.is_empty() {
-            return read_proc("/proc/self/cmdline");
-        }
         let mut out = Vec::new();
-        for a in args {
+        for a in std::env::args_os() {
             out.extend_from_slice(a.as_bytes());
             out.push(0);
+        }
+        if out.is_empty() {
+            return read_proc("/proc/self/cmdline");
         }
         Ok(out)
     }
