@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Independent verifier of jit revocation lists (docs/revocation.md), written
-from the spec with cbor2, cryptography and b3sum, reusing only the strict CBOR
-validator of verify_token.py (the envelope rules are shared by the spec).
+from the spec with cbor2, cryptography and b3sum, reusing from verify_token.py
+only the strict CBOR validator and the key and signature check (the envelope
+and signing rules are shared by the spec).
 
   verify_revocation.py vectors DIR
       Check every list, host case and query of DIR/manifest.json; exit 1 if
@@ -19,10 +20,9 @@ import subprocess
 import sys
 
 import cbor2
-from cryptography.exceptions import InvalidSignature
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verify_token import L, Reject, head, is_int, parse_trusted_keys, validate  # noqa: E402
+from verify_token import Reject, head, is_int, parse_trusted_keys, validate, verify_signature  # noqa: E402
 
 MAX_LIST_LEN = 262144
 MAX_LIST_TEXT_LEN = 349526
@@ -129,23 +129,7 @@ def decode(raw):
 
 def verify(text, keys, now):
     h, f, prot, payload, sig = decode(b64decode(text))
-    kid = h[4].decode("utf-8", "replace")
-    key = keys.get(kid) if h[4] == kid.encode() else None
-    if key is None:
-        raise Reject("unknown_kid")
-    if h[1] != key["alg"]:
-        raise Reject("alg_mismatch")
-    if key["not_before"] is not None and now < key["not_before"]:
-        raise Reject("key_not_yet_valid")
-    if key["not_after"] is not None and now >= key["not_after"]:
-        raise Reject("key_expired")
-    msg = b"\x84" + cbor2.dumps("Signature1") + cbor2.dumps(prot) + b"\x40" + cbor2.dumps(payload)
-    if int.from_bytes(sig[32:], "little") >= L:
-        raise Reject("bad_signature")
-    try:
-        key["key"].verify(sig, msg)
-    except InvalidSignature:
-        raise Reject("bad_signature") from None
+    verify_signature(h, prot, payload, sig, keys, now)
     return f
 
 

@@ -312,10 +312,9 @@ def human(secs):
     return f"{secs // 86400} d" + (f" {h} h" if h else "")
 
 
-def verify(text, keys, now, leeway):
-    h, c, prot, payload, sig = decode(b64decode(text))
-    if h[16] != TYP:
-        raise Reject("wrong_typ")
+def verify_signature(h, prot, payload, sig, keys, now):
+    """The pinned key named by kid, its alg and window, and the signature
+    (shared with verify_revocation.py: both formats are signed alike)."""
     kid = h[4].decode("utf-8", "replace")
     key = keys.get(kid) if h[4] == kid.encode() else None
     if key is None:
@@ -334,6 +333,13 @@ def verify(text, keys, now, leeway):
         key["key"].verify(sig, msg)
     except InvalidSignature:
         raise Reject("bad_signature") from None
+
+
+def verify(text, keys, now, leeway):
+    h, c, prot, payload, sig = decode(b64decode(text))
+    if h[16] != TYP:
+        raise Reject("wrong_typ")
+    verify_signature(h, prot, payload, sig, keys, now)
     leeway = min(leeway, MAX_LEEWAY)
     if now + leeway < c["nbf"]:
         raise Reject("not_yet_valid", f"token not valid for another {human(c['nbf'] - now)}")
