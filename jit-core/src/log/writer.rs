@@ -90,12 +90,49 @@ fn io_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
 
 /// UTC now as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub(crate) fn now_string() -> Result<String, LogError> {
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
-    time::OffsetDateTime::now_utc()
-        .format(&fmt)
-        .map_err(|e| LogError::Time(e.to_string()))
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| LogError::Time("the clock is before 1970".into()))?;
+    utc_micros(d.as_secs(), d.subsec_micros())
+        .ok_or_else(|| LogError::Time("the clock is past 9999".into()))
+}
+
+/// `secs.micros` after the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`
+/// (proleptic Gregorian, UTC), or `None` after year 9999. Written out here
+/// rather than through a date library: it runs for every record inside sudo,
+/// where every page of code touched costs (docs/pam-module.md).
+fn utc_micros(secs: u64, micros: u32) -> Option<String> {
+    // Days to civil date: H. Hinnant, "chrono-Compatible Low-Level Date
+    // Algorithms", civil_from_days, for days >= 0.
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    if year > 9999 || micros >= 1_000_000 {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 6, u64::from(micros));
+    Some(b.iter().map(|&c| c as char).collect())
 }
 
 fn parent(p: &Path) -> &Path {
@@ -771,4 +808,49 @@ fn cut(o: &mut Open<'_>, at: u64) -> Result<(), LogError> {
     o.log.sync_data().map_err(io_err("fdatasync", lp))?;
     o.size = at;
     Ok(())
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::utc_micros;
+
+    /// The same text as the `time` crate gives, over 400 years of instants
+    /// (leap years, century rules, month and year ends) and the edges.
+    #[test]
+    fn utc_micros_matches_time_crate() {
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        );
+        let want = |s: u64, us: u32| {
+            let t = time::OffsetDateTime::from_unix_timestamp(s as i64).unwrap()
+                + time::Duration::microseconds(i64::from(us));
+            t.format(&fmt).unwrap()
+        };
+        let mut s: u64 = 0;
+        let mut us: u32 = 0;
+        // A stride that is not a multiple of a day, hour or minute.
+        while s < 400 * 366 * 86_400 {
+            assert_eq!(utc_micros(s, us).unwrap(), want(s, us), "at {s}.{us}");
+            s += 86_400 * 3 + 3_601 * 7 + 13;
+            us = (us + 123_457) % 1_000_000;
+        }
+        for s in [
+            0,
+            86_399,
+            86_400,
+            951_782_400,   // 2000-02-29
+            4_107_456_000, // 2100-02-28 + 1 day: 2100 is not a leap year
+            253_402_300_799,
+        ] {
+            for us in [0, 1, 999_999] {
+                assert_eq!(utc_micros(s, us).unwrap(), want(s, us), "at {s}.{us}");
+            }
+        }
+        assert_eq!(utc_micros(253_402_300_800, 0), None, "year 10000");
+        assert_eq!(utc_micros(0, 1_000_000), None);
+        assert_eq!(
+            utc_micros(1_795_400_000, 42).unwrap(),
+            "2026-11-23T02:13:20.000042Z"
+        );
+    }
 }
