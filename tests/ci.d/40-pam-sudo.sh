@@ -102,7 +102,9 @@ expect "leeway: expired 90 s ago is outside 60 s" 1 "expired" "False expired"
 
 # --- change-bound, scheduled access (a nightly job's window) -----------------------
 # Issued in advance for a window that opens later, tied to a change ticket.
-tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --not-before +2h --ttl 1h \
+# Two hours and half a minute ahead: the denial says "2 h" however long the
+# issue-to-sudo gap is under load (the remaining time is rounded down).
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --not-before "@$(( $(date +%s) + 7230 ))" --ttl 1h \
     --ticket CHG-4711 --reason "nightly reindex")
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "scheduled window not yet open" 1 "not valid for another 2 h" "False not_yet_valid"
