@@ -2,7 +2,8 @@
 # Where pam_jit's time goes: instruction counts (valgrind callgrind; exact and
 # independent of machine load) of one `sudo -n /usr/bin/true` by root through
 # a stack with pam_jit (account + session) and through the same stack with
-# pam_permit.so, plus pam_jit's own functions from an unstripped build.
+# pam_permit.so, plus pam_jit's own functions from an unstripped build, and
+# the distinct cache lines of code and data each run touches (cachegrind).
 # valgrind refuses setuid binaries, so root runs a non-setuid copy of sudo
 # (euid is 0 anyway). Root's service is selected by a temporary drop-in
 # /etc/sudoers.d/zz-jit-profile-root, removed on exit.
@@ -33,6 +34,12 @@ for svc in "$E2E-bad" "$E2E"; do
     env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" sudo -n /usr/bin/true   # warm-up; creates the log
     env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" valgrind --tool=callgrind \
         --callgrind-out-file="$WORK/$svc.cg" "$WORK/bin/sudo" -n /usr/bin/true 2>"$WORK/$svc.err"
+    # Cold-cache simulation with a last-level cache far larger than what one
+    # sudo touches: its misses are the distinct 64-byte lines of code (ILmr)
+    # and data (DLmr + DLmw) the run touches, each fetched cold once.
+    env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" valgrind --tool=cachegrind --cache-sim=yes \
+        --I1=32768,8,64 --D1=32768,8,64 --LL=67108864,16,64 \
+        --cachegrind-out-file="$WORK/$svc.lines" "$WORK/bin/sudo" -n /usr/bin/true 2>>"$WORK/$svc.err"
 done
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; }
 permit=$(total "$WORK/$E2E-bad.cg"); jit=$(total "$WORK/$E2E.cg")
@@ -44,3 +51,9 @@ callgrind_annotate --inclusive=yes "$WORK/$E2E.cg" 2>/dev/null | grep -E \
     | sed -E 's/ +\(/ (/; s/\[.*\]//'
 echo "dynamic loading in the pam_permit stack:"
 callgrind_annotate --inclusive=yes "$WORK/$E2E-bad.cg" 2>/dev/null | grep -E 'dl_open_worker \[|_dl_relocate_object \[' | sed -E 's/\[.*\]//'
+# Distinct cache lines: on a VM, what a sudo costs beyond its instructions is
+# mostly these lines fetched cold (docs/pam-module.md, "Where the time goes").
+lines() { cg_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", ""); print $5, $11 + $17 }'; }
+read -r pc pd < <(lines "$WORK/$E2E-bad.lines"); read -r jc jd < <(lines "$WORK/$E2E.lines")
+echo "distinct 64-byte lines touched, pam_permit stack: code $pc, data $pd"
+echo "distinct 64-byte lines touched, pam_jit stack:    code $jc (+$((jc - pc))), data $jd (+$((jd - pd)))"
