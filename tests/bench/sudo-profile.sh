@@ -7,9 +7,14 @@
 # valgrind refuses setuid binaries, so root runs a non-setuid copy of sudo
 # (euid is 0 anyway). Root's service is selected by a temporary drop-in
 # /etc/sudoers.d/zz-jit-profile-root, removed on exit.
-# Usage (root): bash tests/bench/sudo-profile.sh
+# Usage (root): bash tests/bench/sudo-profile.sh [--write-layout]
+# --write-layout also rewrites pam_jit/hot-functions.ld, the list of functions
+# pam_jit runs for one allowed sudo, which the build links together
+# (tests/bench/hot-functions.py; docs/pam-module.md, "Code layout").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+WRITE_LAYOUT=0
+[ "${1:-}" = --write-layout ] && WRITE_LAYOUT=1
 command -v valgrind >/dev/null || { echo "sudo-profile: needs valgrind (Debian package valgrind)" >&2; exit 2; }
 BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 PROF_TARGET=${PROF_TARGET:-/var/tmp/jit-profile-target}
@@ -37,7 +42,7 @@ for svc in "$E2E-bad" "$E2E"; do
     # Cold-cache simulation with a last-level cache far larger than what one
     # sudo touches: its misses are the distinct 64-byte lines of code (ILmr)
     # and data (DLmr + DLmw) the run touches, each fetched cold once.
-    env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" valgrind --tool=cachegrind --cache-sim=yes \
+    env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" valgrind --tool=cachegrind --demangle=no --cache-sim=yes \
         --I1=32768,8,64 --D1=32768,8,64 --LL=67108864,16,64 \
         --cachegrind-out-file="$WORK/$svc.lines" "$WORK/bin/sudo" -n /usr/bin/true 2>>"$WORK/$svc.err"
 done
@@ -57,3 +62,6 @@ lines() { cg_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", ""); 
 read -r pc pd < <(lines "$WORK/$E2E-bad.lines"); read -r jc jd < <(lines "$WORK/$E2E.lines")
 echo "distinct 64-byte lines touched, pam_permit stack: code $pc, data $pd"
 echo "distinct 64-byte lines touched, pam_jit stack:    code $jc (+$((jc - pc))), data $jd (+$((jd - pd)))"
+if [ "$WRITE_LAYOUT" = 1 ]; then
+    /usr/bin/python3 tests/bench/hot-functions.py "$WORK/$E2E.lines" pam_jit/hot-functions.ld
+fi
