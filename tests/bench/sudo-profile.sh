@@ -63,5 +63,6 @@ read -r pc pd < <(lines "$WORK/$E2E-bad.lines"); read -r jc jd < <(lines "$WORK/
 echo "distinct 64-byte lines touched, pam_permit stack: code $pc, data $pd"
 echo "distinct 64-byte lines touched, pam_jit stack:    code $jc (+$((jc - pc))), data $jd (+$((jd - pd)))"
 if [ "$WRITE_LAYOUT" = 1 ]; then
-    /usr/bin/python3 tests/bench/hot-functions.py "$WORK/$E2E.lines" pam_jit/hot-functions.ld
+    /usr/bin/python3 tests/bench/hot-functions.py "$WORK/$E2E.lines" "$PROF_TARGET/release/libpam_jit.so" \
+        pam_jit/hot-functions.ld
 fi
