@@ -208,7 +208,7 @@ impl Config {
     /// Read and parse a configuration file with [`read_secure_file`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = read_secure_file(path, MAX_CONFIG_LEN)?;
-        Config::parse(&text, &path.display().to_string())
+        Config::parse(&text, &path.to_string_lossy())
     }
 }
 
@@ -248,7 +248,6 @@ pub enum SecureFileError {
 /// writable by group or others, at most `max_len` bytes; every directory above
 /// it must be owned by root and not writable by group or others.
 pub fn read_secure_file(path: &Path, max_len: u64) -> Result<String, SecureFileError> {
-    let shown = path.display().to_string();
     let insecure = |p: &Path, why: String| SecureFileError::Insecure {
         path: p.display().to_string(),
         why,
@@ -256,8 +255,9 @@ pub fn read_secure_file(path: &Path, max_len: u64) -> Result<String, SecureFileE
     if !path.is_absolute() {
         return Err(insecure(path, "not an absolute path".into()));
     }
+    // The path is formatted only for an error: this runs in every sudo.
     let io = |source| SecureFileError::Io {
-        path: shown.clone(),
+        path: path.display().to_string(),
         source,
     };
     // O_NOFOLLOW: a symlink as the last component fails with ELOOP.

@@ -118,11 +118,15 @@ pub struct RealOs;
 
 /// Read a procfs file in as few reads as possible (procfs reports size 0, so
 /// `std::fs::read` would start at 32 bytes and double: six reads for a
-/// typical environment, each a remote-VM access by the kernel).
+/// typical environment, each a remote-VM access by the kernel). Read through
+/// `take`, because `File::read_to_end` first asks for the size (`statx`) and
+/// the position (`lseek`), which procfs answers with nothing useful.
 fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::with_capacity(16 * 1024);
-    std::fs::File::open(path)?.read_to_end(&mut out)?;
+    std::fs::File::open(path)?
+        .take(u64::MAX)
+        .read_to_end(&mut out)?;
     Ok(out)
 }
 
