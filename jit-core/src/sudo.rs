@@ -605,7 +605,8 @@ fn check_path(p: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Is the running executable sudo-rs? `exe` is the kernel's `/proc/self/exe`
+/// Is the running executable sudo-rs? (Asked only where sudo 1.9's `getenv`
+/// hook is absent; see pam_jit's glue.) `exe` is the kernel's `/proc/self/exe`
 /// of the sudo process: set by execve from the file actually executed (symbolic
 /// links resolved), so neither argv\[0\] nor the environment can change it. The
 /// rule is its final component being exactly `sudo-rs` (how distributions

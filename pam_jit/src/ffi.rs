@@ -4,7 +4,9 @@
 //!   which rejects a null handle, a negative argc and null argv entries, and
 //!   wraps each hook in `catch_unwind` (a panic becomes `PAM_ABORT`, never an
 //!   unwind into sudo; the workspace profile keeps `panic = "unwind"`).
-//! - [`sudo_getenv`] calls libc `getenv`, which inside sudo is sudo's own hook.
+//! - [`sudo_getenv`] calls libc `getenv`, which inside sudo is sudo's own hook;
+//!   [`getenv_in_main_program`] checks whether it is, from the main program's
+//!   program headers (`getauxval`).
 //! - [`PamSession`] keeps per-transaction data with `pam_set_data`/`pam_get_data`.
 //!
 //! Nothing here changes process-wide state: no signal handlers, no panic
@@ -122,6 +124,47 @@ pub fn sudo_getenv(name: &str) -> Option<Vec<u8>> {
     Some(unsafe { CStr::from_ptr(ptr) }.to_bytes().to_vec())
 }
 
+/// Does this module's `getenv` resolve into the main program, i.e. to sudo
+/// 1.9's environment hook (its `src/env_hooks.c`) rather than to libc?
+///
+/// sudo 1.9's executable defines and exports `getenv`, `putenv`, `setenv` and
+/// `unsetenv`, so the dynamic loader binds every other object's `getenv`, this
+/// module's included, to sudo's own. Where that address lies is a fact of the
+/// images the loader mapped (the invoking user cannot preload anything into a
+/// setuid program), so it tells whether the hook that the sudo 1.9 rules rely
+/// on is there. Any failure answers `false` (the caller then reads
+/// `/proc/self/exe`, as for any sudo without the hook). No system call: the
+/// kernel's auxiliary vector locates the main program's program headers.
+pub fn getenv_in_main_program() -> bool {
+    let getenv_addr = libc::getenv as *const () as usize;
+    // SAFETY: getauxval only reads the auxiliary vector glibc saved at startup.
+    let (phdr, phnum) = unsafe {
+        (
+            libc::getauxval(libc::AT_PHDR),
+            libc::getauxval(libc::AT_PHNUM),
+        )
+    };
+    if phdr == 0 || phnum == 0 || phnum > 512 {
+        return false;
+    }
+    // SAFETY: AT_PHDR and AT_PHNUM, set by the kernel at execve, describe the
+    // main program's program header table: `phnum` entries at `phdr`, inside
+    // the program's first loaded segment, mapped for the life of the process
+    // and never written after loading. Elf64_Phdr is plain data; the
+    // kernel's table is suitably aligned.
+    let phdrs =
+        unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
+    // The load bias: where the table is, against where PT_PHDR says it is.
+    let Some(table) = phdrs.iter().find(|p| p.p_type == libc::PT_PHDR) else {
+        return false;
+    };
+    let bias = (phdr as usize).wrapping_sub(table.p_vaddr as usize);
+    phdrs.iter().filter(|p| p.p_type == libc::PT_LOAD).any(|p| {
+        let start = bias.wrapping_add(p.p_vaddr as usize);
+        getenv_addr.wrapping_sub(start) < p.p_memsz as usize
+    })
+}
+
 /// Map the glue's outcome to the PAM code for the hook (one place only).
 pub fn code(outcome: glue::Outcome, hook: Hook) -> PamResultCode {
     use glue::Outcome;
@@ -195,5 +238,13 @@ mod tests {
             let rc = unsafe { f(bogus_handle, 0, 1, null_entry.as_ptr()) };
             assert_eq!(rc, PamResultCode::PAM_ABORT);
         }
+    }
+
+    #[test]
+    fn getenv_of_a_program_without_the_hook_is_not_the_main_programs() {
+        // The test harness does not define getenv: libc's answers. (With the
+        // hook, under the real sudo 1.9: tests/ci.d/40-pam-sudo.sh, "sudo 1.9
+        // named sudo-rs", which fails if the hook is not found.)
+        assert!(!getenv_in_main_program());
     }
 }

@@ -91,10 +91,13 @@ pub trait Os {
     fn cmdline(&self) -> std::io::Result<Vec<u8>>;
     /// `/proc/self/environ`: the invoking user's original environment.
     fn environ(&self) -> std::io::Result<Vec<u8>>;
-    /// `/proc/self/exe`: the file the kernel executed (selects the sudo-rs rules).
+    /// `/proc/self/exe`: the file the kernel executed (selects the sudo-rs
+    /// rules when sudo 1.9's `getenv` hook is absent).
     fn exe(&self) -> std::io::Result<PathBuf>;
     /// `getenv` as sudo's hook answers it.
     fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>>;
+    /// Is `getenv` sudo 1.9's hook, defined by the main program?
+    fn getenv_hooked(&self) -> bool;
     /// The real uid of this process (the invoking user inside setuid sudo).
     fn real_uid(&self) -> u32;
     /// User name for a uid.
@@ -156,6 +159,9 @@ impl Os for RealOs {
     }
     fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>> {
         crate::ffi::sudo_getenv(name)
+    }
+    fn getenv_hooked(&self) -> bool {
+        crate::ffi::getenv_in_main_program()
     }
     fn real_uid(&self) -> u32 {
         nix::unistd::getuid().as_raw()
@@ -472,13 +478,20 @@ fn evaluate(
         )
     })?;
     let user_env = parse_environ(&environ);
-    let exe = os.exe().map_err(|e| {
-        Verdict::deny(
-            "command_undetermined",
-            format!("cannot read which sudo is running (/proc/self/exe): {e}"),
-        )
-    })?;
-    let determined = if sudo::is_sudo_rs(&exe) {
+    // Which rules: sudo 1.9's need its getenv hook, so where the hook is (the
+    // main program defines getenv) they apply, whatever the executable is
+    // called. Only without it is /proc/self/exe read, to recognise sudo-rs;
+    // any other sudo gets the 1.9 rules, which then fail closed.
+    let sudo_rs = !os.getenv_hooked() && {
+        let exe = os.exe().map_err(|e| {
+            Verdict::deny(
+                "command_undetermined",
+                format!("cannot read which sudo is running (/proc/self/exe): {e}"),
+            )
+        })?;
+        sudo::is_sudo_rs(&exe)
+    };
+    let determined = if sudo_rs {
         // sudo-rs: no getenv hook, no SUDO_COMMAND; the command line alone.
         sudo::determine_sudo_rs(&cmdline)
     } else {
@@ -846,7 +859,10 @@ mod tests {
         cmdline: Vec<u8>,
         environ: Vec<u8>,
         sudo_command: Option<Vec<u8>>,
-        exe: &'static str,
+        /// `None`: /proc/self/exe cannot be read.
+        exe: Option<&'static str>,
+        hooked: bool,
+        exe_reads: std::cell::Cell<u32>,
     }
 
     impl Os for FakeOs {
@@ -857,7 +873,13 @@ mod tests {
             Ok(self.environ.clone())
         }
         fn exe(&self) -> std::io::Result<PathBuf> {
-            Ok(PathBuf::from(self.exe))
+            self.exe_reads.set(self.exe_reads.get() + 1);
+            self.exe
+                .map(PathBuf::from)
+                .ok_or_else(|| std::io::Error::from_raw_os_error(nix::libc::EACCES))
+        }
+        fn getenv_hooked(&self) -> bool {
+            self.hooked
         }
         fn sudo_getenv(&self, name: &str) -> Option<Vec<u8>> {
             (name == "SUDO_COMMAND")
@@ -973,7 +995,9 @@ mod tests {
                 cmdline: b"sudo\0-n\0/usr/bin/true\0".to_vec(),
                 environ: format!("PATH=/usr/bin\0JIT_TOKEN={}\0", self.token).into_bytes(),
                 sudo_command: Some(b"/usr/bin/true".to_vec()),
-                exe: "/usr/bin/sudo",
+                exe: Some("/usr/bin/sudo"),
+                hooked: true,
+                exe_reads: std::cell::Cell::new(0),
             }
         }
 
@@ -1033,16 +1057,19 @@ mod tests {
     #[test]
     fn sudo_rs_is_chosen_by_exe_and_needs_no_sudo_command() {
         let f = Fixture::new("sudo-rs");
-        // sudo-rs: no SUDO_COMMAND from a hook; the command line decides.
+        // sudo-rs: no getenv hook, no SUDO_COMMAND; the command line decides.
         let os = FakeOs {
             sudo_command: None,
-            exe: "/usr/bin/sudo-rs",
+            exe: Some("/usr/bin/sudo-rs"),
+            hooked: false,
             ..f.os()
         };
         assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Allow);
+        assert_eq!(os.exe_reads.get(), 1);
         // The same facts under any other exe take the sudo 1.9 path: denied.
         let os19 = FakeOs {
             sudo_command: None,
+            hooked: false,
             ..f.os()
         };
         assert_eq!(f.run(Hook::Account, &mut alice(), &os19), Outcome::Deny);
@@ -1050,7 +1077,8 @@ mod tests {
         let bare = FakeOs {
             cmdline: b"sudo\0-n\0true\0".to_vec(),
             sudo_command: Some(b"/usr/bin/true".to_vec()),
-            exe: "/usr/bin/sudo-rs",
+            exe: Some("/usr/bin/sudo-rs"),
+            hooked: false,
             ..f.os()
         };
         let mut pam = alice();
@@ -1069,6 +1097,48 @@ mod tests {
             codes,
             ["ok", "command_undetermined", "command_undetermined"]
         );
+    }
+
+    #[test]
+    fn the_getenv_hook_selects_the_sudo_19_rules_without_reading_exe() {
+        let f = Fixture::new("hooked");
+        // sudo 1.9 (getenv defined by the main program): /proc/self/exe is
+        // not read, so its name cannot matter and its absence cannot deny.
+        for exe in [Some("/usr/bin/sudo"), Some("/opt/x/sudo-rs"), None] {
+            let os = FakeOs { exe, ..f.os() };
+            assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Allow);
+            assert_eq!(os.exe_reads.get(), 0, "exe read under the hook ({exe:?})");
+        }
+        // Under the hook a bare name is sudo 1.9's to resolve: SUDO_COMMAND
+        // says what it resolved to (sudo-rs's rules would deny a bare name).
+        let bare = FakeOs {
+            cmdline: b"sudo\0-n\0true\0".to_vec(),
+            exe: Some("/usr/bin/sudo-rs"),
+            ..f.os()
+        };
+        assert_eq!(f.run(Hook::Account, &mut alice(), &bare), Outcome::Allow);
+        // Without the hook, an unreadable exe is a denial with its reason.
+        let unreadable = FakeOs {
+            exe: None,
+            hooked: false,
+            ..f.os()
+        };
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &unreadable), Outcome::Deny);
+        assert!(pam
+            .said
+            .borrow()
+            .iter()
+            .any(|(e, m)| *e && m.contains("cannot read which sudo is running")));
+        // ... and a readable one that is not sudo-rs takes the 1.9 rules,
+        // which hold here only because this fake getenv answers SUDO_COMMAND
+        // (a real sudo without the hook has none: denied, see 50-pam-sudo-rs).
+        let plain = FakeOs {
+            hooked: false,
+            ..f.os()
+        };
+        assert_eq!(f.run(Hook::Account, &mut alice(), &plain), Outcome::Allow);
+        assert_eq!(plain.exe_reads.get(), 1);
     }
 
     #[test]

@@ -8,7 +8,10 @@ BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
 command -v faketime >/dev/null || e2e_die "faketime is not installed (Debian package faketime)"
-trap 'e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
+# A copy of sudo under another name (below) needs a file system without nosuid;
+# it lives here, outside /run, and goes with the other test state.
+ALIAS_DIR=/usr/local/libexec/jit-e2e-sudo-alias
+trap 'e2e_teardown; rm -rf "$ALIAS_DIR"; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 
 # shellcheck source=../e2e/tally.sh
@@ -155,6 +158,22 @@ chown "$UA:$UA" "$home_a/bin/true"; chmod 0755 "$home_a/bin/true"
 run "$UA" JIT_TOKEN="$TRUE_TOK" PATH="$home_a/bin:/usr/bin:/bin" -- sudo -n true
 expect "PATH trick" 1 "command not granted: $home_a/bin/true" "False command_not_granted"
 grep -q pwned "$OUT" && bad "PATH trick" "the user's program ran" || true
+
+# The rules are chosen by sudo 1.9's getenv hook (the sudo executable defines
+# getenv), not by the executable's name: this sudo, copied under the name
+# sudo-rs and started with argv[0] "sudo", still gets the sudo 1.9 rules, so
+# a bare name is resolved by sudo through the user's PATH (this user's sudoers
+# entry has !secure_path) and reported in SUDO_COMMAND. Chosen by the name,
+# the sudo-rs rules would deny a bare name.
+install -d -m 0755 "$ALIAS_DIR"
+install -o root -g root -m 4755 "$(command -v sudo)" "$ALIAS_DIR/sudo-rs"
+findmnt -no OPTIONS -T "$ALIAS_DIR" | grep -qw nosuid && e2e_die "$ALIAS_DIR is on a nosuid file system"
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- bash -c 'exec -a sudo "$0" -n true' "$ALIAS_DIR/sudo-rs"
+expect "sudo 1.9 named sudo-rs: sudo 1.9 rules (bare name resolved by sudo)" 0 "" "True ok"
+rec=$(decisions_since "$before" | tail -n 1)
+[ "$rec" = "True ok acct /usr/bin/true $UA root" ] && ok "sudo 1.9 named sudo-rs: record names /usr/bin/true" \
+    || bad "sudo 1.9 named sudo-rs: record" "$rec"
+rm -rf "$ALIAS_DIR"
 
 run "$UA" JIT_TOKEN="$TRUE_TOK" SUDO_COMMAND=/usr/bin/true -- sudo -n /usr/bin/id
 expect "spoofed SUDO_COMMAND (different command)" 1 "command not granted: /usr/bin/id" "False command_not_granted"
