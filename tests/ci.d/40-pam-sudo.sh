@@ -9,8 +9,9 @@ BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 . tests/e2e/lib.sh
 command -v faketime >/dev/null || e2e_die "faketime is not installed (Debian package faketime)"
 # A copy of sudo under another name (below) needs a file system without nosuid;
-# it lives here, outside /run, and goes with the other test state.
-ALIAS_DIR=/usr/local/libexec/jit-e2e-sudo-alias
+# it lives here, outside /run (in a directory Debian always has, so nothing
+# is left behind), and goes with the other test state.
+ALIAS_DIR=/usr/local/lib/jit-e2e-sudo-alias
 trap 'e2e_teardown; rm -rf "$ALIAS_DIR"; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 
@@ -165,6 +166,7 @@ grep -q pwned "$OUT" && bad "PATH trick" "the user's program ran" || true
 # a bare name is resolved by sudo through the user's PATH (this user's sudoers
 # entry has !secure_path) and reported in SUDO_COMMAND. Chosen by the name,
 # the sudo-rs rules would deny a bare name.
+[ -d /usr/local/lib ] || e2e_die "/usr/local/lib is missing"
 install -d -m 0755 "$ALIAS_DIR"
 install -o root -g root -m 4755 "$(command -v sudo)" "$ALIAS_DIR/sudo-rs"
 findmnt -no OPTIONS -T "$ALIAS_DIR" | grep -qw nosuid && e2e_die "$ALIAS_DIR is on a nosuid file system"
