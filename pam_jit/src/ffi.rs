@@ -136,6 +136,10 @@ pub fn sudo_getenv(name: &str) -> Option<Vec<u8>> {
 /// `/proc/self/exe`, as for any sudo without the hook). No system call: the
 /// kernel's auxiliary vector locates the main program's program headers.
 pub fn getenv_in_main_program() -> bool {
+    // The headers read below are ELF64's.
+    if cfg!(not(target_pointer_width = "64")) {
+        return false;
+    }
     let getenv_addr = libc::getenv as *const () as usize;
     // SAFETY: getauxval only reads the auxiliary vector glibc saved at startup.
     let (phdr, phnum) = unsafe {
