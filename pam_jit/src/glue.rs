@@ -824,6 +824,16 @@ mod tests {
         answer: Option<String>,
     }
 
+    impl FakePam {
+        /// Did the module tell the user, as an error, something containing `needle`?
+        fn said_error(&self, needle: &str) -> bool {
+            self.said
+                .borrow()
+                .iter()
+                .any(|(e, m)| *e && m.contains(needle))
+        }
+    }
+
     impl PamIo for FakePam {
         fn user(&self) -> Option<String> {
             self.user.clone()
@@ -1083,11 +1093,7 @@ mod tests {
         };
         let mut pam = alice();
         assert_eq!(f.run(Hook::Account, &mut pam, &bare), Outcome::Deny);
-        assert!(pam
-            .said
-            .borrow()
-            .iter()
-            .any(|(e, m)| *e && m.contains("under sudo-rs")));
+        assert!(pam.said_error("under sudo-rs"));
         let codes: Vec<_> = f
             .records()
             .iter()
@@ -1125,11 +1131,7 @@ mod tests {
         };
         let mut pam = alice();
         assert_eq!(f.run(Hook::Account, &mut pam, &unreadable), Outcome::Deny);
-        assert!(pam
-            .said
-            .borrow()
-            .iter()
-            .any(|(e, m)| *e && m.contains("cannot read which sudo is running")));
+        assert!(pam.said_error("cannot read which sudo is running"));
         // ... and a readable one that is not sudo-rs takes the 1.9 rules,
         // which hold here only because this fake getenv answers SUDO_COMMAND
         // (a real sudo without the hook has none: denied, see 50-pam-sudo-rs).
@@ -1162,11 +1164,7 @@ mod tests {
             .filter_map(|r| r["reason_code"].as_str().map(str::to_string))
             .collect();
         assert_eq!(codes, ["user_mismatch", "user_mismatch"]);
-        assert!(pam
-            .said
-            .borrow()
-            .iter()
-            .any(|(e, m)| *e && m.contains("targetpw")));
+        assert!(pam.said_error("targetpw"));
     }
 
     #[test]
@@ -1362,11 +1360,7 @@ mod tests {
         let rec = f.records().pop().unwrap();
         assert_eq!(rec["reason_code"], "revoked");
         assert_eq!(rec["token_id"], "01".repeat(16));
-        assert!(pam
-            .said
-            .borrow()
-            .iter()
-            .any(|(e, m)| *e && m.contains("is revoked (revocation list version 2)")));
+        assert!(pam.said_error("is revoked (revocation list version 2)"));
         assert_eq!(f.run(Hook::Authenticate, &mut alice(), &os), Outcome::Deny);
         // Garbage in place of the list: every token denied.
         std::fs::write(&list, "garbage\n").unwrap();
