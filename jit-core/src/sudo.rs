@@ -96,11 +96,25 @@ pub enum CommandError {
     /// The resolved command is not an absolute path without white space.
     #[error("command {0:?} does not resolve to an absolute path; give the full path")]
     NotAbsolute(String),
+    /// The arguments are longer than the part of them sudo reports in
+    /// `SUDO_COMMAND` ([`SUDO_COMMAND_ARGS_MAX`] bytes), so the command cannot
+    /// be confirmed.
+    #[error(
+        "the command's arguments are {0} bytes long; sudo reports only the first 4096, so the command cannot be verified"
+    )]
+    TooLong(usize),
     /// Under sudo-rs: something outside the supported subset (see
     /// [`determine_sudo_rs`]); the message says what.
     #[error("under sudo-rs, {0}")]
     SudoRs(String),
 }
+
+/// sudo 1.9 reports at most this many bytes of the arguments in
+/// `SUDO_COMMAND` (`"%s %.*s", user_cmnd, 4096, user_args` in
+/// plugins/sudoers/env.c). Past it the reported text is a prefix, and a
+/// prefix can be made to look like a different split between command and
+/// arguments (docs/pam-module.md, "Truncation").
+pub const SUDO_COMMAND_ARGS_MAX: usize = 4096;
 
 /// Long options of sudo 1.9.13 (`sudo_long_opts`); the first 11 are not
 /// available to sudoedit.
@@ -532,7 +546,9 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
             Action::Validate
         }
         Mode::Edit => {
-            let expected = format!("sudoedit {}", words.join(" "));
+            let joined = words.join(" ");
+            fits_sudo_command(&joined)?;
+            let expected = format!("sudoedit {joined}");
             if reported != expected {
                 return Err(mismatch(expected));
             }
@@ -543,7 +559,10 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
             let (shell, tail) = if words.is_empty() {
                 (reported.as_str(), None)
             } else {
-                let suffix = format!(" -c {}", shell_reported_args(&words));
+                // sudo's argument text is "-c" and the escaped words.
+                let user_args = format!("-c {}", shell_reported_args(&words));
+                fits_sudo_command(&user_args)?;
+                let suffix = format!(" {user_args}");
                 match reported.strip_suffix(&suffix) {
                     Some(s) => (s, Some(suffix)),
                     None => return Err(mismatch(format!("<shell>{suffix}"))),
@@ -565,7 +584,9 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
             let resolved = if args.is_empty() {
                 reported.as_str()
             } else {
-                let suffix = format!(" {}", args.join(" "));
+                let joined = args.join(" ");
+                fits_sudo_command(&joined)?;
+                let suffix = format!(" {joined}");
                 reported
                     .strip_suffix(&suffix)
                     .ok_or_else(|| mismatch(words.join(" ")))?
@@ -596,6 +617,15 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
         },
         run_as_group: p.run_as_group.as_deref().map(parse_run_as).transpose()?,
     })
+}
+
+/// Deny arguments longer than what `SUDO_COMMAND` carries: the check against
+/// it would compare with a prefix only.
+fn fits_sudo_command(reported_args: &str) -> Result<(), CommandError> {
+    if reported_args.len() > SUDO_COMMAND_ARGS_MAX {
+        return Err(CommandError::TooLong(reported_args.len()));
+    }
+    Ok(())
 }
 
 fn check_path(p: &str) -> Result<(), CommandError> {
@@ -1103,6 +1133,78 @@ mod tests {
         let long = "x".repeat(5000);
         let reported = format!("/bin/echo {}", &long[..4085]);
         assert!(det(&["sudo", "/bin/echo", &long], &reported).is_err());
+    }
+
+    /// sudo 1.9's SUDO_COMMAND: `"%s %.*s", user_cmnd, 4096, user_args`.
+    fn sudo_reports(cmnd: &str, user_args: &str) -> String {
+        format!("{cmnd} {}", &user_args[..user_args.len().min(4096)])
+    }
+
+    #[test]
+    fn arguments_repeating_past_the_truncation_cannot_shift_the_command() {
+        // sudo found "tool" as "/tmp/tool x/tool" through a PATH entry
+        // "/tmp/tool x" and reports only 4096 bytes of the 4103-byte
+        // arguments. Because the arguments repeat every 7 bytes, the whole
+        // join is also a suffix of the truncated report, and stripping it
+        // used to leave "/tmp/tool": a grant for /tmp/tool would have run
+        // "/tmp/tool x/tool".
+        let mut argv = vec!["sudo", "-n", "tool"];
+        argv.extend(std::iter::repeat_n("x/tool", 586));
+        argv.push("x");
+        let user_args = argv[3..].join(" ");
+        assert_eq!(user_args.len(), 4103);
+        let reported = sudo_reports("/tmp/tool x/tool", &user_args);
+        assert!(
+            reported.ends_with(&format!(" {user_args}")),
+            "the attack's premise"
+        );
+        assert_eq!(det(&argv, &reported), Err(CommandError::TooLong(4103)));
+    }
+
+    #[test]
+    fn arguments_of_exactly_4096_bytes_are_reported_whole_and_allowed() {
+        let a = "y".repeat(4094);
+        let user_args = format!("{a} z");
+        assert_eq!(user_args.len(), 4096);
+        let d = det(
+            &["sudo", "/bin/echo", &a, "z"],
+            &sudo_reports("/bin/echo", &user_args),
+        )
+        .unwrap();
+        assert_eq!(d.action, exec(&["/bin/echo", &a, "z"]));
+        let b = format!("{a}y");
+        let long = format!("{b} z");
+        assert_eq!(
+            det(
+                &["sudo", "/bin/echo", &b, "z"],
+                &sudo_reports("/bin/echo", &long)
+            ),
+            Err(CommandError::TooLong(4097))
+        );
+    }
+
+    #[test]
+    fn long_shell_and_edit_arguments_are_denied_too() {
+        // -s: sudo's argument text is "-c" and the escaped words.
+        let w = "w".repeat(4093);
+        let shell = det(
+            &["sudo", "-s", &w],
+            &sudo_reports("/bin/bash", &format!("-c {w}")),
+        );
+        assert!(shell.is_ok(), "{shell:?}");
+        let w2 = format!("{w}w");
+        assert_eq!(
+            det(
+                &["sudo", "-s", &w2],
+                &sudo_reports("/bin/bash", &format!("-c {w2}"))
+            ),
+            Err(CommandError::TooLong(4097))
+        );
+        let f = format!("/tmp/{}", "f".repeat(4092));
+        assert_eq!(
+            det(&["sudo", "-e", &f], &sudo_reports("sudoedit", &f)),
+            Err(CommandError::TooLong(4097))
+        );
     }
 
     #[test]

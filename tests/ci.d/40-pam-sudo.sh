@@ -160,6 +160,21 @@ run "$UA" JIT_TOKEN="$TRUE_TOK" PATH="$home_a/bin:/usr/bin:/bin" -- sudo -n true
 expect "PATH trick" 1 "command not granted: $home_a/bin/true" "False command_not_granted"
 grep -q pwned "$OUT" && bad "PATH trick" "the user's program ran" || true
 
+# Truncated SUDO_COMMAND: sudo reports only 4096 bytes of the arguments. With
+# arguments repeating every 7 bytes and sudo finding "tool" as
+# "$home_a/tool x/tool" (the user's PATH entry "$home_a/tool x"), the whole
+# argument text is also a suffix of the truncated report, which once left
+# "$home_a/tool" as the command: a grant for "$home_a/tool ..." ran the
+# user's "$home_a/tool x/tool".
+install -d -o "$UA" -g "$UA" "$home_a/tool x"
+printf '#!/bin/sh\necho pwned\n' > "$home_a/tool x/tool"
+chown "$UA:$UA" "$home_a/tool x/tool"; chmod 0755 "$home_a/tool x/tool"
+tool_tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "$home_a/tool ..." --reason "e2e tool")
+tool_args=(); for _ in $(seq 586); do tool_args+=(x/tool); done; tool_args+=(x)
+run "$UA" JIT_TOKEN="$tool_tok" PATH="$home_a/tool x:/usr/bin:/bin" -- sudo -n tool "${tool_args[@]}"
+expect "arguments past SUDO_COMMAND's 4096 bytes" 1 "sudo reports only the first 4096" "False command_undetermined"
+grep -q pwned "$OUT" && bad "arguments past SUDO_COMMAND's 4096 bytes" "the user's program ran" || true
+
 # The rules are chosen by sudo 1.9's getenv hook (the sudo executable defines
 # getenv), not by the executable's name: this sudo, copied under the name
 # sudo-rs and started with argv[0] "sudo", still gets the sudo 1.9 rules, so
