@@ -235,8 +235,12 @@ fn apply(p: &mut Parsed, c: char, value: Option<&str>, shown: &str) -> Result<()
                 return Err(bad());
             }
         }
+        // A token grants a command line, not a working directory: with -D
+        // (sudoers runcwd) relative arguments would name files in a directory
+        // the user may not even be able to enter.
         'D' => {
             nonempty(value)?;
+            p.unsupported = p.unsupported.or(Some("-D/--chdir"));
         }
         'p' | 'T' => {
             if value.is_none() {
@@ -913,22 +917,41 @@ mod tests {
         assert_eq!(d.run_as_user, RunAs::Name("bob".into()));
         // Ambiguous prefixes are errors (sudo prints usage).
         assert!(det(&["sudo", "--pre", "/usr/bin/id"], "/usr/bin/id").is_err());
-        // -p PROMPT, -D DIR, -C N, -T T take values that must not be read as the command.
+        // -p PROMPT, -C N, -T T take values that must not be read as the command.
         let d = det(
             &[
                 "sudo",
                 "-p",
                 "/usr/bin/true",
-                "-D",
-                "/tmp",
                 "-C",
                 "5",
+                "-T",
+                "10",
                 "/usr/bin/id",
             ],
             "/usr/bin/id",
         )
         .unwrap();
         assert_eq!(d.action, exec(&["/usr/bin/id"]));
+    }
+
+    #[test]
+    fn a_working_directory_is_not_granted() {
+        // -D takes a value (not the command), and is then refused: relative
+        // arguments would name files in a directory of the user's choosing.
+        for args in [
+            &["sudo", "-D", "/root", "/usr/bin/cat", "notes"][..],
+            &["sudo", "-D/root", "/usr/bin/cat", "notes"],
+            &["sudo", "--chdir=/root", "/usr/bin/cat", "notes"],
+            &["sudo", "--chdir", "/root", "/usr/bin/cat", "notes"],
+            &["sudo", "-nD", "/root", "/usr/bin/cat", "notes"],
+        ] {
+            assert_eq!(
+                det(args, "/usr/bin/cat notes"),
+                Err(CommandError::Unsupported("-D/--chdir")),
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

@@ -501,6 +501,9 @@ fn evaluate(
     facts.action = Some(determined.action.clone());
 
     let run_as = match &determined.run_as_user {
+        // sudoers: "if runas_group was specified without runas_user we run
+        // the command as the invoking user" (sudo 1.9 and sudo-rs alike).
+        RunAs::Default if determined.run_as_group.is_some() => user.clone(),
         RunAs::Default => "root".to_string(),
         RunAs::Name(n) => os
             .user_by_name(n)
@@ -914,8 +917,8 @@ mod tests {
         fn group_name(&self, _gid: u32) -> Option<String> {
             None
         }
-        fn group_by_name(&self, _name: &str) -> Option<String> {
-            None
+        fn group_by_name(&self, name: &str) -> Option<String> {
+            (name == "staff").then(|| name.to_string())
         }
         fn hostname(&self) -> Option<String> {
             Some("unit-host".into())
@@ -1266,6 +1269,35 @@ mod tests {
         os.cmdline = b"sudo\0-l\0".to_vec();
         os.sudo_command = Some(b"list".to_vec());
         assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+    }
+
+    #[test]
+    fn a_group_without_a_user_runs_as_the_invoking_user() {
+        // sudo -g staff CMD runs CMD as the invoking user with group staff
+        // (sudoers), so a token's run-as root does not cover it ...
+        let f = Fixture::new("group-only");
+        let mut os = f.os();
+        os.cmdline = b"sudo\0-n\0-g\0staff\0/usr/bin/true\0".to_vec();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        let last = f.records().pop().unwrap();
+        assert_eq!(last["reason_code"], "run_as_not_granted");
+        assert_eq!(last["run_as_user"], "alice");
+        assert_eq!(last["run_as_group"], "staff");
+        // ... and one granting alice with group staff does, through the session.
+        let key = SigningKeyWithKid::from_seed("unit-k1", &[7u8; 32]).unwrap();
+        let mut claims = f.claims();
+        claims.run_as = vec!["alice".into()];
+        claims.run_as_groups = vec!["staff".into()];
+        let tok = jit_core::token::issue_b64(&claims, &key).unwrap();
+        os.environ = format!("JIT_TOKEN={tok}\0").into_bytes();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        let last = f.records().pop().unwrap();
+        assert_eq!(last["reason_code"], "ok");
+        assert_eq!(last["run_as_user"], "alice");
+        // PAM_USER stays alice for the session: the approved target.
+        assert_eq!(f.run(Hook::OpenSession, &mut pam, &os), Outcome::Allow);
     }
 
     #[test]

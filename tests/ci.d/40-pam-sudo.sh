@@ -203,14 +203,25 @@ run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n LD_PRELOAD=/tmp/x.so /usr/bin/true
 expect "LD_PRELOAD word" 1 "environment" "False command_undetermined"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -E /usr/bin/true
 expect "-E" 1 "environment" "False command_undetermined"
+# A token grants a command line, not a working directory.
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -D / /usr/bin/true
+expect "-D (working directory)" 1 "-D/--chdir is not allowed" "False command_undetermined"
 
 # --- run-as, shells, sudoedit, -l, -v -----------------------------------------
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -u nobody /usr/bin/true
 expect "-u not granted" 1 "nobody" "False run_as_not_granted"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -u root /usr/bin/true
 expect "-u root granted by default" 0 "" "True ok"
-run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -g nogroup /usr/bin/true
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -u root -g nogroup /usr/bin/true
 expect "-g not granted" 1 "nogroup" "False run_as_group_not_granted"
+# -g without -u: sudo runs the command as the invoking user (sudoers), which
+# a token for root does not cover.
+run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -g nogroup /usr/bin/true
+expect "-g alone runs as the invoking user" 1 "$UA" "False run_as_not_granted"
+tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "/usr/bin/id -gn" --run-as "$UA" --run-as-group nogroup --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n -g nogroup /usr/bin/id -gn
+expect "-g alone granted as the invoking user with that group" 0 "" "True ok"
+grep -qx nogroup "$OUT" || bad "-g alone granted as the invoking user with that group" "id -gn printed $(cat "$OUT")"
 tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --run-as nobody --reason t)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n -u nobody /usr/bin/true
 expect "-u granted" 0 "" "True ok"
