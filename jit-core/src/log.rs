@@ -8,6 +8,7 @@
 //! environment, no `openlog`. Locks are `flock` locks on an open file
 //! description, never process-owned POSIX record locks.
 
+mod lock;
 pub mod query;
 pub mod record;
 pub mod state;
@@ -17,8 +18,11 @@ mod writer;
 
 use std::path::PathBuf;
 
+pub use lock::LOCK_WAIT;
 pub use record::{EventKind, Record};
-pub use writer::{append, append_record, bulk_append, ensure_private_dir, lock_file, Chain};
+pub use writer::{
+    append, append_record, bulk_append, ensure_private_dir, lock_file, lock_file_within, Chain,
+};
 
 /// Where and how the writer logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +181,15 @@ pub enum LogError {
     /// The lock file kept changing under us.
     #[error("audit log: lock file {} keeps being replaced", path.display())]
     LockUnstable { path: PathBuf },
+    /// Another process held the lock for the whole wait.
+    #[error("audit log: the lock {} was held for over {waited_secs} s by {holder}; nothing was \
+             written (a stopped or stuck process holds it: ending it releases the lock)", path.display())]
+    LockBusy {
+        path: PathBuf,
+        waited_secs: u64,
+        /// Who holds it, e.g. "pid 4242 (sudo, uid 1001, stopped)".
+        holder: String,
+    },
     /// Encoding failed (should not happen).
     #[error("audit log: cannot encode record: {0}")]
     Encode(#[from] serde_json::Error),

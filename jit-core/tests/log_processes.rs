@@ -207,3 +207,74 @@ fn sigkill_at_random_points_never_leaves_an_undetected_inconsistency() {
     eprintln!("sigkill: {rounds} rounds, {torn_seen} left a torn tail or stale state");
     let _: PathBuf = c.log_path.clone();
 }
+
+/// `flock --no-fork LOCK sh -c SCRIPT`: the shell holds the lock under its
+/// own pid (flock execs it). Returns once SCRIPT's first line is printed.
+fn lock_holder(
+    lock: &Path,
+    script: &str,
+) -> (Child, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut child = Command::new("flock")
+        .arg("--no-fork")
+        .arg(lock)
+        .args(["sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "locked\n");
+    (child, out)
+}
+
+fn proc_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.trim_start().chars().next().unwrap()
+}
+
+#[test]
+fn a_stopped_lock_holder_is_continued_and_the_append_goes_through() {
+    // The holder stands for a user's sudo stopped (SIGSTOP) while it held the
+    // lock: a blocking wait would hang every other sudo on the host.
+    use std::io::Read;
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev("init")).unwrap();
+    let (mut child, mut out) =
+        lock_holder(&c.lock_path(), "echo locked; kill -STOP $$; echo resumed");
+    while proc_state(child.id()) != 'T' {
+        std::thread::yield_now();
+    }
+    append(&c, &ev("after a stopped holder")).unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "resumed\n");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(full_check(&c).outcome, Outcome::Intact);
+}
+
+#[test]
+fn a_lock_held_too_long_is_an_error_naming_the_holder() {
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev("init")).unwrap();
+    let (mut child, _out) = lock_holder(&c.lock_path(), "echo locked; exec sleep 600");
+    let wait = std::time::Duration::from_millis(300);
+    match jit_core::log::lock_file_within(&c.lock_path(), wait) {
+        Err(e @ jit_core::log::LogError::LockBusy { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("pid {} (sleep, uid 0, sleeping)", child.id())),
+                "{msg}"
+            );
+        }
+        other => panic!("wanted LockBusy, got {other:?}"),
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    jit_core::log::lock_file_within(&c.lock_path(), wait).unwrap();
+    append(&c, &ev("after the holder ended")).unwrap();
+}

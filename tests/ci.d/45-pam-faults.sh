@@ -119,6 +119,38 @@ denied "an old segment put back in place of the current one" "cannot write the a
 mv "$ROOT/log.saved/audit.log.moved-back" "$FS/log/audit.log"
 allowed "current segment restored: allowed"
 
+# --- the audit lock held by a stopped or stuck process ---------------------------------
+# The lock is taken inside users' own sudo processes, which they can stop
+# (kill -STOP: sudo's real uid is theirs). A blocking wait would then hang
+# every sudo on the host. A holder found stopped is continued by the next
+# sudo; one that never lets go makes the next sudo give up after 10 s with a
+# denial naming it. The holder here is flock(1) exec'ing a shell, so the
+# shell's pid is the one /proc/locks shows.
+LOCK="$FS/state/log.state.lock"
+# hold_lock SCRIPT: start the holder; $holder is its pid, $hfd its output
+# (duplicated: bash drops the coproc's own descriptors when it exits).
+hold_lock() {
+    coproc HOLDER { exec flock --no-fork "$LOCK" sh -c "echo locked; $1"; }
+    holder=$HOLDER_PID
+    exec {hfd}<&"${HOLDER[0]}"
+    read -r line <&"$hfd"
+    [ "$line" = locked ] || e2e_die "lock holder did not start"
+}
+hold_lock 'kill -STOP $$; echo resumed'
+while [ "$(cut -d' ' -f3 "/proc/$holder/stat")" != T ]; do :; done
+allowed "a stopped process holding the audit lock is continued: allowed"
+read -r line <&"$hfd" || line=""
+[ "$line" = resumed ] && ok "the stopped holder was continued and finished" \
+    || bad "stopped holder" "it printed '$line'"
+wait "$holder" || true
+exec {hfd}<&-
+hold_lock 'exec sleep 600'
+denied "the audit lock held for over 10 s" "held for over 10 s by pid $holder (sleep, uid 0, sleeping)"
+kill "$holder"; wait "$holder" || true
+exec {hfd}<&-
+allowed "the lock released: allowed"
+verify_log "lock faults" "0"
+
 # --- clocks far apart ----------------------------------------------------------------
 # sudo is setuid, so its clock cannot be faked per process; a host clock far
 # behind or ahead of the signer's is the same as tokens from far away in time.

@@ -3,12 +3,13 @@
 use super::record::{self, hex, EventKind, Record, MAX_LINE};
 use super::state::State;
 use super::{syslog, Appended, Event, LogConfig, LogError};
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use std::borrow::Cow;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use zeroize::Zeroize;
 
 /// The sealing side of the chain: next seq, head hash, current key.
@@ -232,15 +233,22 @@ fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
 /// root's when running as root, with its directory) if missing, making sure
 /// the path still names the locked file. The log writer, the replay cache and
 /// the revocation state all serialise on the log's lock file this way.
+/// Waits at most [`LOCK_WAIT`](super::lock::LOCK_WAIT); see
+/// [`lock_file_within`].
 pub fn lock_file(path: &Path) -> Result<Flock<File>, LogError> {
+    lock_file_within(path, super::lock::LOCK_WAIT)
+}
+
+/// [`lock_file`] with a given bound on the wait. The lock is held inside
+/// sudo processes the invoking users can stop; a waiter continues a stopped
+/// holder and, after `wait`, fails with [`LogError::LockBusy`] naming the
+/// holder instead of hanging (docs/log-format.md, "Locking").
+pub fn lock_file_within(path: &Path, wait: Duration) -> Result<Flock<File>, LogError> {
     let path = path.to_path_buf();
+    let start = Instant::now();
     for _ in 0..8 {
         let (f, _) = open_create(&path, 0o600, false)?;
-        let locked = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| LogError::Io {
-            op: "lock",
-            path: path.clone(),
-            source: e.into(),
-        })?;
+        let locked = super::lock::lock_exclusive(f, &path, start, wait)?;
         let held = locked.metadata().map_err(io_err("stat", &path))?;
         match std::fs::symlink_metadata(&path) {
             Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(locked),
