@@ -9,7 +9,8 @@
 //!
 //! [`consume`] takes the audit log's lock (`flock` on the state's `.lock`
 //! file, the one the log writer uses), reads the cache, drops entries whose
-//! token has expired (plus leeway), counts this use or refuses it, and
+//! token has expired more than the largest leeway ago, counts this use or
+//! refuses it, and
 //! replaces the file atomically (new file, `fsync`, `rename`, directory
 //! `fsync`) before releasing the lock. Concurrent sudo invocations therefore
 //! cannot both take the last use.
@@ -179,7 +180,10 @@ fn write_cache(path: &Path, entries: &[Entry]) -> Result<(), ReplayError> {
 
 /// Count one use of token `cti_hex` (limit `max_uses`, expiry `exp`) in the
 /// cache at `cache`, under the log lock file `lock`. Entries of tokens expired
-/// more than `leeway_secs` before `now` are pruned. Errors mean: deny.
+/// more than [`MAX_LEEWAY_SECS`](crate::token::MAX_LEEWAY_SECS) before `now`
+/// are pruned: not the configured leeway, which an administrator may raise
+/// later and so make a pruned token valid, and countable from zero, again.
+/// Errors mean: deny.
 pub fn consume(
     cache: &Path,
     lock: &Path,
@@ -187,7 +191,6 @@ pub fn consume(
     exp: i64,
     max_uses: u32,
     now: i64,
-    leeway_secs: u64,
 ) -> Result<Use, ReplayError> {
     if !is_cti(cti_hex) {
         return Err(ReplayError::Corrupt {
@@ -210,7 +213,7 @@ pub fn consume(
         source: std::io::Error::other(e.to_string()),
     })?;
     let mut entries = read_cache(cache)?;
-    let horizon = now.saturating_sub(i64::try_from(leeway_secs).unwrap_or(i64::MAX));
+    let horizon = now.saturating_sub(crate::token::MAX_LEEWAY_SECS as i64);
     entries.retain(|e| e.exp >= horizon);
     let used = entries
         .iter()
@@ -248,24 +251,24 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let (c, l) = paths(d.path());
         assert_eq!(
-            consume(&c, &l, A, 2000, 2, 1000, 60).unwrap(),
+            consume(&c, &l, A, 2000, 2, 1000).unwrap(),
             Use { n: 1, max: 2 }
         );
         assert_eq!(
-            consume(&c, &l, A, 2000, 2, 1001, 60).unwrap(),
+            consume(&c, &l, A, 2000, 2, 1001).unwrap(),
             Use { n: 2, max: 2 }
         );
         assert!(matches!(
-            consume(&c, &l, A, 2000, 2, 1002, 60),
+            consume(&c, &l, A, 2000, 2, 1002),
             Err(ReplayError::Exhausted { max: 2 })
         ));
         // Another token is counted on its own.
         assert_eq!(
-            consume(&c, &l, B, 2000, 1, 1002, 60).unwrap(),
+            consume(&c, &l, B, 2000, 1, 1002).unwrap(),
             Use { n: 1, max: 1 }
         );
         assert!(matches!(
-            consume(&c, &l, B, 2000, 1, 1003, 60),
+            consume(&c, &l, B, 2000, 1, 1003),
             Err(ReplayError::Exhausted { .. })
         ));
         assert_eq!(
@@ -283,7 +286,7 @@ mod tests {
         let state = d.path().join("state");
         let (c, l) = paths(&state);
         assert_eq!(
-            consume(&c, &l, A, 2000, 1, 1000, 60).unwrap(),
+            consume(&c, &l, A, 2000, 1, 1000).unwrap(),
             Use { n: 1, max: 1 }
         );
         let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o7777;
@@ -291,19 +294,22 @@ mod tests {
     }
 
     #[test]
-    fn expired_entries_are_pruned_only_after_the_leeway() {
+    fn expired_entries_are_pruned_only_after_the_largest_leeway() {
+        // Whatever leeway is configured now, an administrator may raise it
+        // up to MAX_LEEWAY_SECS later; a token is countable until then.
+        let max = crate::token::MAX_LEEWAY_SECS as i64;
         let d = tempfile::tempdir().unwrap();
         let (c, l) = paths(d.path());
-        consume(&c, &l, A, 1000, 1, 900, 60).unwrap();
-        // Within the leeway the token could still be accepted: keep counting it.
-        consume(&c, &l, B, 5000, 5, 1050, 60).unwrap();
+        consume(&c, &l, A, 1000, 1, 900).unwrap();
+        consume(&c, &l, B, 5000, 5, 1000 + max).unwrap();
         assert!(std::fs::read_to_string(&c).unwrap().contains(A));
         assert!(matches!(
-            consume(&c, &l, A, 1000, 1, 1059, 60),
+            consume(&c, &l, A, 1000, 1, 1000 + max),
             Err(ReplayError::Exhausted { .. })
         ));
-        // Past exp + leeway the entry goes (the token itself no longer verifies).
-        consume(&c, &l, B, 5000, 5, 1061, 60).unwrap();
+        // Past exp + the largest leeway the entry goes (no leeway makes the
+        // token verify again).
+        consume(&c, &l, B, 5000, 5, 1001 + max).unwrap();
         assert!(!std::fs::read_to_string(&c).unwrap().contains(A));
     }
 
@@ -327,7 +333,7 @@ mod tests {
             std::fs::write(&c, &text).unwrap();
             std::fs::set_permissions(&c, std::os::unix::fs::PermissionsExt::from_mode(0o600))
                 .unwrap();
-            let r = consume(&c, &l, B, 2000, 3, 1000, 60);
+            let r = consume(&c, &l, B, 2000, 3, 1000);
             assert!(
                 matches!(r, Err(ReplayError::Corrupt { .. })),
                 "{text:?}: {r:?}"
@@ -342,15 +348,15 @@ mod tests {
         std::fs::write(&c, "").unwrap();
         std::fs::set_permissions(&c, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
         assert!(matches!(
-            consume(&c, &l, B, 2000, 3, 1000, 60),
+            consume(&c, &l, B, 2000, 3, 1000),
             Err(ReplayError::Corrupt { .. })
         ));
         // A symlink in its place: refused.
         std::fs::remove_file(&c).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", &c).unwrap();
-        assert!(consume(&c, &l, B, 2000, 3, 1000, 60).is_err());
+        assert!(consume(&c, &l, B, 2000, 3, 1000).is_err());
         // A malformed token id never reaches the file.
-        assert!(consume(&d.path().join("r2"), &l, "xyz", 2000, 3, 1000, 60).is_err());
+        assert!(consume(&d.path().join("r2"), &l, "xyz", 2000, 3, 1000).is_err());
     }
 
     #[test]
@@ -362,7 +368,7 @@ mod tests {
             for _ in 0..16 {
                 s.spawn(|| {
                     // Each thread opens its own lock descriptor: flock excludes them.
-                    if consume(&c, &l, A, 9000, 5, 1000, 60).is_ok() {
+                    if consume(&c, &l, A, 9000, 5, 1000).is_ok() {
                         ok.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                 });

@@ -596,15 +596,7 @@ fn evaluate(
                 );
                 if hook == Hook::Account && runs {
                     let lock = jit_core::log::lock_path_for(&cfg.state);
-                    match replay::consume(
-                        &cfg.replay_cache,
-                        &lock,
-                        &t.cti_hex,
-                        t.exp,
-                        max,
-                        now,
-                        cfg.leeway_secs,
-                    ) {
+                    match replay::consume(&cfg.replay_cache, &lock, &t.cti_hex, t.exp, max, now) {
                         Ok(u) => v.message = format!("{} (use {} of {})", v.message, u.n, u.max),
                         Err(e @ ReplayError::Exhausted { .. }) => {
                             v.allowed = false;
