@@ -181,6 +181,14 @@ pub enum LogError {
     /// The lock file kept changing under us.
     #[error("audit log: lock file {} keeps being replaced", path.display())]
     LockUnstable { path: PathBuf },
+    /// The process may not write files as large as the log (RLIMIT_FSIZE).
+    #[error("audit log: this process may not write files larger than {limit} bytes (ulimit -f), \
+             and {} needs {needed}; nothing was written (run sudo without a file-size limit)", path.display())]
+    FileSizeLimit {
+        path: PathBuf,
+        limit: u64,
+        needed: u64,
+    },
     /// Another process held the lock for the whole wait.
     #[error("audit log: the lock {} was held for over {waited_secs} s by {holder}; nothing was \
              written (a stopped or stuck process holds it: ending it releases the lock)", path.display())]

@@ -40,6 +40,12 @@ fn helper_process() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(u64::MAX);
     let c = cfg(Path::new(&dir));
+    if let Ok(limit) = std::env::var("JIT_LOG_HELPER_FSIZE") {
+        // As sudo-rs leaves it: the invoking user's file-size limit.
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        let (_, hard) = getrlimit(Resource::RLIMIT_FSIZE).unwrap();
+        setrlimit(Resource::RLIMIT_FSIZE, limit.parse().unwrap(), hard).unwrap();
+    }
     let mut i = 0;
     while i < n {
         if let Err(e) = append(&c, &ev(&format!("{id}-{i}"))) {
@@ -277,4 +283,42 @@ fn a_lock_held_too_long_is_an_error_naming_the_holder() {
     child.wait().unwrap();
     jit_core::log::lock_file_within(&c.lock_path(), wait).unwrap();
     append(&c, &ev("after the holder ended")).unwrap();
+}
+
+#[test]
+fn a_file_size_limit_below_the_log_is_refused_before_writing() {
+    // Under sudo-rs the user's `ulimit -f` applies while the module writes:
+    // a write past it kills the process (SIGXFSZ) and tears the log. The
+    // writer must refuse before writing instead, whether the limit is below
+    // the log's size or inside the next record.
+    use std::os::unix::process::ExitStatusExt;
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev("init")).unwrap();
+    let size = std::fs::metadata(&c.log_path).unwrap().len();
+    for limit in [size - 1, size + 100] {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "helper_process",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env("JIT_LOG_HELPER", d.path())
+            .env("JIT_LOG_HELPER_N", "1")
+            .env("JIT_LOG_HELPER_FSIZE", limit.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.signal(), None, "killed at limit {limit}");
+        assert_eq!(out.status.code(), Some(1), "limit {limit}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("may not write files larger than {limit} bytes")),
+            "{err}"
+        );
+        assert_eq!(std::fs::metadata(&c.log_path).unwrap().len(), size);
+    }
+    assert_eq!(full_check(&c).outcome, Outcome::Intact);
+    append(&c, &ev("without a limit")).unwrap();
 }

@@ -224,6 +224,30 @@ fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), Log
     }
 }
 
+/// Refuse to write when this process's file-size limit (RLIMIT_FSIZE) is
+/// below what the record needs (the log's new end, or the state file's
+/// size): the write would kill the process with SIGXFSZ (or, with the signal
+/// ignored, be cut short) and leave a torn record. sudo 1.9 lifts the limit
+/// before PAM runs; sudo-rs keeps the invoking user's, who could otherwise
+/// tear the log at will.
+fn check_size_limit(log_end: u64, path: &Path) -> Result<(), LogError> {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    let (soft, _) = getrlimit(Resource::RLIMIT_FSIZE).map_err(|e| LogError::Io {
+        op: "read the file-size limit for",
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    let needed = log_end.max(super::state::STATE_LEN);
+    if soft != RLIM_INFINITY && needed > soft {
+        return Err(LogError::FileSizeLimit {
+            path: path.to_path_buf(),
+            limit: soft,
+            needed,
+        });
+    }
+    Ok(())
+}
+
 /// Take the writer lock (flock on `state_path.lock`).
 fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
     lock_file(&cfg.lock_path())
@@ -314,6 +338,7 @@ impl Open<'_> {
         let alert = syslog::break_glass_alert(&rec);
         let line = self.chain.seal_next(&mut rec)?;
         let path = &self.cfg.log_path;
+        check_size_limit(self.size + line.len() as u64, path)?;
         let n = (&self.log).write(&line).map_err(io_err("write", path))?;
         if n != line.len() {
             // Usually the file system is full. Writing the rest once tells the
