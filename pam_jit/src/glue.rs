@@ -275,17 +275,26 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
     };
     // The session hooks log with what acct_mgmt kept for this transaction.
     match hook {
-        Hook::OpenSession => return open_session(pam, os),
+        Hook::OpenSession => return open_session(pam, os, &args),
         Hook::CloseSession => return close_session(pam, os),
         Hook::Authenticate | Hook::Account => {}
     }
-    let cfg = match Config::load(&args.config) {
+    let (cfg, log_cfg) = match load_config(&args, os) {
         Ok(c) => c,
         Err(e) => {
             pam.say(true, &format!("jit: denied: configuration unusable: {e}"));
             return Outcome::Deny;
         }
     };
+    decide(hook, pam, os, &args, &cfg, &log_cfg)
+}
+
+/// The configuration and, from it, where and how to log.
+fn load_config(
+    args: &ModuleArgs,
+    os: &dyn Os,
+) -> Result<(Config, LogConfig), jit_core::config::ConfigError> {
+    let cfg = Config::load(&args.config)?;
     let host = cfg
         .hostname
         .clone()
@@ -299,7 +308,7 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
         syslog_socket: cfg.syslog_socket.clone(),
         ..LogConfig::new(host)
     };
-    decide(hook, pam, os, &args, &cfg, &log_cfg)
+    Ok((cfg, log_cfg))
 }
 
 /// A denial before or after the token check, with its machine code.
@@ -647,14 +656,31 @@ fn no_token() -> Verdict {
     )
 }
 
-fn open_session(pam: &mut dyn PamIo, os: &dyn Os) -> Outcome {
+fn open_session(pam: &mut dyn PamIo, os: &dyn Os, args: &ModuleArgs) -> Outcome {
     let Some(mut data) = pam.load() else {
-        // acct_mgmt did not approve this transaction (e.g. sudoers turned
-        // pam_acct_mgmt off): nothing may run.
-        pam.say(
-            true,
-            "jit: denied: no jit decision was made for this command (is pam_acct_mgmt disabled?)",
-        );
+        // acct_mgmt did not approve this transaction: sudoers turned
+        // pam_acct_mgmt off, or an account module before pam_jit ended the
+        // stack (pam_unix's new_authtok_reqd=done for an expired password).
+        // Nothing may run, and the refusal is recorded like any other.
+        let msg = "no jit decision was made for this command (is pam_acct_mgmt disabled, \
+                   or did an earlier account module end the stack, e.g. for an expired password?)";
+        match load_config(args, os) {
+            Ok((_, log_cfg)) => {
+                let mut ev = Event::new(EventKind::SessionOpen);
+                ev.user = os.user_name(os.real_uid());
+                ev.run_as_user = pam.user();
+                ev.tty = pam.tty();
+                ev.pid = Some(os.pid());
+                ev.allowed = Some(false);
+                ev.reason_code = Some("no_decision".into());
+                ev.message = Some(msg.into());
+                if let Err(e) = log::append(&log_cfg, &ev) {
+                    pam.say(true, &format!("jit: cannot write the audit log: {e}"));
+                }
+            }
+            Err(e) => pam.say(true, &format!("jit: configuration unusable: {e}")),
+        }
+        pam.say(true, &format!("jit: denied: {msg}"));
         return Outcome::Deny;
     };
     let target = pam.user();
@@ -1171,6 +1197,14 @@ mod tests {
             ..alice()
         };
         assert_eq!(f.run(Hook::OpenSession, &mut pam, &os), Outcome::Deny);
+        assert!(pam.said_error("no jit decision"));
+        // The refusal is recorded (an earlier account module may have ended
+        // the stack before pam_jit ran: nothing else would record it).
+        let r = f.records().pop().unwrap();
+        assert_eq!(r["kind"], "session_open");
+        assert_eq!(r["allowed"], false);
+        assert_eq!(r["reason_code"], "no_decision");
+        assert_eq!(r["run_as_user"], "root");
         let mut pam = alice();
         assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
         pam.user = Some("bob".into());
