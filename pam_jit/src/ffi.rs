@@ -49,8 +49,15 @@ impl PamHooks for JitModule {
     }
 }
 
-/// Key under which the transaction's [`SessionData`] is stored.
-const DATA_KEY: &str = "pam_jit_session_v1";
+/// Key under which the transaction's [`SessionData`] is stored: unique to
+/// this build (version, compiler, source of the type; see build.rs), because
+/// libpam finds data by name across all the stack's modules.
+const DATA_KEY: &str = concat!(
+    "pam_jit_session:",
+    env!("CARGO_PKG_VERSION"),
+    ":",
+    env!("PAM_JIT_BUILD_ID")
+);
 
 /// A PAM handle seen through the safe [`PamIo`] interface.
 struct Pam<'a>(&'a mut PamHandle);
@@ -97,9 +104,12 @@ impl PamIo for Pam<'_> {
     }
 
     fn load(&self) -> Option<SessionData> {
-        // SAFETY: DATA_KEY is private to this module and only ever stored by
-        // `store` above with a `Box<SessionData>`, so the pointer PAM returns is
-        // a live `SessionData` owned by the PAM handle; we clone it at once.
+        // SAFETY: libpam matches data by name across all modules of the
+        // stack; DATA_KEY names this build of this module (another build,
+        // another version, compiler or definition of SessionData, has another
+        // name), and this build only ever stores a `Box<SessionData>` under it
+        // (`store` above), so the pointer PAM returns is a live `SessionData`
+        // owned by the PAM handle; we clone it at once.
         let data: &SessionData = unsafe { self.0.get_data::<SessionData>(DATA_KEY) }.ok()?;
         Some(data.clone())
     }
