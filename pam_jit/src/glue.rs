@@ -553,7 +553,14 @@ fn evaluate(
         None if hook == Hook::Authenticate && !prompt => return Ok(None),
         None if prompt => match pam.prompt("JIT token: ") {
             Some(t) if !t.is_empty() => t,
-            _ => return Err(no_token()),
+            _ => {
+                return Err(Verdict::deny(
+                    "no_token",
+                    "no JIT token: the prompt got no answer (sudo -n cannot prompt, and sudo \
+                     refuses answers of 512 bytes or more, which longer tokens are): set \
+                     JIT_TOKEN instead (JIT_TOKEN=... sudo CMD)",
+                ))
+            }
         },
         None => return Err(no_token()),
     };
@@ -1256,9 +1263,12 @@ mod tests {
             .borrow()
             .iter()
             .any(|(_, m)| m == "prompt: JIT token: "));
-        // No answer (sudo -n: the conversation fails): denied.
+        // No answer (sudo -n, or an answer sudo refused: the conversation
+        // fails): denied, saying why and what to do instead.
         let mut pam = alice();
         assert_eq!(handle(Hook::Account, &mut pam, &os, &args), Outcome::Deny);
+        assert!(pam.said_error("the prompt got no answer"));
+        assert!(pam.said_error("set JIT_TOKEN instead"));
         // authenticate prompts too, instead of ignoring.
         let mut pam = FakePam {
             answer: Some(f.token.clone()),
