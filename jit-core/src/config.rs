@@ -242,6 +242,53 @@ pub enum SecureFileError {
     },
 }
 
+/// What [`check_host`] found: the host's configuration as pam_jit will read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCheck {
+    /// The host groups.
+    pub host_groups: Vec<String>,
+    /// The trusted-keys file.
+    pub trusted_keys: PathBuf,
+    /// Key ids in it.
+    pub kids: Vec<String>,
+    /// Key ids usable at the time checked (inside their windows).
+    pub usable_now: Vec<String>,
+}
+
+/// Read the configuration at `path` and its trusted keys with exactly the
+/// rules pam_jit applies before every decision (file safety, strict
+/// parsing), so that `jit-ctl enable` can refuse a configuration the module
+/// would reject: every sudo, root's included, would otherwise be denied.
+/// Also refuses a key file with no key usable at `now`.
+pub fn check_host(path: &Path, now: i64) -> Result<HostCheck, String> {
+    let cfg = Config::load(path).map_err(|e| e.to_string())?;
+    let text = read_secure_file(&cfg.trusted_keys, MAX_KEYS_LEN)
+        .map_err(|e| format!("trusted keys: {e}"))?;
+    let keys = crate::keys::TrustedKeys::parse(&text)
+        .map_err(|e| format!("trusted keys {}: {e}", cfg.trusted_keys.display()))?;
+    let kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
+    let usable_now: Vec<String> = keys
+        .iter()
+        .filter(|k| {
+            k.not_before.map_or(true, |nb| nb <= now) && k.not_after.map_or(true, |na| now < na)
+        })
+        .map(|k| k.kid.clone())
+        .collect();
+    if usable_now.is_empty() {
+        return Err(format!(
+            "trusted keys {}: no key usable now ({} in the file); every token would be refused",
+            cfg.trusted_keys.display(),
+            kids.len()
+        ));
+    }
+    Ok(HostCheck {
+        host_groups: cfg.host_groups,
+        trusted_keys: cfg.trusted_keys,
+        kids,
+        usable_now,
+    })
+}
+
 /// Read a file the module trusts (configuration, keys), refusing it unless
 /// only root can have written it, as sshd's StrictModes does: the path must be
 /// absolute; the file must be a regular file (not a symlink), owned by root, not
@@ -593,6 +640,47 @@ mod tests {
         assert_eq!(via_safe.unwrap(), GOOD);
         assert_eq!(dotdot.unwrap(), GOOD);
         assert!(looped.is_err());
+    }
+
+    #[test]
+    fn check_host_applies_the_module_rules_to_config_and_keys() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = root_dir("check");
+        let key = crate::keys::SigningKeyWithKid::from_seed("k1", &[3u8; 32]).unwrap();
+        let line = key.trusted_keys_line();
+        let keys = d.join("trusted-keys");
+        std::fs::write(&keys, &line).unwrap();
+        let conf = d.join("pam_jit.conf");
+        std::fs::write(
+            &conf,
+            format!("host_groups = web\ntrusted_keys = {}\n", keys.display()),
+        )
+        .unwrap();
+        let ok = check_host(&conf, 1_000);
+        // A key whose window has closed: every token would be refused.
+        std::fs::write(&keys, format!("{} not-after=@900\n", line.trim_end())).unwrap();
+        let expired = check_host(&conf, 1_000);
+        // A key line the parser refuses.
+        std::fs::write(&keys, format!("{} colour=blue\n", line.trim_end())).unwrap();
+        let garbled = check_host(&conf, 1_000);
+        std::fs::write(&keys, &line).unwrap();
+        // A configuration the module would refuse (group-writable, or incomplete).
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let writable = check_host(&conf, 1_000);
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&conf, format!("trusted_keys = {}\n", keys.display())).unwrap();
+        let incomplete = check_host(&conf, 1_000);
+        std::fs::remove_dir_all(&d).unwrap();
+        let ok = ok.unwrap();
+        assert_eq!(ok.host_groups, ["web"]);
+        assert_eq!(ok.kids, ["k1"]);
+        assert_eq!(ok.usable_now, ["k1"]);
+        assert!(expired.unwrap_err().contains("no key usable now"));
+        assert!(garbled.unwrap_err().contains("trusted keys"));
+        assert!(writable
+            .unwrap_err()
+            .contains("writable by group or others"));
+        assert!(incomplete.unwrap_err().contains("host_groups"));
     }
 
     #[test]

@@ -1172,7 +1172,7 @@ mod tests {
         // used to leave "/tmp/tool": a grant for /tmp/tool would have run
         // "/tmp/tool x/tool".
         let mut argv = vec!["sudo", "-n", "tool"];
-        argv.extend(std::iter::repeat_n("x/tool", 586));
+        argv.extend(std::iter::repeat("x/tool").take(586));
         argv.push("x");
         let user_args = argv[3..].join(" ");
         assert_eq!(user_args.len(), 4103);

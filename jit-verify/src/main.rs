@@ -14,7 +14,7 @@ mod ledger;
 
 const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered, 2 could not check \
 (unreadable file, bad key or state file, bad arguments), 3 torn tail or state one step \
-behind only (a crash, no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error.";
+behind only (a crash, no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
 
 /// Verify and query jit audit logs (docs/log-format.md).
 #[derive(Parser)]
@@ -122,6 +122,23 @@ enum Cmd {
         logs: Vec<PathBuf>,
         #[command(flatten)]
         opts: ledger::LedgerOpts,
+    },
+    /// Check this host's pam_jit configuration and trusted keys with the rules
+    /// the module applies before every decision (file safety, strict parsing,
+    /// a key usable now). `jit-ctl enable` runs it: a configuration the module
+    /// refuses would deny every sudo, root's included.
+    #[command(after_help = EXIT_HELP)]
+    Config {
+        /// The configuration file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "/etc/security/pam_jit.conf"
+        )]
+        config: PathBuf,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Write the man pages (jit-verify.1, one per subcommand) and the bash,
     /// zsh and fish completions into DIR; used by packaging/build.sh.
@@ -297,6 +314,44 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::GenDocs { out } => gen_docs(&out).map(|_| 0),
+        Cmd::Config { config, json } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let res = jit_core::config::check_host(&config, now);
+            let mut out = std::io::stdout().lock();
+            if json {
+                let v = match &res {
+                    Ok(c) => serde_json::json!({
+                        "ok": true, "config": config, "host_groups": c.host_groups,
+                        "trusted_keys": c.trusted_keys, "kids": c.kids, "usable_now": c.usable_now,
+                    }),
+                    Err(e) => serde_json::json!({"ok": false, "config": config, "error": e}),
+                };
+                serde_json::to_writer(&mut out, &v)?;
+                writeln!(out)?;
+            }
+            match res {
+                Ok(c) => {
+                    if !json {
+                        writeln!(
+                            out,
+                            "ok: {} (host groups {}; {} trusted key(s) in {}, usable now: {})",
+                            config.display(),
+                            c.host_groups.join(", "),
+                            c.kids.len(),
+                            c.trusted_keys.display(),
+                            c.usable_now.join(", ")
+                        )?;
+                    }
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("jit-verify: pam_jit would refuse {}: {e}", config.display());
+                    Ok(1)
+                }
+            }
+        }
         Cmd::Standing {
             at,
             user,

@@ -200,6 +200,16 @@ sed -i 's/^host_groups = .*/host_groups = ci-hosts/' "$R/etc/security/pam_jit.co
 in_root jit-ctl enable
 check "enable: refused without a trusted key" rc_is 1
 cat "$WORK/signer/ci-k1.pub" >> "$R/etc/security/jit/trusted-keys"
+# A configuration pam_jit would refuse (group-writable, as after a careless
+# copy in an image build) would deny every sudo: enable refuses it.
+chmod 0664 "$R/etc/security/pam_jit.conf"
+in_root jit-ctl enable
+check "enable: refused when pam_jit would refuse the configuration" rc_is 1
+check "enable: says why (the module's rule)" err_has "writable by group or others"
+check "enable: refused, still no drop-in" absent /etc/sudoers.d/zz-jit
+chmod 0644 "$R/etc/security/pam_jit.conf"
+in_root jit-verify config
+check "jit-verify config: accepts the configured host" rc_is 0
 in_root jit-ctl enable
 check "enable: jit-ctl enable" rc_is 0
 check "enable: drop-in 0440 root" mode_is /etc/sudoers.d/zz-jit 440 root root
