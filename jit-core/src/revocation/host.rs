@@ -95,7 +95,13 @@ impl HostState {
         }
         let v = f.next()?;
         let h = f.next()?;
-        if f.next().is_some() || v.is_empty() || v.starts_with('0') || h.len() != 64 {
+        // ASCII only, so that the halves below are split on a char boundary.
+        if f.next().is_some()
+            || v.is_empty()
+            || v.starts_with('0')
+            || h.len() != 64
+            || !h.is_ascii()
+        {
             return None;
         }
         if !v.bytes().all(|b| b.is_ascii_digit()) {

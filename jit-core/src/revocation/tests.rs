@@ -378,6 +378,13 @@ fn state_file_format_is_strict() {
         format!("jit-revocation-state-v1 +12 {h}\n"),
         format!("jit-revocation-state-v1 12 {h} x\n"),
         format!("{text}{text}"),
+        // 64 bytes with a two-byte character across the middle: refused,
+        // not a panic on a slice inside it.
+        format!(
+            "jit-revocation-state-v1 12 {}\u{e9}{}\n",
+            "a".repeat(31),
+            "a".repeat(31)
+        ),
     ] {
         assert_eq!(HostState::parse(&bad), None, "{bad:?}");
     }
