@@ -62,8 +62,9 @@ pub struct RevokeArgs {
     /// Default: 30 days from now.
     #[arg(long = "exp")]
     exp: Option<String>,
-    /// Revoke this token (a file holding it, or the token text); its id and
-    /// expiry are taken from it. Repeatable.
+    /// Revoke this token (a file holding it, or the token text); its id is
+    /// taken from it, and its expiry if later than --exp (the token's claims
+    /// are not verified here, so they can only extend the entry). Repeatable.
     #[arg(long = "token")]
     tokens: Vec<String>,
     /// Revoke every token of this user; with --before, only those issued
@@ -129,7 +130,11 @@ pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
         let d = token::decode_b64(&text)
             .and_then(|b| token::decode(&b))
             .map_err(|r| usage(anyhow!("--token {}: not a jit token: {r}", short(t))))?;
-        add_tokens.push((d.claims.cti, d.claims.exp));
+        // The claims are not verified here (the issuer's key may be another
+        // one), so the token's expiry may only make the entry last longer:
+        // a copy with an earlier exp must not get it pruned while the real
+        // token is still valid.
+        add_tokens.push((d.claims.cti, d.claims.exp.max(id_exp)));
     }
     let before = match a.before.as_deref() {
         None => None,

@@ -63,6 +63,44 @@ fn versions_carry_entries_prune_and_show() {
     assert_eq!(code(&with(&["--token-id", "xyz"])), 2);
     assert_eq!(code(&with(&["--user", "a b"])), 2);
     assert_eq!(code(&with(&["--token", "not a token"])), 2);
+    // --token's claims are not verified, so its expiry can only extend the
+    // entry: a copy of a token with its exp moved into the past must not be
+    // pruned at once (the real token would stay valid).
+    let sk = jit_core::keys::SigningKeyWithKid::from_seed("other", &[9u8; 32]).unwrap();
+    let stale = jit_core::token::Claims {
+        iss: "t".into(),
+        sub: "alice".into(),
+        iat: 100,
+        nbf: 100,
+        exp: 900,
+        cti: [0x5a; 16],
+        hosts: vec!["web".into()],
+        cmds: vec![jit_core::token::parse_command("/usr/bin/true").unwrap()],
+        run_as: vec!["root".into()],
+        run_as_groups: vec![],
+        shell: false,
+        reason: "t".into(),
+        ticket: None,
+        approver: None,
+        break_glass: false,
+        max_uses: None,
+    };
+    let tok = jit_core::token::issue_b64(&stale, &sk).unwrap();
+    let st2 = d.path().join("state-token");
+    let o = run(&[
+        "revoke",
+        "--key",
+        key,
+        "--state",
+        st2.to_str().unwrap(),
+        "--now",
+        "@1000000",
+        "--token",
+        &tok,
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(&st2, &keys, 1_000_000);
+    assert_eq!(l.tokens.get(&[0x5a; 16]), Some(&(1_000_000 + 30 * 86_400)));
     // v1: a token id expiring at 1000100.
     let o = with(&["--now", "@1000000", "--token-id", id_a, "--exp", "@1000100"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
