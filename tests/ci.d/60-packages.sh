@@ -219,6 +219,14 @@ in_root visudo -c
 check "enable: visudo -c passes" rc_is 0
 in_root jit-ctl status
 check "enable: status enabled" rc_is 0
+# RHEL's /etc/sudoers.d is 0750: an unprivileged caller (a monitoring agent)
+# cannot see the drop-in, and must not be told "disabled".
+mode=$(stat -c %a "$R/etc/sudoers.d")
+chmod 0750 "$R/etc/sudoers.d"
+in_root setpriv --reuid=65534 --regid=65534 --clear-groups jit-ctl status
+chmod "$mode" "$R/etc/sudoers.d"
+check "status: unprivileged caller who cannot read sudoers.d gets an error, not 'disabled'" rc_is 1
+check "status: says to run as root" err_has "run as root"
 
 # deny_allow STEP: alice denied without a token / with a token for another
 # command, allowed with one for this command; the decision is logged.
