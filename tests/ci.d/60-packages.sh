@@ -227,6 +227,21 @@ in_root setpriv --reuid=65534 --regid=65534 --clear-groups jit-ctl status
 chmod "$mode" "$R/etc/sudoers.d"
 check "status: unprivileged caller who cannot read sudoers.d gets an error, not 'disabled'" rc_is 1
 check "status: says to run as root" err_has "run as root"
+# dpkg's deconfigure (and a remove that is aborted) takes the drop-in away
+# before pam_jit.so could go; it must come back when the package stays.
+in_root /var/lib/dpkg/info/libpam-jit.prerm deconfigure in-favour other-pkg 1.0
+check "deconfigure: drop-in taken away" absent /etc/sudoers.d/zz-jit
+in_root /var/lib/dpkg/info/libpam-jit.postinst abort-deconfigure in-favour other-pkg 1.0
+check "abort-deconfigure: enforcement restored" present /etc/sudoers.d/zz-jit
+in_root /var/lib/dpkg/info/libpam-jit.prerm remove
+in_root /var/lib/dpkg/info/libpam-jit.postinst abort-remove
+check "abort-remove: enforcement restored" present /etc/sudoers.d/zz-jit
+in_root /var/lib/dpkg/info/libpam-jit.prerm deconfigure in-favour other-pkg 1.0
+in_root /var/lib/dpkg/info/libpam-jit.postinst configure 0.1.0-1
+check "configure after a deconfigure: enforcement restored" mode_is /etc/sudoers.d/zz-jit 440 root root
+check "configure after a deconfigure: nothing held back" absent /etc/sudoers.d/.zz-jit.held
+in_root jit-ctl status
+check "configure after a deconfigure: status enabled" rc_is 0
 
 # deny_allow STEP: alice denied without a token / with a token for another
 # command, allowed with one for this command; the decision is logged.
@@ -323,6 +338,7 @@ rm -f "$R/etc/sudoers.d/local-jit"
 in_root dpkg -r libpam-jit
 check "remove: dpkg -r while enabled" rc_is 0
 check "remove: drop-in gone" absent /etc/sudoers.d/zz-jit
+check "remove: no enabled state kept for a later install" absent /etc/sudoers.d/.zz-jit.held
 check "remove: module gone" absent /lib/x86_64-linux-gnu/security/pam_jit.so
 check "remove: conffiles kept" present /etc/security/pam_jit.conf
 check "remove: audit log kept" present /var/log/jit/audit.log
