@@ -67,39 +67,18 @@ done > "$WORK/pam.d/jit-nopanic"
 # One process: libpam loads the module, each hook panics, then a second
 # handle runs the same module without the probe. Prints one line per call.
 set +e
-/usr/bin/python3 - "$WORK/pam.d" > "$WORK/out" 2> "$WORK/err" <<'PY'
-import ctypes, ctypes.util, sys
-pam = ctypes.CDLL("libpam.so.0")
-class Message(ctypes.Structure):
-    _fields_ = [("msg_style", ctypes.c_int), ("msg", ctypes.c_char_p)]
-class Response(ctypes.Structure):
-    _fields_ = [("resp", ctypes.c_char_p), ("resp_retcode", ctypes.c_int)]
-CONV = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.POINTER(Message)),
-                        ctypes.POINTER(ctypes.POINTER(Response)), ctypes.c_void_p)
-said = []
-libc = ctypes.CDLL(None)
-libc.calloc.restype = ctypes.c_void_p
-@CONV
-def conv(n, msgs, resp, _data):
-    for i in range(n):
-        said.append(msgs[i].contents.msg.decode())
-    resp[0] = ctypes.cast(libc.calloc(n, ctypes.sizeof(Response)), ctypes.POINTER(Response))
-    return 0
-class Conv(ctypes.Structure):
-    _fields_ = [("conv", CONV), ("appdata_ptr", ctypes.c_void_p)]
-c = Conv(conv, None)
-pam.pam_strerror.restype = ctypes.c_char_p
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=tests/e2e /usr/bin/python3 - "$WORK/pam.d" > "$WORK/out" 2> "$WORK/err" <<'PY'
+import sys
+import pam_harness
 def run(service):
-    h = ctypes.c_void_p()
-    rc = pam.pam_start_confdir(service.encode(), b"nobody", ctypes.byref(c), sys.argv[1].encode(), ctypes.byref(h))
-    assert rc == 0, rc
+    h = pam_harness.start(service, "nobody", sys.argv[1])
     for name in ("pam_authenticate", "pam_acct_mgmt", "pam_open_session", "pam_close_session"):
-        rc = getattr(pam, name)(h, 0)
-        print(f"{service} {name} {pam.pam_strerror(h, rc).decode()}", flush=True)
-    pam.pam_end(h, 0)
+        rc = h.call(name)
+        print(f"{service} {name} {h.strerror(rc)}", flush=True)
+    h.end()
 run("jit-panic")
 run("jit-nopanic")
-print("said: " + " | ".join(said))
+print("said: " + " | ".join(pam_harness.said))
 print("alive")
 PY
 rc=$?

@@ -51,36 +51,15 @@ sed -E "s|pam_jit\.so|$SO config=$WORK/missing.conf|; s#^@include ([a-z-]+)#@inc
 grep -q "$SO" "$D/sudo-jit-rpm" && grep -q "$SO" "$D/sudo-jit-deb" || { echo "47-pam-stacks: stack rewrite failed" >&2; exit 1; }
 
 set +e
-/usr/bin/python3 - "$D" > "$WORK/out" 2> "$WORK/err" <<'PY'
-import ctypes, sys
-pam = ctypes.CDLL("libpam.so.0")
-class Message(ctypes.Structure):
-    _fields_ = [("msg_style", ctypes.c_int), ("msg", ctypes.c_char_p)]
-class Response(ctypes.Structure):
-    _fields_ = [("resp", ctypes.c_char_p), ("resp_retcode", ctypes.c_int)]
-CONV = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.POINTER(Message)),
-                        ctypes.POINTER(ctypes.POINTER(Response)), ctypes.c_void_p)
-said = []
-libc = ctypes.CDLL(None)
-libc.calloc.restype = ctypes.c_void_p
-@CONV
-def conv(n, msgs, resp, _data):
-    for i in range(n):
-        said.append(msgs[i].contents.msg.decode())
-    resp[0] = ctypes.cast(libc.calloc(n, ctypes.sizeof(Response)), ctypes.POINTER(Response))
-    return 0
-class Conv(ctypes.Structure):
-    _fields_ = [("conv", CONV), ("appdata_ptr", ctypes.c_void_p)]
-c = Conv(conv, None)
-pam.pam_strerror.restype = ctypes.c_char_p
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=tests/e2e /usr/bin/python3 - "$D" > "$WORK/out" 2> "$WORK/err" <<'PY'
+import sys
+import pam_harness
 for service in ("sudo-jit-rpm", "sudo-jit-deb"):
-    h = ctypes.c_void_p()
-    rc = pam.pam_start_confdir(service.encode(), b"root", ctypes.byref(c), sys.argv[1].encode(), ctypes.byref(h))
-    assert rc == 0, rc
-    said.clear()
-    rc = pam.pam_acct_mgmt(h, 0)
-    print(f"{service} {pam.pam_strerror(h, rc).decode()} | {' | '.join(said)}", flush=True)
-    pam.pam_end(h, 0)
+    h = pam_harness.start(service, "root", sys.argv[1])
+    pam_harness.said.clear()
+    rc = h.call("pam_acct_mgmt")
+    print(f"{service} {h.strerror(rc)} | {' | '.join(pam_harness.said)}", flush=True)
+    h.end()
 PY
 rc=$?
 set -e
