@@ -738,6 +738,68 @@ pub fn reject(a: RejectArgs) -> Result<u8, Fail> {
     Ok(0)
 }
 
+/// Everything an approver decides on, one request. The requester wrote the
+/// file, so nothing is printed as written: commands are shown as parsed
+/// (quoted as `issue --command` reads them back) and every control
+/// character is escaped, so that a carriage return or a terminal escape
+/// cannot make a listed command look like another. All claims the token
+/// would carry are shown, not only the commands.
+fn listing(id: &str, f: &RequestFile) -> String {
+    let list = |v: &[String]| v.iter().map(|s| visible(s)).collect::<Vec<_>>().join(",");
+    let mut t = format!(
+        "{id}  {}  hosts={}  ttl={}  reason={:?}\n",
+        visible(&f.requester),
+        list(&f.host_groups),
+        token::human_duration(f.ttl),
+        f.reason
+    );
+    for c in &f.commands {
+        let shown = match token::parse_command(c) {
+            Ok(g) => g.display(),
+            Err(_) => format!("{c:?} (invalid)"),
+        };
+        t.push_str(&format!("    {}\n", visible(&shown)));
+    }
+    if f.shell {
+        t.push_str("    (shell)\n");
+    }
+    let mut extra = vec![format!(
+        "run-as={}",
+        if f.run_as.is_empty() {
+            "root".into()
+        } else {
+            list(&f.run_as)
+        }
+    )];
+    if !f.run_as_groups.is_empty() {
+        extra.push(format!("run-as-group={}", list(&f.run_as_groups)));
+    }
+    if let Some(nb) = f.not_before {
+        extra.push(format!("not-before={}", token::fmt_time(nb)));
+    }
+    if let Some(n) = f.max_uses {
+        extra.push(format!("max-uses={n}"));
+    }
+    if let Some(tk) = &f.ticket {
+        extra.push(format!("ticket={tk:?}"));
+    }
+    t.push_str(&format!("    {}\n", extra.join("  ")));
+    t
+}
+
+/// `s` with every control character escaped (`\r`, `\u{1b}`...).
+fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `jit-signer requests`: pending (undecided, unexpired) requests.
 pub fn list(a: ListArgs) -> Result<u8, Fail> {
     let now = now_or(a.now.as_deref()).map_err(usage)?;
@@ -772,19 +834,7 @@ pub fn list(a: ListArgs) -> Result<u8, Fail> {
             continue;
         }
         let f = &l.file;
-        text.push_str(&format!(
-            "{id}  {}  hosts={}  ttl={}  reason={:?}\n",
-            f.requester,
-            f.host_groups.join(","),
-            token::human_duration(f.ttl),
-            f.reason
-        ));
-        for c in &f.commands {
-            text.push_str(&format!("    {c}\n"));
-        }
-        if f.shell {
-            text.push_str("    (shell)\n");
-        }
+        text.push_str(&listing(&id, f));
         rows.push(serde_json::json!({
             "id": id,
             "request": serde_json::to_value(f).unwrap_or_default(),
@@ -864,4 +914,53 @@ pub fn check_issue(
     }
     claims.max_uses = allowed.max_uses;
     Ok(Some(allowed.rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_cannot_be_made_to_show_another_command() {
+        // The requester writes the spool file: a carriage return (or an
+        // escape sequence) in a command once let the line show only its
+        // harmless tail on a terminal, and run-as was not shown at all.
+        let f = RequestFile {
+            v: 1,
+            requester: "alice".into(),
+            uid: 1000,
+            created: 0,
+            nonce: "00".repeat(16),
+            host_groups: vec!["web".into()],
+            commands: vec![
+                "/usr/bin/journalctl -u nginx --vacuum-time=1s\r    /usr/bin/journalctl --since=-1h"
+                    .into(),
+                "/usr/bin/true \u{1b}[2K".into(),
+            ],
+            shell: false,
+            run_as: vec!["systemd-journal".into()],
+            run_as_groups: vec!["adm".into()],
+            ttl: 600,
+            not_before: Some(1_800_000_000),
+            reason: "r".into(),
+            ticket: Some("T-1".into()),
+            max_uses: Some(2),
+        };
+        let t = listing(&"ab".repeat(16), &f);
+        assert!(!t.contains('\r') && !t.contains('\u{1b}'), "{t:?}");
+        // Shown as parsed: the carriage return separates words like a space,
+        // so the whole argv that would be signed is on one line.
+        assert!(
+            t.contains("journalctl -u nginx --vacuum-time=1s /usr/bin/journalctl --since=-1h"),
+            "{t}"
+        );
+        assert!(t.contains("\\u{1b}"), "{t}");
+        assert!(t.contains("run-as=systemd-journal"), "{t}");
+        assert!(t.contains("run-as-group=adm"), "{t}");
+        assert!(
+            t.contains("max-uses=2") && t.contains("ticket=\"T-1\""),
+            "{t}"
+        );
+        assert!(t.contains("not-before="), "{t}");
+    }
 }
