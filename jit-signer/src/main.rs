@@ -750,6 +750,15 @@ fn read_secret_key(path: &Path) -> Result<SigningKeyWithKid, Fail> {
             path.display()
         )));
     }
+    // As for the PIN file: a key someone else owns could be replaced by them.
+    let me = nix::unistd::geteuid().as_raw();
+    if md.uid() != me {
+        return Err(key_err(anyhow!(
+            "key file {} is owned by uid {}, not by you (uid {me})",
+            path.display(),
+            md.uid()
+        )));
+    }
     let mode = md.mode() & 0o7777;
     if mode & 0o077 != 0 {
         return Err(key_err(anyhow!(

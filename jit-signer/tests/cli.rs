@@ -374,6 +374,23 @@ fn key_file_permissions_and_content_are_checked() {
     }
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
     assert_eq!(code(&issue(&key, &["--command", "/bin/true"])), 0);
+    // Owned by someone else (who could replace it): key error 4.
+    let me = nix::unistd::geteuid().as_raw();
+    nix::unistd::chown(
+        std::path::Path::new(&key),
+        Some(nix::unistd::Uid::from_raw(me + 1)),
+        None,
+    )
+    .unwrap();
+    let o = issue(&key, &["--command", "/bin/true"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not by you"), "{}", stderr(&o));
+    nix::unistd::chown(
+        std::path::Path::new(&key),
+        Some(nix::unistd::Uid::from_raw(me)),
+        None,
+    )
+    .unwrap();
     // Missing file: I/O error 3.
     let missing = d.path().join("nope.key");
     assert_eq!(
