@@ -345,3 +345,42 @@ fn symlinked_log_or_state_is_refused() {
     std::os::unix::fs::symlink(&st, &c.state_path).unwrap();
     assert!(append(&c, &ev(3)).is_err());
 }
+
+#[test]
+fn a_record_of_escaped_bytes_stays_within_the_line_limit() {
+    // Each string member is capped, but a control character takes 6 bytes
+    // once JSON-escaped: with raw-byte caps, every member full of them made a
+    // 100 KB line, reported as tampered, and every later append failed.
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev(1)).unwrap();
+    let s = "\u{1}".repeat(1024);
+    let mut e = ev(2);
+    for f in [
+        &mut e.user,
+        &mut e.run_as_user,
+        &mut e.run_as_group,
+        &mut e.tty,
+        &mut e.token_id,
+        &mut e.issuer,
+        &mut e.kid,
+        &mut e.token_reason,
+        &mut e.ticket,
+        &mut e.approver,
+        &mut e.reason_code,
+        &mut e.message,
+    ] {
+        *f = Some(s.clone());
+    }
+    e.command_path = Some("\u{1}".repeat(4000));
+    e.argv = Some(vec!["\u{1}".repeat(20_000), "\"\\".repeat(5000)]);
+    append(&c, &e).unwrap();
+    append(&c, &ev(3)).unwrap();
+    let text = std::fs::read_to_string(&c.log_path).unwrap();
+    let longest = text.lines().map(str::len).max().unwrap();
+    assert!(longest <= jit_core::log::record::MAX_LINE, "{longest}");
+    assert_eq!(
+        check(&c, std::slice::from_ref(&c.log_path)).outcome,
+        Outcome::Intact
+    );
+}

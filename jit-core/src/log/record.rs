@@ -452,14 +452,38 @@ pub const TRUNC_MARK: &str = "…[truncated]";
 
 /// Cut `s` to at most `max` bytes at a char boundary, with the marker.
 pub fn cap(s: &str, max: usize) -> Cow<'_, str> {
-    if s.len() <= max {
+    // The bound is on the JSON-escaped bytes, the bytes that end up in the
+    // line: a control character is 6 bytes there (\u0001), so a cap on raw
+    // bytes let thirteen capped members and the command overflow MAX_LINE.
+    if escaped_len(s) <= max {
         return Cow::Borrowed(s);
     }
-    let mut end = max.saturating_sub(TRUNC_MARK.len());
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
+    let budget = max.saturating_sub(escaped_len(TRUNC_MARK));
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let n = escaped_char_len(c);
+        if used + n > budget {
+            break;
+        }
+        used += n;
+        end = i + c.len_utf8();
     }
     Cow::Owned(format!("{}{}", &s[..end], TRUNC_MARK))
+}
+
+/// Bytes `c` takes inside a JSON string as serde_json writes it.
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Bytes of the JSON-escaped form of `s`, quotes excluded.
+fn escaped_len(s: &str) -> usize {
+    s.chars().map(escaped_char_len).sum()
 }
 
 /// Bytes of the JSON-escaped form of `s` (quotes included).
@@ -696,5 +720,38 @@ mod header_tests {
         );
         assert!(header(b"{\"v\":1,\"seq\":01,").is_none());
         assert!(header(b"{\"v\":2,\"seq\":1,").is_none());
+    }
+}
+
+#[cfg(test)]
+mod escaped_len_tests {
+    use super::*;
+
+    #[test]
+    fn escaped_length_is_serde_json_s() {
+        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        all.push_str("é€😀\u{7f}\u{2028}");
+        for c in all.chars() {
+            let s = c.to_string();
+            assert_eq!(escaped_len(&s) + 2, json_len(&s), "{c:?}");
+        }
+        assert_eq!(escaped_len(&all) + 2, json_len(&all));
+    }
+
+    #[test]
+    fn cap_bounds_the_escaped_bytes() {
+        for s in [
+            "\u{1}".repeat(3000),
+            "\"".repeat(3000),
+            "é".repeat(3000),
+            "a".repeat(3000),
+        ] {
+            for max in [16, 100, 1024] {
+                let c = cap(&s, max);
+                assert!(escaped_len(&c) <= max, "{max} {}", escaped_len(&c));
+                assert!(c.ends_with(TRUNC_MARK));
+            }
+        }
+        assert_eq!(cap("short", 1024), "short");
     }
 }
