@@ -267,8 +267,20 @@ fn rotation_links_segments_with_a_continue_record() {
     assert_eq!(a.repaired, vec![(2, "continue".to_string())]);
     let seg2 = d.path().join("log/audit.log.2");
     std::fs::rename(&c.log_path, &seg2).unwrap();
-    // logrotate `create`: an empty file appears before the next append
+    // logrotate `create`: an empty file appears before the next append. Until
+    // then the log is intact (the empty last segment is a note), with the
+    // state too; an empty segment anywhere else, or alone, is not.
     std::fs::write(&c.log_path, b"").unwrap();
+    let r = check(&c, &[seg1.clone(), seg2.clone(), c.log_path.clone()]);
+    assert_eq!(r.outcome, Outcome::Intact, "{:?}", r.findings);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.kind == Kind::Empty && f.class == Class::Note));
+    let r = check(&c, &[seg1.clone(), c.log_path.clone(), seg2.clone()]);
+    assert_eq!(r.outcome, Outcome::Tampered);
+    let r = check(&c, std::slice::from_ref(&c.log_path));
+    assert_eq!(r.outcome, Outcome::Tampered);
     append(&c, &ev(3)).unwrap();
     let l = lines(&c.log_path);
     assert_eq!(l[0]["kind"], "continue");
