@@ -22,6 +22,8 @@ use jit_core::token::{self, Claims, Grant};
 #[allow(dead_code, unused_imports)]
 #[path = "../src/pkcs11.rs"]
 mod pkcs11;
+#[path = "../src/secret_file.rs"]
+mod secret_file;
 
 /// What `pkcs11.rs` expects from the binary's root module.
 pub struct Fail {

@@ -4,10 +4,11 @@
 #![forbid(unsafe_code)]
 
 mod revoke;
+mod secret_file;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -744,30 +745,7 @@ fn read_secret_key(path: &Path) -> Result<SigningKeyWithKid, Fail> {
         .metadata()
         .with_context(|| format!("reading key file {}", path.display()))
         .map_err(io_err)?;
-    if !md.is_file() {
-        return Err(key_err(anyhow!(
-            "key file {} is not a regular file",
-            path.display()
-        )));
-    }
-    // As for the PIN file: a key someone else owns could be replaced by them.
-    let me = nix::unistd::geteuid().as_raw();
-    if md.uid() != me {
-        return Err(key_err(anyhow!(
-            "key file {} is owned by uid {}, not by you (uid {me})",
-            path.display(),
-            md.uid()
-        )));
-    }
-    let mode = md.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(key_err(anyhow!(
-            "key file {} is accessible by group or others (mode {:04o}); run chmod 600 {}",
-            path.display(),
-            mode,
-            path.display()
-        )));
-    }
+    secret_file::check_private_file(&md, path, "key file")?;
     let mut s = zeroize::Zeroizing::new(String::new());
     f.read_to_string(&mut s)
         .with_context(|| format!("reading key file {}", path.display()))

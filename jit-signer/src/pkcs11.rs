@@ -304,28 +304,7 @@ pub fn read_pin(pin_file: Option<&Path>) -> Result<Option<AuthPin>, Fail> {
                 .metadata()
                 .with_context(|| format!("PIN file {}", p.display()))
                 .map_err(|e| Fail { code: 3, err: e })?;
-            if !md.is_file() {
-                return Err(key_err(anyhow!(
-                    "PIN file {} is not a regular file",
-                    p.display()
-                )));
-            }
-            let euid = nix::unistd::geteuid().as_raw();
-            if md.uid() != euid {
-                return Err(key_err(anyhow!(
-                    "PIN file {} is owned by uid {}, not by the caller (uid {euid})",
-                    p.display(),
-                    md.uid()
-                )));
-            }
-            let mode = md.mode() & 0o7777;
-            if mode & 0o077 != 0 {
-                return Err(key_err(anyhow!(
-                    "PIN file {} is accessible by group or others (mode {mode:04o}); run chmod 600 {}",
-                    p.display(),
-                    p.display()
-                )));
-            }
+            crate::secret_file::check_private_file(&md, p, "PIN file")?;
             let mut s = Zeroizing::new(String::new());
             f.by_ref()
                 .take(MAX_PIN_FILE + 1)

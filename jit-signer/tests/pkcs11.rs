@@ -186,7 +186,7 @@ fn pin_file_must_be_private_and_owned_by_the_caller() {
         std::os::unix::fs::chown(&h.pin_file, Some(65534), None).unwrap();
         let o = h.issue(&h.uri("k1"), &[]);
         assert_eq!(code(&o), 4, "{}", stderr(&o));
-        assert!(stderr(&o).contains("not by the caller"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("not by you"), "{}", stderr(&o));
         std::os::unix::fs::chown(&h.pin_file, Some(0), None).unwrap();
     }
     // A directory is not a PIN file.
