@@ -90,6 +90,18 @@ pub fn shell_quote(a: &str) -> String {
     }
 }
 
+/// A string from an untrusted source (a command line, a request file, a log
+/// record) as shown on a terminal: if it holds control characters (escape
+/// sequences, carriage returns), the whole string is shown escaped, so they
+/// are never interpreted.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(s.chars().flat_map(char::escape_default).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// The claims of a token (§2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {

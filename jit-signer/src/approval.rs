@@ -740,15 +740,21 @@ pub fn reject(a: RejectArgs) -> Result<u8, Fail> {
 
 /// Everything an approver decides on, one request. The requester wrote the
 /// file, so nothing is printed as written: commands are shown as parsed
-/// (quoted as `issue --command` reads them back) and every control
-/// character is escaped, so that a carriage return or a terminal escape
-/// cannot make a listed command look like another. All claims the token
+/// (quoted as `issue --command` reads them back) and a string holding
+/// control characters is shown escaped ([`token::printable`]), so that a
+/// carriage return or a terminal escape cannot make a listed command look
+/// like another. All claims the token
 /// would carry are shown, not only the commands.
 fn listing(id: &str, f: &RequestFile) -> String {
-    let list = |v: &[String]| v.iter().map(|s| visible(s)).collect::<Vec<_>>().join(",");
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|s| token::printable(s))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut t = format!(
         "{id}  {}  hosts={}  ttl={}  reason={:?}\n",
-        visible(&f.requester),
+        token::printable(&f.requester),
         list(&f.host_groups),
         token::human_duration(f.ttl),
         f.reason
@@ -758,7 +764,7 @@ fn listing(id: &str, f: &RequestFile) -> String {
             Ok(g) => g.display(),
             Err(_) => format!("{c:?} (invalid)"),
         };
-        t.push_str(&format!("    {}\n", visible(&shown)));
+        t.push_str(&format!("    {}\n", token::printable(&shown)));
     }
     if f.shell {
         t.push_str("    (shell)\n");
@@ -785,19 +791,6 @@ fn listing(id: &str, f: &RequestFile) -> String {
     }
     t.push_str(&format!("    {}\n", extra.join("  ")));
     t
-}
-
-/// `s` with every control character escaped (`\r`, `\u{1b}`...).
-fn visible(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// `jit-signer requests`: pending (undecided, unexpired) requests.

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use jit_core::log::query::{self, Filter, Stats};
 use jit_core::log::verify::{self, Class, Options, Report, SealKey};
+use jit_core::token::printable;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -405,16 +406,6 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-    }
-}
-
-/// A logged string as shown on a terminal: control characters (escape
-/// sequences a user put in a command line) are escaped, never interpreted.
-fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        std::borrow::Cow::Owned(s.chars().flat_map(char::escape_default).collect())
-    } else {
-        std::borrow::Cow::Borrowed(s)
     }
 }
 
