@@ -269,9 +269,7 @@ pub fn check_host(path: &Path, now: i64) -> Result<HostCheck, String> {
     let kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
     let usable_now: Vec<String> = keys
         .iter()
-        .filter(|k| {
-            k.not_before.map_or(true, |nb| nb <= now) && k.not_after.map_or(true, |na| now < na)
-        })
+        .filter(|k| k.window(now).is_ok())
         .map(|k| k.kid.clone())
         .collect();
     if usable_now.is_empty() {

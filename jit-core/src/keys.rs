@@ -49,6 +49,20 @@ pub struct TrustedKey {
     pub not_after: Option<i64>,
 }
 
+impl TrustedKey {
+    /// Is `now` inside the key's window (`not-before <= now < not-after`, no
+    /// leeway)? The refusal says on which side, and by how many seconds.
+    pub fn window(&self, now: i64) -> Result<(), KeyRefusal<'_>> {
+        if let Some(nb) = self.not_before.filter(|nb| now < *nb) {
+            return Err(KeyRefusal::NotYetValid(self, nb.abs_diff(now)));
+        }
+        if let Some(na) = self.not_after.filter(|na| now >= *na) {
+            return Err(KeyRefusal::Expired(self, now.abs_diff(na)));
+        }
+        Ok(())
+    }
+}
+
 /// The set of keys a host accepts tokens from.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
@@ -240,12 +254,7 @@ impl TrustedKeys {
         if alg != key.alg.cose_alg() {
             return Err(KeyRefusal::AlgMismatch(key));
         }
-        if let Some(nb) = key.not_before.filter(|nb| now < *nb) {
-            return Err(KeyRefusal::NotYetValid(key, nb.abs_diff(now)));
-        }
-        if let Some(na) = key.not_after.filter(|na| now >= *na) {
-            return Err(KeyRefusal::Expired(key, now.abs_diff(na)));
-        }
+        key.window(now)?;
         key.key
             .verify_strict(signed, &ed25519_dalek::Signature::from_bytes(signature))
             .map_err(|_| KeyRefusal::BadSignature)?;
