@@ -450,7 +450,8 @@ pub fn argv_hash(argv: &[String]) -> [u8; 32] {
 /// Marker appended to truncated strings.
 pub const TRUNC_MARK: &str = "…[truncated]";
 
-/// Cut `s` to at most `max` bytes at a char boundary, with the marker.
+/// Cut `s` at a char boundary, with the marker, so that its JSON-escaped form
+/// (quotes excluded) is at most `max` bytes.
 pub fn cap(s: &str, max: usize) -> Cow<'_, str> {
     // The bound is on the JSON-escaped bytes, the bytes that end up in the
     // line: a control character is 6 bytes there (\u0001), so a cap on raw
@@ -486,13 +487,6 @@ fn escaped_len(s: &str) -> usize {
     s.chars().map(escaped_char_len).sum()
 }
 
-/// Bytes of the JSON-escaped form of `s` (quotes included).
-fn json_len(s: &str) -> usize {
-    serde_json::to_string(s)
-        .map(|j| j.len())
-        .unwrap_or(usize::MAX)
-}
-
 /// Argument budget (JSON-escaped bytes of the argv array).
 pub const ARGV_BUDGET: usize = 16384;
 /// Cap for ordinary string members.
@@ -506,7 +500,7 @@ pub fn fit_argv(argv: &[String]) -> (Vec<Cow<'_, str>>, Option<ArgvTruncated>) {
     let mut out = Vec::new();
     let mut cut = false;
     for a in argv {
-        let l = json_len(a) + 1;
+        let l = escaped_len(a) + 3; // quotes and the comma
         if used + l <= ARGV_BUDGET {
             used += l;
             out.push(Cow::Borrowed(a.as_str()));
@@ -736,6 +730,11 @@ mod escaped_len_tests {
             assert_eq!(escaped_len(&s) + 2, json_len(&s), "{c:?}");
         }
         assert_eq!(escaped_len(&all) + 2, json_len(&all));
+    }
+
+    /// Bytes of the JSON-escaped form of `s` as serde_json writes it (quotes included).
+    fn json_len(s: &str) -> usize {
+        serde_json::to_string(s).unwrap().len()
     }
 
     #[test]
