@@ -100,7 +100,8 @@ pub enum CommandError {
     /// `SUDO_COMMAND` ([`SUDO_COMMAND_ARGS_MAX`] bytes), so the command cannot
     /// be confirmed.
     #[error(
-        "the command's arguments are {0} bytes long; sudo reports only the first 4096, so the command cannot be verified"
+        "the command's arguments are {0} bytes long; sudo reports only the first {max}, so the command cannot be verified",
+        max = SUDO_COMMAND_ARGS_MAX
     )]
     TooLong(usize),
     /// Under sudo-rs: something outside the supported subset (see
