@@ -350,6 +350,46 @@ fn main() {
         "whole file rewritten: no seal verifies",
     );
 
+    // A writer stopped between record 5 and its state update, then a
+    // rotation: the next segment's continue record repeats seq 5 and links to
+    // record 4 (docs/log-format.md, "Rotation"). Cutting back one record
+    // further is tampering.
+    let fork_from = |at: usize| {
+        let prev = record::frame(&lines[at - 1]).expect("frame").hash;
+        let mut k = K0;
+        for _ in 0..at {
+            k = record::evolve(&k);
+        }
+        let mut fc = Chain::resume(at as u64 - 1, prev, k);
+        let mut seg = vec![fc
+            .seal_next(&mut rec(EventKind::Continue, 8))
+            .expect("encode")];
+        for i in 9..11 {
+            seg.push(
+                fc.seal_next(&mut rec(EventKind::Decision, i))
+                    .expect("encode"),
+            );
+        }
+        seg.concat()
+    };
+    o.file("fork-1.log", &lines[..6].concat());
+    o.file("fork-2.log", &fork_from(5));
+    o.case(
+        "rotation-fork",
+        &["fork-1.log", "fork-2.log"],
+        true,
+        None,
+        "crash between record 5 and its state update, then a rotation: the next segment forks at seq 5",
+    );
+    o.file("fork-deep-2.log", &fork_from(4));
+    o.case(
+        "rotation-fork-deeper",
+        &["fork-1.log", "fork-deep-2.log"],
+        true,
+        None,
+        "the next segment goes back two records: record 5's successor is missing",
+    );
+
     // The issuance ledger: a log of the same format with the ledger kinds.
     let lkinds = [
         EventKind::Start,

@@ -661,6 +661,85 @@ fn case14_malformed_and_oversized() {
 }
 
 /// The syslog anchor catches a rewrite the chain alone cannot.
+/// A fork at a segment boundary is a crash leftover (a writer stopped between
+/// a record and its state update, then a rotation) only in the one shape the
+/// writer leaves behind; every other shape stays tampering.
+#[test]
+fn case15_rotation_fork() {
+    let fx = Fx::new();
+    // Segment A: start 0, decisions 1-2, then 3 whose state update was lost.
+    let mut c = Chain::genesis(&K0);
+    let mut a = Vec::new();
+    let mut heads = Vec::new();
+    for i in 0..4u64 {
+        let kind = if i == 0 {
+            EventKind::Start
+        } else {
+            EventKind::Decision
+        };
+        a.push(c.seal_next(&mut rec(kind, i)).unwrap());
+        heads.push(c.head());
+    }
+    // A continue record at seq `at` linking to record at-1, sealed with
+    // `key`, then two decisions.
+    let fork = |at: u64, key: [u8; 32]| {
+        let mut c = Chain::resume(at - 1, heads[at as usize - 1], key);
+        let mut out = vec![c.seal_next(&mut rec(EventKind::Continue, 10)).unwrap()];
+        for i in 0..2 {
+            out.push(c.seal_next(&mut rec(EventKind::Decision, 20 + i)).unwrap());
+        }
+        (out, c.head())
+    };
+    let pa = fx.write("a", &a);
+    let (b, head) = fork(3, key_at(3));
+    let pb = fx.write("b", &b);
+    let r = run(
+        &[pa.clone(), pb.clone()],
+        true,
+        Some(state_for(6, head)),
+        None,
+    );
+    assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    assert_eq!(r.findings[0].kind, Kind::RotationFork);
+    assert_eq!(
+        run(&[pa.clone(), pb.clone()], false, None, None).outcome,
+        Outcome::TornTail
+    );
+    // Without the orphan it is an ordinary rotation.
+    let pa3 = fx.write("a3", &a[..3]);
+    let r = run(&[pa3, pb.clone()], true, Some(state_for(6, head)), None);
+    assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
+    // Cut back further: the continue repeats seq 2, two records back.
+    let (b2, _) = fork(2, key_at(2));
+    tampered(
+        &run(&[pa.clone(), fx.write("b2", &b2)], true, None, None),
+        Kind::SeqRepeat,
+    );
+    // The same fork inside one segment.
+    let one: Vec<Vec<u8>> = a.iter().chain(b.iter()).cloned().collect();
+    tampered(
+        &run(&[fx.write("one", &one)], true, None, None),
+        Kind::SegmentStart,
+    );
+    // The fork's continue record sealed with a later key (an attacker's
+    // current key): the shape matches, the seal does not.
+    let (bk, _) = fork(3, key_at(7));
+    tampered(
+        &run(&[pa.clone(), fx.write("bk", &bk)], true, None, None),
+        Kind::BadSeal,
+    );
+    // A decision instead of a continue record at the boundary.
+    let mut cd = Chain::resume(2, heads[2], key_at(3));
+    let bd = vec![cd.seal_next(&mut rec(EventKind::Decision, 30)).unwrap()];
+    tampered(
+        &run(&[pa.clone(), fx.write("bd", &bd)], true, None, None),
+        Kind::SegmentStart,
+    );
+    // The orphan's segment given last: not a fork at a boundary.
+    tampered(&run(&[pb, pa], true, None, None), Kind::ChainStartsMid);
+}
+
 #[test]
 fn syslog_anchor_catches_rewrite_and_ignores_other_logs() {
     let fx = Fx::new();

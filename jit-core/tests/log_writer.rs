@@ -256,6 +256,57 @@ fn replaced_log_is_refused_but_moved_back_log_is_accepted() {
     ));
 }
 
+/// A writer stopped between a record and its state update, then a rotation
+/// before the next append: the next segment forks the chain at that seq. The
+/// verifier reports the crash (torn class), not tampering.
+#[test]
+fn crash_before_rotation_forks_at_the_segment_boundary() {
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev(1)).unwrap();
+    let old = std::fs::read(&c.state_path).unwrap();
+    append(&c, &ev(2)).unwrap();
+    // The state update of seq 2 never happened.
+    std::fs::write(&c.state_path, &old).unwrap();
+    let seg1 = d.path().join("log/audit.log.1");
+    std::fs::rename(&c.log_path, &seg1).unwrap();
+    let a = append(&c, &ev(3)).unwrap();
+    assert_eq!(a.repaired, vec![(2, "continue".to_string())]);
+    assert_eq!(a.seq, 3);
+    let (l1, l2) = (lines(&seg1), lines(&c.log_path));
+    assert_eq!(
+        (l1[2]["seq"].as_u64(), l2[0]["seq"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(l2[0]["prev"], l1[1]["hash"]);
+    let files = [seg1.clone(), c.log_path.clone()];
+    let r = check(&c, &files);
+    assert_eq!(r.outcome, Outcome::TornTail, "{:?}", r.findings);
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert_eq!(
+        (r.findings[0].kind, r.findings[0].class, r.findings[0].seq),
+        (Kind::RotationFork, Class::Torn, Some(2))
+    );
+    assert_eq!(r.records, 5);
+    // Later appends and rotations go on from the continue record.
+    append(&c, &ev(4)).unwrap();
+    let seg2 = d.path().join("log/audit.log.2");
+    std::fs::rename(&c.log_path, &seg2).unwrap();
+    append(&c, &ev(5)).unwrap();
+    let r = check(&c, &[seg1.clone(), seg2.clone(), c.log_path.clone()]);
+    assert_eq!(r.outcome, Outcome::TornTail, "{:?}", r.findings);
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    // Without the orphan's segment, or with the segments out of order, it is tampering.
+    assert_eq!(
+        check(&c, &[seg2.clone(), seg1.clone()]).outcome,
+        Outcome::Tampered
+    );
+    assert_eq!(
+        check(&c, &[seg1, c.log_path.clone(), seg2]).outcome,
+        Outcome::Tampered
+    );
+}
+
 #[test]
 fn rotation_links_segments_with_a_continue_record() {
     let d = tempfile::tempdir().unwrap();

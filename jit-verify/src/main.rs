@@ -14,8 +14,8 @@ use std::path::PathBuf;
 mod ledger;
 
 const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered, 2 could not check \
-(unreadable file, bad key or state file, bad arguments), 3 torn tail or state one step \
-behind only (a crash, no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
+(unreadable file, bad key or state file, bad arguments), 3 crash leftovers only (a torn \
+tail, the state one step behind, a fork left at a rotation; no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
 
 /// Verify and query jit audit logs (docs/log-format.md).
 #[derive(Parser)]
@@ -506,7 +506,7 @@ fn print_report(r: &Report, review: &[query::ReviewItem], json: bool) -> Result<
     let what = match r.exit_code {
         0 => "intact",
         1 => "TAMPERED",
-        3 => "torn tail (crash leftover, no tampering found)",
+        3 => "crash leftover only (torn tail, state one step behind or a fork at a rotation; no tampering found)",
         _ => "could not check",
     };
     writeln!(out, "result: {what} (exit {})", r.exit_code)?;

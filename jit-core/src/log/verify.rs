@@ -100,7 +100,7 @@ pub enum Class {
     Note,
     /// Suspicious but possibly legitimate (clock step).
     Warning,
-    /// A crash leftover: torn tail, state one step behind.
+    /// A crash leftover: torn tail, state one step behind, a fork at a rotation.
     Torn,
     /// The log was altered.
     Tampered,
@@ -133,6 +133,7 @@ pub enum Kind {
     TimeBackwards,
     Recovery,
     Empty,
+    RotationFork,
 }
 
 /// One thing the verifier found.
@@ -350,6 +351,18 @@ impl Verifier<'_, '_> {
         });
     }
 
+    /// The previous segment ended, chain intact, with record `seq` whose
+    /// predecessor's hash is `prev`.
+    fn is_rotation_fork(&self, seq: u64, prev: &[u8; 32]) -> bool {
+        self.segment_index > 0
+            && self.before_last.as_ref() == Some(prev)
+            && self.last.is_some_and(|(s, h)| {
+                s == seq
+                    && self.expect_seq == Some(seq.wrapping_add(1))
+                    && self.expect_prev == Some(h)
+            })
+    }
+
     fn resync(&mut self) {
         self.expect_prev = None;
         self.expect_seq = None;
@@ -518,6 +531,24 @@ impl Verifier<'_, '_> {
                 );
                 seq_ok = false;
             }
+        }
+        // A writer killed between a record and its state update, then a
+        // rotation before the next append: the next segment's continue record
+        // repeats the orphan's seq and links to the record before it
+        // (docs/log-format.md, "Rotation"). Both branches stay visible and
+        // each seal is checked as usual; the chain goes on from the continue
+        // record.
+        if first && kind == EventKind::Continue && self.is_rotation_fork(seq, &prev) {
+            self.push(
+                Class::Torn,
+                Kind::RotationFork,
+                Some(seq),
+                format!(
+                    "this segment's continue record repeats seq {seq}, the last record of the previous segment, and links to the record before it: a writer was stopped between that record and its state update, then the log was rotated (a crash, nothing removed)"
+                ),
+            );
+            self.expect_seq = Some(seq);
+            self.expect_prev = Some(prev);
         }
         // Sequence and link.
         let mut advances = true;
