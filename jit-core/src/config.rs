@@ -199,7 +199,7 @@ impl Config {
             replay_cache: path_of("replay_cache", "/var/lib/jit/replay")?,
             leeway_secs,
             syslog: bool_of("syslog", true)?,
-            syslog_socket: path_of("syslog_socket", "/dev/log")?,
+            syslog_socket: path_of("syslog_socket", crate::log::syslog::DEFAULT_SOCKET)?,
             hostname,
             prompt: bool_of("prompt", false)?,
         })

@@ -12,7 +12,7 @@ mod lock;
 pub mod query;
 pub mod record;
 pub mod state;
-mod syslog;
+pub mod syslog;
 pub mod verify;
 mod writer;
 
@@ -50,7 +50,7 @@ impl LogConfig {
             seal_key_export: PathBuf::from("/var/lib/jit/seal-key.initial"),
             host: host.into(),
             syslog: true,
-            syslog_socket: PathBuf::from("/dev/log"),
+            syslog_socket: PathBuf::from(syslog::DEFAULT_SOCKET),
         }
     }
 

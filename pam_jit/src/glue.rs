@@ -6,11 +6,12 @@
 //! outcome (see docs/pam-module.md).
 
 use std::ffi::CStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jit_core::config::{self, Config};
 use jit_core::invocation::{Action, Invocation};
 use jit_core::keys::TrustedKeys;
+use jit_core::log::syslog::Unrecorded;
 use jit_core::log::{self, Event, EventKind, LogConfig};
 use jit_core::replay::{self, ReplayError};
 use jit_core::revocation::{
@@ -32,6 +33,17 @@ pub enum Hook {
     OpenSession,
     /// pam_sm_close_session.
     CloseSession,
+}
+
+impl Hook {
+    /// The record kind this hook writes, for a trace when it cannot.
+    fn event_name(self) -> &'static str {
+        match self {
+            Hook::Authenticate | Hook::Account => "decision",
+            Hook::OpenSession => "session_open",
+            Hook::CloseSession => "session_close",
+        }
+    }
 }
 
 /// What the hook answers, before mapping to a PAM code (in `ffi::code`).
@@ -114,6 +126,9 @@ pub trait Os {
     fn now(&self) -> f64;
     /// This process id.
     fn pid(&self) -> u32;
+    /// Leave a trace at authpriv.err of an event the audit log could not
+    /// take (best effort: the answer does not depend on it).
+    fn unrecorded(&self, socket: &Path, u: &Unrecorded<'_>);
 }
 
 /// The real operating system.
@@ -204,6 +219,10 @@ impl Os for RealOs {
     fn pid(&self) -> u32 {
         std::process::id()
     }
+    fn unrecorded(&self, socket: &Path, u: &Unrecorded<'_>) {
+        // Nothing more can be done if syslog is down too: the user was told.
+        let _ = log::syslog::unrecorded(socket, u);
+    }
 }
 
 /// Entry point from `ffi`: run a hook against the real OS.
@@ -270,6 +289,14 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
                 true,
                 &format!("jit: denied: PAM configuration error: {msg}"),
             );
+            unrecorded(
+                os,
+                None,
+                hook.event_name(),
+                "module_args_invalid",
+                None,
+                &msg,
+            );
             return Outcome::Deny;
         }
     };
@@ -283,10 +310,53 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> O
         Ok(c) => c,
         Err(e) => {
             pam.say(true, &format!("jit: denied: configuration unusable: {e}"));
+            unrecorded(
+                os,
+                None,
+                hook.event_name(),
+                "config_unusable",
+                None,
+                &e.to_string(),
+            );
             return Outcome::Deny;
         }
     };
     decide(hook, pam, os, &args, &cfg, &log_cfg)
+}
+
+/// Leave a syslog trace of an event the audit log could not take, on the
+/// configured socket when the configuration was read (`log`), else on the
+/// default one. For a denial the user has been told already.
+fn unrecorded(
+    os: &dyn Os,
+    log: Option<&LogConfig>,
+    event: &str,
+    reason: &str,
+    command: Option<&str>,
+    detail: &str,
+) {
+    let uid = os.real_uid();
+    let user = os.user_name(uid);
+    let host = match log {
+        Some(l) => l.host.clone(),
+        None => os.hostname().unwrap_or_else(|| "unknown".into()),
+    };
+    let socket = log.map_or(Path::new(log::syslog::DEFAULT_SOCKET), |l| {
+        l.syslog_socket.as_path()
+    });
+    os.unrecorded(
+        socket,
+        &Unrecorded {
+            host: &host,
+            event,
+            allowed: event == "session_close",
+            reason,
+            user: user.as_deref(),
+            uid,
+            command,
+            detail,
+        },
+    );
 }
 
 /// The configuration and, from it, where and how to log.
@@ -384,6 +454,18 @@ fn decide(
             pam.say(
                 true,
                 &format!("jit: denied: cannot write the audit log: {e}"),
+            );
+            unrecorded(
+                os,
+                Some(log_cfg),
+                "decision",
+                "audit_log_unwritable",
+                ev.command_path.as_deref(),
+                &format!(
+                    "{e}; the decision ({}, reason {}) was not recorded, so the answer is no",
+                    if verdict.allowed { "allowed" } else { "denied" },
+                    verdict.code
+                ),
             );
             return Outcome::Deny;
         }
@@ -683,9 +765,27 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, args: &ModuleArgs) -> Outcome 
                 ev.message = Some(msg.into());
                 if let Err(e) = log::append(&log_cfg, &ev) {
                     pam.say(true, &format!("jit: cannot write the audit log: {e}"));
+                    unrecorded(
+                        os,
+                        Some(&log_cfg),
+                        "session_open",
+                        "audit_log_unwritable",
+                        None,
+                        &format!("{e}; no_decision: {msg}"),
+                    );
                 }
             }
-            Err(e) => pam.say(true, &format!("jit: configuration unusable: {e}")),
+            Err(e) => {
+                pam.say(true, &format!("jit: configuration unusable: {e}"));
+                unrecorded(
+                    os,
+                    None,
+                    "session_open",
+                    "config_unusable",
+                    None,
+                    &format!("{e}; no_decision: {msg}"),
+                );
+            }
         }
         pam.say(true, &format!("jit: denied: {msg}"));
         return Outcome::Deny;
@@ -701,7 +801,16 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, args: &ModuleArgs) -> Outcome 
             data.run_as
         );
         ev.message = Some(msg.clone());
-        let _ = log::append(&data.log, &ev);
+        if let Err(e) = log::append(&data.log, &ev) {
+            unrecorded(
+                os,
+                Some(&data.log),
+                "session_open",
+                "audit_log_unwritable",
+                data.command_path.as_deref(),
+                &format!("{e}; run_as_mismatch: {msg}"),
+            );
+        }
         pam.say(true, &format!("jit: denied: {msg}"));
         return Outcome::Deny;
     }
@@ -728,6 +837,17 @@ fn close_session(pam: &mut dyn PamIo, os: &dyn Os) -> Outcome {
         Ok(_) => Outcome::Allow,
         Err(e) => {
             pam.say(true, &format!("jit: cannot write the audit log: {e}"));
+            unrecorded(
+                os,
+                Some(&data.log),
+                "session_close",
+                "audit_log_unwritable",
+                data.command_path.as_deref(),
+                &format!(
+                    "{e}; the end of an allowed session ({:.3} s) was not recorded",
+                    ev.session_secs.unwrap_or(0.0)
+                ),
+            );
             Outcome::Ignore
         }
     }
@@ -901,6 +1021,8 @@ mod tests {
         exe: Option<&'static str>,
         hooked: bool,
         exe_reads: std::cell::Cell<u32>,
+        /// (socket, message) of each trace left for an unrecorded event.
+        traces: RefCell<Vec<(PathBuf, String)>>,
     }
 
     impl Os for FakeOs {
@@ -953,6 +1075,11 @@ mod tests {
         }
         fn pid(&self) -> u32 {
             4242
+        }
+        fn unrecorded(&self, socket: &Path, u: &Unrecorded<'_>) {
+            self.traces
+                .borrow_mut()
+                .push((socket.to_path_buf(), log::syslog::unrecorded_message(u)));
         }
     }
 
@@ -1036,6 +1163,7 @@ mod tests {
                 exe: Some("/usr/bin/sudo"),
                 hooked: true,
                 exe_reads: std::cell::Cell::new(0),
+                traces: RefCell::new(Vec::new()),
             }
         }
 
@@ -1454,6 +1582,81 @@ mod tests {
         let mut pam = alice();
         assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
         assert_eq!(f.records().pop().unwrap()["reason_code"], "malformed");
+    }
+
+    /// No audit, no root, but a trace: when the configuration or the log is
+    /// unusable the denial is told and left at authpriv.err.
+    #[test]
+    fn unrecorded_events_leave_a_syslog_trace() {
+        let f = Fixture::new("unrecorded");
+        let sock = f.dir.join("syslog.sock");
+        // The configuration cannot be read: the default socket.
+        let os = f.os();
+        let mut pam = alice();
+        let missing = CString::new(format!("config={}/nope.conf", f.dir.display())).unwrap();
+        assert_eq!(
+            handle(Hook::Account, &mut pam, &os, &[missing.as_c_str()]),
+            Outcome::Deny
+        );
+        let t = os.traces.borrow();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].0, Path::new("/dev/log"));
+        assert!(t[0].1.starts_with(
+            "jit-unrecorded v1 event=decision allowed=no reason=config_unusable user=alice uid=1000 command=-: "
+        ), "{}", t[0].1);
+        assert!(t[0].1.contains("nope.conf"), "{}", t[0].1);
+        drop(t);
+        // Bad module arguments.
+        let os = f.os();
+        let bad = CString::new("bogus").unwrap();
+        assert_eq!(
+            handle(Hook::OpenSession, &mut alice(), &os, &[bad.as_c_str()]),
+            Outcome::Deny
+        );
+        assert!(os.traces.borrow()[0].1.starts_with(
+            "jit-unrecorded v1 event=session_open allowed=no reason=module_args_invalid "
+        ));
+        // An allowed decision whose record cannot be written: denied, traced
+        // on the configured socket with what the answer would have been.
+        let os = f.os();
+        std::fs::create_dir(f.dir.join("audit.log")).unwrap();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        let t = os.traces.borrow();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].0, sock);
+        assert!(t[0].1.starts_with(
+            "jit-unrecorded v1 event=decision allowed=no reason=audit_log_unwritable user=alice uid=1000 command=/usr/bin/true: "
+        ), "{}", t[0].1);
+        assert!(
+            t[0].1.ends_with(
+                "; the decision (allowed, reason ok) was not recorded, so the answer is no"
+            ),
+            "{}",
+            t[0].1
+        );
+        drop(t);
+        // The end of an allowed session that cannot be recorded.
+        std::fs::remove_dir(f.dir.join("audit.log")).unwrap();
+        let os = f.os();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        pam.user = Some("root".into());
+        assert_eq!(f.run(Hook::OpenSession, &mut pam, &os), Outcome::Allow);
+        std::fs::rename(f.dir.join("audit.log"), f.dir.join("audit.log.1")).unwrap();
+        std::fs::create_dir(f.dir.join("audit.log")).unwrap();
+        assert_eq!(f.run(Hook::CloseSession, &mut pam, &os), Outcome::Ignore);
+        let t = os.traces.borrow();
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert!(t[0].1.starts_with(
+            "jit-unrecorded v1 event=session_close allowed=yes reason=audit_log_unwritable user=alice uid=1000 command=/usr/bin/true: "
+        ), "{}", t[0].1);
+        // A decision that was recorded leaves no trace.
+        std::fs::remove_dir(f.dir.join("audit.log")).unwrap();
+        std::fs::rename(f.dir.join("audit.log.1"), f.dir.join("audit.log")).unwrap();
+        let os = f.os();
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Allow);
+        assert!(os.traces.borrow().is_empty());
     }
 
     #[test]

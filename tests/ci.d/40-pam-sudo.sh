@@ -284,25 +284,8 @@ expect "corrupt replay cache: use-limited token refused" 1 "corrupt" "False repl
 rm -f "$ROOT/state/replay"
 
 # --- break-glass: single-use, alerted at authpriv.emerg, flagged for review ------
-# A datagram listener stands in for syslogd on the configured socket; it says
-# "ready" once bound and stops at a STOP datagram (local datagrams are ordered,
-# so everything sudo sent is read before STOP).
-coproc SYSL { /usr/bin/python3 -u -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("ready", flush=True)
-with open(sys.argv[2], "w") as out:
-    while True:
-        m = s.recv(65536).decode("utf-8", "replace")
-        if m == "STOP":
-            break
-        out.write(m + "\n")
-' "$ROOT/syslog.sock" "$ROOT/syslog.txt"; }
-sysl_pid=$SYSL_PID
-read -r ready <&"${SYSL[0]}"
-[ "$ready" = ready ] || e2e_die "syslog listener did not start"
-chmod 0666 "$ROOT/syslog.sock"
+# A datagram listener stands in for syslogd on the configured socket.
+syslog_listen "$ROOT/syslog.sock" "$ROOT/syslog.txt"
 e2e_write_conf "$ROOT/pam_jit.conf" "syslog_socket = $ROOT/syslog.sock"
 tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --break-glass --reason "INC-7 db down, on-call")
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
@@ -316,8 +299,7 @@ run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/true
 expect "break-glass: second use refused" 1 "already used 1 of 1 times" "False uses_exhausted"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/true
 expect "break-glass: an ordinary token is not alerted" 0 "" "True ok"
-/usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"STOP", sys.argv[1])' "$ROOT/syslog.sock"
-wait "$sysl_pid" || true
+syslog_stop "$ROOT/syslog.sock"
 n_emerg=$(grep -c '^<80>.*BREAK-GLASS' "$ROOT/syslog.txt" || true)
 n_all=$(wc -l < "$ROOT/syslog.txt")
 if [ "$n_emerg" = 2 ] && [ "$n_all" = 2 ] && grep -q "^<80>.* seq=$bg_seq .*BREAK-GLASS allowed=yes user=$UA run_as=root" "$ROOT/syslog.txt" \

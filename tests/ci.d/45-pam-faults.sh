@@ -78,9 +78,21 @@ verify_log "after ENOSPC recovery" "0"
     || bad "after ENOSPC" "log did not grow"
 
 # --- read-only -------------------------------------------------------------------
+# The denial cannot be recorded in the log, so it leaves a trace at
+# authpriv.err on the configured syslog socket (a listener stands in).
+syslog_listen "$ROOT/syslog.sock" "$ROOT/syslog.txt"
+echo "syslog_socket = $ROOT/syslog.sock" >> "$ROOT/pam_jit.conf"
 mount -o remount,ro "$FS"
 denied "read-only file system" "cannot write the audit log"
 mount -o remount,rw "$FS"
+syslog_stop "$ROOT/syslog.sock"
+if grep -q "^<83>.* jit-log\[[0-9]*\]: jit-unrecorded v1 event=decision allowed=no reason=audit_log_unwritable user=$UA uid=$(id -u "$UA") command=/usr/bin/true: .*[Rr]ead-only file system.*; the decision (allowed, reason ok) was not recorded" "$ROOT/syslog.txt" \
+    && [ "$(wc -l < "$ROOT/syslog.txt")" = 1 ]; then
+    ok "read-only file system: the unrecorded denial traced at authpriv.err"
+else
+    bad "read-only file system: syslog trace" "$(cat "$ROOT/syslog.txt")"
+fi
+rm -f "$ROOT/syslog.sock" "$ROOT/syslog.txt"
 verify_log "read-only file system" "0"
 allowed "writable again: allowed"
 

@@ -147,3 +147,31 @@ EOF
 }
 
 log_lines() { if [ -f "$ROOT/log/audit.log" ]; then wc -l < "$ROOT/log/audit.log"; else echo 0; fi; }
+
+# syslog_listen SOCKET OUT: a datagram listener stands in for syslogd on
+# SOCKET (mode 0666), writing each message it receives as a line of OUT.
+# Returns once it is bound. syslog_stop SOCKET stops it after everything sent
+# before is read (local datagrams are ordered, so the STOP datagram is last).
+syslog_listen() {
+    coproc SYSL { /usr/bin/python3 -u -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("ready", flush=True)
+with open(sys.argv[2], "w") as out:
+    while True:
+        m = s.recv(65536).decode("utf-8", "replace")
+        if m == "STOP":
+            break
+        out.write(m + "\n")
+' "$1" "$2"; }
+    SYSL_LISTENER=$SYSL_PID
+    local ready
+    read -r ready <&"${SYSL[0]}"
+    [ "$ready" = ready ] || e2e_die "syslog listener did not start"
+    chmod 0666 "$1"
+}
+syslog_stop() {
+    /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"STOP", sys.argv[1])' "$1"
+    wait "$SYSL_LISTENER" || true
+}

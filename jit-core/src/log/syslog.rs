@@ -7,6 +7,10 @@
 use super::record::{hex, EventKind, Record};
 use std::path::Path;
 
+/// The socket used when none is configured (and when the configuration
+/// could not be read).
+pub const DEFAULT_SOCKET: &str = "/dev/log";
+
 /// The message part of a mirror line (what `--against-syslog` looks for).
 pub fn message(log_id: &str, seq: u64, hash: &[u8; 32], kind: EventKind) -> String {
     format!(
@@ -68,19 +72,100 @@ pub(crate) fn break_glass_alert(r: &Record<'_>) -> Option<String> {
 /// Break-glass records go out at authpriv.emerg, everything else at
 /// authpriv.info.
 pub fn mirror(socket: &Path, m: &Mirror<'_>) -> std::io::Result<()> {
-    let formatter = syslog::Formatter3164 {
-        facility: syslog::Facility::LOG_AUTHPRIV,
-        hostname: Some(clean(m.host)),
-        process: "jit-log".into(),
-        pid: std::process::id(),
-    };
-    let err = |e: syslog::Error| std::io::Error::other(e.to_string());
-    let mut logger = syslog::unix_custom(formatter, socket).map_err(err)?;
+    let mut logger = logger(socket, m.host)?;
     let anchor = message(m.log_id, m.seq, m.hash, m.kind);
     match m.alert {
         Some(a) => logger.emerg(format!("{anchor} {a}")).map_err(err),
         None => logger.info(anchor).map_err(err),
     }
+}
+
+type Logger = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>;
+
+fn err(e: syslog::Error) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// A logger of our own on `socket` (datagram, or stream where the socket is
+/// one), facility authpriv, tag `jit-log[PID]`, for one line.
+fn logger(socket: &Path, host: &str) -> std::io::Result<Logger> {
+    let formatter = syslog::Formatter3164 {
+        facility: syslog::Facility::LOG_AUTHPRIV,
+        hostname: Some(clean(host)),
+        process: "jit-log".into(),
+        pid: std::process::id(),
+    };
+    syslog::unix_custom(formatter, socket).map_err(err)
+}
+
+/// An event the audit log could not take: the configuration or the module
+/// arguments are unusable (there is no log to write to), or the append
+/// failed. The module still answers (a denial, or for a session end nothing
+/// more can be done), and this line at authpriv.err is the trace left
+/// behind. It is not an anchor: `--against-syslog` ignores it.
+pub struct Unrecorded<'a> {
+    /// Host name for the RFC 3164 header.
+    pub host: &'a str,
+    /// `decision`, `session_open` or `session_close`.
+    pub event: &'a str,
+    /// The answer given (`false` for every denial).
+    pub allowed: bool,
+    /// Machine reason: `config_unusable`, `module_args_invalid`,
+    /// `audit_log_unwritable`.
+    pub reason: &'a str,
+    /// The invoking user's name, when known.
+    pub user: Option<&'a str>,
+    /// The invoking user's real uid.
+    pub uid: u32,
+    /// The command, when known.
+    pub command: Option<&'a str>,
+    /// Why, in words (the error).
+    pub detail: &'a str,
+}
+
+/// Longest detail text sent, in bytes (syslog daemons cut lines near 1 KiB
+/// or 2 KiB; the fixed part before it stays under 400 bytes).
+const DETAIL_MAX: usize = 480;
+
+/// The message part of an [`Unrecorded`] line: fixed `key=value` words of
+/// printable ASCII without spaces, then `: ` and the detail with control
+/// characters replaced by `_` and cut at [`DETAIL_MAX`] bytes.
+pub fn unrecorded_message(u: &Unrecorded<'_>) -> String {
+    let mut detail: String = u
+        .detail
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
+    if detail.len() > DETAIL_MAX {
+        let mut end = DETAIL_MAX;
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        detail.truncate(end);
+        detail.push_str("...");
+    }
+    let word = |s: &str| {
+        let mut w = clean(s);
+        w.truncate(128);
+        w
+    };
+    format!(
+        "jit-unrecorded v1 event={} allowed={} reason={} user={} uid={} command={}: {detail}",
+        word(u.event),
+        if u.allowed { "yes" } else { "no" },
+        word(u.reason),
+        word(u.user.unwrap_or("-")),
+        u.uid,
+        word(u.command.unwrap_or("-")),
+    )
+}
+
+/// Send an [`Unrecorded`] line at authpriv.err on `socket`, the same way as
+/// [`mirror`] (a logger of our own, nothing process-wide touched).
+pub fn unrecorded(socket: &Path, u: &Unrecorded<'_>) -> std::io::Result<()> {
+    logger(socket, u.host)?
+        .err(unrecorded_message(u))
+        .map_err(err)
 }
 
 #[cfg(test)]
@@ -138,6 +223,44 @@ mod tests {
         // No listener: an error for the caller, never a panic.
         drop(rx);
         assert!(mirror(&path, &m).is_err());
+    }
+
+    #[test]
+    fn unrecorded_line_is_authpriv_err_sanitised_and_not_an_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let rx = UnixDatagram::bind(&path).unwrap();
+        let long = "x".repeat(2000);
+        let u = Unrecorded {
+            host: "web-01",
+            event: "decision",
+            allowed: false,
+            reason: "config_unusable",
+            user: Some("al ice\n<0>"),
+            uid: 1000,
+            command: Some("/usr/bin/id -u"),
+            detail: "/etc/security/pam_jit.conf: line 3\nunknown key `lgo`",
+        };
+        unrecorded(&path, &u).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = rx.recv(&mut buf).unwrap();
+        let line = std::str::from_utf8(&buf[..n]).unwrap();
+        // Priority 83 = facility authpriv (10) * 8 + severity err (3).
+        assert!(line.starts_with("<83>"), "{line}");
+        assert!(line.ends_with(
+            "jit-unrecorded v1 event=decision allowed=no reason=config_unusable user=al_ice_<0> \
+             uid=1000 command=/usr/bin/id_-u: /etc/security/pam_jit.conf: line 3_unknown key `lgo`"
+        ), "{line}");
+        assert!(super::super::verify::parse_syslog(line.as_bytes()).is_empty());
+        // A long or multi-byte detail is cut on a character boundary.
+        let d = format!("{}é{long}", "y".repeat(DETAIL_MAX - 1));
+        let m = unrecorded_message(&Unrecorded { detail: &d, ..u });
+        assert!(
+            m.ends_with(&format!(": {}...", "y".repeat(DETAIL_MAX - 1))),
+            "{m}"
+        );
+        drop(rx);
+        assert!(unrecorded(&path, &u).is_err());
     }
 
     #[test]
