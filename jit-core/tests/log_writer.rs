@@ -166,14 +166,20 @@ fn torn_tail_is_cut_with_a_recovery_record() {
     }
 }
 
+/// Records 1 and 2 appended, then the state put back to before record 2: a
+/// writer stopped between record 2 and its state update.
+fn lose_last_state_update(c: &LogConfig) {
+    append(c, &ev(1)).unwrap();
+    let old = std::fs::read(&c.state_path).unwrap();
+    append(c, &ev(2)).unwrap();
+    std::fs::write(&c.state_path, old).unwrap();
+}
+
 #[test]
 fn state_one_step_behind_is_adopted_with_a_recovery_record() {
     let d = tempfile::tempdir().unwrap();
     let c = cfg(d.path());
-    append(&c, &ev(1)).unwrap();
-    let old = std::fs::read(&c.state_path).unwrap();
-    append(&c, &ev(2)).unwrap();
-    std::fs::write(&c.state_path, &old).unwrap();
+    lose_last_state_update(&c);
     let r = check(&c, std::slice::from_ref(&c.log_path));
     assert_eq!(r.outcome, Outcome::TornTail, "{:?}", r.findings);
     assert!(r.findings.iter().any(|f| f.kind == Kind::StateBehind));
@@ -188,10 +194,7 @@ fn state_one_step_behind_is_adopted_with_a_recovery_record() {
 fn state_behind_and_torn_tail_together() {
     let d = tempfile::tempdir().unwrap();
     let c = cfg(d.path());
-    append(&c, &ev(1)).unwrap();
-    let old = std::fs::read(&c.state_path).unwrap();
-    append(&c, &ev(2)).unwrap();
-    std::fs::write(&c.state_path, &old).unwrap();
+    lose_last_state_update(&c);
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(&c.log_path)
@@ -263,11 +266,7 @@ fn replaced_log_is_refused_but_moved_back_log_is_accepted() {
 fn crash_before_rotation_forks_at_the_segment_boundary() {
     let d = tempfile::tempdir().unwrap();
     let c = cfg(d.path());
-    append(&c, &ev(1)).unwrap();
-    let old = std::fs::read(&c.state_path).unwrap();
-    append(&c, &ev(2)).unwrap();
-    // The state update of seq 2 never happened.
-    std::fs::write(&c.state_path, &old).unwrap();
+    lose_last_state_update(&c);
     let seg1 = d.path().join("log/audit.log.1");
     std::fs::rename(&c.log_path, &seg1).unwrap();
     let a = append(&c, &ev(3)).unwrap();
