@@ -381,6 +381,13 @@ fn main() {
         None,
         "crash between record 5 and its state update, then a rotation: the next segment forks at seq 5",
     );
+    o.case(
+        "rotation-fork-no-key",
+        &["fork-1.log", "fork-2.log"],
+        false,
+        None,
+        "the same fork without the seal key: cannot be told from a record appended to the rotated segment",
+    );
     o.file("fork-deep-2.log", &fork_from(4));
     o.case(
         "rotation-fork-deeper",

@@ -702,10 +702,27 @@ fn case15_rotation_fork() {
     assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
     assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
     assert_eq!(r.findings[0].kind, Kind::RotationFork);
-    assert_eq!(
-        run(&[pa.clone(), pb.clone()], false, None, None).outcome,
-        Outcome::TornTail
+    // Without the seal key the shape cannot be told from a record someone
+    // appended to a rotated segment that ended normally: tampering.
+    tampered(
+        &run(&[pa.clone(), pb.clone()], false, None, None),
+        Kind::RotationFork,
     );
+    let fake = Chain::resume(3, heads[3], [7u8; 32])
+        .seal_next(&mut rec(EventKind::Decision, 5))
+        .unwrap();
+    let cont = Chain::resume(3, heads[3], key_at(4))
+        .seal_next(&mut rec(EventKind::Continue, 10))
+        .unwrap();
+    let forged: Vec<Vec<u8>> = a.iter().cloned().chain([fake]).collect();
+    let (pf, pc) = (fx.write("forged", &forged), fx.write("cont", &[cont]));
+    let r = run(&[pa.clone(), pc.clone()], true, None, None);
+    assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
+    tampered(
+        &run(&[pf.clone(), pc.clone()], false, None, None),
+        Kind::RotationFork,
+    );
+    tampered(&run(&[pf, pc], true, None, None), Kind::BadSeal);
     // Without the orphan it is an ordinary rotation.
     let pa3 = fx.write("a3", &a[..3]);
     let r = run(&[pa3, pb.clone()], true, Some(state_for(6, head)), None);

@@ -537,14 +537,24 @@ impl Verifier<'_, '_> {
         // repeats the orphan's seq and links to the record before it
         // (docs/log-format.md, "Rotation"). Both branches stay visible and
         // each seal is checked as usual; the chain goes on from the continue
-        // record.
+        // record. Only the seals tell this crash from someone who appended a
+        // record of their own to a rotated segment, so without the seal key
+        // the shape is reported as tampering.
         if first && kind == EventKind::Continue && self.is_rotation_fork(seq, &prev) {
+            let (class, why) = if self.keys.is_some() {
+                (Class::Torn, "a crash, nothing removed")
+            } else {
+                (
+                    Class::Tampered,
+                    "a crash if the seals verify, else a record appended to the rotated segment: verify with --seal-key to tell",
+                )
+            };
             self.push(
-                Class::Torn,
+                class,
                 Kind::RotationFork,
                 Some(seq),
                 format!(
-                    "this segment's continue record repeats seq {seq}, the last record of the previous segment, and links to the record before it: a writer was stopped between that record and its state update, then the log was rotated (a crash, nothing removed)"
+                    "this segment's continue record repeats seq {seq}, the last record of the previous segment, and links to the record before it: a writer was stopped between that record and its state update, then the log was rotated ({why})"
                 ),
             );
             self.expect_seq = Some(seq);
