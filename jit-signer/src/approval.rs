@@ -87,6 +87,13 @@ impl Where {
     fn policy(&self) -> Result<Policy, Fail> {
         load_policy(&from_env(self.policy.clone(), "JIT_POLICY", "--policy")?)
     }
+    /// The policy if one is named (`requests` works without one).
+    fn policy_if_given(&self) -> Result<Option<Policy>, Fail> {
+        match from_env(self.policy.clone(), "JIT_POLICY", "--policy") {
+            Ok(p) => load_policy(&p).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
     fn spool(&self) -> Result<PathBuf, Fail> {
         let p = from_env(self.spool.clone(), "JIT_SPOOL", "--spool")?;
         check_spool(&p)?;
@@ -375,20 +382,183 @@ fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
     })
 }
 
-fn check_undecided(spool: &Path, id: &str) -> Result<(), Fail> {
-    let v = verdict_path(spool, id);
-    match fs::symlink_metadata(&v) {
-        Ok(_) => {
-            let what = fs::read_to_string(&v).unwrap_or_default();
-            Err(bad_request(anyhow!(
-                "request {id} was already decided: {}",
-                what.trim()
+/// Largest verdict file read back: a verdict is one short line.
+const MAX_VERDICT_LEN: u64 = 4096;
+
+/// What `ID.done` is, judged without trusting it.
+enum Found {
+    /// No verdict file: the request is undecided.
+    Undecided,
+    /// A verdict jit-signer wrote for someone who may decide the request
+    /// (its text, escaped for the terminal).
+    Decided(String),
+    /// Anything else (why): someone else created the file. It is no verdict,
+    /// but it occupies the name, so the request can never be decided.
+    Blocked(String),
+}
+
+/// Who may have written a verdict on request `l`: root, its requester
+/// (withdrawing it), or an approver of the rule that covers it (the closest
+/// rule if none does) under `policy`, the current policy. Without a policy
+/// (`requests` run without one) nobody but root and the requester can be
+/// told apart, so any owner passes and only the file's form is checked.
+/// Any lookup that fails answers no.
+fn deciders<'a>(policy: Option<&'a Policy>, l: &'a Loaded, now: i64) -> impl Fn(Uid) -> bool + 'a {
+    let requester = identity_of(l.owner).ok();
+    let rule = match (policy, &requester) {
+        (Some(p), Some(r)) => {
+            l.file
+                .to_request(now)
+                .ok()
+                .map(|(req, _, _)| match p.check(r, &req) {
+                    Ok(a) => a.rule,
+                    Err(r) => r.rule.unwrap_or_default(),
+                })
+        }
+        _ => None,
+    };
+    move |uid: Uid| {
+        if uid.is_root() || uid == l.owner {
+            return true;
+        }
+        let Some(p) = policy else { return true };
+        match (&requester, &rule) {
+            (Some(r), Some(rule)) => identity_of(uid)
+                .ok()
+                .is_some_and(|me| p.check_approver(rule, &r.name, &me).is_ok()),
+            _ => false,
+        }
+    }
+}
+
+/// Read `ID.done` as the spool's writers can make it: anyone may create any
+/// name in the (sticky, mode 1733) spool, so the file is opened with
+/// O_NOFOLLOW and O_NONBLOCK (a symlink or a FIFO is not followed or waited
+/// on) and trusted only if, by `fstat` on that descriptor, it is what
+/// `conclude_request` writes: a regular file with one link, not group- or
+/// world-writable, at most one short line `approved|rejected by NAME at @T`
+/// where NAME is the owner's user name (any name for root), and its owner
+/// may decide the request (`may_decide`).
+fn find_verdict(spool: &Path, id: &str, may_decide: &dyn Fn(Uid) -> bool) -> Result<Found, Fail> {
+    let path = verdict_path(spool, id);
+    let opened = File::options()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(&path);
+    let f = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Undecided),
+        Err(e)
+            if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32)
+                || e.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            // A symlink, or a file we may not read: jit-signer writes neither.
+            let md = fs::symlink_metadata(&path)
+                .with_context(|| format!("checking {}", path.display()))
+                .map_err(io_err)?;
+            let what = if md.file_type().is_symlink() {
+                "is a symbolic link".to_string()
+            } else {
+                format!("cannot be read ({e})")
+            };
+            return Ok(Found::Blocked(format!(
+                "{what}, created by {}",
+                owner_str(md.uid())
+            )));
+        }
+        Err(e) => {
+            return Err(io_err(
+                anyhow::Error::new(e).context(format!("checking {}", path.display())),
+            ))
+        }
+    };
+    let md = f
+        .metadata()
+        .with_context(|| format!("fstat {}", path.display()))
+        .map_err(io_err)?;
+    let by = owner_str(md.uid());
+    let problem = if !md.is_file() {
+        Some("is not a regular file".to_string())
+    } else if md.nlink() != 1 {
+        Some(format!("has {} hard links", md.nlink()))
+    } else if md.mode() & 0o022 != 0 {
+        Some(format!(
+            "is group- or world-writable (mode {:04o})",
+            md.mode() & 0o7777
+        ))
+    } else if md.len() > MAX_VERDICT_LEN {
+        Some("is too large".to_string())
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        return Ok(Found::Blocked(format!("{p}, created by {by}")));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_VERDICT_LEN + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(io_err)?;
+    let owner = Uid::from_raw(md.uid());
+    let owner_name = User::from_uid(owner).ok().flatten().map(|u| u.name);
+    let decider = std::str::from_utf8(&bytes).ok().and_then(verdict_decider);
+    let text = String::from_utf8_lossy(&bytes).trim_end().to_string();
+    match decider {
+        None => Ok(Found::Blocked(format!(
+            "does not hold a verdict jit-signer writes, created by {by}"
+        ))),
+        Some(d) if !owner.is_root() && owner_name.as_deref() != Some(d) => {
+            Ok(Found::Blocked(format!(
+                "names {} as the decider but was created by {by}",
+                token::printable(d)
             )))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err(
-            anyhow::Error::new(e).context(format!("checking {}", v.display())),
-        )),
+        Some(_) if !may_decide(owner) => Ok(Found::Blocked(format!(
+            "was created by {by}, who may not decide this request"
+        ))),
+        Some(_) => Ok(Found::Decided(token::printable(&text).into_owned())),
+    }
+}
+
+/// The decider named by a verdict line (`approved by NAME at @T` or
+/// `rejected by NAME at @T`, one line), or None if it is not one.
+fn verdict_decider(text: &str) -> Option<&str> {
+    let line = text.strip_suffix('\n')?;
+    let rest = line
+        .strip_prefix("approved by ")
+        .or_else(|| line.strip_prefix("rejected by "))?;
+    let (name, at) = rest.rsplit_once(" at @")?;
+    at.parse::<i64>().ok()?;
+    let ok = !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then_some(name)
+}
+
+fn owner_str(uid: u32) -> String {
+    match User::from_uid(Uid::from_raw(uid)).ok().flatten() {
+        Some(u) => format!("uid {uid} ({})", token::printable(&u.name)),
+        None => format!("uid {uid} (no user)"),
+    }
+}
+
+/// The refusal for an id whose verdict name someone else occupies.
+fn blocked(spool: &Path, id: &str, why: &str) -> Fail {
+    let path = verdict_path(spool, id);
+    bad_request(anyhow!(
+        "request {id} is blocked: {} {why}. It is not a verdict jit-signer wrote \
+         and nothing will be issued under this id; the requester can submit the \
+         request again (a new request gets a new id)",
+        path.display()
+    ))
+}
+
+/// Refuse a request that has a verdict, or whose verdict name is occupied.
+fn check_undecided(spool: &Path, id: &str, may_decide: &dyn Fn(Uid) -> bool) -> Result<(), Fail> {
+    match find_verdict(spool, id, may_decide)? {
+        Found::Undecided => Ok(()),
+        Found::Decided(t) => Err(bad_request(anyhow!(
+            "request {id} was already decided: {t}"
+        ))),
+        Found::Blocked(why) => Err(blocked(spool, id, &why)),
     }
 }
 
@@ -525,12 +695,16 @@ fn conclude_request(
     id: &str,
     now: i64,
     verdict: Verdict,
+    may_decide: &dyn Fn(Uid) -> bool,
 ) -> Result<Option<String>, Fail> {
     let path = verdict_path(spool, id);
     let text = match &verdict {
         Verdict::Approved { approver, .. } => format!("approved by {approver} at @{now}\n"),
         Verdict::Rejected { by } => format!("rejected by {by} at @{now}\n"),
     };
+    // O_CREAT|O_EXCL never opens an existing file and never follows a
+    // symlink (O_NOFOLLOW says so twice): whatever someone else created
+    // under this name is left alone, and the request is not decided.
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -539,11 +713,30 @@ fn conclude_request(
         .open(&path)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                bad_request(anyhow!("request {id} was already decided"))
+                match check_undecided(spool, id, may_decide) {
+                    Err(f) => f,
+                    Ok(()) => bad_request(anyhow!(
+                        "request {id}: {} appeared and vanished while deciding; try again",
+                        path.display()
+                    )),
+                }
             } else {
                 io_err(anyhow::Error::new(e).context(format!("creating {}", path.display())))
             }
         })?;
+    // Belt and braces: the file is the one this process just created.
+    let md = f
+        .metadata()
+        .with_context(|| format!("fstat {}", path.display()))
+        .map_err(io_err)?;
+    if !md.is_file() || md.nlink() != 1 || md.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(io_err(anyhow!(
+            "{} is not the file just created (owner uid {}, {} links); nothing decided",
+            path.display(),
+            md.uid(),
+            md.nlink()
+        )));
+    }
     f.set_permissions(fs::Permissions::from_mode(0o644))
         .and_then(|_| f.write_all(text.as_bytes()))
         .and_then(|_| f.sync_all())
@@ -583,7 +776,8 @@ pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
             anyhow!("{} cannot approve their own request {}", me.name, l.id),
         ));
     }
-    check_undecided(&spool, &l.id)?;
+    let may_decide = deciders(Some(&policy), &l, now);
+    check_undecided(&spool, &l.id, &may_decide)?;
     l.file
         .check_age(now)
         .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
@@ -648,6 +842,7 @@ pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
             claims: Box::new(claims.clone()),
             key,
         },
+        &may_decide,
     )?
     .ok_or_else(|| io_err(anyhow!("no token issued")))?;
     // No record, no token: the token is printed only once its `issued`
@@ -685,7 +880,8 @@ pub fn reject(a: RejectArgs) -> Result<u8, Fail> {
     let me_uid = getuid();
     let me = identity_of(me_uid)?;
     let l = load_request(&spool, &a.id)?;
-    check_undecided(&spool, &l.id)?;
+    let may_decide = deciders(Some(&policy), &l, now);
+    check_undecided(&spool, &l.id, &may_decide)?;
     if l.owner != me_uid {
         let requester = identity_of(l.owner)?;
         let (req, _, _) = l
@@ -708,6 +904,7 @@ pub fn reject(a: RejectArgs) -> Result<u8, Fail> {
         Verdict::Rejected {
             by: me.name.clone(),
         },
+        &may_decide,
     )?;
     // A rejection by an approver is a refusal the ledger records (a
     // requester withdrawing their own request is not: nothing was decided
@@ -797,6 +994,7 @@ fn listing(id: &str, f: &RequestFile) -> String {
 pub fn list(a: ListArgs) -> Result<u8, Fail> {
     let now = now_or(a.now.as_deref()).map_err(usage)?;
     let spool = a.at.spool()?;
+    let policy = a.at.policy_if_given()?;
     let mut ids: Vec<String> = fs::read_dir(&spool)
         .with_context(|| format!("listing spool {}", spool.display()))
         .map_err(io_err)?
@@ -813,16 +1011,24 @@ pub fn list(a: ListArgs) -> Result<u8, Fail> {
     let mut rows = Vec::new();
     let mut text = String::new();
     for id in ids {
-        if fs::symlink_metadata(verdict_path(&spool, &id)).is_ok() {
-            continue;
-        }
+        let has_verdict = fs::symlink_metadata(verdict_path(&spool, &id)).is_ok();
         let l = match load_request(&spool, &id) {
             Ok(l) => l,
+            Err(_) if has_verdict => continue,
             Err(f) => {
                 eprintln!("jit-signer: skipping {id}: {:#}", f.err);
                 continue;
             }
         };
+        if has_verdict {
+            // Decided requests are not listed; an id whose verdict name
+            // someone else occupies is named, so approvers learn of it.
+            let may_decide = deciders(policy.as_ref(), &l, now);
+            if let Found::Blocked(why) = find_verdict(&spool, &id, &may_decide)? {
+                eprintln!("jit-signer: {:#}", blocked(&spool, &id, &why).err);
+            }
+            continue;
+        }
         if l.file.check_age(now).is_err() || l.file.validate().is_err() {
             continue;
         }

@@ -35,7 +35,8 @@ Exit codes:
   6  ledger error: the issuance ledger could not be written; nothing was issued
   7  refused by the policy (the message names the rule and the part it does not cover),
      or by the approval rules (own request, not an approver)
-  9  the request cannot be used (unknown id, expired, already decided, altered, wrong owner)";
+  9  the request cannot be used (unknown id, expired, already decided, altered, wrong owner,
+     or blocked: its verdict file ID.done was created by someone else)";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]

@@ -610,3 +610,153 @@ fn running_as_root() -> bool {
         .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
         .unwrap_or(false)
 }
+
+/// Wait for `c` at most `secs` seconds; kill it and panic if it hangs.
+fn output_within(c: &mut Command, secs: u64) -> Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > end {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("still running after {secs} s; stderr: {}", stderr(&o));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_verdict_file_someone_else_created_is_not_a_verdict() {
+    use std::os::unix::process::CommandExt as _;
+    // The spool is world-writable (1733): anyone who learns a request id
+    // can create ID.done first. Needs root: a root-owned spool, a requester
+    // (nobody, uid 65534) and a squatter (uid 12345) other than the approver.
+    if !running_as_root() {
+        return;
+    }
+    const SQUATTER: u32 = 12345;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (key, _) = keygen(&dir.path().join("k"), "k1");
+    let pol = policy_file(
+        dir.path(),
+        r#"
+[[rule]]
+name = "web-restart"
+users = ["nobody"]
+host_groups = ["web"]
+commands = ["/usr/bin/systemctl restart nginx"]
+max_ttl = "2h"
+approvers = ["root"]
+"#,
+    );
+    let spool = dir.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o1733)).unwrap();
+    let sp = spool.to_str().unwrap();
+    let ledger = dir.path().join("ledger/ledger.log");
+    let request = || {
+        let o = bin()
+            .uid(65534)
+            .gid(65534)
+            .args(["request", "--policy", &pol, "--spool", sp])
+            .args(["--host-group", "web", "--reason", "t"])
+            .args(["--command", "/usr/bin/systemctl restart nginx"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stdout(&o).lines().next().unwrap().to_string()
+    };
+    let approve = |id: &str| {
+        output_within(
+            bin().env("JIT_LEDGER", &ledger).args([
+                "approve", "--policy", &pol, "--spool", sp, "--key", &key, id,
+            ]),
+            20,
+        )
+    };
+    let done = |id: &str| spool.join(format!("{id}.done"));
+
+    // A spoofed verdict in a file of the squatter's: not a verdict, the
+    // text is not shown as one, nothing is issued, the file is left alone.
+    let id = request();
+    let spoof = "rejected by root at @1800000000\n";
+    std::fs::write(done(&id), spoof).unwrap();
+    std::os::unix::fs::chown(done(&id), Some(SQUATTER), Some(SQUATTER)).unwrap();
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "a token was printed");
+    let e = stderr(&o);
+    assert!(!e.contains("already decided"), "{e}");
+    assert!(e.contains(&format!("request {id} is blocked")), "{e}");
+    assert!(e.contains("created by uid 12345 (no user)"), "{e}");
+    assert!(e.contains("submit the request again"), "{e}");
+    assert_eq!(std::fs::read_to_string(done(&id)).unwrap(), spoof);
+    // A well-formed verdict by its owner, who is not a decider of it.
+    let daemon = nix::unistd::User::from_name("daemon").unwrap().unwrap();
+    let id2 = request();
+    std::fs::write(done(&id2), "rejected by daemon at @1800000000\n").unwrap();
+    std::os::unix::fs::chown(done(&id2), Some(daemon.uid.as_raw()), None).unwrap();
+    let o = approve(&id2);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(daemon), who may not decide this request"),
+        "{}",
+        stderr(&o)
+    );
+    // `requests` names the blocked id instead of hiding it as decided.
+    let o = run(&["requests", "--policy", &pol, "--spool", sp]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("request {id} is blocked")),
+        "{}",
+        stderr(&o)
+    );
+
+    // A symlink to a file only the approver can read: not followed, its
+    // content never printed.
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "SECRET-KEY-MATERIAL\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let id = request();
+    std::os::unix::fs::symlink(&secret, done(&id)).unwrap();
+    std::os::unix::fs::lchown(done(&id), Some(SQUATTER), Some(SQUATTER)).unwrap();
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("SECRET"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is a symbolic link"), "{}", stderr(&o));
+
+    // A FIFO: not waited on.
+    let id = request();
+    nix::unistd::mkfifo(&done(&id), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    std::os::unix::fs::chown(done(&id), Some(SQUATTER), Some(SQUATTER)).unwrap();
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The verdict jit-signer writes is still trusted: a second approval is
+    // refused as already decided, naming the approver.
+    let id = request();
+    let o = approve(&id);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let md = std::fs::symlink_metadata(done(&id)).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::mode(&md) & 0o7777, 0o644);
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "request {id} was already decided: approved by root at @"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
