@@ -16,7 +16,7 @@ use jit_core::policy::{self, Allowed, Identity, Policy, RequestFile};
 use jit_core::token::{self, Claims, Grant};
 use nix::unistd::{getgrouplist, getuid, Gid, Group, Uid, User};
 
-use crate::{io_err, now_or, out, parse_when, pretty, usage, Fail};
+use crate::{deliver, io_err, now_or, out, parse_when, pretty, usage, Fail};
 
 /// Exit code: refused by the policy (or by the approval rules).
 pub const EXIT_REFUSED: u8 = 7;
@@ -656,7 +656,7 @@ pub fn request(a: RequestArgs) -> Result<u8, Fail> {
         .and_then(|_| f.sync_all())
         .with_context(|| format!("writing {}", path.display()))
         .map_err(io_err)?;
-    if a.json {
+    let text = if a.json {
         let v = serde_json::json!({
             "id": id,
             "requester": me.name,
@@ -664,13 +664,20 @@ pub fn request(a: RequestArgs) -> Result<u8, Fail> {
             "approval_required": allowed.approval_required,
             "expires": now + policy::REQUEST_LIFETIME_SECS,
         });
-        out(&format!("{}\n", pretty(&v)))?;
+        format!("{}\n", pretty(&v))
     } else {
-        out(&format!(
+        format!(
             "{id}\nrequest {id} by {} under rule {}; an approver runs: jit-signer approve {id}\n",
             me.name, allowed.rule
-        ))?;
-    }
+        )
+    };
+    deliver(&text, || {
+        format!(
+            "request {id} was spooled as {} but its id was not delivered; an approver \
+             runs jit-signer approve {id} (or withdraw it: jit-signer reject {id})",
+            path.display()
+        )
+    })?;
     Ok(0)
 }
 
@@ -848,7 +855,7 @@ pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
     // No record, no token: the token is printed only once its `issued`
     // record (with requester, rule and approver) is durable. If that fails
     // the request stays decided and the requester must ask again.
-    crate::ledger::issued(
+    let seq = crate::ledger::issued(
         &lcfg,
         &jit_core::ledger::Issued {
             claims: &claims,
@@ -857,7 +864,7 @@ pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
             rule: Some(&allowed.rule),
         },
     )?;
-    if a.json {
+    let text = if a.json {
         let v = serde_json::json!({
             "token": tok,
             "kid": kid,
@@ -865,10 +872,21 @@ pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
             "rule": allowed.rule,
             "claims": claims.to_json(),
         });
-        out(&format!("{}\n", pretty(&v)))?;
+        format!("{}\n", pretty(&v))
     } else {
-        out(&format!("{tok}\n"))?;
-    }
+        format!("{tok}\n")
+    };
+    deliver(&text, || {
+        crate::undelivered_token(
+            &claims,
+            &lcfg,
+            seq,
+            &format!(
+                " and request {} is decided (the requester asks again)",
+                l.id
+            ),
+        )
+    })?;
     Ok(0)
 }
 

@@ -104,11 +104,12 @@ pub fn revoked(cfg: &LogConfig, r: &jit_core::ledger::Revocation) -> Result<(), 
 }
 
 /// Record an issued token; only after this succeeds may it be printed.
-pub fn issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<(), Fail> {
+/// Returns the record's `seq`.
+pub fn issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<u64, Fail> {
     match ledger::append_issued(cfg, i) {
         Ok(a) => {
             warn_mirror(&a);
-            Ok(())
+            Ok(a.seq)
         }
         Err(e) => Err(ledger_fail(cfg, "no token was issued", e)),
     }

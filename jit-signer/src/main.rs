@@ -36,7 +36,10 @@ Exit codes:
   7  refused by the policy (the message names the rule and the part it does not cover),
      or by the approval rules (own request, not an approver)
   9  the request cannot be used (unknown id, expired, already decided, altered, wrong owner,
-     or blocked: its verdict file ID.done was created by someone else)";
+     or blocked: its verdict file ID.done was created by someone else)
+ 10  done but not delivered: the token was issued and recorded (issue, approve), the request
+     spooled (request) or the key generated (keygen --pkcs11), but stdout could not take the
+     result (e.g. a closed pipe); stderr says what was done and what to do (revoke, ask again)";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]
@@ -288,12 +291,19 @@ fn key_err(err: anyhow::Error) -> Fail {
     Fail { code: 4, err }
 }
 
+/// Exit code: something was done (a token issued and recorded, a request
+/// spooled, a key generated) but its result could not be written to stdout.
+pub(crate) const EXIT_UNDELIVERED: u8 = 10;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            if is_broken_pipe(&f.err) {
+            // A reader that stopped reading is no error for output that can
+            // be produced again (inspect, requests, export-pub...), as in
+            // jit-verify; it is for a result that exists nowhere else.
+            if f.code != EXIT_UNDELIVERED && is_broken_pipe(&f.err) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("jit-signer: error: {:#}", f.err);
@@ -306,6 +316,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Write what a subcommand has just created and the caller can get nowhere
+/// else (a token, a request id, a new key's trusted-keys line). If stdout
+/// cannot take it, a broken pipe included, fail with exit 10 and `done`: what
+/// was done (issued and recorded, spooled, generated) and what to do about
+/// it, so the operator does not take a lost token for one never issued.
+fn deliver(s: &str, done: impl FnOnce() -> String) -> Result<(), Fail> {
+    out(s).map_err(|f| Fail {
+        code: EXIT_UNDELIVERED,
+        err: f.err.context(done()),
     })
 }
 
@@ -326,7 +348,15 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             hsm.check()?;
             match (&hsm.pkcs11, dir) {
                 (Some(uri), _) => {
-                    out(&pkcs11::keygen(uri, &kid, hsm.pin_file.as_deref())?).map(|_| 0)
+                    let line = pkcs11::keygen(uri, &kid, hsm.pin_file.as_deref())?;
+                    deliver(&line, || {
+                        format!(
+                            "key {kid} was generated in the token, but its trusted-keys line \
+                             was not delivered; it is: {}",
+                            line.trim_end()
+                        )
+                    })
+                    .map(|_| 0)
                 }
                 (None, Some(dir)) => keygen(&kid, &dir).map(|_| 0),
                 (None, None) => Err(usage(anyhow!("give --out DIR or --pkcs11 URI"))),
@@ -535,7 +565,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                 _ => refuse(&req, "cannot_issue", e.into()),
             })?;
             // No record, no token: print only once the `issued` record is durable.
-            ledger::issued(
+            let seq = ledger::issued(
                 &lcfg,
                 &jit_core::ledger::Issued {
                     claims: &claims,
@@ -544,16 +574,17 @@ fn run(cli: Cli) -> Result<u8, Fail> {
                     rule: rule.as_deref(),
                 },
             )?;
-            if json {
+            let text = if json {
                 let v = serde_json::json!({
                     "token": tok,
                     "kid": sk.kid(),
                     "claims": claims.to_json(),
                 });
-                out(&format!("{}\n", pretty(&v)))?;
+                format!("{}\n", pretty(&v))
             } else {
-                out(&format!("{tok}\n"))?;
-            }
+                format!("{tok}\n")
+            };
+            deliver(&text, || undelivered_token(&claims, &lcfg, seq, ""))?;
             Ok(0)
         }
         Cmd::Request(a) => approval::request(a),
@@ -646,6 +677,25 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
     }
+}
+
+/// What stderr says of a token that was issued and recorded but could not
+/// be written to stdout.
+pub(crate) fn undelivered_token(
+    c: &Claims,
+    lcfg: &jit_core::log::LogConfig,
+    seq: u64,
+    also: &str,
+) -> String {
+    let cti = token::hex(&c.cti);
+    format!(
+        "token {cti} for {} was issued and recorded in the issuance ledger {} (record seq \
+         {seq}){also}, but was not delivered (or only in part): revoke it (jit-signer revoke \
+         --token-id {cti} --exp @{} ...) and issue again",
+        c.sub,
+        lcfg.log_path.display(),
+        c.exp
+    )
 }
 
 fn read_trusted_keys(p: &Path) -> Result<TrustedKeys, Fail> {

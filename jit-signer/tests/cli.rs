@@ -431,6 +431,83 @@ fn broken_pipe_is_quiet() {
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
+/// Run `c` with stdout a pipe whose read end is already closed: every write
+/// to stdout fails with EPIPE (Rust ignores SIGPIPE), deterministically.
+fn output_into_closed_pipe(c: &mut Command) -> Output {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(r);
+    c.stdout(Stdio::from(w))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_token_that_cannot_be_delivered_is_not_a_success() {
+    let d = tempfile::tempdir().unwrap();
+    let (key, _) = keygen(d.path(), "ops-1");
+    let ledger = ledger_of(&key);
+    for json in [false, true] {
+        let mut c = bin();
+        c.args([
+            "issue", "--ledger", &ledger, "--key", &key, "--user", "alice",
+        ])
+        .args([
+            "--host-group",
+            "web",
+            "--command",
+            "/bin/true",
+            "--reason",
+            "r",
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        let o = output_into_closed_pipe(&mut c);
+        let e = stderr(&o);
+        assert_eq!(code(&o), 10, "{e}");
+        // Issued and recorded: the ledger's last record is this token's.
+        let text = std::fs::read_to_string(&ledger).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["kind"], "issued");
+        let cti = last["token_id"].as_str().unwrap();
+        assert!(
+            e.contains(&format!("token {cti} for alice was issued and recorded")),
+            "{e}"
+        );
+        assert!(e.contains(&format!("(record seq {})", last["seq"])), "{e}");
+        assert!(e.contains(&format!("revoke --token-id {cti}")), "{e}");
+        assert!(e.contains("Broken pipe"), "{e}");
+    }
+    // Output that can be produced again stays quiet on a closed pipe.
+    let o = output_into_closed_pipe(bin().args(["inspect", "AAAA"]));
+    assert_eq!(stderr(&o), "");
+    // A spooled request whose id cannot be printed: exit 10, id on stderr.
+    if running_as_root() {
+        let pol = policy_file(d.path(), POLICY);
+        let spool = d.path().join("spool");
+        std::fs::create_dir(&spool).unwrap();
+        std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o1733)).unwrap();
+        let o = output_into_closed_pipe(
+            bin()
+                .args(["request", "--policy", &pol, "--spool"])
+                .arg(&spool)
+                .args(["--host-group", "web", "--reason", "t"])
+                .args(["--command", "/usr/bin/systemctl restart nginx"]),
+        );
+        assert_eq!(code(&o), 10, "{}", stderr(&o));
+        let spooled: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+        assert_eq!(spooled.len(), 1);
+        let name = spooled[0].as_ref().unwrap().file_name();
+        let id = name.to_str().unwrap().strip_suffix(".req").unwrap();
+        assert!(
+            stderr(&o).contains(&format!("request {id} was spooled as ")),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
 const POLICY: &str = r#"
 [[rule]]
 name = "web-restart"
