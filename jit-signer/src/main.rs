@@ -29,7 +29,8 @@ Exit codes:
   2  usage error or refused input (bad arguments, TTL out of range, expiry in the past)
   3  I/O error (cannot read or write a file, refusing to overwrite a key)
   4  key error (secret key or PIN file readable by group/others, invalid key or trusted-keys
-     file; PKCS#11: key not found, several keys match, not an Ed25519 signing key)
+     file; PKCS#11: key not found, several keys match, not an Ed25519 signing key; the
+     process could not be made non-dumpable)
   5  PKCS#11 error (module cannot be loaded, token not found, wrong or locked PIN, signing
      failed or produced a signature that does not verify)
   6  ledger error: the issuance ledger could not be written; nothing was issued
@@ -297,7 +298,7 @@ pub(crate) const EXIT_UNDELIVERED: u8 = 10;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match not_dumpable().and_then(|_| run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             // A reader that stopped reading is no error for output that can
@@ -309,6 +310,28 @@ fn main() -> ExitCode {
             eprintln!("jit-signer: error: {:#}", f.err);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// jit-signer holds secret keys, PKCS#11 PINs and fresh tokens in memory.
+/// A non-dumpable process (prctl PR_SET_DUMPABLE 0) cannot be ptraced by
+/// other processes of the same user, its /proc/PID/mem, environ (where
+/// $JIT_PKCS11_PIN is) and similar files become root's, and it leaves no core
+/// dump. Set before any key, PIN or policy is read; if the kernel refuses,
+/// or the attribute does not read back as set, nothing runs (exit 4): a key
+/// tool that cannot protect the key does not load it.
+fn not_dumpable() -> Result<(), Fail> {
+    use nix::sys::prctl::{get_dumpable, set_dumpable};
+    match set_dumpable(false).and_then(|_| get_dumpable()) {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(key_err(anyhow!(
+            "prctl(PR_SET_DUMPABLE, 0) did not take effect; refusing to handle keys in a \
+             process other processes of this user could read"
+        ))),
+        Err(e) => Err(key_err(anyhow!(
+            "cannot make the process non-dumpable (prctl PR_SET_DUMPABLE: {e}); refusing to \
+             handle keys in a process other processes of this user could read"
+        ))),
     }
 }
 

@@ -23,7 +23,8 @@ Exit codes:
   1  the list was rejected (--show)
   2  usage error (nothing to revoke, bad token id, user name or time)
   3  I/O error (cannot read or write the state directory or the output file)
-  4  key error (secret key file readable by group/others, invalid key or trusted-keys file)
+  4  key error (secret key file readable by group/others, invalid key or trusted-keys file,
+     or the process could not be made non-dumpable)
   6  ledger error: the revocation could not be recorded; no list was written
   8  the state directory's current list is corrupt (not a list jit-signer wrote)";
 

@@ -837,3 +837,54 @@ approvers = ["root"]
         stderr(&o)
     );
 }
+
+#[test]
+fn the_running_signer_is_not_dumpable() {
+    use std::os::unix::fs::MetadataExt as _;
+    use std::os::unix::process::CommandExt as _;
+    // `inspect -` blocks reading stdin: a running jit-signer to look at.
+    // As root the child runs as nobody, so that /proc shows the difference
+    // (a dumpable process's /proc/PID files belong to its own uid, a
+    // non-dumpable one's to root) and the reader below is a plain process
+    // of the same user; otherwise both run as the caller.
+    let as_nobody = running_as_root();
+    let mut c = bin();
+    c.args(["inspect", "-"])
+        .env("JIT_PKCS11_PIN", "pin-in-the-environment")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if as_nobody {
+        c.uid(65534).gid(65534);
+    }
+    let mut child = c.spawn().unwrap();
+    let proc_dir = format!("/proc/{}", child.id());
+    let owner = || std::fs::metadata(format!("{proc_dir}/environ")).map(|m| m.uid());
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while owner().unwrap() != 0 && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    let owned_by = owner().unwrap();
+    // Another process of the same user cannot read its environment (the
+    // PKCS#11 PIN) or, by the same kernel check, its memory.
+    let mut cat = Command::new("/bin/cat");
+    cat.arg(format!("{proc_dir}/environ"));
+    if as_nobody {
+        cat.uid(65534).gid(65534);
+    }
+    let peek = cat.output().unwrap();
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(still_running, "jit-signer exited early: {}", stderr(&o));
+    assert_eq!(
+        owned_by, 0,
+        "{proc_dir} is not root's: the process is dumpable"
+    );
+    assert!(
+        !peek.status.success(),
+        "same-user read of {proc_dir}/environ succeeded"
+    );
+    assert!(!String::from_utf8_lossy(&peek.stdout).contains("pin-in-the-environment"));
+    assert_eq!(code(&o), 1, "{}", stderr(&o)); // an empty token is rejected
+}
