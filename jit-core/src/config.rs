@@ -461,6 +461,16 @@ pub struct ReplaceError {
 /// it over `path`, fsync the directory. The caller holds the lock that
 /// serialises writers, so a leftover `PATH.new` is a crash's and is removed.
 pub fn replace_private_file(path: &Path, bytes: &[u8]) -> Result<(), ReplaceError> {
+    replace_private_file_dated(path, bytes, None)
+}
+
+/// [`replace_private_file`], the new file's modification time set to
+/// `mtime` (when given) before it takes the name.
+pub fn replace_private_file_dated(
+    path: &Path,
+    bytes: &[u8],
+    mtime: Option<std::time::SystemTime>,
+) -> Result<(), ReplaceError> {
     use std::io::Write;
     let fail = |op, path: &Path| {
         let path = path.to_path_buf();
@@ -486,6 +496,7 @@ pub fn replace_private_file(path: &Path, bytes: &[u8]) -> Result<(), ReplaceErro
             .map_err(|e| fail("chown", &tmp)(e.into()))?;
     }
     f.write_all(bytes)
+        .and_then(|_| mtime.map_or(Ok(()), |t| f.set_modified(t)))
         .and_then(|_| f.sync_all())
         .map_err(fail("write", &tmp))?;
     std::fs::rename(&tmp, path).map_err(fail("replace", path))?;

@@ -42,6 +42,23 @@ pub enum ReplayError {
         /// The token's limit.
         max: u32,
     },
+    /// The cache was last written at a time later than this token's expiry
+    /// plus the largest leeway: the host clock has been stepped back since,
+    /// and the token's count may already have been pruned.
+    #[error(
+        "the replay cache was last written at {written_at} (Unix time), more than {} s after this \
+         token expired ({exp}); the host clock now reads {now}: it was stepped back, so uses \
+         of this token can no longer be counted",
+        crate::token::MAX_LEEWAY_SECS
+    )]
+    ClockBehind {
+        /// The cache file's modification time.
+        written_at: i64,
+        /// The token's expiry.
+        exp: i64,
+        /// The clock now.
+        now: i64,
+    },
     /// The cache file is not in the documented format.
     #[error("replay cache {path}:{line} is corrupt: {msg}")]
     Corrupt {
@@ -128,14 +145,16 @@ fn render(entries: &[Entry]) -> String {
         .collect()
 }
 
-fn read_cache(path: &Path) -> Result<Vec<Entry>, ReplayError> {
+/// The entries, and when the cache was last written (its mtime; `None`
+/// without a cache).
+fn read_cache(path: &Path) -> Result<(Vec<Entry>, Option<i64>), ReplayError> {
     let mut f = match OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
         .open(path)
     {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
         Err(e) => return Err(io("open", path)(e)),
     };
     let meta = f.metadata().map_err(io("stat", path))?;
@@ -165,17 +184,22 @@ fn read_cache(path: &Path) -> Result<Vec<Entry>, ReplayError> {
             msg: format!("larger than {MAX_CACHE_LEN} bytes"),
         });
     }
-    parse(&text, path)
+    Ok((parse(&text, path)?, Some(meta.mtime())))
 }
 
-fn write_cache(path: &Path, entries: &[Entry]) -> Result<(), ReplayError> {
-    crate::config::replace_private_file(path, render(entries).as_bytes()).map_err(|e| {
-        ReplayError::Io {
+/// Replace the cache, dated `now`: its mtime is the latest time this host's
+/// clock is known to have read (see [`consume`]), so it never moves back.
+fn write_cache(path: &Path, entries: &[Entry], now: i64) -> Result<(), ReplayError> {
+    let at = std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(now.max(0) as u64))
+        .unwrap_or(std::time::UNIX_EPOCH);
+    crate::config::replace_private_file_dated(path, render(entries).as_bytes(), Some(at)).map_err(
+        |e| ReplayError::Io {
             op: e.op,
             path: e.path,
             source: e.source,
-        }
-    })
+        },
+    )
 }
 
 /// Count one use of token `cti_hex` (limit `max_uses`, expiry `exp`) in the
@@ -183,7 +207,11 @@ fn write_cache(path: &Path, entries: &[Entry]) -> Result<(), ReplayError> {
 /// more than [`MAX_LEEWAY_SECS`](crate::token::MAX_LEEWAY_SECS) before `now`
 /// are pruned: not the configured leeway, which an administrator may raise
 /// later and so make a pruned token valid, and countable from zero, again.
-/// Errors mean: deny.
+/// "Before `now`" means before the later of `now` and the cache's last write
+/// (its mtime): a clock stepped back after a prune must not make the pruned
+/// token countable from zero either, so a token that expired more than the
+/// largest leeway before the cache was last written is refused
+/// ([`ReplayError::ClockBehind`]). Errors mean: deny.
 pub fn consume(
     cache: &Path,
     lock: &Path,
@@ -212,8 +240,17 @@ pub fn consume(
         path: dir.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    let mut entries = read_cache(cache)?;
-    let horizon = now.saturating_sub(crate::token::MAX_LEEWAY_SECS as i64);
+    let (mut entries, written_at) = read_cache(cache)?;
+    // The latest time this host is known to have seen.
+    let seen = written_at.map_or(now, |w| w.max(now));
+    let horizon = seen.saturating_sub(crate::token::MAX_LEEWAY_SECS as i64);
+    if exp < horizon {
+        return Err(ReplayError::ClockBehind {
+            written_at: seen,
+            exp,
+            now,
+        });
+    }
     entries.retain(|e| e.exp >= horizon);
     let used = entries
         .iter()
@@ -231,7 +268,7 @@ pub fn consume(
             uses: n,
         }),
     }
-    write_cache(cache, &entries)?;
+    write_cache(cache, &entries, seen)?;
     Ok(Use { n, max: max_uses })
 }
 
@@ -291,6 +328,37 @@ mod tests {
         );
         let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_does_not_revive_a_pruned_count() {
+        let d = tempfile::tempdir().unwrap();
+        let (c, l) = paths(d.path());
+        let max = crate::token::MAX_LEEWAY_SECS as i64;
+        // A single-use token A, used; later another use-limited token's
+        // decision prunes A's entry.
+        assert_eq!(consume(&c, &l, A, 2000, 1, 1000).unwrap().n, 1);
+        assert_eq!(consume(&c, &l, B, 9000, 5, 2000 + max + 1).unwrap().n, 1);
+        assert!(!std::fs::read_to_string(&c).unwrap().contains(A));
+        // The clock is stepped back to before A's expiry: A must not count
+        // from zero again.
+        let e = consume(&c, &l, A, 2000, 1, 1500).unwrap_err();
+        assert!(
+            matches!(e, ReplayError::ClockBehind { written_at, exp: 2000, now: 1500 } if written_at == 2000 + max + 1),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("stepped back"), "{e}");
+        // Other tokens still count, and the high-water mark does not move back.
+        assert_eq!(consume(&c, &l, B, 9000, 5, 1500).unwrap().n, 2);
+        assert!(matches!(
+            consume(&c, &l, A, 2000, 1, 1600),
+            Err(ReplayError::ClockBehind { .. })
+        ));
+        // A step back within the largest leeway changes nothing.
+        let d2 = tempfile::tempdir().unwrap();
+        let (c2, l2) = paths(d2.path());
+        assert_eq!(consume(&c2, &l2, A, 2000, 2, 2000 + max).unwrap().n, 1);
+        assert_eq!(consume(&c2, &l2, A, 2000, 2, 1990).unwrap().n, 2);
     }
 
     #[test]

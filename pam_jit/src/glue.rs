@@ -701,6 +701,11 @@ fn evaluate(
                             v.code = "uses_exhausted".into();
                             v.message = e.to_string();
                         }
+                        Err(e @ ReplayError::ClockBehind { .. }) => {
+                            v.allowed = false;
+                            v.code = "clock_stepped_back".into();
+                            v.message = e.to_string();
+                        }
                         Err(e) => {
                             v.allowed = false;
                             v.code = "replay_cache_unusable".into();
@@ -1433,6 +1438,27 @@ mod tests {
         os.cmdline = b"sudo\0-l\0".to_vec();
         os.sudo_command = Some(b"list".to_vec());
         assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Allow);
+        // The cache was last written long after this token expired (the
+        // clock has since been stepped back): its count may have been
+        // pruned, so the token is refused.
+        let mut claims = f.claims();
+        claims.max_uses = Some(2);
+        claims.cti = [3u8; 16];
+        let tok = jit_core::token::issue_b64(&claims, &key).unwrap();
+        let os = FakeOs {
+            environ: format!("JIT_TOKEN={tok}\0").into_bytes(),
+            ..f.os()
+        };
+        let later = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64 + 3600 + 601);
+        std::fs::File::options()
+            .write(true)
+            .open(f.dir.join("replay"))
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(f.run(Hook::Account, &mut alice(), &os), Outcome::Deny);
+        let last = f.records().pop().unwrap();
+        assert_eq!(last["reason_code"], "clock_stepped_back");
     }
 
     #[test]
