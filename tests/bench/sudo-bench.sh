@@ -4,7 +4,8 @@
 # pam_permit.so in its place, measured alternately in the same run.
 # Prints both medians and the ratio (the issue's target: at most 1.06) for
 # three pairs: the floor (a copy of pam_permit.so in pam_jit's place: what
-# loading any extra module costs), the log on a tmpfs, the log on the disk.
+# loading any extra module costs), the log on a tmpfs, the log on the disk;
+# then the last two again through the stack the Debian package ships.
 # Usage (root): BIN=target/release bash tests/bench/sudo-bench.sh [ROUNDS]
 #
 # The runs are made with SCHED_FIFO priority (chrt -f 50, inherited by sudo
@@ -116,6 +117,22 @@ rm -rf "$DISK"; mkdir -m 0700 "$DISK"
 [ "$(stat -f -c %T "$DISK")" != tmpfs ] || e2e_die "$DISK is a tmpfs"
 place "$DISK"
 bench "log on disk"
+# The same two placements through the stack the Debian package ships
+# (packaging/pam.d/sudo-jit: the distribution's sudo stack with pam_jit added),
+# against that stack with pam_permit.so in pam_jit's place. The issue's pairs
+# above isolate the module; these show what a sudo on an installed host pays.
+shipped() {
+    sed -e "s#^\(account\|session\)\( *\)required\( *\)pam_jit.so\$#\1\2required\3$1#" \
+        packaging/pam.d/sudo-jit
+}
+shipped "$ROOT/pam_jit.so config=$ROOT/pam_jit.conf" > "/etc/pam.d/$E2E"
+shipped pam_permit.so > "/etc/pam.d/$E2E-bad"
+[ "$(grep -c "$ROOT/pam_jit.so" "/etc/pam.d/$E2E")" = 2 ] && ! grep -q '^[^#]*pam_jit' "/etc/pam.d/$E2E-bad" \
+    || e2e_die "could not derive the shipped stacks from packaging/pam.d/sudo-jit"
+place "$TMPFS"
+bench "shipped stack, log on tmpfs"
+place "$DISK"
+bench "shipped stack, log on disk"
 fsync_us=$(D=$DISK /usr/bin/python3 -c '
 import os, statistics, time
 p = os.path.join(os.environ["D"], "fsync-probe"); fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600); ts = []
