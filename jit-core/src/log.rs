@@ -211,15 +211,21 @@ pub enum LogError {
     Time(String),
 }
 
-/// Fuzzing entry point: `data` is one log segment. It is verified with the
-/// golden vectors' seal key and without any key; neither may panic, and a
-/// segment reported intact with the key must also be intact without it.
+/// Fuzzing entry point: `data` is up to four log segments separated by
+/// [`FUZZ_SEGMENT_BREAK`] lines (so rotation is reached: continue records,
+/// forks at a boundary, empty segments). They are verified with the golden
+/// vectors' seal key and without any key; neither may panic, and segments
+/// reported intact with the key must also be intact without it.
 #[doc(hidden)]
 pub fn fuzz_verify(data: &[u8]) {
     let dir = std::env::temp_dir();
-    let path = dir.join(format!("jit-fuzz-log-{}.log", std::process::id()));
-    if std::fs::write(&path, data).is_err() {
-        return;
+    let mut files = Vec::new();
+    for (i, seg) in fuzz_segments(data).into_iter().enumerate() {
+        let path = dir.join(format!("jit-fuzz-log-{}-{i}.log", std::process::id()));
+        if std::fs::write(&path, seg).is_err() {
+            return;
+        }
+        files.push(path);
     }
     let key = verify::SealKey::parse(include_str!("../../docs/vectors/log/seal-key.initial"));
     let keyed = verify::Options {
@@ -227,7 +233,6 @@ pub fn fuzz_verify(data: &[u8]) {
         ..verify::Options::default()
     };
     let plain = verify::Options::default();
-    let files = [path];
     if let (Ok(with_key), Ok(without)) = (
         verify::verify_files(&files, &keyed),
         verify::verify_files(&files, &plain),
@@ -236,6 +241,31 @@ pub fn fuzz_verify(data: &[u8]) {
             assert_eq!(without.outcome, verify::Outcome::Intact);
         }
     }
+}
+
+/// The line that separates segments in a [`fuzz_verify`] input.
+#[doc(hidden)]
+pub const FUZZ_SEGMENT_BREAK: &[u8] = b"--jit-segment--\n";
+
+/// `data` cut at [`FUZZ_SEGMENT_BREAK`] lines into at most four segments
+/// (the break line belongs to neither; the fourth takes the rest).
+fn fuzz_segments(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while out.len() < 3 && at < data.len() {
+        let line_end = data[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(data.len(), |p| at + p + 1);
+        if &data[at..line_end] == FUZZ_SEGMENT_BREAK {
+            out.push(&data[start..at]);
+            start = line_end;
+        }
+        at = line_end;
+    }
+    out.push(&data[start..]);
+    out
 }
 
 #[cfg(test)]
@@ -250,6 +280,34 @@ mod fuzz_entry_tests {
             .unwrap();
             super::fuzz_verify(&data);
         }
+        // Two segments: the rotation fork vector.
+        let seg = |f: &str| {
+            std::fs::read(format!(
+                "{}/../docs/vectors/log/{f}.log",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let two = [
+            seg("fork-1"),
+            super::FUZZ_SEGMENT_BREAK.to_vec(),
+            seg("fork-2"),
+        ]
+        .concat();
+        assert_eq!(
+            super::fuzz_segments(&two),
+            vec![&seg("fork-1")[..], &seg("fork-2")[..]]
+        );
+        super::fuzz_verify(&two);
+        let many = super::FUZZ_SEGMENT_BREAK.repeat(5);
+        assert_eq!(
+            super::fuzz_segments(&many),
+            vec![&b""[..], b"", b"", &super::FUZZ_SEGMENT_BREAK.repeat(2)[..]]
+        );
+        assert_eq!(
+            super::fuzz_segments(b"x--jit-segment--\n"),
+            vec![&b"x--jit-segment--\n"[..]]
+        );
         super::fuzz_verify(b"");
         super::fuzz_verify(b"{\"v\":1}\n\0\0\0");
     }
