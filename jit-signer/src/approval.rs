@@ -395,15 +395,32 @@ enum Found {
     /// Anything else (why): someone else created the file. It is no verdict,
     /// but it occupies the name, so the request can never be decided.
     Blocked(String),
+    /// A well-formed verdict by someone who may or may not be an approver:
+    /// only the policy can tell (`requests` run without one).
+    Unverified(String),
 }
 
-/// Who may have written a verdict on request `l`: root, its requester
-/// (withdrawing it), or an approver of the rule that covers it (the closest
+/// May the owner of a verdict file have written that verdict?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum May {
+    Yes,
+    No,
+    /// Cannot be told without the policy (`requests` run without one).
+    Unknown,
+}
+
+/// Who may have written a verdict on request `l`: root (either verdict),
+/// its requester (only a rejection: withdrawing it; nobody approves their
+/// own request), or an approver of the rule that covers it (the closest
 /// rule if none does) under `policy`, the current policy. Without a policy
-/// (`requests` run without one) nobody but root and the requester can be
-/// told apart, so any owner passes and only the file's form is checked.
-/// Any lookup that fails answers no.
-fn deciders<'a>(policy: Option<&'a Policy>, l: &'a Loaded, now: i64) -> impl Fn(Uid) -> bool + 'a {
+/// (`requests` run without one) any other owner is [`May::Unknown`]. The
+/// closure takes the owner and whether the verdict is an approval. Any
+/// lookup that fails answers no.
+fn deciders<'a>(
+    policy: Option<&'a Policy>,
+    l: &'a Loaded,
+    now: i64,
+) -> impl Fn(Uid, bool) -> May + 'a {
     let requester = identity_of(l.owner).ok();
     let rule = match (policy, &requester) {
         (Some(p), Some(r)) => {
@@ -417,16 +434,25 @@ fn deciders<'a>(policy: Option<&'a Policy>, l: &'a Loaded, now: i64) -> impl Fn(
         }
         _ => None,
     };
-    move |uid: Uid| {
-        if uid.is_root() || uid == l.owner {
-            return true;
+    move |uid: Uid, approved: bool| {
+        if uid.is_root() {
+            return May::Yes;
         }
-        let Some(p) = policy else { return true };
+        if uid == l.owner {
+            return if approved { May::No } else { May::Yes };
+        }
+        let Some(p) = policy else {
+            return May::Unknown;
+        };
         match (&requester, &rule) {
-            (Some(r), Some(rule)) => identity_of(uid)
-                .ok()
-                .is_some_and(|me| p.check_approver(rule, &r.name, &me).is_ok()),
-            _ => false,
+            (Some(r), Some(rule))
+                if identity_of(uid)
+                    .ok()
+                    .is_some_and(|me| p.check_approver(rule, &r.name, &me).is_ok()) =>
+            {
+                May::Yes
+            }
+            _ => May::No,
         }
     }
 }
@@ -439,7 +465,11 @@ fn deciders<'a>(policy: Option<&'a Policy>, l: &'a Loaded, now: i64) -> impl Fn(
 /// world-writable, at most one short line `approved|rejected by NAME at @T`
 /// where NAME is the owner's user name (any name for root), and its owner
 /// may decide the request (`may_decide`).
-fn find_verdict(spool: &Path, id: &str, may_decide: &dyn Fn(Uid) -> bool) -> Result<Found, Fail> {
+fn find_verdict(
+    spool: &Path,
+    id: &str,
+    may_decide: &dyn Fn(Uid, bool) -> May,
+) -> Result<Found, Fail> {
     let path = verdict_path(spool, id);
     let opened = File::options()
         .read(true)
@@ -448,28 +478,21 @@ fn find_verdict(spool: &Path, id: &str, may_decide: &dyn Fn(Uid) -> bool) -> Res
     let f = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Undecided),
-        Err(e)
-            if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32)
-                || e.kind() == std::io::ErrorKind::PermissionDenied =>
-        {
-            // A symlink, or a file we may not read: jit-signer writes neither.
-            let md = fs::symlink_metadata(&path)
-                .with_context(|| format!("checking {}", path.display()))
-                .map_err(io_err)?;
-            let what = if md.file_type().is_symlink() {
-                "is a symbolic link".to_string()
-            } else {
-                format!("cannot be read ({e})")
-            };
-            return Ok(Found::Blocked(format!(
-                "{what}, created by {}",
-                owner_str(md.uid())
-            )));
-        }
         Err(e) => {
-            return Err(io_err(
-                anyhow::Error::new(e).context(format!("checking {}", path.display())),
-            ))
+            // A symlink, a socket (ENXIO), a file we may not read...:
+            // jit-signer writes none of these, so whatever it is, it is not a
+            // verdict but it occupies the name.
+            let (what, by) = match fs::symlink_metadata(&path) {
+                Ok(md) if md.file_type().is_symlink() => {
+                    ("is a symbolic link".to_string(), owner_str(md.uid()))
+                }
+                Ok(md) => (format!("cannot be opened ({e})"), owner_str(md.uid())),
+                Err(e2) => (
+                    format!("cannot be opened ({e}) or examined ({e2})"),
+                    "an unknown user".to_string(),
+                ),
+            };
+            return Ok(Found::Blocked(format!("{what}, created by {by}")));
         }
     };
     let md = f
@@ -503,34 +526,46 @@ fn find_verdict(spool: &Path, id: &str, may_decide: &dyn Fn(Uid) -> bool) -> Res
     let owner_name = User::from_uid(owner).ok().flatten().map(|u| u.name);
     let decider = std::str::from_utf8(&bytes).ok().and_then(verdict_decider);
     let text = String::from_utf8_lossy(&bytes).trim_end().to_string();
-    match decider {
-        None => Ok(Found::Blocked(format!(
+    let Some((d, approved)) = decider else {
+        return Ok(Found::Blocked(format!(
             "does not hold a verdict jit-signer writes, created by {by}"
+        )));
+    };
+    if !owner.is_root() && owner_name.as_deref() != Some(d) {
+        return Ok(Found::Blocked(format!(
+            "names {} as the decider but was created by {by}",
+            token::printable(d)
+        )));
+    }
+    let verdict = if approved {
+        "an approval"
+    } else {
+        "a rejection"
+    };
+    match may_decide(owner, approved) {
+        May::Yes => Ok(Found::Decided(token::printable(&text).into_owned())),
+        May::No => Ok(Found::Blocked(format!(
+            "holds {verdict} by {by}, who may not give it on this request"
         ))),
-        Some(d) if !owner.is_root() && owner_name.as_deref() != Some(d) => {
-            Ok(Found::Blocked(format!(
-                "names {} as the decider but was created by {by}",
-                token::printable(d)
-            )))
-        }
-        Some(_) if !may_decide(owner) => Ok(Found::Blocked(format!(
-            "was created by {by}, who may not decide this request"
+        May::Unknown => Ok(Found::Unverified(format!(
+            "holds {verdict} by {by}, which cannot be checked without the policy (--policy or JIT_POLICY)"
         ))),
-        Some(_) => Ok(Found::Decided(token::printable(&text).into_owned())),
     }
 }
 
 /// The decider named by a verdict line (`approved by NAME at @T` or
-/// `rejected by NAME at @T`, one line), or None if it is not one.
-fn verdict_decider(text: &str) -> Option<&str> {
+/// `rejected by NAME at @T`, one line) and whether it is an approval, or
+/// None if it is not one.
+fn verdict_decider(text: &str) -> Option<(&str, bool)> {
     let line = text.strip_suffix('\n')?;
-    let rest = line
-        .strip_prefix("approved by ")
-        .or_else(|| line.strip_prefix("rejected by "))?;
+    let (rest, approved) = match line.strip_prefix("approved by ") {
+        Some(r) => (r, true),
+        None => (line.strip_prefix("rejected by ")?, false),
+    };
     let (name, at) = rest.rsplit_once(" at @")?;
     at.parse::<i64>().ok()?;
     let ok = !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control());
-    ok.then_some(name)
+    ok.then_some((name, approved))
 }
 
 fn owner_str(uid: u32) -> String {
@@ -552,13 +587,17 @@ fn blocked(spool: &Path, id: &str, why: &str) -> Fail {
 }
 
 /// Refuse a request that has a verdict, or whose verdict name is occupied.
-fn check_undecided(spool: &Path, id: &str, may_decide: &dyn Fn(Uid) -> bool) -> Result<(), Fail> {
+fn check_undecided(
+    spool: &Path,
+    id: &str,
+    may_decide: &dyn Fn(Uid, bool) -> May,
+) -> Result<(), Fail> {
     match find_verdict(spool, id, may_decide)? {
         Found::Undecided => Ok(()),
         Found::Decided(t) => Err(bad_request(anyhow!(
             "request {id} was already decided: {t}"
         ))),
-        Found::Blocked(why) => Err(blocked(spool, id, &why)),
+        Found::Blocked(why) | Found::Unverified(why) => Err(blocked(spool, id, &why)),
     }
 }
 
@@ -702,7 +741,7 @@ fn conclude_request(
     id: &str,
     now: i64,
     verdict: Verdict,
-    may_decide: &dyn Fn(Uid) -> bool,
+    may_decide: &dyn Fn(Uid, bool) -> May,
 ) -> Result<Option<String>, Fail> {
     let path = verdict_path(spool, id);
     let text = match &verdict {
@@ -1042,8 +1081,17 @@ pub fn list(a: ListArgs) -> Result<u8, Fail> {
             // Decided requests are not listed; an id whose verdict name
             // someone else occupies is named, so approvers learn of it.
             let may_decide = deciders(policy.as_ref(), &l, now);
-            if let Found::Blocked(why) = find_verdict(&spool, &id, &may_decide)? {
-                eprintln!("jit-signer: {:#}", blocked(&spool, &id, &why).err);
+            match find_verdict(&spool, &id, &may_decide) {
+                Ok(Found::Undecided | Found::Decided(_)) => {}
+                Ok(Found::Blocked(why)) => {
+                    eprintln!("jit-signer: {:#}", blocked(&spool, &id, &why).err)
+                }
+                Ok(Found::Unverified(why)) => eprintln!(
+                    "jit-signer: request {id} is not listed: {} {why}",
+                    verdict_path(&spool, &id).display()
+                ),
+                // One unreadable verdict must not hide the other requests.
+                Err(f) => eprintln!("jit-signer: skipping {id}: {:#}", f.err),
             }
             continue;
         }

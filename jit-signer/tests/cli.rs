@@ -782,13 +782,64 @@ approvers = ["root"]
     let o = approve(&id2);
     assert_eq!(code(&o), 9, "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("(daemon), who may not decide this request"),
+        stderr(&o).contains(&format!(
+            "holds a rejection by uid {} (daemon), who may not give it",
+            daemon.uid
+        )),
         "{}",
         stderr(&o)
     );
     // `requests` names the blocked id instead of hiding it as decided.
     let o = run(&["requests", "--policy", &pol, "--spool", sp]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("request {id} is blocked")),
+        "{}",
+        stderr(&o)
+    );
+    // Without the policy nobody can tell an approver's verdict from a
+    // squatter's: the request is not listed, and `requests` says why.
+    let o = run(&["requests", "--spool", sp]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("request {id2} is not listed"))
+            && stderr(&o).contains("cannot be checked without the policy"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The requester may withdraw (a rejection of their own) but not approve.
+    let id = request();
+    std::fs::write(done(&id), "approved by nobody at @1800000000\n").unwrap();
+    std::os::unix::fs::chown(done(&id), Some(65534), Some(65534)).unwrap();
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds an approval by uid 65534 (nobody), who may not give it"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(done(&id), "rejected by nobody at @1800000000\n").unwrap();
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already decided: rejected by nobody"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A socket (opening it fails with ENXIO): blocked, and it does not stop
+    // `requests` from listing the other requests.
+    let pending = request();
+    let id = request();
+    let _sock = std::os::unix::net::UnixListener::bind(done(&id)).unwrap();
+    std::os::unix::fs::chown(done(&id), Some(SQUATTER), Some(SQUATTER)).unwrap();
+    let o = approve(&id);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be opened"), "{}", stderr(&o));
+    let o = run(&["requests", "--policy", &pol, "--spool", sp]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains(&pending), "{}", stdout(&o));
     assert!(
         stderr(&o).contains(&format!("request {id} is blocked")),
         "{}",
