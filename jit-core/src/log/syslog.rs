@@ -86,8 +86,14 @@ fn err(e: syslog::Error) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
+/// How long one line may wait for room in the syslog daemon's queue. The
+/// writer runs inside sudo: a stalled daemon must cost a lost mirror line
+/// (reported by the caller), not a sudo that never returns.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A logger of our own on `socket` (datagram, or stream where the socket is
-/// one), facility authpriv, tag `jit-log[PID]`, for one line.
+/// one), facility authpriv, tag `jit-log[PID]`, for one line, whose sends
+/// give up after [`SEND_TIMEOUT`].
 fn logger(socket: &Path, host: &str) -> std::io::Result<Logger> {
     let formatter = syslog::Formatter3164 {
         facility: syslog::Facility::LOG_AUTHPRIV,
@@ -95,7 +101,16 @@ fn logger(socket: &Path, host: &str) -> std::io::Result<Logger> {
         process: "jit-log".into(),
         pid: std::process::id(),
     };
-    syslog::unix_custom(formatter, socket).map_err(err)
+    let logger = syslog::unix_custom(formatter, socket).map_err(err)?;
+    match &logger.backend {
+        syslog::LoggerBackend::Unix(s) => s.set_write_timeout(Some(SEND_TIMEOUT))?,
+        syslog::LoggerBackend::UnixStream(s) => {
+            s.get_ref().set_write_timeout(Some(SEND_TIMEOUT))?
+        }
+        // unix_custom makes no other kind.
+        _ => return Err(std::io::Error::other("unexpected syslog backend")),
+    }
+    Ok(logger)
 }
 
 /// An event the audit log could not take: the configuration or the module
@@ -261,6 +276,34 @@ mod tests {
         );
         drop(rx);
         assert!(unrecorded(&path, &u).is_err());
+    }
+
+    #[test]
+    fn a_daemon_that_does_not_read_costs_a_line_not_a_hang() {
+        // A listener that never reads: once its queue is full a send waits
+        // SEND_TIMEOUT at most, then fails (the caller reports it).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let _rx = UnixDatagram::bind(&path).unwrap();
+        let id = "ab".repeat(16);
+        let m = Mirror {
+            host: "web-01",
+            log_id: &id,
+            seq: 7,
+            hash: &[0x11; 32],
+            kind: EventKind::Decision,
+            alert: None,
+        };
+        let failed = (0..100_000).find_map(|_| mirror(&path, &m).err());
+        let e = failed.expect("the queue never filled");
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) || e.to_string().contains("temporarily unavailable")
+                || e.to_string().contains("timed out"),
+            "{e:?}"
+        );
     }
 
     #[test]
