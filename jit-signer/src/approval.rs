@@ -325,20 +325,7 @@ fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
         .metadata()
         .with_context(|| format!("fstat {}", path.display()))
         .map_err(io_err)?;
-    let why = if !md.is_file() {
-        Some("is not a regular file".to_string())
-    } else if md.nlink() != 1 {
-        Some(format!("has {} hard links", md.nlink()))
-    } else if md.mode() & 0o022 != 0 {
-        Some(format!(
-            "is group- or world-writable (mode {:04o})",
-            md.mode() & 0o7777
-        ))
-    } else if md.len() > policy::MAX_REQUEST_FILE_LEN {
-        Some("is too large".to_string())
-    } else {
-        None
-    };
+    let why = spool_file_problem(&md, policy::MAX_REQUEST_FILE_LEN);
     if let Some(why) = why {
         return Err(bad_request(anyhow!("request {} {why}", path.display())));
     }
@@ -380,6 +367,26 @@ fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
         file,
         owner,
     })
+}
+
+/// What is wrong with a file in the spool (`fstat` of the opened
+/// descriptor), for a file jit-signer wrote: a regular file with one link,
+/// not group- or world-writable, at most `max_len` bytes.
+fn spool_file_problem(md: &fs::Metadata, max_len: u64) -> Option<String> {
+    if !md.is_file() {
+        Some("is not a regular file".to_string())
+    } else if md.nlink() != 1 {
+        Some(format!("has {} hard links", md.nlink()))
+    } else if md.mode() & 0o022 != 0 {
+        Some(format!(
+            "is group- or world-writable (mode {:04o})",
+            md.mode() & 0o7777
+        ))
+    } else if md.len() > max_len {
+        Some("is too large".to_string())
+    } else {
+        None
+    }
 }
 
 /// Largest verdict file read back: a verdict is one short line.
@@ -500,20 +507,7 @@ fn find_verdict(
         .with_context(|| format!("fstat {}", path.display()))
         .map_err(io_err)?;
     let by = owner_str(md.uid());
-    let problem = if !md.is_file() {
-        Some("is not a regular file".to_string())
-    } else if md.nlink() != 1 {
-        Some(format!("has {} hard links", md.nlink()))
-    } else if md.mode() & 0o022 != 0 {
-        Some(format!(
-            "is group- or world-writable (mode {:04o})",
-            md.mode() & 0o7777
-        ))
-    } else if md.len() > MAX_VERDICT_LEN {
-        Some("is too large".to_string())
-    } else {
-        None
-    };
+    let problem = spool_file_problem(&md, MAX_VERDICT_LEN);
     if let Some(p) = problem {
         return Ok(Found::Blocked(format!("{p}, created by {by}")));
     }

@@ -188,20 +188,25 @@ mod tests {
     use super::*;
     use std::os::unix::net::UnixDatagram;
 
+    /// A decision record's mirror line for log `id`, seq 7.
+    fn sample(id: &str) -> Mirror<'_> {
+        Mirror {
+            host: "web-01",
+            log_id: id,
+            seq: 7,
+            hash: &[0x11; 32],
+            kind: EventKind::Decision,
+            alert: None,
+        }
+    }
+
     #[test]
     fn mirror_line_is_authpriv_info_with_the_anchor() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.sock");
         let rx = UnixDatagram::bind(&path).unwrap();
         let id = "ab".repeat(16);
-        let m = Mirror {
-            host: "web-01",
-            log_id: &id,
-            seq: 7,
-            hash: &[0x11; 32],
-            kind: EventKind::Decision,
-            alert: None,
-        };
+        let m = sample(&id);
         mirror(&path, &m).unwrap();
         let mut buf = [0u8; 1024];
         let n = rx.recv(&mut buf).unwrap();
@@ -286,14 +291,7 @@ mod tests {
         let path = dir.path().join("log.sock");
         let _rx = UnixDatagram::bind(&path).unwrap();
         let id = "ab".repeat(16);
-        let m = Mirror {
-            host: "web-01",
-            log_id: &id,
-            seq: 7,
-            hash: &[0x11; 32],
-            kind: EventKind::Decision,
-            alert: None,
-        };
+        let m = sample(&id);
         let failed = (0..100_000).find_map(|_| mirror(&path, &m).err());
         let e = failed.expect("the queue never filled");
         assert!(
