@@ -483,7 +483,8 @@ fn a_token_that_cannot_be_delivered_is_not_a_success() {
     let o = output_into_closed_pipe(bin().args(["inspect", "AAAA"]));
     assert_eq!(stderr(&o), "");
     // A spooled request whose id cannot be printed: exit 10, id on stderr.
-    if running_as_root() {
+    require_root("an undeliverable request id");
+    {
         let pol = policy_file(d.path(), POLICY);
         let spool = d.path().join("spool");
         std::fs::create_dir(&spool).unwrap();
@@ -678,6 +679,15 @@ fn request_spool_and_self_approval() {
     assert!(stderr(&o).contains("rule web-restart: host group db is not granted"));
 }
 
+/// The suite runs as root (README: `bash tests/run.sh`); a test that needs
+/// root says so instead of passing without having checked anything.
+fn require_root(what: &str) {
+    assert!(
+        running_as_root(),
+        "{what}: this test needs root (file owners and other users); run the suite as root"
+    );
+}
+
 fn running_as_root() -> bool {
     // The uid of this test process, read from /proc (no unsafe code).
     std::fs::read_to_string("/proc/self/status")
@@ -713,9 +723,7 @@ fn a_verdict_file_someone_else_created_is_not_a_verdict() {
     // The spool is world-writable (1733): anyone who learns a request id
     // can create ID.done first. Needs root: a root-owned spool, a requester
     // (nobody, uid 65534) and a squatter (uid 12345) other than the approver.
-    if !running_as_root() {
-        return;
-    }
+    require_root("a verdict file someone else created");
     const SQUATTER: u32 = 12345;
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
