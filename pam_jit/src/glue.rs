@@ -337,17 +337,12 @@ fn unrecorded(
 ) {
     let uid = os.real_uid();
     let user = os.user_name(uid);
-    let host = match log {
-        Some(l) => l.host.clone(),
-        None => os.hostname().unwrap_or_else(|| "unknown".into()),
-    };
     let socket = log.map_or(Path::new(log::syslog::DEFAULT_SOCKET), |l| {
         l.syslog_socket.as_path()
     });
     os.unrecorded(
         socket,
         &Unrecorded {
-            host: &host,
             event,
             allowed: event == "session_close",
             reason,

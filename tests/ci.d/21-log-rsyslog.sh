@@ -19,7 +19,9 @@ cat >"$W/rsyslog.conf" <<CONF
 global(workDirectory="$W")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="$W/log.sock" CreatePath="on" RateLimit.Interval="0")
+template(name="fields" type="string" string="%programname%|%procid%|%syslogfacility-text%|%syslogseverity-text%|%msg%\n")
 authpriv.* action(type="omfile" file="$W/collected.log")
+authpriv.* action(type="omfile" file="$W/fields.log" template="fields")
 CONF
 "$RSYSLOGD" -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" &
 rpid=$!
@@ -36,7 +38,11 @@ for _ in $(seq 1 1000); do
 done
 got=$(grep -c 'jit-log v1 log=' "$W/collected.log" || true)
 [ "$got" -ge "$want" ] || { echo "FAIL: rsyslog received $got of $want mirror lines"; exit 1; }
-grep -q 'db-01 jit-log\[' "$W/collected.log" || { echo "FAIL: unexpected mirror format"; head -3 "$W/collected.log"; exit 1; }
+# The daemon parsed the line as syslog(3)'s: program jit-log with its pid,
+# facility authpriv, severity info, the anchor as the message (it adds the
+# time and host itself).
+grep -Eq '^jit-log\|[0-9]+\|authpriv\|info\| ?jit-log v1 log=[0-9a-f]{32} seq=0 ' "$W/fields.log" \
+    || { echo "FAIL: rsyslog did not parse the mirror line as program jit-log"; head -3 "$W/fields.log"; exit 1; }
 
 out=$("$JV" log --json --seal-key "$W/seal-key.initial" --against-syslog "$W/collected.log" "$W/audit.log") && rc=0 || rc=$?
 [ "$rc" = 0 ] || { echo "FAIL: against-syslog on intact log exited $rc: $out"; exit 1; }

@@ -86,7 +86,7 @@ mount -o remount,ro "$FS"
 denied "read-only file system" "cannot write the audit log"
 mount -o remount,rw "$FS"
 syslog_stop "$ROOT/syslog.sock"
-if grep -q "^<83>.* jit-log\[[0-9]*\]: jit-unrecorded v1 event=decision allowed=no reason=audit_log_unwritable user=$UA uid=$(id -u "$UA") command=/usr/bin/true: .*[Rr]ead-only file system.*; the decision (allowed, reason ok) was not recorded" "$ROOT/syslog.txt" \
+if grep -q "^<83>jit-log\[[0-9]*\]: jit-unrecorded v1 event=decision allowed=no reason=audit_log_unwritable user=$UA uid=$(id -u "$UA") command=/usr/bin/true: .*[Rr]ead-only file system.*; the decision (allowed, reason ok) was not recorded" "$ROOT/syslog.txt" \
     && [ "$(wc -l < "$ROOT/syslog.txt")" = 1 ]; then
     ok "read-only file system: the unrecorded denial traced at authpriv.err"
 else

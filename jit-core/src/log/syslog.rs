@@ -3,6 +3,16 @@
 //!
 //! Deliberately not `openlog`/`syslog(3)`: the writer runs inside sudo and must
 //! not change process-wide state.
+//!
+//! Lines go to a local daemon in the shape glibc's `syslog(3)` gives them,
+//! less the timestamp: `<PRI>jit-log[PID]: MESSAGE`. The daemon adds the time
+//! and the host name. journald and rsyslog ignore a timestamp that comes from
+//! a local socket anyway, syslog-ng would take it (a UTC one, as the `syslog`
+//! crate's RFC 3164 formatter writes, is then read as local time), and the
+//! crate's formatter also put our host name before the tag, where journald
+//! takes it for the identifier: the tag ended up in the message and
+//! `journalctl -t jit-log` found nothing. Writing the line ourselves also
+//! spares every record the formatter's run-time parse of its time format.
 
 use super::record::{hex, EventKind, Record};
 use std::path::Path;
@@ -22,8 +32,6 @@ pub fn message(log_id: &str, seq: u64, hash: &[u8; 32], kind: EventKind) -> Stri
 
 /// One mirror line to send.
 pub struct Mirror<'a> {
-    /// Host name for the RFC 3164 header.
-    pub host: &'a str,
     /// The log's id (hex).
     pub log_id: &'a str,
     /// The record's seq.
@@ -72,7 +80,7 @@ pub(crate) fn break_glass_alert(r: &Record<'_>) -> Option<String> {
 /// Break-glass records go out at authpriv.emerg, everything else at
 /// authpriv.info.
 pub fn mirror(socket: &Path, m: &Mirror<'_>) -> std::io::Result<()> {
-    let mut logger = logger(socket, m.host)?;
+    let mut logger = logger(socket)?;
     let anchor = message(m.log_id, m.seq, m.hash, m.kind);
     match m.alert {
         Some(a) => logger.emerg(format!("{anchor} {a}")).map_err(err),
@@ -80,7 +88,26 @@ pub fn mirror(socket: &Path, m: &Mirror<'_>) -> std::io::Result<()> {
     }
 }
 
-type Logger = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>;
+type Logger = syslog::Logger<syslog::LoggerBackend, LocalFormat>;
+
+/// `<PRI>jit-log[PID]: MESSAGE` with facility authpriv (see the module's
+/// documentation), written with one `write!`, which the crate's datagram
+/// backend sends as one datagram.
+struct LocalFormat {
+    pid: u32,
+}
+
+impl<T: std::fmt::Display> syslog::LogFormat<T> for LocalFormat {
+    fn format<W: std::io::Write>(
+        &self,
+        w: &mut W,
+        severity: syslog::Severity,
+        message: T,
+    ) -> syslog::Result<()> {
+        let pri = syslog::Facility::LOG_AUTHPRIV as u8 | severity as u8;
+        write!(w, "<{pri}>jit-log[{}]: {message}", self.pid).map_err(syslog::Error::Write)
+    }
+}
 
 fn err(e: syslog::Error) -> std::io::Error {
     std::io::Error::other(e.to_string())
@@ -94,11 +121,8 @@ pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2
 /// A logger of our own on `socket` (datagram, or stream where the socket is
 /// one), facility authpriv, tag `jit-log[PID]`, for one line, whose sends
 /// give up after [`SEND_TIMEOUT`].
-fn logger(socket: &Path, host: &str) -> std::io::Result<Logger> {
-    let formatter = syslog::Formatter3164 {
-        facility: syslog::Facility::LOG_AUTHPRIV,
-        hostname: Some(clean(host)),
-        process: "jit-log".into(),
+fn logger(socket: &Path) -> std::io::Result<Logger> {
+    let formatter = LocalFormat {
         pid: std::process::id(),
     };
     let logger = syslog::unix_custom(formatter, socket).map_err(err)?;
@@ -119,8 +143,6 @@ fn logger(socket: &Path, host: &str) -> std::io::Result<Logger> {
 /// more can be done), and this line at authpriv.err is the trace left
 /// behind. It is not an anchor: `--against-syslog` ignores it.
 pub struct Unrecorded<'a> {
-    /// Host name for the RFC 3164 header.
-    pub host: &'a str,
     /// `decision`, `session_open` or `session_close`.
     pub event: &'a str,
     /// The answer given (`false` for every denial).
@@ -178,9 +200,7 @@ pub fn unrecorded_message(u: &Unrecorded<'_>) -> String {
 /// Send an [`Unrecorded`] line at authpriv.err on `socket`, the same way as
 /// [`mirror`] (a logger of our own, nothing process-wide touched).
 pub fn unrecorded(socket: &Path, u: &Unrecorded<'_>) -> std::io::Result<()> {
-    logger(socket, u.host)?
-        .err(unrecorded_message(u))
-        .map_err(err)
+    logger(socket)?.err(unrecorded_message(u)).map_err(err)
 }
 
 #[cfg(test)]
@@ -191,7 +211,6 @@ mod tests {
     /// A decision record's mirror line for log `id`, seq 7.
     fn sample(id: &str) -> Mirror<'_> {
         Mirror {
-            host: "web-01",
             log_id: id,
             seq: 7,
             hash: &[0x11; 32],
@@ -211,17 +230,15 @@ mod tests {
         let mut buf = [0u8; 1024];
         let n = rx.recv(&mut buf).unwrap();
         let line = std::str::from_utf8(&buf[..n]).unwrap();
-        // Priority 86 = facility authpriv (10) * 8 + severity info (6).
-        assert!(line.starts_with("<86>"), "{line}");
-        assert!(line.contains(" web-01 jit-log["), "{line}");
-        assert!(
-            line.ends_with(&message(
-                &"ab".repeat(16),
-                7,
-                &[0x11; 32],
-                EventKind::Decision
-            )),
-            "{line}"
+        // Priority 86 = facility authpriv (10) * 8 + severity info (6); the
+        // tag first, as syslog(3) sends it to a local daemon.
+        assert_eq!(
+            line,
+            format!(
+                "<86>jit-log[{}]: {}",
+                std::process::id(),
+                message(&"ab".repeat(16), 7, &[0x11; 32], EventKind::Decision)
+            )
         );
         // A break-glass record: severity emerg, the anchor still parses.
         let bg = Mirror {
@@ -252,7 +269,6 @@ mod tests {
         let rx = UnixDatagram::bind(&path).unwrap();
         let long = "x".repeat(2000);
         let u = Unrecorded {
-            host: "web-01",
             event: "decision",
             allowed: false,
             reason: "config_unusable",
@@ -266,7 +282,13 @@ mod tests {
         let n = rx.recv(&mut buf).unwrap();
         let line = std::str::from_utf8(&buf[..n]).unwrap();
         // Priority 83 = facility authpriv (10) * 8 + severity err (3).
-        assert!(line.starts_with("<83>"), "{line}");
+        assert!(
+            line.starts_with(&format!(
+                "<83>jit-log[{}]: jit-unrecorded v1 ",
+                std::process::id()
+            )),
+            "{line}"
+        );
         assert!(line.ends_with(
             "jit-unrecorded v1 event=decision allowed=no reason=config_unusable user=al_ice_<0> \
              uid=1000 command=/usr/bin/id_-u: /etc/security/pam_jit.conf: line 3_unknown key `lgo`"
