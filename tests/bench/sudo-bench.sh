@@ -4,8 +4,9 @@
 # pam_permit.so in its place, measured alternately in the same run.
 # Prints both medians and the ratio (the issue's target: at most 1.06) for
 # three pairs: the floor (a copy of pam_permit.so in pam_jit's place: what
-# loading any extra module costs), the log on a tmpfs, the log on the disk;
-# then the last two again through the stack the Debian package ships.
+# loading any extra module costs), the log on a tmpfs (also with the syslog
+# mirror on, as shipped), the log on the disk; then tmpfs and disk again
+# through the stack the Debian package ships.
 # Usage (root): BIN=target/release bash tests/bench/sudo-bench.sh [ROUNDS]
 #
 # The runs are made with SCHED_FIFO priority (chrt -f 50, inherited by sudo
@@ -48,7 +49,7 @@ if [ -n "${JIT_BENCH_REVOCATION:-}" ]; then
 fi
 DISK=/var/lib/$E2E-disk
 TMPFS=/run/$E2E-tmpfs
-trap 'e2e_teardown; umount "$TMPFS" 2>/dev/null; rmdir "$TMPFS" 2>/dev/null; rm -rf "$DISK"; rm -f "$OUT" "$ERR"' EXIT
+trap '{ [ -S "$ROOT/syslog.sock" ] && syslog_stop "$ROOT/syslog.sock"; } 2>/dev/null; e2e_teardown; umount "$TMPFS" 2>/dev/null; rmdir "$TMPFS" 2>/dev/null; rm -rf "$DISK"; rm -f "$OUT" "$ERR"' EXIT
 
 # Two placements of the log and its state: a tmpfs mounted for the run
 # (fdatasync is free there, so this is the module's own cost) and the root
@@ -113,6 +114,16 @@ mount -t tmpfs -o size=256m,mode=0700 jit-bench "$TMPFS"
 [ "$(stat -f -c %T "$TMPFS")" = tmpfs ] || e2e_die "$TMPFS is not a tmpfs"
 place "$TMPFS"
 bench "log on tmpfs"
+# The shipped configuration mirrors every record to syslog (syslog = yes);
+# the pairs above and below do not. A listener at ordinary priority stands in
+# for journald/rsyslogd on a socket of the bench's own.
+syslog_listen "$ROOT/syslog.sock" "$ROOT/syslog.txt" chrt -o 0
+sed -i "s|^syslog = no$|syslog = yes|" "$ROOT/pam_jit.conf"
+echo "syslog_socket = $ROOT/syslog.sock" >> "$ROOT/pam_jit.conf"
+bench "log on tmpfs, syslog mirror on (the shipped default)"
+syslog_stop "$ROOT/syslog.sock"
+echo "mirror lines received: $(wc -l < "$ROOT/syslog.txt") (2 per allowed sudo)"
+rm -f "$ROOT/syslog.sock" "$ROOT/syslog.txt"
 rm -rf "$DISK"; mkdir -m 0700 "$DISK"
 [ "$(stat -f -c %T "$DISK")" != tmpfs ] || e2e_die "$DISK is a tmpfs"
 place "$DISK"

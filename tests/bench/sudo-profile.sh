@@ -6,7 +6,8 @@
 # the distinct cache lines of code and data each run touches (cachegrind).
 # valgrind refuses setuid binaries, so root runs a non-setuid copy of sudo
 # (euid is 0 anyway). Root's service is selected by a temporary drop-in
-# /etc/sudoers.d/zz-jit-profile-root, removed on exit.
+# /etc/sudoers.d/zz-jit-profile-root, removed on exit. The configuration is
+# the shipped one in what matters here: the syslog mirror is on.
 # Usage (root): bash tests/bench/sudo-profile.sh [--write-layout]
 # --write-layout also rewrites pam_jit/hot-functions.ld, the list of functions
 # pam_jit runs for one allowed sudo, which the build links together
@@ -24,9 +25,17 @@ E2E=jit-profile
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
 WORK=$(mktemp -d)
-cleanup() { rm -f /etc/sudoers.d/zz-jit-profile-root; e2e_teardown; rm -rf "$WORK" "$OUT" "$ERR"; }
+cleanup() {
+    { [ -S "$ROOT/syslog.sock" ] && syslog_stop "$ROOT/syslog.sock"; } 2>/dev/null
+    rm -f /etc/sudoers.d/zz-jit-profile-root; e2e_teardown; rm -rf "$WORK" "$OUT" "$ERR"
+}
 trap cleanup EXIT
 e2e_setup
+# The shipped configuration: every record mirrored to syslog (a listener
+# stands in for the daemon), so the layout covers that path too.
+syslog_listen "$ROOT/syslog.sock" "$ROOT/syslog.txt"
+sed -i "s|^syslog = no$|syslog = yes|" "$ROOT/pam_jit.conf"
+echo "syslog_socket = $ROOT/syslog.sock" >> "$ROOT/pam_jit.conf"
 install -m 0644 "$PROF_TARGET/release/libpam_jit.so" "$ROOT/pam_jit.so"
 printf 'account required %s config=%s\nsession required %s config=%s\n' \
     "$ROOT/pam_jit.so" "$ROOT/pam_jit.conf" "$ROOT/pam_jit.so" "$ROOT/pam_jit.conf" > "/etc/pam.d/$E2E"

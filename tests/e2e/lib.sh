@@ -148,12 +148,15 @@ EOF
 
 log_lines() { if [ -f "$ROOT/log/audit.log" ]; then wc -l < "$ROOT/log/audit.log"; else echo 0; fi; }
 
-# syslog_listen SOCKET OUT: a datagram listener stands in for syslogd on
-# SOCKET (mode 0666), writing each message it receives as a line of OUT.
-# Returns once it is bound. syslog_stop SOCKET stops it after everything sent
-# before is read (local datagrams are ordered, so the STOP datagram is last).
+# syslog_listen SOCKET OUT [PREFIX...]: a datagram listener stands in for
+# syslogd on SOCKET (mode 0666), writing each message it receives as a line
+# of OUT; PREFIX is a command to run it under (the bench: `chrt -o 0`, an
+# ordinary-priority daemon). Returns once it is bound. syslog_stop SOCKET
+# stops it after everything sent before is read (local datagrams are
+# ordered, so the STOP datagram is last).
 syslog_listen() {
-    coproc SYSL { /usr/bin/python3 -u -c '
+    local sock=$1 out=$2; shift 2
+    coproc SYSL { "$@" /usr/bin/python3 -u -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -164,12 +167,12 @@ with open(sys.argv[2], "w") as out:
         if m == "STOP":
             break
         out.write(m + "\n")
-' "$1" "$2"; }
+' "$sock" "$out"; }
     SYSL_LISTENER=$SYSL_PID
     local ready
     read -r ready <&"${SYSL[0]}"
     [ "$ready" = ready ] || e2e_die "syslog listener did not start"
-    chmod 0666 "$1"
+    chmod 0666 "$sock"
 }
 syslog_stop() {
     /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"STOP", sys.argv[1])' "$1"
