@@ -49,7 +49,7 @@ if [ -n "${JIT_BENCH_REVOCATION:-}" ]; then
 fi
 DISK=/var/lib/$E2E-disk
 TMPFS=/run/$E2E-tmpfs
-trap '{ [ -S "$ROOT/syslog.sock" ] && syslog_stop "$ROOT/syslog.sock"; } 2>/dev/null; e2e_teardown; umount "$TMPFS" 2>/dev/null; rmdir "$TMPFS" 2>/dev/null; rm -rf "$DISK"; rm -f "$OUT" "$ERR"' EXIT
+trap 'syslog_stop "$ROOT/syslog.sock"; e2e_teardown; umount "$TMPFS" 2>/dev/null; rmdir "$TMPFS" 2>/dev/null; rm -rf "$DISK"; rm -f "$OUT" "$ERR"' EXIT
 
 # Two placements of the log and its state: a tmpfs mounted for the run
 # (fdatasync is free there, so this is the module's own cost) and the root

@@ -26,7 +26,7 @@ E2E=jit-profile
 . tests/e2e/lib.sh
 WORK=$(mktemp -d)
 cleanup() {
-    { [ -S "$ROOT/syslog.sock" ] && syslog_stop "$ROOT/syslog.sock"; } 2>/dev/null
+    syslog_stop "$ROOT/syslog.sock"
     rm -f /etc/sudoers.d/zz-jit-profile-root; e2e_teardown; rm -rf "$WORK" "$OUT" "$ERR"
 }
 trap cleanup EXIT

@@ -174,7 +174,11 @@ with open(sys.argv[2], "w") as out:
     [ "$ready" = ready ] || e2e_die "syslog listener did not start"
     chmod 0666 "$sock"
 }
+# Idempotent and never failing, so an EXIT trap under `set -e` that calls it
+# again still reaches the teardown after it; the socket is removed.
 syslog_stop() {
-    /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"STOP", sys.argv[1])' "$1"
-    wait "$SYSL_LISTENER" || true
+    [ -S "$1" ] || return 0
+    /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"STOP", sys.argv[1])' "$1" 2>/dev/null || true
+    wait "${SYSL_LISTENER:-}" 2>/dev/null || true
+    rm -f "$1"
 }
