@@ -6,6 +6,7 @@
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
 //! - [`ledger`] — the signer's issuance ledger (same format), standing access and reports.
 //! - [`config`] — `/etc/security/pam_jit.conf`.
+//! - [`fs`] — file safety: trusted reads, private files, the lock.
 //! - [`sudo`] — determining exactly what sudo is about to run.
 //! - [`policy`] — the signer's policy: who may get what, and who approves.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod fs;
 pub mod invocation;
 pub mod keys;
 pub mod ledger;

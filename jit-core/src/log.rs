@@ -8,7 +8,6 @@
 //! environment, no `openlog`. Locks are `flock` locks on an open file
 //! description, never process-owned POSIX record locks.
 
-mod lock;
 pub mod query;
 pub mod record;
 pub mod state;
@@ -18,11 +17,9 @@ mod writer;
 
 use std::path::PathBuf;
 
-pub use lock::LOCK_WAIT;
+pub use crate::fs::LOCK_WAIT;
 pub use record::{EventKind, Record};
-pub use writer::{
-    append, append_record, bulk_append, ensure_private_dir, lock_file, lock_file_within, Chain,
-};
+pub use writer::{append, append_record, bulk_append, Chain};
 
 /// Where and how the writer logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +206,30 @@ pub enum LogError {
     /// The clock could not be formatted.
     #[error("audit log: cannot format the time: {0}")]
     Time(String),
+}
+
+impl From<crate::fs::FsError> for LogError {
+    fn from(e: crate::fs::FsError) -> LogError {
+        use crate::fs::FsError;
+        match e {
+            FsError::Io { op, path, source } => LogError::Io { op, path, source },
+            FsError::LockUnstable { path } => LogError::LockUnstable { path },
+            FsError::LockBusy {
+                path,
+                waited_secs,
+                holder,
+            } => LogError::LockBusy {
+                path,
+                waited_secs,
+                holder,
+            },
+            e @ FsError::NotPrivate { .. } => LogError::Io {
+                op: "use",
+                path: e.path().to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            },
+        }
+    }
 }
 
 /// Fuzzing entry point: `data` is up to four log segments separated by

@@ -15,9 +15,6 @@
 //! `fsync`) before releasing the lock. Concurrent sudo invocations therefore
 //! cannot both take the last use.
 
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Largest cache file accepted (about 16,000 live use-limited tokens).
@@ -88,11 +85,22 @@ struct Entry {
     uses: u32,
 }
 
-fn io<'p>(op: &'static str, path: &'p Path) -> impl Fn(std::io::Error) -> ReplayError + 'p {
-    move |source| ReplayError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
+impl From<crate::fs::FsError> for ReplayError {
+    fn from(e: crate::fs::FsError) -> ReplayError {
+        use crate::fs::FsError;
+        match e {
+            FsError::Io { op, path, source } => ReplayError::Io { op, path, source },
+            FsError::NotPrivate { path, why } => ReplayError::Corrupt {
+                path,
+                line: 0,
+                msg: why,
+            },
+            e => ReplayError::Io {
+                op: "lock",
+                path: e.path().to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            },
+        }
     }
 }
 
@@ -148,43 +156,10 @@ fn render(entries: &[Entry]) -> String {
 /// The entries, and when the cache was last written (its mtime; `None`
 /// without a cache).
 fn read_cache(path: &Path) -> Result<(Vec<Entry>, Option<i64>), ReplayError> {
-    let mut f = match OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
-        Err(e) => return Err(io("open", path)(e)),
-    };
-    let meta = f.metadata().map_err(io("stat", path))?;
-    if !meta.is_file()
-        || meta.mode() & 0o077 != 0
-        || (nix::unistd::geteuid().is_root() && meta.uid() != 0)
-    {
-        return Err(ReplayError::Corrupt {
-            path: path.to_path_buf(),
-            line: 0,
-            msg: format!(
-                "must be a regular file, mode 0600, owned by root (mode {:o}, uid {})",
-                meta.mode() & 0o7777,
-                meta.uid()
-            ),
-        });
+    match crate::fs::read_private_file(path, MAX_CACHE_LEN)? {
+        None => Ok((Vec::new(), None)),
+        Some(f) => Ok((parse(&f.text, path)?, Some(f.mtime))),
     }
-    let mut text = String::new();
-    (&mut f)
-        .take(MAX_CACHE_LEN + 1)
-        .read_to_string(&mut text)
-        .map_err(io("read", path))?;
-    if text.len() as u64 > MAX_CACHE_LEN {
-        return Err(ReplayError::Corrupt {
-            path: path.to_path_buf(),
-            line: 0,
-            msg: format!("larger than {MAX_CACHE_LEN} bytes"),
-        });
-    }
-    Ok((parse(&text, path)?, Some(meta.mtime())))
 }
 
 /// Replace the cache, dated `now`: its mtime is the latest time this host's
@@ -193,13 +168,8 @@ fn write_cache(path: &Path, entries: &[Entry], now: i64) -> Result<(), ReplayErr
     let at = std::time::UNIX_EPOCH
         .checked_add(std::time::Duration::from_secs(now.max(0) as u64))
         .unwrap_or(std::time::UNIX_EPOCH);
-    crate::config::replace_private_file_dated(path, render(entries).as_bytes(), Some(at)).map_err(
-        |e| ReplayError::Io {
-            op: e.op,
-            path: e.path,
-            source: e.source,
-        },
-    )
+    crate::fs::replace_private_file_dated(path, render(entries).as_bytes(), Some(at))?;
+    Ok(())
 }
 
 /// Count one use of token `cti_hex` (limit `max_uses`, expiry `exp`) in the
@@ -229,17 +199,9 @@ pub fn consume(
     }
     // The log's lock, taken as the writer takes it (on a host whose first
     // sudo ever uses a use-limited token, that creates its directory too).
-    let _held = crate::log::lock_file(lock).map_err(|e| ReplayError::Io {
-        op: "lock",
-        path: lock.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let _held = crate::fs::lock_file(lock)?;
     let dir = cache.parent().unwrap_or(Path::new("."));
-    crate::log::ensure_private_dir(dir).map_err(|e| ReplayError::Io {
-        op: "create directory",
-        path: dir.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    crate::fs::ensure_private_dir(dir)?;
     let (mut entries, written_at) = read_cache(cache)?;
     // The latest time this host is known to have seen.
     let seen = written_at.map_or(now, |w| w.max(now));

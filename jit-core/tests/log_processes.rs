@@ -269,8 +269,8 @@ fn a_lock_held_too_long_is_an_error_naming_the_holder() {
     append(&c, &ev("init")).unwrap();
     let (mut child, _out) = lock_holder(&c.lock_path(), "echo locked; exec sleep 600");
     let wait = std::time::Duration::from_millis(300);
-    match jit_core::log::lock_file_within(&c.lock_path(), wait) {
-        Err(e @ jit_core::log::LogError::LockBusy { .. }) => {
+    match jit_core::fs::lock_file_within(&c.lock_path(), wait) {
+        Err(e @ jit_core::fs::FsError::LockBusy { .. }) => {
             let msg = e.to_string();
             assert!(
                 msg.contains(&format!("pid {} (sleep, uid 0, sleeping)", child.id())),
@@ -281,7 +281,7 @@ fn a_lock_held_too_long_is_an_error_naming_the_holder() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    jit_core::log::lock_file_within(&c.lock_path(), wait).unwrap();
+    jit_core::fs::lock_file_within(&c.lock_path(), wait).unwrap();
     append(&c, &ev("after the holder ended")).unwrap();
 }
 

@@ -642,7 +642,7 @@ fn evaluate(
         None => return Err(no_token()),
     };
 
-    let keys_text = config::read_secure_file(&cfg.trusted_keys, config::MAX_KEYS_LEN)
+    let keys_text = jit_core::fs::read_secure_file(&cfg.trusted_keys, config::MAX_KEYS_LEN)
         .map_err(|e| Verdict::deny("keys_unusable", format!("trusted keys unusable: {e}")))?;
     let keys = TrustedKeys::parse(&keys_text)
         .map_err(|e| Verdict::deny("keys_unusable", format!("trusted keys unusable: {e}")))?;

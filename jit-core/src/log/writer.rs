@@ -3,13 +3,14 @@
 use super::record::{self, hex, EventKind, Record, MAX_LINE};
 use super::state::State;
 use super::{syslog, Appended, Event, LogConfig, LogError};
+use crate::fs::private_parent as parent;
+use crate::fs::{ensure_private_dir, give_to_root, lock_file, open_create, sync_dir};
 use nix::fcntl::Flock;
 use std::borrow::Cow;
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 use zeroize::Zeroize;
 
 /// The sealing side of the chain: next seq, head hash, current key.
@@ -136,94 +137,6 @@ fn utc_micros(secs: u64, micros: u32) -> Option<String> {
     Some(b.iter().map(|&c| c as char).collect())
 }
 
-fn parent(p: &Path) -> &Path {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
-}
-
-/// Create a missing directory (and missing parents) mode 0700, owned by
-/// root when running as root (inside sudo the egid is the user's). The log's
-/// own directories are made this way, and so is anything created next to the
-/// log's state before the log itself (the replay cache, the revocation state
-/// on a host's first decision).
-pub fn ensure_private_dir(dir: &Path) -> Result<(), LogError> {
-    if dir.as_os_str().is_empty() || dir.is_dir() {
-        return Ok(());
-    }
-    // (A relative path's last ancestor is "", which names no directory.)
-    let missing: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .collect();
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io_err("create directory", dir))?;
-    for d in missing {
-        let f = File::open(d).map_err(io_err("open directory", d))?;
-        give_to_root(&f, d)?;
-    }
-    Ok(())
-}
-
-/// Inside sudo the effective gid is the invoking user's, so a new file would
-/// belong to their group: give what the writer creates to root:root, as
-/// documented. (A writer that is not root, as in tests, keeps its own ids.)
-fn give_to_root(f: &File, path: &Path) -> Result<(), LogError> {
-    if nix::unistd::geteuid().is_root() {
-        nix::unistd::fchown(f, Some(0.into()), Some(0.into())).map_err(|e| LogError::Io {
-            op: "chown",
-            path: path.to_path_buf(),
-            source: e.into(),
-        })?;
-    }
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> Result<(), LogError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync directory", dir))
-}
-
-/// Open (creating with `mode`, and its directory if missing) a file, never
-/// following a symlink. Returns whether it was created.
-///
-/// The file usually exists, so that is tried first: one `openat` per file on
-/// every sudo instead of a failing `O_EXCL` create and a second open.
-fn open_create(path: &Path, mode: u32, append: bool) -> Result<(File, bool), LogError> {
-    let mut o = OpenOptions::new();
-    o.read(true).custom_flags(nix::libc::O_NOFOLLOW).mode(mode);
-    if append {
-        o.append(true);
-    } else {
-        o.write(true);
-    }
-    match o.open(path) {
-        Ok(f) => return Ok((f, false)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err("open", path)(e)),
-    }
-    ensure_private_dir(parent(path))?;
-    match o.clone().create_new(true).open(path) {
-        Ok(f) => {
-            f.set_permissions(std::fs::Permissions::from_mode(mode))
-                .map_err(io_err("set mode of", path))?;
-            give_to_root(&f, path)?;
-            sync_dir(parent(path))?;
-            Ok((f, true))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let f = o.open(path).map_err(io_err("open", path))?;
-            Ok((f, false))
-        }
-        Err(e) => Err(io_err("create", path)(e)),
-    }
-}
-
 /// Refuse to write when this process's file-size limit (RLIMIT_FSIZE) is
 /// below what the record needs (the log's new end, or the state file's
 /// size): the write would kill the process with SIGXFSZ (or, with the signal
@@ -250,38 +163,7 @@ fn check_size_limit(log_end: u64, path: &Path) -> Result<(), LogError> {
 
 /// Take the writer lock (flock on `state_path.lock`).
 fn lock(cfg: &LogConfig) -> Result<Flock<File>, LogError> {
-    lock_file(&cfg.lock_path())
-}
-
-/// Take the exclusive lock at `path`: flock on the file, created (0600,
-/// root's when running as root, with its directory) if missing, making sure
-/// the path still names the locked file. The log writer, the replay cache and
-/// the revocation state all serialise on the log's lock file this way.
-/// Waits at most [`LOCK_WAIT`](super::lock::LOCK_WAIT); see
-/// [`lock_file_within`].
-pub fn lock_file(path: &Path) -> Result<Flock<File>, LogError> {
-    lock_file_within(path, super::lock::LOCK_WAIT)
-}
-
-/// [`lock_file`] with a given bound on the wait. The lock is held inside
-/// sudo processes the invoking users can stop; a waiter continues a stopped
-/// holder and, after `wait`, fails with [`LogError::LockBusy`] naming the
-/// holder instead of hanging (docs/log-format.md, "Locking").
-pub fn lock_file_within(path: &Path, wait: Duration) -> Result<Flock<File>, LogError> {
-    let path = path.to_path_buf();
-    let start = Instant::now();
-    for _ in 0..8 {
-        let (f, _) = open_create(&path, 0o600, false)?;
-        let locked = super::lock::lock_exclusive(f, &path, start, wait)?;
-        let held = locked.metadata().map_err(io_err("stat", &path))?;
-        match std::fs::symlink_metadata(&path) {
-            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(locked),
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err("stat", &path)(e)),
-        }
-    }
-    Err(LogError::LockUnstable { path })
+    Ok(lock_file(&cfg.lock_path())?)
 }
 
 fn fill<'a>(ev: &'a Event, host: &'a str, time: &str) -> Record<'a> {
@@ -606,7 +488,7 @@ fn create(
     };
     if let Err(e) = give_to_root(&f, p) {
         k0.zeroize();
-        return Err(e);
+        return Err(e.into());
     }
     let mut text = super::verify::SealKey::export_text(&log_id, &k0);
     let r = f

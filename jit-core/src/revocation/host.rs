@@ -14,18 +14,17 @@
 //! state's `.lock` file that the log writer and the replay cache take): new
 //! file, `fsync`, `rename`, directory `fsync`.
 
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{decode_text, verify, DecodedList, ListRejection, Revoked};
-use crate::config::{self, SecureFileError};
+use crate::fs::SecureFileError;
 use crate::keys::TrustedKeys;
 use crate::token::{hex, TokenInfo};
 
 /// First word of the state file.
 pub const STATE_MAGIC: &str = "jit-revocation-state-v1";
+/// Largest list file read (docs/revocation.md §5).
+pub const MAX_LIST_FILE_LEN: u64 = 1024 * 1024;
 /// Default list location.
 pub const DEFAULT_LIST_PATH: &str = "/etc/security/jit/revocation/list";
 /// Default state location.
@@ -212,54 +211,30 @@ fn state_err(path: &Path, why: impl Into<String>) -> HostError {
     }
 }
 
+/// A file problem with the state (or its lock or directory): deny.
+fn fs_err(e: crate::fs::FsError) -> HostError {
+    use crate::fs::FsError;
+    let why = match &e {
+        FsError::Io { op, source, .. } => format!("cannot {op}: {source}"),
+        FsError::NotPrivate { why, .. } => why.clone(),
+        FsError::LockBusy { .. } | FsError::LockUnstable { .. } => format!("cannot lock: {e}"),
+    };
+    state_err(e.path(), why)
+}
+
 /// Read the state file: `None` if it does not exist.
 pub fn read_state(path: &Path) -> Result<Option<HostState>, HostError> {
-    let mut f = match OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NOCTTY)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
-            return Err(state_err(path, "is a symbolic link"))
-        }
-        Err(e) => return Err(state_err(path, format!("cannot open: {e}"))),
+    let Some(f) = crate::fs::read_private_file(path, MAX_STATE_LEN).map_err(fs_err)? else {
+        return Ok(None);
     };
-    let meta = f
-        .metadata()
-        .map_err(|e| state_err(path, format!("cannot stat: {e}")))?;
-    if !meta.is_file()
-        || meta.mode() & 0o077 != 0
-        || (nix::unistd::geteuid().is_root() && meta.uid() != 0)
-    {
-        return Err(state_err(
-            path,
-            format!(
-                "must be a regular file, mode 0600, owned by root (mode {:o}, uid {})",
-                meta.mode() & 0o7777,
-                meta.uid()
-            ),
-        ));
-    }
-    let mut text = String::new();
-    (&mut f)
-        .take(MAX_STATE_LEN)
-        .read_to_string(&mut text)
-        .map_err(|e| state_err(path, format!("cannot read: {e}")))?;
-    HostState::parse(&text)
+    HostState::parse(&f.text)
         .map(Some)
         .ok_or_else(|| state_err(path, format!("not `{STATE_MAGIC} VERSION BLAKE3HEX`")))
 }
 
 /// Replace the state file atomically (new file, fsync, rename, fsync dir).
 pub fn write_state(path: &Path, s: &HostState) -> Result<(), HostError> {
-    crate::config::replace_private_file(path, s.render().as_bytes())
-        .map_err(|e| state_err(&e.path, format!("cannot {}: {}", e.op, e.source)))
-}
-
-fn ensure_dir(dir: &Path) -> Result<(), HostError> {
-    crate::log::ensure_private_dir(dir).map_err(|e| state_err(dir, e.to_string()))
+    crate::fs::replace_private_file(path, s.render().as_bytes()).map_err(fs_err)
 }
 
 /// Accept verified list bytes against the state: refuse a lower version
@@ -274,9 +249,8 @@ pub fn accept(
 ) -> Result<(), HostError> {
     // The log's lock, taken as the writer takes it (on a host whose first
     // decision ever meets a list, that creates its directory too).
-    let _held =
-        crate::log::lock_file(lock).map_err(|e| state_err(lock, format!("cannot lock: {e}")))?;
-    ensure_dir(state.parent().unwrap_or(Path::new(".")))?;
+    let _held = crate::fs::lock_file(lock).map_err(fs_err)?;
+    crate::fs::ensure_private_dir(state.parent().unwrap_or(Path::new("."))).map_err(fs_err)?;
     let new = HostState::of(version, bytes);
     match read_state(state)? {
         Some(have) if version < have.version => Err(HostError::Rollback {
@@ -310,7 +284,7 @@ pub fn load(
         why,
         code,
     };
-    let text = match config::read_secure_file(&p.list, config::MAX_KEYS_LEN) {
+    let text = match crate::fs::read_secure_file(&p.list, MAX_LIST_FILE_LEN) {
         Ok(t) => t,
         Err(SecureFileError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>

@@ -8,7 +8,7 @@
 //! and releases the lock), and gives up after a bounded wait with an error
 //! naming the holder (docs/log-format.md, "Locking").
 
-use super::LogError;
+use super::{io_err, private::open_create, FsError};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{kill, Signal};
@@ -32,12 +32,12 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 /// Take an exclusive flock on `f`, giving up once `wait` has passed since
 /// `start` (the start of the whole wait, which may span several files when
 /// the lock file is replaced under us).
-pub(super) fn lock_exclusive(
+fn lock_exclusive(
     mut f: File,
     path: &Path,
     start: Instant,
     wait: Duration,
-) -> Result<Flock<File>, LogError> {
+) -> Result<Flock<File>, FsError> {
     let mut pause = Duration::from_millis(1);
     let mut next_check = start + CHECK_EVERY;
     loop {
@@ -45,7 +45,7 @@ pub(super) fn lock_exclusive(
             Ok(locked) => return Ok(locked),
             Err((back, Errno::EAGAIN | Errno::EINTR)) => f = back,
             Err((_, e)) => {
-                return Err(LogError::Io {
+                return Err(FsError::Io {
                     op: "lock",
                     path: path.to_path_buf(),
                     source: e.into(),
@@ -55,7 +55,7 @@ pub(super) fn lock_exclusive(
         let now = Instant::now();
         let waited = now.saturating_duration_since(start);
         if waited >= wait {
-            return Err(LogError::LockBusy {
+            return Err(FsError::LockBusy {
                 path: path.to_path_buf(),
                 waited_secs: wait.as_secs(),
                 holder: holder(&f).map_or_else(|| "a process not found".into(), |h| h.to_string()),
@@ -80,7 +80,7 @@ pub(super) fn lock_exclusive(
 /// The process holding the flock on the file `f` refers to, from
 /// `/proc/locks` (its pid is the process that took the lock).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Holder {
+struct Holder {
     pub pid: i32,
     pub comm: String,
     pub uid: Option<u32>,
@@ -107,7 +107,7 @@ impl fmt::Display for Holder {
     }
 }
 
-pub(super) fn holder(f: &File) -> Option<Holder> {
+fn holder(f: &File) -> Option<Holder> {
     let m = f.metadata().ok()?;
     let key = format!(
         "{:02x}:{:02x}:{}",
@@ -160,6 +160,37 @@ fn real_uid(status: &str) -> Option<u32> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Take the exclusive lock at `path`: flock on the file, created (0600,
+/// root's when running as root, with its directory) if missing, making sure
+/// the path still names the locked file. The log writer, the replay cache and
+/// the revocation state all serialise on the log's lock file this way.
+/// Waits at most [`LOCK_WAIT`]; see
+/// [`lock_file_within`].
+pub fn lock_file(path: &Path) -> Result<Flock<File>, FsError> {
+    lock_file_within(path, LOCK_WAIT)
+}
+
+/// [`lock_file`] with a given bound on the wait. The lock is held inside
+/// sudo processes the invoking users can stop; a waiter continues a stopped
+/// holder and, after `wait`, fails with [`FsError::LockBusy`] naming the
+/// holder instead of hanging (docs/log-format.md, "Locking").
+pub fn lock_file_within(path: &Path, wait: Duration) -> Result<Flock<File>, FsError> {
+    let path = path.to_path_buf();
+    let start = Instant::now();
+    for _ in 0..8 {
+        let (f, _) = open_create(&path, 0o600, false)?;
+        let locked = lock_exclusive(f, &path, start, wait)?;
+        let held = locked.metadata().map_err(io_err("stat", &path))?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(locked),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("stat", &path)(e)),
+        }
+    }
+    Err(FsError::LockUnstable { path })
 }
 
 #[cfg(test)]
