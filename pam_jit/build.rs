@@ -45,16 +45,17 @@ fn main() {
 }
 
 /// `PAM_JIT_BUILD_ID`, part of the name under which the module keeps its
-/// per-transaction data with `pam_set_data` (src/ffi.rs). libpam finds data
+/// per-transaction data with `pam_set_data` (src/sys.rs). libpam finds data
 /// by name alone, across all modules of the stack, so two different builds of
 /// pam_jit in one stack (say a packaged one and one in /usr/local) must not
 /// share a name: each would read the other's data as its own layout. The id
 /// is the compiler's commit hash and a hash of the source that defines the
-/// data (src/glue.rs); the crate version is added in ffi.rs. Deterministic, so
+/// data (`Approved`, in jit-core/src/host.rs); the crate version is added in
+/// src/sys.rs. Deterministic, so
 /// builds stay reproducible.
 fn data_key_build_id() {
     use std::hash::{Hash, Hasher};
-    println!("cargo:rerun-if-changed=src/glue.rs");
+    println!("cargo:rerun-if-changed=../jit-core/src/host.rs");
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let version = std::process::Command::new(rustc)
         .arg("-vV")
@@ -65,10 +66,10 @@ fn data_key_build_id() {
         .lines()
         .find_map(|l| l.strip_prefix("commit-hash: "))
         .unwrap_or("unknown");
-    let glue =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join("src/glue.rs");
+    let defining = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join("../jit-core/src/host.rs");
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    fs::read(glue).unwrap_or_default().hash(&mut h);
+    fs::read(defining).unwrap_or_default().hash(&mut h);
     let short = commit.get(..12).unwrap_or(commit);
     println!(
         "cargo:rustc-env=PAM_JIT_BUILD_ID={short}-{:016x}",

@@ -1,5 +1,6 @@
 //! jit-core: everything jit decides, with no FFI and no unsafe code.
 //!
+//! - [`host`] — the sudo decision: [`host::decide`], every reason code, the PAM answer.
 //! - [`invocation`] — what sudo is about to do (filled in by the PAM glue).
 //! - [`token`] — the signed capability format and its verification (docs/token-format.md).
 //! - [`keys`] — the trusted-keys file hosts pin.
@@ -15,6 +16,7 @@
 
 pub mod config;
 pub mod fs;
+pub mod host;
 pub mod invocation;
 pub mod keys;
 pub mod ledger;

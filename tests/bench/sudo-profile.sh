@@ -61,7 +61,7 @@ echo "instructions, pam_permit stack: $permit"
 echo "instructions, pam_jit stack:    $jit (ratio $(awk -v a="$jit" -v b="$permit" 'BEGIN { printf "%.3f", a / b }'))"
 echo "inclusive instructions in the pam_jit stack:"
 callgrind_annotate --inclusive=yes "$WORK/$E2E.cg" 2>/dev/null | grep -E \
-    'dl_open_worker \[|_dl_relocate_object \[|pam_jit::glue::handle \[|jit_core::token::decide \[|verify_strict \[|TrustedKeys::parse \[|jit_core::log::writer::append \[|jit_core::config::Config::load \[|jit_core::sudo::determine \[' \
+    'dl_open_worker \[|_dl_relocate_object \[|pam_jit::module::handle \[|jit_core::token::decide \[|verify_strict \[|TrustedKeys::parse \[|jit_core::log::writer::append \[|jit_core::config::Config::load \[|jit_core::sudo::determine \[' \
     | sed -E 's/ +\(/ (/; s/\[.*\]//'
 echo "dynamic loading in the pam_permit stack:"
 callgrind_annotate --inclusive=yes "$WORK/$E2E-bad.cg" 2>/dev/null | grep -E 'dl_open_worker \[|_dl_relocate_object \[' | sed -E 's/\[.*\]//'

@@ -160,19 +160,6 @@ pub enum HostError {
     },
 }
 
-impl HostError {
-    /// The reason code written to the audit log.
-    pub fn code(&self) -> &'static str {
-        match self {
-            HostError::Missing(_) => "revocation_list_missing",
-            HostError::Invalid { .. } => "revocation_list_invalid",
-            HostError::Rollback { .. } => "revocation_rollback",
-            HostError::Equivocation { .. } => "revocation_equivocation",
-            HostError::State { .. } => "revocation_state_unusable",
-        }
-    }
-}
-
 /// A host's revocation settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPolicy {
@@ -186,22 +173,15 @@ pub struct HostPolicy {
     pub missing: MissingPolicy,
 }
 
-/// The outcome of [`check_token`] when the token may proceed.
+/// The outcome of [`check_token`] for a list the host accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Checked {
     /// Checked against this list version: not revoked.
     NotRevoked(u64),
     /// No list, and the policy allows that.
     NoList,
-}
-
-/// A denial by [`check_token`]: reason code and one sentence for the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    /// Stable reason code (docs/pam-module.md).
-    pub code: &'static str,
-    /// What happened and what to do.
-    pub message: String,
+    /// Revoked by this list version, for this reason.
+    Revoked(u64, Revoked),
 }
 
 fn state_err(path: &Path, why: impl Into<String>) -> HostError {
@@ -319,43 +299,38 @@ fn missing(p: &HostPolicy) -> Result<Option<DecodedList>, HostError> {
 
 /// The check made on every decision once a token has verified: load the
 /// host's list (policy, verification, anti-rollback) and look the token up.
+/// Every error means: deny every token (`jit_core::host::DenyCode` maps it).
 pub fn check_token(
     p: &HostPolicy,
     keys: &TrustedKeys,
     now: i64,
     t: &TokenInfo,
-) -> Result<Checked, Denial> {
-    let d = match load(p, keys, now) {
-        Ok(Some(d)) => d,
-        Ok(None) => return Ok(Checked::NoList),
-        Err(e) => {
-            return Err(Denial {
-                code: e.code(),
-                message: e.to_string(),
-            })
-        }
-    };
-    let v = d.list.version;
-    match d.list.is_revoked_info(t) {
-        None => Ok(Checked::NotRevoked(v)),
-        Some(why) => Err(Denial {
-            code: "revoked",
-            message: match why {
-                Revoked::TokenId => format!(
-                    "token {} is revoked (revocation list version {v}); ask for a new token",
-                    t.cti_hex
-                ),
-                Revoked::User => format!(
-                    "every token of user {} is revoked (revocation list version {v}); ask the signer's operators",
-                    t.sub
-                ),
-                Revoked::IssuedBefore(wm) => format!(
-                    "tokens of user {} issued before {} are revoked and this one was issued at {} (revocation list version {v}); ask for a new token",
-                    t.sub,
-                    crate::token::fmt_time(wm),
-                    crate::token::fmt_time(t.iat)
-                ),
-            },
-        }),
+) -> Result<Checked, HostError> {
+    Ok(match load(p, keys, now)? {
+        None => Checked::NoList,
+        Some(d) => match d.list.is_revoked_info(t) {
+            None => Checked::NotRevoked(d.list.version),
+            Some(why) => Checked::Revoked(d.list.version, why),
+        },
+    })
+}
+
+/// What the user is told when list version `v` revokes token `t`.
+pub fn revoked_message(t: &TokenInfo, v: u64, why: Revoked) -> String {
+    match why {
+        Revoked::TokenId => format!(
+            "token {} is revoked (revocation list version {v}); ask for a new token",
+            t.cti_hex
+        ),
+        Revoked::User => format!(
+            "every token of user {} is revoked (revocation list version {v}); ask the signer's operators",
+            t.sub
+        ),
+        Revoked::IssuedBefore(wm) => format!(
+            "tokens of user {} issued before {} are revoked and this one was issued at {} (revocation list version {v}); ask for a new token",
+            t.sub,
+            crate::token::fmt_time(wm),
+            crate::token::fmt_time(t.iat)
+        ),
     }
 }

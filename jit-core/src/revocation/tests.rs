@@ -1,6 +1,6 @@
 //! Every rule of docs/revocation.md with the input that should slip past it.
 
-use super::host::{self, Checked, HostPolicy, HostState, MissingPolicy};
+use super::host::{self, Checked, HostError, HostPolicy, HostState, MissingPolicy};
 use super::vectors::{base_list, VECTOR_NOW};
 use super::*;
 use crate::keys::{SigningKeyWithKid, TrustedKey};
@@ -431,8 +431,11 @@ impl Host {
         std::fs::write(&p, encode_text(b)).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    fn check(&self, missing: MissingPolicy, t: &TokenInfo) -> Result<Checked, host::Denial> {
-        host::check_token(&self.policy(missing), &keys_of(&[&self.key]), NOW, t)
+    fn check(&self, missing: MissingPolicy, t: &TokenInfo) -> Result<Checked, Denial> {
+        denial(
+            host::check_token(&self.policy(missing), &keys_of(&[&self.key]), NOW, t),
+            t,
+        )
     }
 }
 
@@ -459,10 +462,33 @@ fn info(cti: [u8; 16], sub: &str, iat: i64) -> TokenInfo {
     }
 }
 
-fn code(r: Result<Checked, host::Denial>) -> String {
+/// A refusal as the module reports it: its reason code and sentence.
+#[derive(Debug)]
+struct Denial {
+    code: &'static str,
+    message: String,
+}
+
+/// A revoked token or an unusable list, as the module's refusal.
+fn denial(r: Result<Checked, HostError>, t: &TokenInfo) -> Result<Checked, Denial> {
+    match r {
+        Ok(Checked::Revoked(v, why)) => Err(Denial {
+            code: crate::host::DenyCode::Revoked.code(),
+            message: host::revoked_message(t, v, why),
+        }),
+        Ok(c) => Ok(c),
+        Err(e) => Err(Denial {
+            code: crate::host::DenyCode::from(&e).code(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn code(r: Result<Checked, Denial>) -> String {
     match r {
         Ok(Checked::NotRevoked(v)) => format!("ok v{v}"),
         Ok(Checked::NoList) => "ok nolist".into(),
+        Ok(Checked::Revoked(..)) => "revoked (unmapped)".into(),
         Err(d) => d.code.into(),
     }
 }
@@ -681,7 +707,8 @@ fn first_list_on_a_host_without_a_state_directory_is_accepted() {
     p.lock = h.dir.join("var/lib/jit/log.state.lock");
     let b = h.install(&base_list());
     let keys = keys_of(&[&h.key]);
-    let r = host::check_token(&p, &keys, NOW, &info([5; 16], "bob", NOW));
+    let t = info([5; 16], "bob", NOW);
+    let r = denial(host::check_token(&p, &keys, NOW, &t), &t);
     assert_eq!(code(r), "ok v7");
     let meta = std::fs::metadata(h.dir.join("var/lib/jit")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o700);

@@ -579,7 +579,7 @@ fn host_outcome(state: Option<&str>, bytes: &[u8], version: u64) -> Result<&'sta
     let _ = std::fs::remove_dir_all(&dir);
     Ok(match r {
         Ok(()) => "ok",
-        Err(e) => e.code(),
+        Err(e) => crate::host::DenyCode::from(&e).code(),
     })
 }
 

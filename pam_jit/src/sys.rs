@@ -1,46 +1,64 @@
-//! Every `unsafe` operation of pam_jit lives in this module.
+//! The bindings layer: every `unsafe` operation of pam_jit, and nothing else.
 //!
 //! - The exported `pam_sm_*` entry points come from `pam_bindings::pam_hooks!`,
 //!   which rejects a null handle, a negative argc and null argv entries, and
 //!   wraps each hook in `catch_unwind` (a panic becomes `PAM_ABORT`, never an
-//!   unwind into sudo; the workspace profile keeps `panic = "unwind"`).
+//!   unwind into sudo; the workspace profile keeps `panic = "unwind"`). They
+//!   call up only through the [`Hooks`] trait this module defines, which the
+//!   module layer implements (`crate::Module`).
+//! - [`Handle`]: PAM items, the conversation and per-transaction data
+//!   (`pam_set_data`/`pam_get_data`) behind safe methods.
 //! - [`sudo_getenv`] calls libc `getenv`, which inside sudo is sudo's own hook;
 //!   [`getenv_in_main_program`] checks whether it is, from the main program's
 //!   program headers (`getauxval`).
-//! - [`PamSession`] keeps per-transaction data with `pam_set_data`/`pam_get_data`.
+//! - [`answer_code`]: the lossless mapping of the core's PAM answer to libpam's
+//!   return codes.
 //!
 //! Nothing here changes process-wide state: no signal handlers, no panic
 //! hook, no openlog/setlogmask, no environment changes.
 
 use std::ffi::{CStr, CString};
 
+use jit_core::host::{Approved, Hook, PamAnswer};
 use pam::constants::{PamFlag, PamResultCode, PAM_ERROR_MSG, PAM_PROMPT_ECHO_OFF, PAM_TEXT_INFO};
 use pam::conv::Conv;
 use pam::items::{RUser, Service, Tty, User};
 use pam::module::{PamHandle, PamHooks};
 
-use crate::glue::{self, Hook, PamIo, SessionData};
+/// What the entry points call: one function for every hook.
+pub trait Hooks {
+    /// Run `hook` on the transaction `pam` with the stack line's `args`.
+    fn hook(hook: Hook, pam: &mut Handle<'_>, args: &[&CStr]) -> PamAnswer;
+}
 
-/// The module type handed to `pam_hooks!`.
-pub struct JitModule;
+/// The type handed to `pam_hooks!`: dispatches to [`crate::Module`].
+pub struct Entry;
 
-pam::pam_hooks!(JitModule);
+pam::pam_hooks!(Entry);
 
-impl PamHooks for JitModule {
+fn dispatch(hook: Hook, pamh: &mut PamHandle, args: &[&CStr]) -> PamResultCode {
+    answer_code(<crate::Module as Hooks>::hook(
+        hook,
+        &mut Handle(pamh),
+        args,
+    ))
+}
+
+impl PamHooks for Entry {
     fn sm_authenticate(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
-        glue::run(Hook::Authenticate, &mut Pam(pamh), &args)
+        dispatch(Hook::Authenticate, pamh, &args)
     }
 
     fn acct_mgmt(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
-        glue::run(Hook::Account, &mut Pam(pamh), &args)
+        dispatch(Hook::Account, pamh, &args)
     }
 
     fn sm_open_session(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
-        glue::run(Hook::OpenSession, &mut Pam(pamh), &args)
+        dispatch(Hook::OpenSession, pamh, &args)
     }
 
     fn sm_close_session(pamh: &mut PamHandle, args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
-        glue::run(Hook::CloseSession, &mut Pam(pamh), &args)
+        dispatch(Hook::CloseSession, pamh, &args)
     }
 
     fn sm_setcred(_pamh: &mut PamHandle, _args: Vec<&CStr>, _flags: PamFlag) -> PamResultCode {
@@ -49,7 +67,17 @@ impl PamHooks for JitModule {
     }
 }
 
-/// Key under which the transaction's [`SessionData`] is stored: unique to
+/// libpam's code for the core's answer (lossless: each answer has its own code).
+pub fn answer_code(a: PamAnswer) -> PamResultCode {
+    match a {
+        PamAnswer::Success => PamResultCode::PAM_SUCCESS,
+        PamAnswer::Ignore => PamResultCode::PAM_IGNORE,
+        PamAnswer::AuthErr => PamResultCode::PAM_AUTH_ERR,
+        PamAnswer::PermDenied => PamResultCode::PAM_PERM_DENIED,
+    }
+}
+
+/// Key under which the transaction's [`Approved`] is stored: unique to
 /// this build (version, compiler, source of the type; see build.rs), because
 /// libpam finds data by name across all the stack's modules.
 const DATA_KEY: &str = concat!(
@@ -59,31 +87,36 @@ const DATA_KEY: &str = concat!(
     env!("PAM_JIT_BUILD_ID")
 );
 
-/// A PAM handle seen through the safe [`PamIo`] interface.
-struct Pam<'a>(&'a mut PamHandle);
+/// A PAM transaction, seen through safe methods.
+pub struct Handle<'a>(&'a mut PamHandle);
 
 fn item_string(bytes: Option<&CStr>) -> Option<String> {
     bytes.and_then(|c| c.to_str().ok()).map(str::to_string)
 }
 
-impl PamIo for Pam<'_> {
-    fn user(&self) -> Option<String> {
+impl Handle<'_> {
+    /// PAM_USER.
+    pub fn user(&self) -> Option<String> {
         item_string(self.0.get_item::<User>().ok().flatten().map(|u| u.0))
     }
 
-    fn ruser(&self) -> Option<String> {
+    /// PAM_RUSER.
+    pub fn ruser(&self) -> Option<String> {
         item_string(self.0.get_item::<RUser>().ok().flatten().map(|u| u.0))
     }
 
-    fn tty(&self) -> Option<String> {
+    /// PAM_TTY.
+    pub fn tty(&self) -> Option<String> {
         item_string(self.0.get_item::<Tty>().ok().flatten().map(|t| t.0))
     }
 
-    fn service(&self) -> Option<String> {
+    /// PAM_SERVICE.
+    pub fn service(&self) -> Option<String> {
         item_string(self.0.get_item::<Service>().ok().flatten().map(|s| s.0))
     }
 
-    fn say(&self, error: bool, msg: &str) {
+    /// Show one message (error or info) through the conversation.
+    pub fn say(&self, error: bool, msg: &str) {
         if let Ok(Some(conv)) = self.0.get_item::<Conv>() {
             let style = if error { PAM_ERROR_MSG } else { PAM_TEXT_INFO };
             // A failed conversation must not change the decision already made.
@@ -91,7 +124,8 @@ impl PamIo for Pam<'_> {
         }
     }
 
-    fn prompt(&self, msg: &str) -> Option<String> {
+    /// Ask for a secret through the conversation.
+    pub fn prompt(&self, msg: &str) -> Option<String> {
         let conv = self.0.get_item::<Conv>().ok().flatten()?;
         let reply = conv.send(PAM_PROMPT_ECHO_OFF, msg).ok().flatten()?;
         std::str::from_utf8(reply.as_bytes())
@@ -99,18 +133,20 @@ impl PamIo for Pam<'_> {
             .map(|s| s.trim().to_string())
     }
 
-    fn store(&mut self, data: SessionData) -> bool {
+    /// Keep the approval for the later hooks of this transaction.
+    pub fn store(&mut self, data: Approved) -> bool {
         self.0.set_data(DATA_KEY, Box::new(data)).is_ok()
     }
 
-    fn load(&self) -> Option<SessionData> {
+    /// The approval an earlier hook kept.
+    pub fn load(&self) -> Option<Approved> {
         // SAFETY: libpam matches data by name across all modules of the
         // stack; DATA_KEY names this build of this module (another build,
-        // another version, compiler or definition of SessionData, has another
-        // name), and this build only ever stores a `Box<SessionData>` under it
-        // (`store` above), so the pointer PAM returns is a live `SessionData`
+        // another version, compiler or definition of Approved, has another
+        // name), and this build only ever stores a `Box<Approved>` under it
+        // (`store` above), so the pointer PAM returns is a live `Approved`
         // owned by the PAM handle; we clone it at once.
-        let data: &SessionData = unsafe { self.0.get_data::<SessionData>(DATA_KEY) }.ok()?;
+        let data: &Approved = unsafe { self.0.get_data::<Approved>(DATA_KEY) }.ok()?;
         Some(data.clone())
     }
 }
@@ -179,19 +215,6 @@ pub fn getenv_in_main_program() -> bool {
     })
 }
 
-/// Map the glue's outcome to the PAM code for the hook (one place only).
-pub fn code(outcome: glue::Outcome, hook: Hook) -> PamResultCode {
-    use glue::Outcome;
-    match (outcome, hook) {
-        (Outcome::Allow, _) => PamResultCode::PAM_SUCCESS,
-        (Outcome::Ignore, _) => PamResultCode::PAM_IGNORE,
-        // In acct_mgmt PAM_AUTH_ERR would make sudo ask "is your account locked?";
-        // in open_session PAM_SESSION_ERR is ignored by sudo (the command runs).
-        (Outcome::Deny, Hook::Authenticate) => PamResultCode::PAM_AUTH_ERR,
-        (Outcome::Deny, _) => PamResultCode::PAM_PERM_DENIED,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,25 +222,23 @@ mod tests {
     use std::ptr;
 
     #[test]
-    fn outcome_to_pam_code_mapping() {
-        use glue::Outcome;
+    fn every_answer_has_its_own_code() {
+        let all = [
+            PamAnswer::Success,
+            PamAnswer::Ignore,
+            PamAnswer::AuthErr,
+            PamAnswer::PermDenied,
+        ];
+        let codes: Vec<PamResultCode> = all.iter().map(|a| answer_code(*a)).collect();
         assert_eq!(
-            code(Outcome::Allow, Hook::Account),
-            PamResultCode::PAM_SUCCESS
+            codes,
+            [
+                PamResultCode::PAM_SUCCESS,
+                PamResultCode::PAM_IGNORE,
+                PamResultCode::PAM_AUTH_ERR,
+                PamResultCode::PAM_PERM_DENIED
+            ]
         );
-        assert_eq!(
-            code(Outcome::Ignore, Hook::Authenticate),
-            PamResultCode::PAM_IGNORE
-        );
-        assert_eq!(
-            code(Outcome::Deny, Hook::Authenticate),
-            PamResultCode::PAM_AUTH_ERR
-        );
-        // Never PAM_AUTH_ERR in acct_mgmt ("is your account locked?"), never
-        // PAM_SESSION_ERR in open_session (sudo ignores it and runs the command).
-        for hook in [Hook::Account, Hook::OpenSession, Hook::CloseSession] {
-            assert_eq!(code(Outcome::Deny, hook), PamResultCode::PAM_PERM_DENIED);
-        }
     }
 
     #[test]

@@ -1,0 +1,764 @@
+//! The sudo decision on a host: one pure function, [`decide`], for every
+//! invocation (docs/pam-module.md, "The decision").
+//!
+//! The PAM module gathers [`Facts`] (who asks, what sudo is about to run,
+//! the token text), hands them here with the host's [`Config`] and its
+//! [`Stores`] (the account database, the conversation, the trusted keys,
+//! the revocation list and the use counter), and gets one [`Decision`] back:
+//! a [`Verdict`] — allowed with the token that grants it, or denied with one
+//! [`DenyCode`] — and what was established on the way, for the audit record.
+//! [`DenyCode::code`] is the one mapping from a denial to the reason code
+//! in the log, [`Verdict::answer`] the one mapping to a PAM answer, and
+//! [`Decision::event`] the one mapping to a log event.
+//!
+//! The checks run in this order; the first that fails decides:
+//! 1. the invoking user: the real uid's name, which PAM_RUSER and PAM_USER
+//!    must both name (`unknown_user`, `user_mismatch`);
+//! 2. the command sudo will run, and its run-as user and group, resolved
+//!    through the account database (`command_undetermined`, `unknown_run_as`);
+//! 3. the token: `JIT_TOKEN` once in the invoking environment, or an answer
+//!    to the prompt when configured (`malformed`, `no_token`); at
+//!    authenticate, no token and no prompt is not this module's business
+//!    ([`Verdict::Abstain`]);
+//! 4. the trusted keys (`keys_unusable`);
+//! 5. the token itself and the invocation against its claims (every
+//!    [`token::Reason`], docs/token-format.md §4);
+//! 6. the host's revocation list (`revoked`, `revocation_*`, docs/revocation.md);
+//! 7. use limits and break-glass single use, counted in acct_mgmt only and
+//!    only where something runs (`uses_exhausted`, `clock_stepped_back`,
+//!    `replay_cache_unusable`).
+
+use std::fmt;
+
+use crate::config::Config;
+use crate::invocation::{Action, Invocation};
+use crate::keys::TrustedKeys;
+use crate::log::{Event, EventKind, LogConfig};
+use crate::replay::{ReplayError, Use};
+use crate::revocation::host::{Checked, HostError, HostPolicy};
+use crate::sudo::{Determined, RunAs};
+use crate::token::{self, Reason, TokenInfo, VerifyOptions};
+
+/// Which PAM hook is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// pam_sm_authenticate: a valid token may stand in for the password.
+    Authenticate,
+    /// pam_sm_acct_mgmt: runs on every sudo invocation; the full check.
+    Account,
+    /// pam_sm_open_session.
+    OpenSession,
+    /// pam_sm_close_session.
+    CloseSession,
+}
+
+impl Hook {
+    /// The record kind this hook writes.
+    pub fn event_kind(self) -> EventKind {
+        match self {
+            Hook::Authenticate | Hook::Account => EventKind::Decision,
+            Hook::OpenSession => EventKind::SessionOpen,
+            Hook::CloseSession => EventKind::SessionClose,
+        }
+    }
+}
+
+/// Why an invocation was refused: every reason code the module writes, in
+/// one enum. Codes are stable (docs/pam-module.md, "Reason codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DenyCode {
+    /// The token, or the invocation against its claims (docs/token-format.md §4).
+    Token(Reason),
+    /// The real uid has no user name.
+    UnknownUser,
+    /// PAM's user is not the process's.
+    UserMismatch,
+    /// What sudo will run could not be determined with certainty.
+    CommandUndetermined,
+    /// The run-as user or group does not exist.
+    UnknownRunAs,
+    /// No token was given.
+    NoToken,
+    /// The trusted-keys file is unsafe or unparsable.
+    KeysUnusable,
+    /// The token is on the host's revocation list.
+    Revoked,
+    /// A required revocation list is missing.
+    RevocationListMissing,
+    /// The revocation list is unsafe or fails verification.
+    RevocationListInvalid,
+    /// The revocation list is older than one already accepted.
+    RevocationRollback,
+    /// Two different lists with one version.
+    RevocationEquivocation,
+    /// The anti-rollback state is unusable.
+    RevocationStateUnusable,
+    /// A use-limited token has no use left on this host.
+    UsesExhausted,
+    /// The host clock was stepped back past this token's pruning horizon.
+    ClockSteppedBack,
+    /// The use counter is unusable.
+    ReplayCacheUnusable,
+    /// The decision could not be recorded, so the answer is no.
+    AuditLogUnwritable,
+    /// The configuration file is unusable.
+    ConfigUnusable,
+    /// The PAM stack line's arguments are unusable.
+    ModuleArgsInvalid,
+    /// open_session without an approval by acct_mgmt in this transaction.
+    NoDecision,
+    /// The session's target user is not the approved run-as user.
+    RunAsMismatch,
+    /// The approval could not be kept for the session hooks.
+    SessionUnkept,
+}
+
+impl DenyCode {
+    /// Every host refusal (token reasons apart: see [`Reason::ALL`]).
+    pub const HOST: &'static [DenyCode] = &[
+        DenyCode::UnknownUser,
+        DenyCode::UserMismatch,
+        DenyCode::CommandUndetermined,
+        DenyCode::UnknownRunAs,
+        DenyCode::NoToken,
+        DenyCode::KeysUnusable,
+        DenyCode::Revoked,
+        DenyCode::RevocationListMissing,
+        DenyCode::RevocationListInvalid,
+        DenyCode::RevocationRollback,
+        DenyCode::RevocationEquivocation,
+        DenyCode::RevocationStateUnusable,
+        DenyCode::UsesExhausted,
+        DenyCode::ClockSteppedBack,
+        DenyCode::ReplayCacheUnusable,
+        DenyCode::AuditLogUnwritable,
+        DenyCode::ConfigUnusable,
+        DenyCode::ModuleArgsInvalid,
+        DenyCode::NoDecision,
+        DenyCode::RunAsMismatch,
+        DenyCode::SessionUnkept,
+    ];
+
+    /// The stable reason code written to the audit log and syslog.
+    pub fn code(self) -> &'static str {
+        match self {
+            DenyCode::Token(r) => r.code(),
+            DenyCode::UnknownUser => "unknown_user",
+            DenyCode::UserMismatch => "user_mismatch",
+            DenyCode::CommandUndetermined => "command_undetermined",
+            DenyCode::UnknownRunAs => "unknown_run_as",
+            DenyCode::NoToken => "no_token",
+            DenyCode::KeysUnusable => "keys_unusable",
+            DenyCode::Revoked => "revoked",
+            DenyCode::RevocationListMissing => "revocation_list_missing",
+            DenyCode::RevocationListInvalid => "revocation_list_invalid",
+            DenyCode::RevocationRollback => "revocation_rollback",
+            DenyCode::RevocationEquivocation => "revocation_equivocation",
+            DenyCode::RevocationStateUnusable => "revocation_state_unusable",
+            DenyCode::UsesExhausted => "uses_exhausted",
+            DenyCode::ClockSteppedBack => "clock_stepped_back",
+            DenyCode::ReplayCacheUnusable => "replay_cache_unusable",
+            DenyCode::AuditLogUnwritable => "audit_log_unwritable",
+            DenyCode::ConfigUnusable => "config_unusable",
+            DenyCode::ModuleArgsInvalid => "module_args_invalid",
+            DenyCode::NoDecision => "no_decision",
+            DenyCode::RunAsMismatch => "run_as_mismatch",
+            DenyCode::SessionUnkept => "session_unkept",
+        }
+    }
+
+    /// The code with this string (token reasons included, `ok` excluded).
+    pub fn from_code(code: &str) -> Option<DenyCode> {
+        DenyCode::HOST
+            .iter()
+            .copied()
+            .find(|c| c.code() == code)
+            .or_else(|| {
+                Reason::from_code(code)
+                    .filter(|r| *r != Reason::Ok)
+                    .map(DenyCode::Token)
+            })
+    }
+}
+
+impl fmt::Display for DenyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl From<&HostError> for DenyCode {
+    fn from(e: &HostError) -> DenyCode {
+        match e {
+            HostError::Missing(_) => DenyCode::RevocationListMissing,
+            HostError::Invalid { .. } => DenyCode::RevocationListInvalid,
+            HostError::Rollback { .. } => DenyCode::RevocationRollback,
+            HostError::Equivocation { .. } => DenyCode::RevocationEquivocation,
+            HostError::State { .. } => DenyCode::RevocationStateUnusable,
+        }
+    }
+}
+
+/// A refusal: one code, one sentence for the user (without the `jit:
+/// denied:` prefix), and the token when it had verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// Why.
+    pub code: DenyCode,
+    /// What happened and, where there is something to do, what.
+    pub message: String,
+    /// The token, once its signature had verified.
+    pub token: Option<Box<TokenInfo>>,
+}
+
+impl Denied {
+    /// A refusal with no verified token.
+    pub fn new(code: DenyCode, message: impl Into<String>) -> Denied {
+        Denied {
+            code,
+            message: message.into(),
+            token: None,
+        }
+    }
+
+    /// What sudo shows the user.
+    pub fn sentence(&self) -> String {
+        format!("jit: denied: {}", self.message)
+    }
+}
+
+/// An approval: the token that grants it and the sentence for the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    /// The verified token.
+    pub token: TokenInfo,
+    /// "allowed by token ... (revocation list version N) (use n of m)".
+    pub message: String,
+}
+
+/// The answer for one invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// authenticate without a token and without a prompt: not this module's
+    /// business (the next module asks for the password).
+    Abstain,
+    /// sudo may proceed.
+    Allow(Allowed),
+    /// sudo must not proceed.
+    Deny(Denied),
+}
+
+/// What a hook answers PAM, before the FFI layer turns it into a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PamAnswer {
+    /// `PAM_SUCCESS`.
+    Success,
+    /// `PAM_IGNORE`.
+    Ignore,
+    /// `PAM_AUTH_ERR`.
+    AuthErr,
+    /// `PAM_PERM_DENIED`.
+    PermDenied,
+}
+
+impl Verdict {
+    /// The PAM answer for this verdict in `hook` (the one place). In
+    /// acct_mgmt `PAM_AUTH_ERR` would make sudo ask "is your account
+    /// locked?"; in open_session `PAM_SESSION_ERR` is ignored by sudo (the
+    /// command runs): a denial is `PAM_PERM_DENIED` there.
+    pub fn answer(&self, hook: Hook) -> PamAnswer {
+        match (self, hook) {
+            (Verdict::Allow(_), _) => PamAnswer::Success,
+            (Verdict::Abstain, _) => PamAnswer::Ignore,
+            (Verdict::Deny(_), Hook::Authenticate) => PamAnswer::AuthErr,
+            (Verdict::Deny(_), _) => PamAnswer::PermDenied,
+        }
+    }
+
+    /// The reason code of the record: `ok` when allowed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Verdict::Allow(_) | Verdict::Abstain => Reason::Ok.code(),
+            Verdict::Deny(d) => d.code.code(),
+        }
+    }
+
+    /// The token behind the verdict, when it verified.
+    pub fn token(&self) -> Option<&TokenInfo> {
+        match self {
+            Verdict::Allow(a) => Some(&a.token),
+            Verdict::Deny(d) => d.token.as_deref(),
+            Verdict::Abstain => None,
+        }
+    }
+
+    /// Is this an approval?
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Verdict::Allow(_))
+    }
+}
+
+/// The token text, as gathered from the invoking user's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenInput {
+    /// `JIT_TOKEN` is not set.
+    Absent,
+    /// `JIT_TOKEN` is set once.
+    Given(String),
+    /// `JIT_TOKEN` is set more than once.
+    Repeated,
+}
+
+/// What the module gathered about one invocation. Nothing in here is
+/// trusted beyond where it came from: the token is the user's, the command
+/// is as [`crate::sudo`] determined it from sudo's own data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// authenticate or acct_mgmt.
+    pub hook: Hook,
+    /// The real uid of the sudo process (the invoking user).
+    pub uid: u32,
+    /// PAM_USER.
+    pub pam_user: Option<String>,
+    /// PAM_RUSER.
+    pub pam_ruser: Option<String>,
+    /// What sudo will run, or why that could not be determined.
+    pub command: Result<Determined, String>,
+    /// `JIT_TOKEN` in the invoking environment.
+    pub token: TokenInput,
+    /// Ask through the conversation when no token is set (module argument
+    /// `prompt` or `prompt = yes`).
+    pub prompt: bool,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// Everything [`decide`] may consult beyond the facts. The module implements
+/// it over NSS, the PAM conversation and the files named in the
+/// configuration ([`ConfiguredFiles`]); tests implement it in memory.
+pub trait Stores {
+    /// The user name of a uid.
+    fn user_name(&self, uid: u32) -> Option<String>;
+    /// The canonical name of an existing user.
+    fn user_by_name(&self, name: &str) -> Option<String>;
+    /// The group name of a gid.
+    fn group_name(&self, gid: u32) -> Option<String>;
+    /// The canonical name of an existing group.
+    fn group_by_name(&self, name: &str) -> Option<String>;
+    /// Ask for the token through the conversation.
+    fn prompt(&self, msg: &str) -> Option<String>;
+    /// The host's trusted keys.
+    fn trusted_keys(&self) -> Result<TrustedKeys, String>;
+    /// Check a verified token against the host's revocation list.
+    fn revocation(&self, keys: &TrustedKeys, now: i64, t: &TokenInfo)
+        -> Result<Checked, HostError>;
+    /// Count one use of a use-limited token.
+    fn consume_use(&self, t: &TokenInfo, max: u32, now: i64) -> Result<Use, ReplayError>;
+}
+
+/// The file-backed part of [`Stores`]: keys, revocation list and use
+/// counter at the paths the configuration names.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfiguredFiles<'c>(pub &'c Config);
+
+impl ConfiguredFiles<'_> {
+    /// Read and parse the trusted keys (with the trusted-file rules).
+    pub fn trusted_keys(&self) -> Result<TrustedKeys, String> {
+        let text = crate::fs::read_secure_file(&self.0.trusted_keys, crate::config::MAX_KEYS_LEN)
+            .map_err(|e| e.to_string())?;
+        TrustedKeys::parse(&text).map_err(|e| e.to_string())
+    }
+
+    /// [`crate::revocation::host::check_token`] with the configured policy.
+    pub fn revocation(
+        &self,
+        keys: &TrustedKeys,
+        now: i64,
+        t: &TokenInfo,
+    ) -> Result<Checked, HostError> {
+        let cfg = self.0;
+        let policy = HostPolicy {
+            list: cfg.revocation_list.clone(),
+            state: cfg.revocation_state.clone(),
+            lock: crate::log::lock_path_for(&cfg.state),
+            missing: cfg.revocation_missing,
+        };
+        crate::revocation::host::check_token(&policy, keys, now, t)
+    }
+
+    /// [`crate::replay::consume`] on the configured cache.
+    pub fn consume_use(&self, t: &TokenInfo, max: u32, now: i64) -> Result<Use, ReplayError> {
+        let lock = crate::log::lock_path_for(&self.0.state);
+        crate::replay::consume(&self.0.replay_cache, &lock, &t.cti_hex, t.exp, max, now)
+    }
+}
+
+/// What was established about the invocation, whatever the verdict: the
+/// audit record says as much as is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// The invoking user.
+    pub user: Option<String>,
+    /// The target user.
+    pub run_as: Option<String>,
+    /// The target group.
+    pub run_as_group: Option<String>,
+    /// What sudo will do.
+    pub action: Option<Action>,
+}
+
+/// [`decide`]'s result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What was established on the way.
+    pub seen: Seen,
+    /// The answer.
+    pub verdict: Verdict,
+}
+
+/// The decision for one sudo invocation (authenticate or acct_mgmt), in the
+/// order of the module documentation. Total: every failure is a denial.
+pub fn decide(facts: &Facts, cfg: &Config, stores: &dyn Stores) -> Decision {
+    let mut seen = Seen::default();
+    let verdict = match evaluate(facts, cfg, stores, &mut seen) {
+        Ok(v) => v,
+        Err(d) => Verdict::Deny(d),
+    };
+    Decision { seen, verdict }
+}
+
+fn deny<T>(code: DenyCode, message: impl Into<String>) -> Result<T, Denied> {
+    Err(Denied::new(code, message))
+}
+
+fn evaluate(
+    facts: &Facts,
+    cfg: &Config,
+    stores: &dyn Stores,
+    seen: &mut Seen,
+) -> Result<Verdict, Denied> {
+    // 1. Who is asking: the real uid of setuid sudo, cross-checked with PAM.
+    let uid = facts.uid;
+    let Some(user) = stores.user_name(uid) else {
+        return deny(DenyCode::UnknownUser, format!("uid {uid} has no user name"));
+    };
+    seen.user = Some(user.clone());
+    if let Some(ruser) = &facts.pam_ruser {
+        if *ruser != user {
+            return deny(
+                DenyCode::UserMismatch,
+                format!(
+                    "PAM says the requesting user is {ruser}, but the process belongs to {user}"
+                ),
+            );
+        }
+    }
+    if facts.pam_user.as_deref() != Some(user.as_str()) {
+        return deny(
+            DenyCode::UserMismatch,
+            format!(
+                "PAM user {:?} is not the invoking user {user} (targetpw/rootpw are not supported)",
+                facts.pam_user.clone().unwrap_or_default()
+            ),
+        );
+    }
+
+    // 2. What sudo is about to run, as whom.
+    let determined = match &facts.command {
+        Ok(d) => d,
+        Err(e) => return deny(DenyCode::CommandUndetermined, e.clone()),
+    };
+    seen.action = Some(determined.action.clone());
+    let run_as = match &determined.run_as_user {
+        // sudoers: "if runas_group was specified without runas_user we run
+        // the command as the invoking user" (sudo 1.9 and sudo-rs alike).
+        RunAs::Default if determined.run_as_group.is_some() => user.clone(),
+        RunAs::Default => "root".to_string(),
+        RunAs::Name(n) => match stores.user_by_name(n) {
+            Some(u) => u,
+            None => return deny(DenyCode::UnknownRunAs, format!("no such run-as user {n:?}")),
+        },
+        RunAs::Id(id) => match stores.user_name(*id) {
+            Some(u) => u,
+            None => return deny(DenyCode::UnknownRunAs, format!("no user with uid {id}")),
+        },
+    };
+    seen.run_as = Some(run_as.clone());
+    let run_as_group = match &determined.run_as_group {
+        None | Some(RunAs::Default) => None,
+        Some(RunAs::Name(n)) => match stores.group_by_name(n) {
+            Some(g) => Some(g),
+            None => return deny(DenyCode::UnknownRunAs, format!("no such group {n:?}")),
+        },
+        Some(RunAs::Id(id)) => match stores.group_name(*id) {
+            Some(g) => Some(g),
+            None => return deny(DenyCode::UnknownRunAs, format!("no group with gid {id}")),
+        },
+    };
+    seen.run_as_group = run_as_group.clone();
+
+    // 3. The token: JIT_TOKEN in the invoking environment, or a prompt.
+    let token_text = match &facts.token {
+        TokenInput::Given(t) => t.clone(),
+        TokenInput::Repeated => {
+            return deny(
+                DenyCode::Token(Reason::Malformed),
+                "JIT_TOKEN is set more than once in your environment",
+            )
+        }
+        TokenInput::Absent if facts.hook == Hook::Authenticate && !facts.prompt => {
+            return Ok(Verdict::Abstain)
+        }
+        TokenInput::Absent if facts.prompt => match stores.prompt("JIT token: ") {
+            Some(t) if !t.is_empty() => t,
+            _ => {
+                return deny(
+                    DenyCode::NoToken,
+                    "no JIT token: the prompt got no answer (sudo -n cannot prompt, and sudo \
+                     refuses answers of 512 bytes or more, which longer tokens are): set \
+                     JIT_TOKEN instead (JIT_TOKEN=... sudo CMD)",
+                )
+            }
+        },
+        TokenInput::Absent => {
+            return deny(
+                DenyCode::NoToken,
+                "no JIT token: set JIT_TOKEN to a token issued by jit-signer (e.g. JIT_TOKEN=... sudo CMD)",
+            )
+        }
+    };
+
+    // 4. The keys this host trusts.
+    let keys = stores.trusted_keys().map_err(|e| {
+        Denied::new(
+            DenyCode::KeysUnusable,
+            format!("trusted keys unusable: {e}"),
+        )
+    })?;
+
+    // 5. The token, and the invocation against its claims.
+    let inv = Invocation {
+        user,
+        host_groups: cfg.host_groups.clone(),
+        action: determined.action.clone(),
+        run_as_user: run_as,
+        run_as_group,
+    };
+    let now = facts.now;
+    let d = token::decide(
+        &token_text,
+        &keys,
+        now,
+        &inv,
+        &VerifyOptions {
+            leeway_secs: cfg.leeway_secs,
+        },
+    );
+    let token = match (d.allowed, d.token) {
+        (true, Some(t)) => t,
+        (_, token) => {
+            return Err(Denied {
+                code: DenyCode::Token(if d.reason == Reason::Ok {
+                    // Allowed without verified token information cannot
+                    // happen (token::decide); should it, it is no approval.
+                    Reason::Malformed
+                } else {
+                    d.reason
+                }),
+                message: d.message,
+                token: token.map(Box::new),
+            });
+        }
+    };
+    let mut message = d.message;
+    let refuse = |code: DenyCode, message: String, token: &TokenInfo| Denied {
+        code,
+        message,
+        token: Some(Box::new(token.clone())),
+    };
+
+    // 6. The host's revocation list.
+    match stores.revocation(&keys, now, &token) {
+        Ok(Checked::NoList) => {}
+        Ok(Checked::NotRevoked(v)) => message = format!("{message} (revocation list version {v})"),
+        Ok(Checked::Revoked(v, why)) => {
+            let m = crate::revocation::host::revoked_message(&token, v, why);
+            return Err(refuse(DenyCode::Revoked, m, &token));
+        }
+        Err(e) => return Err(refuse(DenyCode::from(&e), e.to_string(), &token)),
+    }
+
+    // 7. Use limits. A break-glass token is single-use by the format
+    // (max_uses 1); should one ever arrive without a limit, it counts as 1.
+    // A use is counted only where something runs, and only once per sudo:
+    // in acct_mgmt (authenticate runs before it, or not at all).
+    let limit = if token.break_glass {
+        Some(1)
+    } else {
+        token.max_uses
+    };
+    let runs = matches!(
+        determined.action,
+        Action::Exec { .. } | Action::Shell { .. } | Action::Edit { .. }
+    );
+    if let (Some(max), Hook::Account, true) = (limit, facts.hook, runs) {
+        match stores.consume_use(&token, max, now) {
+            Ok(u) => message = format!("{message} (use {} of {})", u.n, u.max),
+            Err(e) => {
+                let code = match e {
+                    ReplayError::Exhausted { .. } => DenyCode::UsesExhausted,
+                    ReplayError::ClockBehind { .. } => DenyCode::ClockSteppedBack,
+                    _ => DenyCode::ReplayCacheUnusable,
+                };
+                return Err(refuse(code, e.to_string(), &token));
+            }
+        }
+    }
+    Ok(Verdict::Allow(Allowed { token, message }))
+}
+
+/// What acct_mgmt approved, kept with the PAM handle for the session hooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approved {
+    /// The invoking user.
+    pub user: String,
+    /// The approved target user.
+    pub run_as: String,
+    /// The approved command path.
+    pub command_path: Option<String>,
+    /// Full argv.
+    pub argv: Option<Vec<String>>,
+    /// The token behind the approval.
+    pub token: Option<TokenInfo>,
+    /// When the session opened (Unix seconds, sub-second).
+    pub opened_at: Option<f64>,
+    /// Where acct_mgmt logged the decision: the session records of the same
+    /// transaction go to the same log, without reading the configuration again.
+    pub log: LogConfig,
+}
+
+impl Decision {
+    /// The audit event for this decision (the one mapping), made at `hook`
+    /// on terminal `tty` by process `pid`.
+    pub fn event(&self, hook: Hook, tty: Option<String>, pid: u32) -> Event {
+        let (command_path, argv) = command_of(self.seen.action.as_ref());
+        let mut ev = Event {
+            user: self.seen.user.clone(),
+            run_as_user: self.seen.run_as.clone(),
+            run_as_group: self.seen.run_as_group.clone(),
+            tty,
+            command_path,
+            argv,
+            pid: Some(pid),
+            ..Event::new(EventKind::Decision)
+        };
+        let message = match &self.verdict {
+            Verdict::Allow(a) => a.message.clone(),
+            Verdict::Deny(d) => d.message.clone(),
+            Verdict::Abstain => String::new(),
+        };
+        ev.allowed = Some(self.verdict.is_allowed());
+        ev.reason_code = Some(self.verdict.code().to_string());
+        ev.message = Some(if hook == Hook::Authenticate {
+            format!("authenticate: {message}")
+        } else {
+            message
+        });
+        fill_token(&mut ev, self.verdict.token());
+        ev
+    }
+
+    /// What acct_mgmt keeps for the session hooks, when it approved.
+    pub fn approved(&self, log: &LogConfig) -> Option<Approved> {
+        let Verdict::Allow(a) = &self.verdict else {
+            return None;
+        };
+        let (command_path, argv) = command_of(self.seen.action.as_ref());
+        Some(Approved {
+            user: self.seen.user.clone().unwrap_or_default(),
+            run_as: self.seen.run_as.clone().unwrap_or_default(),
+            command_path,
+            argv,
+            token: Some(a.token.clone()),
+            opened_at: None,
+            log: log.clone(),
+        })
+    }
+}
+
+/// open_session: may the session of this transaction start? `kept` is what
+/// acct_mgmt approved (none: it did not run or did not approve), `target`
+/// PAM_USER now (the run-as user). Returns the refusal to record, if any.
+pub fn open_session(kept: Option<&Approved>, target: Option<&str>) -> Result<(), Denied> {
+    let Some(data) = kept else {
+        // sudoers turned pam_acct_mgmt off, or an account module before
+        // pam_jit ended the stack (pam_unix's new_authtok_reqd=done for an
+        // expired password). Nothing may run.
+        return deny(
+            DenyCode::NoDecision,
+            "no jit decision was made for this command (is pam_acct_mgmt disabled, \
+             or did an earlier account module end the stack, e.g. for an expired password?)",
+        );
+    };
+    if target != Some(data.run_as.as_str()) {
+        return deny(
+            DenyCode::RunAsMismatch,
+            format!(
+                "session target {:?} is not the approved run-as user {}",
+                target.unwrap_or_default(),
+                data.run_as
+            ),
+        );
+    }
+    Ok(())
+}
+
+impl Approved {
+    /// A session event of this approved transaction (`run_as_mismatch` at
+    /// open, the end with its duration at close).
+    pub fn session_event(&self, kind: EventKind, tty: Option<String>, pid: u32) -> Event {
+        let mut ev = Event {
+            user: Some(self.user.clone()),
+            run_as_user: Some(self.run_as.clone()),
+            tty,
+            command_path: self.command_path.clone(),
+            argv: self.argv.clone(),
+            pid: Some(pid),
+            ..Event::new(kind)
+        };
+        fill_token(&mut ev, self.token.as_ref());
+        ev
+    }
+}
+
+fn fill_token(ev: &mut Event, t: Option<&TokenInfo>) {
+    if let Some(t) = t {
+        ev.token_id = Some(t.cti_hex.clone());
+        ev.issuer = Some(t.iss.clone());
+        ev.kid = Some(t.kid.clone());
+        ev.token_reason = Some(t.reason.clone());
+        ev.ticket = t.ticket.clone();
+        ev.approver = t.approver.clone();
+        ev.break_glass = t.break_glass;
+    }
+}
+
+/// The command path and argv a record shows for an action.
+pub fn command_of(action: Option<&Action>) -> (Option<String>, Option<Vec<String>>) {
+    match action {
+        Some(Action::Exec { argv }) | Some(Action::Shell { argv, .. }) => {
+            (argv.first().cloned(), Some(argv.clone()))
+        }
+        Some(Action::Edit { files }) => {
+            let mut argv = vec!["sudoedit".to_string()];
+            argv.extend(files.iter().cloned());
+            (Some("sudoedit".into()), Some(argv))
+        }
+        Some(a @ (Action::List | Action::Validate)) => (None, Some(vec![a.display()])),
+        None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests;
