@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::fs::{read_secure_file, SecureFileError};
+use crate::name::{self, NameKind};
 use crate::revocation::{self, host::MissingPolicy};
 
 /// Default location of the configuration file.
@@ -150,8 +151,8 @@ impl Config {
         if host_groups.is_empty() {
             return Err(err(gn, "host_groups names no group".into()));
         }
-        if let Some(bad) = host_groups.iter().find(|g| !valid_name(g)) {
-            return Err(err(gn, format!("invalid host group name {bad:?}")));
+        for g in &host_groups {
+            name::check(NameKind::HostGroup, g).map_err(|e| err(gn, e.to_string()))?;
         }
         if get("trusted_keys").is_none() {
             return Err(err(0, "trusted_keys is required".into()));
@@ -173,8 +174,10 @@ impl Config {
         };
         let hostname = match get("hostname") {
             None => None,
-            Some((_, v)) if valid_name(v) => Some(v.to_string()),
-            Some((n, v)) => return Err(err(n, format!("invalid hostname {v:?}"))),
+            Some((n, v)) => {
+                name::check(NameKind::HostName, v).map_err(|e| err(n, e.to_string()))?;
+                Some(v.to_string())
+            }
         };
         let revocation_missing = match get("revocation_missing") {
             None => MissingPolicy::default(),
@@ -208,14 +211,6 @@ impl Config {
         let text = read_secure_file(path, MAX_CONFIG_LEN)?;
         Config::parse(&text, &path.to_string_lossy())
     }
-}
-
-/// Host names, host groups: letters, digits, `.`, `_`, `-`; 1 to 253 bytes.
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
 /// What [`check_host`] found: the host's configuration as pam_jit will read it.

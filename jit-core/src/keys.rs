@@ -89,15 +89,12 @@ pub enum KeysError {
 }
 
 /// Maximum kid length in bytes.
-pub const MAX_KID_LEN: usize = 64;
+pub const MAX_KID_LEN: usize = crate::name::MAX_KID_LEN;
 
-/// Whether `kid` is a valid key id: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+/// Whether `kid` is a valid key id: 1 to 64 of `A-Z a-z 0-9 . _ -`
+/// ([`crate::name`], docs/names.md).
 pub fn is_valid_kid(kid: &str) -> bool {
-    !kid.is_empty()
-        && kid.len() <= MAX_KID_LEN
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    crate::name::is_valid(crate::name::NameKind::Kid, kid)
 }
 
 /// Parse a time as used in key files: RFC 3339 with offset, or `@UNIXSECONDS`.
@@ -152,11 +149,7 @@ impl TrustedKeys {
             }
             let mut fields = trimmed.split_ascii_whitespace();
             let kid = fields.next().unwrap_or_default();
-            if !is_valid_kid(kid) {
-                return Err(err(format!(
-                    "invalid kid {kid:?}: use 1 to 64 characters from A-Z a-z 0-9 . _ -"
-                )));
-            }
+            crate::name::check(crate::name::NameKind::Kid, kid).map_err(|e| err(e.to_string()))?;
             let alg = match fields.next() {
                 Some("ed25519") => KeyAlg::Ed25519,
                 Some(other) => {

@@ -4,6 +4,7 @@
 //! - [`invocation`] — what sudo is about to do (filled in by the PAM glue).
 //! - [`token`] — the signed capability format and its verification (docs/token-format.md).
 //! - [`keys`] — the trusted-keys file hosts pin.
+//! - [`name`] — the one rule for user and group names, host groups, kids (docs/names.md).
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
 //! - [`ledger`] — the signer's issuance ledger (same format), standing access and reports.
 //! - [`config`] — `/etc/security/pam_jit.conf`.
@@ -21,6 +22,7 @@ pub mod invocation;
 pub mod keys;
 pub mod ledger;
 pub mod log;
+pub mod name;
 pub mod policy;
 pub mod replay;
 pub mod revocation;

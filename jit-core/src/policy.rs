@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::name::NameKind;
 use crate::token::{parse_command, Grant, MAX_LIFETIME_SECS};
 
 /// Shortest token lifetime a rule may grant (the signer's own floor).
@@ -213,17 +214,6 @@ pub fn parse_duration(s: &str) -> Option<u64> {
     Some(total)
 }
 
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-fn valid_word(s: &str) -> bool {
-    !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 impl Policy {
     /// Parse and validate a policy file (TOML, unknown keys refused).
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
@@ -243,40 +233,27 @@ impl Policy {
                 index,
                 message,
             };
-            if !valid_name(&r.name) {
-                return Err(bad(
-                    "?",
-                    format!(
-                        "name {:?}: use 1-64 characters from A-Z a-z 0-9 . _ -",
-                        r.name
-                    ),
-                ));
-            }
+            crate::name::check(NameKind::Rule, &r.name).map_err(|e| bad("?", e.to_string()))?;
             let name = r.name.clone();
             if !names.insert(name.clone()) {
                 return Err(bad(&name, "duplicate rule name".into()));
             }
-            let words = |key: &str, v: &[String]| -> Result<(), PolicyError> {
+            let words = |key: &str, kind: NameKind, v: &[String]| -> Result<(), PolicyError> {
                 let mut seen = HashSet::new();
                 for w in v {
-                    if !valid_word(w) {
-                        return Err(bad(
-                            &name,
-                            format!("{key}: {w:?} is empty or contains whitespace"),
-                        ));
-                    }
+                    crate::name::check(kind, w).map_err(|e| bad(&name, format!("{key}: {e}")))?;
                     if !seen.insert(w) {
                         return Err(bad(&name, format!("{key}: {w:?} is listed twice")));
                     }
                 }
                 Ok(())
             };
-            words("users", &r.users)?;
-            words("groups", &r.groups)?;
-            words("host_groups", &r.host_groups)?;
-            words("run_as_groups", &r.run_as_groups)?;
-            words("approvers", &r.approvers)?;
-            words("approver_groups", &r.approver_groups)?;
+            words("users", NameKind::User, &r.users)?;
+            words("groups", NameKind::Group, &r.groups)?;
+            words("host_groups", NameKind::HostGroup, &r.host_groups)?;
+            words("run_as_groups", NameKind::Group, &r.run_as_groups)?;
+            words("approvers", NameKind::User, &r.approvers)?;
+            words("approver_groups", NameKind::Group, &r.approver_groups)?;
             if r.users.is_empty() && r.groups.is_empty() {
                 return Err(bad(
                     &name,
@@ -287,7 +264,7 @@ impl Policy {
                 return Err(bad(&name, "host_groups is empty".into()));
             }
             let run_as = r.run_as.unwrap_or_else(|| vec!["root".into()]);
-            words("run_as", &run_as)?;
+            words("run_as", NameKind::User, &run_as)?;
             if run_as.is_empty() && r.run_as_groups.is_empty() {
                 return Err(bad(&name, "run_as and run_as_groups are both empty".into()));
             }
@@ -612,21 +589,19 @@ impl RequestFile {
         if self.requester.is_empty() {
             return Err("requester is empty".into());
         }
+        crate::name::check(NameKind::User, &self.requester)
+            .map_err(|e| format!("requester: {e}"))?;
         if self.host_groups.is_empty() {
             return Err("no host group requested".into());
         }
         if self.commands.is_empty() && !self.shell {
             return Err("nothing requested".into());
         }
-        for w in self
-            .host_groups
-            .iter()
-            .chain(&self.run_as)
-            .chain(&self.run_as_groups)
-        {
-            if !valid_word(w) {
-                return Err(format!("{w:?} is empty or contains whitespace"));
-            }
+        let names = (self.host_groups.iter().map(|w| (NameKind::HostGroup, w)))
+            .chain(self.run_as.iter().map(|w| (NameKind::User, w)))
+            .chain(self.run_as_groups.iter().map(|w| (NameKind::Group, w)));
+        for (kind, w) in names {
+            crate::name::check(kind, w).map_err(|e| e.to_string())?;
         }
         if self.run_as.is_empty() && self.run_as_groups.is_empty() {
             return Err("no run-as user or group".into());

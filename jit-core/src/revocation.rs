@@ -34,7 +34,7 @@ pub const MAX_LIST_TEXT_LEN: usize = 349_526;
 /// token anyway.
 pub const PRUNE_MARGIN_SECS: i64 = crate::token::MAX_LEEWAY_SECS as i64;
 /// Longest user name accepted in a list.
-pub const MAX_USER_LEN: usize = 256;
+pub const MAX_USER_LEN: usize = crate::name::MAX_USER_LEN;
 
 /// The payload of a revocation list (§2).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,12 +64,10 @@ pub enum Revoked {
     IssuedBefore(i64),
 }
 
-/// Whether `s` may appear as a user name in a list: 1 to 256 bytes, no
-/// white space, no control characters.
+/// Whether `s` may appear as a user name in a list: the user name rule of
+/// [`crate::name`] (docs/names.md).
 pub fn valid_user(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_USER_LEN
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    crate::name::is_valid(crate::name::NameKind::User, s)
 }
 
 /// CBOR canonical order of text strings: shorter first, then bytewise.
@@ -94,15 +92,8 @@ impl RevocationList {
         if self.tokens.values().any(|&e| e < 0) {
             return Err("a token exp is negative".into());
         }
-        if let Some(u) = self
-            .users
-            .iter()
-            .chain(self.watermarks.keys())
-            .find(|u| !valid_user(u))
-        {
-            return Err(format!(
-                "user name {u:?} is empty, too long or has white space or control characters"
-            ));
+        for u in self.users.iter().chain(self.watermarks.keys()) {
+            crate::name::check(crate::name::NameKind::User, u).map_err(|e| e.to_string())?;
         }
         if self.watermarks.values().any(|&t| t < 0) {
             return Err("a watermark is negative".into());

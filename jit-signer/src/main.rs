@@ -734,9 +734,19 @@ fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
+/// The name rule (jit_core::name, docs/names.md) for the value of option
+/// `what`: the signer refuses exactly what hosts refuse.
 fn check_name(what: &str, s: &str) -> anyhow::Result<()> {
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        bail!("{what} {s:?}: must be non-empty without whitespace or control characters");
+    use jit_core::name::{check, NameKind};
+    let checked = match what {
+        "--host-group" => check(NameKind::HostGroup, s),
+        "--run-as-group" => check(NameKind::Group, s),
+        // User and group names follow the same rule.
+        "--user" | "--run-as" | "--run-as/--run-as-group" => check(NameKind::User, s),
+        _ => check(NameKind::User, s).and_then(|()| check(NameKind::HostGroup, s)),
+    };
+    if let Err(e) = checked {
+        bail!("{what}: {e}");
     }
     Ok(())
 }

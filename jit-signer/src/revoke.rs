@@ -145,12 +145,11 @@ pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
                 .ok_or_else(|| usage(anyhow!("--before {s:?}: use RFC 3339 or @UNIXSECONDS")))?,
         ),
     };
-    for u in a.users.iter().chain(&a.restore_users) {
-        if !revocation::valid_user(u) {
-            return Err(usage(anyhow!(
-                "user {u:?}: must be 1-256 characters without white space or control characters"
-            )));
-        }
+    let named = (a.users.iter().map(|u| ("--user", u)))
+        .chain(a.restore_users.iter().map(|u| ("--restore-user", u)));
+    for (flag, u) in named {
+        jit_core::name::check(jit_core::name::NameKind::User, u)
+            .map_err(|e| usage(anyhow!("{flag}: {e}")))?;
     }
     if add_tokens.is_empty() && a.users.is_empty() && a.restore_users.is_empty() {
         return Err(usage(anyhow!(
