@@ -1,8 +1,15 @@
 //! Append decision records with the real writer (used by tests/ci.d/20-log-*.sh).
 //!
 //! log_append --log FILE --state FILE --export FILE [--host H] [--syslog SOCKET] [--count N] [--tag T]
+//!            [--sudo all-flushed|contract]
+//!
+//! With `--sudo`, each of the N rounds writes what one allowed sudo writes (an
+//! allowed decision, then its session_close), both flushed (`all-flushed`, as
+//! before the durability contract) or the decision flushed and the
+//! session_close only written (`contract`, docs/log-format.md "Durability"),
+//! and prints the median and quartiles of a round in microseconds.
 
-use jit_core::log::{append, Event, EventKind, LogConfig};
+use jit_core::log::{append, append_with, Durability, Event, EventKind, LogConfig};
 use std::path::PathBuf;
 
 fn main() {
@@ -10,6 +17,7 @@ fn main() {
     c.syslog = false;
     let mut count = 1u64;
     let mut tag = String::from("ci");
+    let mut sudo: Option<Durability> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut v = || {
@@ -27,8 +35,18 @@ fn main() {
             }
             "--count" => count = v().parse().unwrap_or_else(|_| die("bad --count")),
             "--tag" => tag = v(),
+            "--sudo" => {
+                sudo = Some(match v().as_str() {
+                    "all-flushed" => Durability::Flushed,
+                    "contract" => Durability::Written,
+                    _ => die("--sudo takes all-flushed or contract"),
+                })
+            }
             _ => die(&format!("unknown argument {a}")),
         }
+    }
+    if let Some(close) = sudo {
+        return rounds(&c, count, close);
     }
     for i in 0..count {
         let mut e = Event::new(EventKind::Decision);
@@ -49,6 +67,36 @@ fn main() {
             Err(e) => die(&e.to_string()),
         }
     }
+}
+
+fn rounds(c: &LogConfig, count: u64, close: Durability) {
+    let mut e = Event::new(EventKind::Decision);
+    e.user = Some("ci".into());
+    e.run_as_user = Some("root".into());
+    e.command_path = Some("/usr/bin/true".into());
+    e.argv = Some(vec!["true".into()]);
+    e.allowed = Some(true);
+    e.reason_code = Some("token_ok".into());
+    e.pid = Some(std::process::id());
+    let mut s = e.clone();
+    s.kind = EventKind::SessionClose;
+    s.session_secs = Some(0.001);
+    let mut t: Vec<f64> = (0..count)
+        .map(|_| {
+            let t0 = std::time::Instant::now();
+            append_with(c, &e, Durability::Flushed).unwrap_or_else(|e| die(&e.to_string()));
+            append_with(c, &s, close).unwrap_or_else(|e| die(&e.to_string()));
+            t0.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    let q = |f: f64| t[((t.len() - 1) as f64 * f) as usize];
+    println!(
+        "{count} sudos: median {:.0} us (quartiles {:.0}-{:.0})",
+        q(0.5),
+        q(0.25),
+        q(0.75)
+    );
 }
 
 fn die(m: &str) -> ! {

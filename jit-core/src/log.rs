@@ -19,7 +19,20 @@ use std::path::PathBuf;
 
 pub use crate::fs::LOCK_WAIT;
 pub use record::{EventKind, Record};
-pub use writer::{append, append_record, bulk_append, Chain};
+pub use writer::{append, append_record, append_with, bulk_append, Chain};
+
+/// Whether an append waits for the disk (docs/log-format.md, "Durability").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk (`fdatasync`ed) before the append returns: an allowed
+    /// decision ("no audit, no root"). The default of [`append`].
+    Flushed,
+    /// Written to the file before the append returns, not waited for: it
+    /// reaches the disk with the next record (which is then flushed) or the
+    /// kernel's writeback. Denials and session records. A power cut can lose
+    /// it; the next writer records that (`state_ahead`).
+    Written,
+}
 
 /// Where and how the writer logs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,7 +48,14 @@ fn helper_process() {
     }
     let mut i = 0;
     while i < n {
-        if let Err(e) = append(&c, &ev(&format!("{id}-{i}"))) {
+        // Allowed decisions (flushed) and denials or session records
+        // (written), as pam_jit writes them.
+        let d = if i % 3 == 0 {
+            jit_core::log::Durability::Flushed
+        } else {
+            jit_core::log::Durability::Written
+        };
+        if let Err(e) = jit_core::log::append_with(&c, &ev(&format!("{id}-{i}")), d) {
             eprintln!("helper append failed: {e}");
             std::process::exit(1);
         }

@@ -208,8 +208,39 @@ fn state_behind_and_torn_tail_together() {
     );
 }
 
+/// A state any number of records behind the log (the state on disk older
+/// than the log after a power cut): every record after it is checked, seal
+/// included, adopted, and named in one recovery record.
 #[test]
-fn state_two_steps_behind_is_refused() {
+fn state_many_steps_behind_is_adopted_with_a_recovery_record() {
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(d.path());
+    append(&c, &ev(1)).unwrap();
+    let old = std::fs::read(&c.state_path).unwrap();
+    for i in 2..40 {
+        append(&c, &ev(i)).unwrap();
+    }
+    std::fs::write(&c.state_path, &old).unwrap();
+    let a = append(&c, &ev(40)).unwrap();
+    assert_eq!(a.seq, 41);
+    assert_eq!(found(&c), vec!["state_behind"]);
+    let l = lines(&c.log_path);
+    assert!(
+        l[40]["message"]
+            .as_str()
+            .unwrap()
+            .contains("records 2 to 39"),
+        "{}",
+        l[40]["message"]
+    );
+    let r = check(&c, std::slice::from_ref(&c.log_path));
+    assert_eq!(r.outcome, Outcome::Intact, "{:?}", r.findings);
+}
+
+/// Behind, but a record after the state head does not verify while later
+/// ones do: not what a crash leaves. Refused.
+#[test]
+fn state_behind_with_a_damaged_record_after_it_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let c = cfg(d.path());
     append(&c, &ev(1)).unwrap();
@@ -217,6 +248,16 @@ fn state_two_steps_behind_is_refused() {
     append(&c, &ev(2)).unwrap();
     append(&c, &ev(3)).unwrap();
     std::fs::write(&c.state_path, &old).unwrap();
+    // Re-seal record 2 with a wrong key: hash still right, seal not.
+    let mut text = std::fs::read(&c.log_path).unwrap();
+    let start: usize = text
+        .split_inclusive(|&b| b == b'\n')
+        .take(2)
+        .map(<[u8]>::len)
+        .sum();
+    let end = start + text[start..].iter().position(|&b| b == b'\n').unwrap();
+    text[end - 3] = if text[end - 3] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&c.log_path, &text).unwrap();
     let e = append(&c, &ev(4)).unwrap_err();
     assert!(matches!(e, LogError::Mismatch { .. }), "{e}");
 }

@@ -121,25 +121,62 @@ impl State {
 
     /// Decode the two-slot file content.
     pub fn from_bytes(b: &[u8]) -> Result<State, StateError> {
-        let a = b.get(..SLOT).and_then(State::decode);
-        let c = b.get(SLOT..2 * SLOT).and_then(State::decode);
-        match (a, c) {
-            (None, None) => Err(StateError::Corrupt),
-            (Some(x), None) | (None, Some(x)) => Ok(x),
-            (Some(x), Some(y)) => {
-                let (lo, hi) = if x.seq < y.seq { (x, y) } else { (y, x) };
-                if hi.seq != lo.seq.wrapping_add(1) || hi.seq % 2 == lo.seq % 2 {
-                    return Err(StateError::Inconsistent(lo.seq, hi.seq));
-                }
-                Ok(hi)
-            }
-        }
+        State::slots_from_bytes(b).map(|(newer, _)| newer)
     }
 
     /// Read a state file. `Ok(None)` when it does not exist.
     pub fn read(path: &Path) -> Result<Option<State>, StateError> {
         match File::open(path) {
             Ok(f) => State::read_from(&f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Decode the two-slot file content as `(newer, older)`: the state and,
+    /// when both slots are valid, the one before it (the fallback when the
+    /// newer names a record the log lost at a power cut).
+    pub fn slots_from_bytes(b: &[u8]) -> Result<(State, Option<State>), StateError> {
+        let a = b.get(..SLOT).and_then(State::decode);
+        let c = b.get(SLOT..2 * SLOT).and_then(State::decode);
+        match (a, c) {
+            (None, None) => Err(StateError::Corrupt),
+            (Some(x), None) | (None, Some(x)) => Ok((x, None)),
+            (Some(x), Some(y)) => {
+                let (lo, hi) = if x.seq < y.seq { (x, y) } else { (y, x) };
+                if hi.seq != lo.seq.wrapping_add(1) || hi.seq % 2 == lo.seq % 2 {
+                    return Err(StateError::Inconsistent(lo.seq, hi.seq));
+                }
+                Ok((hi, Some(lo)))
+            }
+        }
+    }
+
+    /// [`State::read_from`] with both slots: `(newer, older)`.
+    pub fn slots_from(f: &File) -> Result<Option<(State, Option<State>)>, StateError> {
+        let mut b = [0u8; 2 * SLOT];
+        let mut n = 0;
+        while n < b.len() {
+            match f.read_at(&mut b[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let r = if n == 0 {
+            Ok(None)
+        } else {
+            State::slots_from_bytes(&b[..n]).map(Some)
+        };
+        b.zeroize();
+        r
+    }
+
+    /// [`State::read`] with both slots: `(newer, older)`.
+    pub fn read_slots(path: &Path) -> Result<Option<(State, Option<State>)>, StateError> {
+        match File::open(path) {
+            Ok(f) => State::slots_from(&f),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -169,16 +206,30 @@ impl State {
         r
     }
 
-    /// Write this state into its slot (`seq % 2`), `fdatasync`, then wipe the other slot.
+    /// The state of a flushed record (docs/log-format.md, "Durability"):
+    /// write this state into its slot (`seq % 2`), `fdatasync`, then zero the
+    /// other slot (which holds the previous key) and `fdatasync` again, so the
+    /// previous key is off the device before the caller goes on. Each write
+    /// changes one slot after the other is on disk: a torn sector leaves one
+    /// valid slot. The log must be on disk up to this state's record.
     pub fn store(&self, f: &File) -> io::Result<()> {
+        self.store_written(f)?;
+        f.sync_data()?;
+        let other = (1 - (self.seq % 2) as usize) * SLOT;
+        f.write_all_at(&[0u8; SLOT], other as u64)?;
+        f.sync_data()
+    }
+
+    /// The state of a written (not flushed) record: write this state into its
+    /// slot only. The other slot, the state of the flushed record before it,
+    /// stays valid: it is what a reader falls back to when a power cut loses
+    /// this record from the log.
+    pub fn store_written(&self, f: &File) -> io::Result<()> {
         let slot = (self.seq % 2) as usize;
         let mut enc = self.encode();
         let r = f.write_all_at(&enc, (slot * SLOT) as u64);
         enc.zeroize();
-        r?;
-        f.sync_data()?;
-        f.write_all_at(&[0u8; SLOT], ((1 - slot) * SLOT) as u64)?;
-        Ok(())
+        r
     }
 }
 

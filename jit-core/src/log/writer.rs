@@ -2,7 +2,7 @@
 
 use super::record::{self, hex, EventKind, Record, MAX_LINE};
 use super::state::State;
-use super::{syslog, Appended, Event, LogConfig, LogError};
+use super::{syslog, Appended, Durability, Event, LogConfig, LogError};
 use crate::fs::private_parent as parent;
 use crate::fs::{ensure_private_dir, give_to_root, lock_file, open_create, sync_dir};
 use nix::fcntl::Flock;
@@ -211,11 +211,22 @@ struct Open<'c> {
     chain: Chain,
     /// `(seq, hash, kind, break-glass alert)` of each record written.
     written: Vec<(u64, [u8; 32], EventKind, Option<String>)>,
+    /// The head record was written but not flushed (the state file holds two
+    /// slots): the next record must be flushed.
+    pending: bool,
 }
 
 impl Open<'_> {
-    /// One write(), fdatasync, then the state.
-    fn write(&mut self, mut rec: Record<'_>) -> Result<u64, LogError> {
+    /// A flushed record: one write(), fdatasync, then the state.
+    fn write(&mut self, rec: Record<'_>) -> Result<u64, LogError> {
+        self.write_with(rec, Durability::Flushed)
+    }
+
+    /// One write(), then, when the record is flushed (asked for, or the one
+    /// before it was not), fdatasync and the flushed state; else the written
+    /// state (docs/log-format.md, "Durability").
+    fn write_with(&mut self, mut rec: Record<'_>, d: Durability) -> Result<u64, LogError> {
+        let flush = d == Durability::Flushed || self.pending;
         let kind = rec.kind;
         let alert = syslog::break_glass_alert(&rec);
         let line = self.chain.seal_next(&mut rec)?;
@@ -239,13 +250,20 @@ impl Open<'_> {
                 Err(e) => return Err(short(n, e.to_string())),
             }
         }
-        self.log.sync_data().map_err(io_err("fdatasync", path))?;
+        if flush {
+            self.log.sync_data().map_err(io_err("fdatasync", path))?;
+        }
         self.size += line.len() as u64;
         let st = self
             .chain
             .to_state(&self.base, self.dev, self.ino, self.size);
-        st.store(&self.state_file)
-            .map_err(io_err("update state", &self.cfg.state_path))?;
+        let stored = if flush {
+            st.store(&self.state_file)
+        } else {
+            st.store_written(&self.state_file)
+        };
+        stored.map_err(io_err("update state", &self.cfg.state_path))?;
+        self.pending = !flush;
         let seq = st.seq;
         self.written.push((seq, self.chain.head(), kind, alert));
         Ok(seq)
@@ -306,12 +324,20 @@ fn line_is_head(line: &[u8], head: &[u8; 32]) -> bool {
     }
 }
 
-/// Append one event: lock, check, append, fdatasync, update state, unlock.
+/// Append one event and wait for the disk: lock, check, append, fdatasync,
+/// update state, unlock. The same as [`append_with`] `Durability::Flushed`.
 pub fn append(cfg: &LogConfig, ev: &Event) -> Result<Appended, LogError> {
+    append_with(cfg, ev, Durability::Flushed)
+}
+
+/// Append one event, flushed or only written (docs/log-format.md,
+/// "Durability"). Either way the record is in the log file when this
+/// returns; only a `Flushed` one is also on disk.
+pub fn append_with(cfg: &LogConfig, ev: &Event, d: Durability) -> Result<Appended, LogError> {
     let _lock = lock(cfg)?;
     let mut o = open(cfg)?;
     let t = now_string()?;
-    let seq = o.write(fill(ev, &cfg.host, &t))?;
+    let seq = o.write_with(fill(ev, &cfg.host, &t), d)?;
     finish(cfg, o, seq)
 }
 
@@ -425,7 +451,7 @@ fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> 
 /// (create, continue, or recover), writing any start/continue/recovery records.
 fn open(cfg: &LogConfig) -> Result<Open<'_>, LogError> {
     let (state_file, _) = open_create(&cfg.state_path, 0o600, false)?;
-    let state = state::State::read_from(&state_file).map_err(|source| LogError::State {
+    let state = state::State::slots_from(&state_file).map_err(|source| LogError::State {
         path: cfg.state_path.clone(),
         source,
     })?;
@@ -441,7 +467,7 @@ fn open(cfg: &LogConfig) -> Result<Open<'_>, LogError> {
             }
             create(cfg, log, state_file, meta.dev(), meta.ino())
         }
-        Some(st) => reconcile(cfg, log, state_file, meta, st),
+        Some((st, older)) => reconcile(cfg, log, state_file, meta, st, older),
     }
 }
 
@@ -520,6 +546,7 @@ fn create(
         base,
         chain,
         written: Vec::new(),
+        pending: false,
     };
     let t = now_string()?;
     let mut r = Record::new(EventKind::Start);
@@ -544,6 +571,7 @@ fn reconcile(
     state_file: File,
     meta: std::fs::Metadata,
     st: State,
+    older: Option<State>,
 ) -> Result<Open<'_>, LogError> {
     let lp = &cfg.log_path;
     let len = meta.len();
@@ -559,6 +587,8 @@ fn reconcile(
         base: st.clone(),
         chain,
         written: Vec::new(),
+        // Two valid slots: the head record was written, not flushed.
+        pending: older.is_some(),
     };
     if !same {
         if len == 0 {
@@ -597,75 +627,106 @@ fn reconcile(
             ),
         ));
     }
-    if len < st.size {
-        return Err(mismatch(
-            cfg,
-            format!(
-                "the log was cut in place: {} bytes, the state says {} (copytruncate is unsupported)",
-                len, st.size
-            ),
-        ));
+    // The record ending at `s.size` must be the head of the slot used.
+    let matches = |f: &File, s: &State| -> Result<bool, LogError> {
+        if len < s.size || s.dev != st.dev || s.ino != st.ino {
+            return Ok(false);
+        }
+        let last = line_ending_at(f, s.size).map_err(io_err("read", lp))?;
+        Ok(last.as_deref().is_some_and(|l| line_is_head(l, &s.head)))
+    };
+    // The newer slot, or, when it names the written record a power cut took
+    // from the log, the older one (docs/log-format.md, "Durability").
+    let mut lost: Option<(u64, [u8; 32])> = None;
+    if !matches(&o.log, &st)? {
+        match older {
+            Some(old) if matches(&o.log, &old)? => {
+                lost = Some((st.seq, st.head));
+                o.chain = Chain::resume(old.seq, old.head, old.key);
+                o.base = old;
+            }
+            _ if len < st.size => {
+                return Err(mismatch(
+                    cfg,
+                    format!(
+                        "the log was cut in place: {} bytes, the state says {} (copytruncate is unsupported)",
+                        len, st.size
+                    ),
+                ))
+            }
+            _ => {
+                return Err(mismatch(
+                    cfg,
+                    format!(
+                        "the record ending at byte {} is not the state head (seq {}, hash {})",
+                        st.size,
+                        st.seq,
+                        hex(&st.head)
+                    ),
+                ))
+            }
+        }
     }
-    // The record ending at st.size must be the head.
-    let last = line_ending_at(&o.log, st.size).map_err(io_err("read", lp))?;
-    if !last.as_deref().is_some_and(|l| line_is_head(l, &st.head)) {
-        return Err(mismatch(
-            cfg,
-            format!(
-                "the record ending at byte {} is not the state head (seq {}, hash {})",
-                st.size,
-                st.seq,
-                hex(&st.head)
-            ),
-        ));
-    }
-    if len == st.size {
+    let from = o.base.size;
+    let from_seq = o.base.seq;
+    o.size = from;
+    if len == from && lost.is_none() {
         return Ok(o);
     }
-    // Bytes after the head: a record the state missed and/or a torn tail.
-    let extra_len = len - st.size;
+    // Records after the head: the state is behind (by any number of records
+    // after a power cut). Adopt each that follows the head and verifies,
+    // seal included, with the key evolved from the state's.
+    let mut lines = Lines::new(&o.log, from, len);
+    let mut adopted = 0u64;
+    while let Some(line) = lines.next_line().map_err(io_err("read", lp))? {
+        let Some(f) = record::frame(line) else { break };
+        let h = record::record_hash(f.body);
+        // Read by position, as the verifier reads it: the hash and the
+        // seal make it authentic, and the module links no JSON parser for
+        // records.
+        let follows = record::header(f.body)
+            .is_some_and(|hd| hd.seq == o.chain.next_seq() && hd.prev == o.chain.head());
+        if h != f.hash || !follows || f.seal != record::seal(&o.chain.key, &h) {
+            break;
+        }
+        let seq = o.chain.next_seq();
+        if let Some((ls, lh)) = lost {
+            if ls == seq && lh != h {
+                return Err(mismatch(
+                    cfg,
+                    format!(
+                        "record {seq} in the log is not the record the state names (hash {})",
+                        hex(&lh)
+                    ),
+                ));
+            }
+            lost = None;
+        }
+        let next_key = record::evolve(&o.chain.key);
+        o.chain = Chain::resume(seq, h, next_key);
+        o.size += line.len() as u64;
+        adopted += 1;
+        lines.consume();
+    }
+    let good = o.size;
+    // What is left is a torn tail: at most one partial record (and zeros).
+    // A complete verifying record in it means the log is damaged or the
+    // state does not belong to it.
+    let extra_len = len - good;
     if extra_len > 2 * MAX_LINE as u64 {
         return Err(mismatch(
             cfg,
             format!(
-                "{extra_len} unexplained bytes after the state head (seq {})",
-                st.seq
+                "{extra_len} unexplained bytes after record {}",
+                o.chain.next_seq().wrapping_sub(1)
             ),
         ));
     }
-    let mut extra = vec![0u8; extra_len as usize];
+    let mut discarded = vec![0u8; extra_len as usize];
     o.log
-        .read_exact_at(&mut extra, st.size)
+        .read_exact_at(&mut discarded, good)
         .map_err(io_err("read", lp))?;
-    let mut good = st.size;
-    o.size = st.size;
-    let mut rest: &[u8] = &extra;
-    let mut adopted = false;
-    if let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-        let (line, after) = rest.split_at(nl + 1);
-        if let Some(f) = record::frame(line) {
-            let h = record::record_hash(f.body);
-            // Read by position, as the verifier reads it: the hash and the
-            // seal below make it authentic, and the module links no JSON
-            // parser for records.
-            let follows = record::header(f.body)
-                .is_some_and(|hd| hd.seq == st.seq.wrapping_add(1) && hd.prev == st.head);
-            if h == f.hash && follows && f.seal == record::seal(&st.key, &h) {
-                // The state is one step behind: adopt the record.
-                o.chain = Chain::resume(st.seq.wrapping_add(1), h, record::evolve(&st.key));
-                good += line.len() as u64;
-                o.size = good;
-                let stn = o.chain.to_state(&o.base, o.dev, o.ino, o.size);
-                stn.store(&o.state_file)
-                    .map_err(io_err("update state", &cfg.state_path))?;
-                rest = after;
-                adopted = true;
-            }
-        }
-    }
-    // A crash leaves at most one partial record; a complete verifying record in
-    // what is left means the state is further behind than a crash explains.
-    for l in rest
+    for l in discarded
         .split_inclusive(|&b| b == b'\n')
         .filter(|l| l.ends_with(b"\n"))
     {
@@ -673,45 +734,114 @@ fn reconcile(
             return Err(mismatch(
                 cfg,
                 format!(
-                    "complete records after the state head (seq {}) that the state does not account for: state rolled back?",
-                    st.seq
+                    "complete records after the state head (seq {from_seq}) that the state does not account for: state rolled back?"
                 ),
             ));
         }
     }
-    let discarded = rest.to_vec();
     if !discarded.is_empty() {
         cut(&mut o, good)?;
     }
-    if adopted {
+    if let Some((ls, lh)) = lost {
+        o.recovery(
+            "state_ahead",
+            format!(
+                "state file named record {ls} (hash {}), which the log does not hold: a record written but not yet flushed was lost (power cut); the state's previous slot (seq {from_seq}) matches the log",
+                hex(&lh)
+            ),
+            None,
+        )?;
+    }
+    if adopted == 1 {
         o.recovery(
             "state_behind",
             format!(
-                "state file was at seq {}; record {} was complete and correctly sealed (crash before the state update)",
-                st.seq,
-                st.seq.wrapping_add(1)
+                "state file was at seq {from_seq}; record {} was complete and correctly sealed (crash before the state update)",
+                from_seq.wrapping_add(1)
+            ),
+            None,
+        )?;
+    } else if adopted > 1 {
+        o.recovery(
+            "state_behind",
+            format!(
+                "state file was at seq {from_seq}; records {} to {} were complete and correctly sealed (crash or power cut before the state update reached the disk)",
+                from_seq.wrapping_add(1),
+                from_seq.wrapping_add(adopted)
             ),
             None,
         )?;
     }
     if !discarded.is_empty() {
         let zeros = discarded.iter().all(|&b| b == 0);
-        let after = if adopted {
-            st.seq.wrapping_add(1)
-        } else {
-            st.seq
-        };
         o.recovery(
             "torn_tail",
             format!(
-                "{} {} bytes after record {after} (crash during a write); cut them",
+                "{} {} bytes after record {} (crash during a write); cut them",
                 if zeros { "zero-filled" } else { "partial" },
                 discarded.len(),
+                from_seq.wrapping_add(adopted),
             ),
             Some(&discarded),
         )?;
     }
     Ok(o)
+}
+
+/// Complete lines of `f` between two offsets, read in chunks (the records
+/// after a state that is far behind need not fit in memory).
+struct Lines<'f> {
+    f: &'f File,
+    /// File offset of `buf[0]`.
+    at: u64,
+    end: u64,
+    buf: Vec<u8>,
+    /// Start of the next line in `buf`.
+    start: usize,
+    /// Length of the line last returned, consumed by [`Lines::consume`].
+    cur: usize,
+}
+
+impl<'f> Lines<'f> {
+    fn new(f: &'f File, from: u64, end: u64) -> Self {
+        Lines {
+            f,
+            at: from,
+            end,
+            buf: Vec::new(),
+            start: 0,
+            cur: 0,
+        }
+    }
+
+    /// The next complete line (with its `\n`, at most `MAX_LINE` bytes), or
+    /// `None` when what is left holds none. It stays the next line until
+    /// [`Lines::consume`].
+    fn next_line(&mut self) -> std::io::Result<Option<&[u8]>> {
+        loop {
+            let rest = &self.buf[self.start..];
+            if let Some(p) = rest.iter().take(MAX_LINE).position(|&b| b == b'\n') {
+                self.cur = p + 1;
+                return Ok(Some(&self.buf[self.start..self.start + p + 1]));
+            }
+            let have = self.at + self.buf.len() as u64;
+            if rest.len() >= MAX_LINE || have >= self.end {
+                return Ok(None);
+            }
+            self.buf.drain(..self.start);
+            self.at += self.start as u64;
+            self.start = 0;
+            let want = (self.end - have).min(1 << 20) as usize;
+            let old = self.buf.len();
+            self.buf.resize(old + want, 0);
+            self.f.read_exact_at(&mut self.buf[old..], have)?;
+        }
+    }
+
+    fn consume(&mut self) {
+        self.start += self.cur;
+        self.cur = 0;
+    }
 }
 
 fn cut(o: &mut Open<'_>, at: u64) -> Result<(), LogError> {
