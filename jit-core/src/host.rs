@@ -33,7 +33,7 @@ use std::fmt;
 use crate::config::Config;
 use crate::invocation::{Action, Invocation};
 use crate::keys::TrustedKeys;
-use crate::log::{Event, EventKind, LogConfig};
+use crate::log::{Durability, Event, EventKind, LogConfig};
 use crate::replay::{ReplayError, Use};
 use crate::revocation::host::{Checked, HostError, HostPolicy};
 use crate::sudo::{Determined, RunAs};
@@ -297,7 +297,23 @@ impl Verdict {
     pub fn is_allowed(&self) -> bool {
         matches!(self, Verdict::Allow(_))
     }
+
+    /// How its record is written (docs/log-format.md, "Durability"): an
+    /// approval is on disk before the module says yes ("no audit, no
+    /// root"); a refusal is written before the module answers, and reaches
+    /// the disk with the next approval's flush or the kernel's writeback.
+    pub fn durability(&self) -> Durability {
+        if self.is_allowed() {
+            Durability::Flushed
+        } else {
+            Durability::Written
+        }
+    }
 }
+
+/// How session records are written: before the hook returns, not waited
+/// for (the command they bracket was approved by a flushed record).
+pub const SESSION_RECORDS: Durability = Durability::Written;
 
 /// The token text, as gathered from the invoking user's environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -215,7 +215,7 @@ fn decision(
 
     // No audit, no root: the record must be on disk before we say yes.
     let ev = d.event(hook, pam.tty(), os.pid());
-    let appended = match log::append(log_cfg, &ev) {
+    let appended = match log::append_with(log_cfg, &ev, d.verdict.durability()) {
         Ok(a) => a,
         Err(e) => {
             pam.say(
@@ -389,7 +389,7 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, args: &ModuleArgs) -> PamAnswe
     ev.message = Some(refusal.message.clone());
     match log_cfg {
         Ok(log_cfg) => {
-            if let Err(e) = log::append(&log_cfg, &ev) {
+            if let Err(e) = log::append_with(&log_cfg, &ev, host::SESSION_RECORDS) {
                 if kept.is_none() {
                     pam.say(true, &format!("jit: cannot write the audit log: {e}"));
                 }
@@ -426,7 +426,7 @@ fn close_session(pam: &mut dyn PamIo, os: &dyn Os) -> PamAnswer {
     let mut ev = data.session_event(EventKind::SessionClose, pam.tty(), os.pid());
     ev.session_secs = data.opened_at.map(|t| (os.now() - t).max(0.0));
     // The command has already run; a failed record cannot be undone here.
-    match log::append(&data.log, &ev) {
+    match log::append_with(&data.log, &ev, host::SESSION_RECORDS) {
         Ok(_) => PamAnswer::Success,
         Err(e) => {
             pam.say(true, &format!("jit: cannot write the audit log: {e}"));

@@ -561,6 +561,10 @@ fn pam_answers() {
         assert_eq!(Verdict::Abstain.answer(hook), PamAnswer::Ignore);
     }
     assert_eq!(deny.code(), "no_token");
+    // Only an approval waits for the disk.
+    assert_eq!(deny.durability(), Durability::Written);
+    let d = decide(&facts(Hook::Account), &config(), &Fake::default());
+    assert_eq!(d.verdict.durability(), Durability::Flushed);
     assert_eq!(
         Denied::new(DenyCode::NoToken, "no JIT token").sentence(),
         "jit: denied: no JIT token"
