@@ -10,6 +10,7 @@
 //! - [`policy`] — the signer's policy: who may get what, and who approves.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
 //! - [`revocation`] — signed revocation lists and the host's anti-rollback state.
+//! - [`text`] — hex, times and durations as jit reads and writes them.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -21,4 +22,5 @@ pub mod policy;
 pub mod replay;
 pub mod revocation;
 pub mod sudo;
+pub mod text;
 pub mod token;

@@ -191,19 +191,7 @@ impl RevocationList {
 
 /// 32 lower-case hex digits to 16 bytes.
 pub fn parse_cti(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, ch) in s.as_bytes().chunks(2).enumerate() {
-        let d = |b: u8| match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        };
-        out[i] = (d(ch[0])? << 4) | d(ch[1])?;
-    }
-    Some(out)
+    crate::text::unhex(s.as_bytes())
 }
 
 /// Why a list was rejected. Codes are stable (§4).

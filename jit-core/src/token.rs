@@ -15,6 +15,7 @@ use ed25519_dalek::Signer as _;
 
 use crate::invocation::{Action, Invocation};
 use crate::keys::{KeyRefusal, Signer, SigningKeyWithKid, TrustedKeys};
+pub use crate::text::{fmt_time, hex, human_duration, printable};
 use cbor::{CborError, Enc, Head, Reader};
 
 /// Maximum decoded token length in bytes.
@@ -87,18 +88,6 @@ pub fn shell_quote(a: &str) -> String {
         a.to_string()
     } else {
         format!("'{}'", a.replace('\'', "'\\''"))
-    }
-}
-
-/// A string from an untrusted source (a command line, a request file, a log
-/// record) as shown on a terminal: if it holds control characters (escape
-/// sequences, carriage returns), the whole string is shown escaped, so they
-/// are never interpreted.
-pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        std::borrow::Cow::Owned(s.chars().flat_map(char::escape_default).collect())
-    } else {
-        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -401,17 +390,6 @@ fn text_array(e: &mut Enc, v: &[String]) {
     for s in v {
         e.text(s);
     }
-}
-
-/// Lower-case hex.
-pub fn hex(b: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(H[usize::from(x >> 4)] as char);
-        s.push(H[usize::from(x & 15)] as char);
-    }
-    s
 }
 
 /// Encode the protected header for `kid` (§1): `{1: -8, 4: kid, 16: typ}`.
@@ -1175,41 +1153,6 @@ fn grants(r: &mut Reader<'_>, explicit_false: &mut bool) -> Result<Vec<Grant>, R
         });
     }
     Ok(v)
-}
-
-/// Render a Unix time for humans as RFC 3339 (`2026-11-23T03:21:00Z`), or
-/// `@SECONDS` when it is out of the calendar's range.
-pub fn fmt_time(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{t}"))
-}
-
-/// Render a duration for humans: "45 s", "4 min", "2 h 5 min", "3 d 2 h".
-pub fn human_duration(secs: u64) -> String {
-    if secs < 60 {
-        format!("{secs} s")
-    } else if secs < 3600 {
-        format!("{} min", secs / 60)
-    } else if secs < 86_400 {
-        let m = (secs % 3600) / 60;
-        if m == 0 {
-            format!("{} h", secs / 3600)
-        } else {
-            format!("{} h {} min", secs / 3600, m)
-        }
-    } else {
-        let h = (secs % 86_400) / 3600;
-        if h == 0 {
-            format!("{} d", secs / 86_400)
-        } else {
-            format!("{} d {} h", secs / 86_400, h)
-        }
-    }
 }
 
 /// What the audit log records about a verified token.
