@@ -1,6 +1,7 @@
 //! jit-core: everything jit decides, with no FFI and no unsafe code.
 //!
 //! - [`invocation`] — what sudo is about to do (filled in by the PAM glue).
+//! - [`cose`] — the signed-object layer tokens and revocation lists share.
 //! - [`token`] — the signed capability format and its verification (docs/token-format.md).
 //! - [`keys`] — the trusted-keys file hosts pin.
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod cose;
 pub mod invocation;
 pub mod keys;
 pub mod ledger;

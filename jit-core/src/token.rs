@@ -4,19 +4,19 @@
 //! A token is a tagged COSE_Sign1 carrying CWT claims, signed with Ed25519.
 //! [`decide`] is the pure function the PAM module calls on every sudo.
 
-pub mod cbor;
 pub mod vectors;
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ed25519_dalek::Signer as _;
-
+use crate::cose::{self, Check, Fault, Kind};
 use crate::invocation::{Action, Invocation};
-use crate::keys::{KeyRefusal, Signer, SigningKeyWithKid, TrustedKeys};
-pub use crate::text::{fmt_time, hex, human_duration, printable};
+use crate::keys::{Signer, SigningKeyWithKid, TrustedKeys};
 use cbor::{CborError, Enc, Head, Reader};
+
+pub use crate::cose::{
+    assemble, cbor, encode_protected, sig_structure, sign_raw, ALG_EDDSA, COSE_SIGN1_TAG,
+};
+pub use crate::text::{fmt_time, hex, human_duration, printable};
 
 /// Maximum decoded token length in bytes.
 pub const MAX_TOKEN_LEN: usize = 8192;
@@ -24,21 +24,11 @@ pub const MAX_TOKEN_LEN: usize = 8192;
 pub const MAX_TOKEN_TEXT_LEN: usize = 10923;
 /// The `typ` protected-header value.
 pub const TOKEN_TYP: &str = "application/jit+cwt";
-/// COSE tag of COSE_Sign1.
-pub const COSE_SIGN1_TAG: u64 = 18;
-/// COSE algorithm id of EdDSA (Ed25519).
-pub const ALG_EDDSA: i64 = -8;
 /// Largest clock leeway honoured; larger configured values are clamped so a
 /// misconfiguration cannot disable expiry.
 pub const MAX_LEEWAY_SECS: u64 = 600;
 /// Longest lifetime (exp - nbf) a token may have, in seconds.
 pub const MAX_LIFETIME_SECS: i64 = 86_400;
-
-// Header labels (RFC 9052 / RFC 9596).
-const H_ALG: u64 = 1;
-const H_CRIT: u64 = 2;
-const H_KID: u64 = 4;
-const H_TYP: u64 = 16;
 
 /// Options of the verifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -392,50 +382,6 @@ fn text_array(e: &mut Enc, v: &[String]) {
     }
 }
 
-/// Encode the protected header for `kid` (§1): `{1: -8, 4: kid, 16: typ}`.
-pub fn encode_protected(alg: i64, kid: &[u8], typ: &str) -> Vec<u8> {
-    let mut e = Enc::with_capacity(40 + kid.len());
-    e.map(3);
-    e.head(0, H_ALG);
-    e.int(alg);
-    e.head(0, H_KID);
-    e.bytes(kid);
-    e.head(0, H_TYP);
-    e.text(typ);
-    e.out
-}
-
-/// The exact bytes signed (§1.1): `["Signature1", protected, h'', payload]`.
-pub fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut e = Enc::with_capacity(protected.len() + payload.len() + 24);
-    e.array(4);
-    e.text("Signature1");
-    e.bytes(protected);
-    e.bytes(&[]);
-    e.bytes(payload);
-    e.out
-}
-
-/// Assemble a tagged COSE_Sign1 from its parts (no checks; used by the
-/// issuer and by the vector generator to build adversarial tokens).
-pub fn assemble(protected: &[u8], payload: &[u8], signature: &[u8]) -> Vec<u8> {
-    let mut e = Enc::with_capacity(protected.len() + payload.len() + signature.len() + 16);
-    e.tag(COSE_SIGN1_TAG);
-    e.array(4);
-    e.bytes(protected);
-    e.map(0);
-    e.bytes(payload);
-    e.bytes(signature);
-    e.out
-}
-
-/// Sign arbitrary protected/payload bytes (vector generator, tests).
-pub fn sign_raw(protected: &[u8], payload: &[u8], key: &SigningKeyWithKid) -> [u8; 64] {
-    key.signing_key()
-        .sign(&sig_structure(protected, payload))
-        .to_bytes()
-}
-
 /// Why the issuer refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IssueError {
@@ -455,14 +401,10 @@ pub enum IssueError {
 /// ([`crate::keys::sign_checked`]).
 pub fn issue(claims: &Claims, key: &dyn Signer) -> Result<Vec<u8>, IssueError> {
     claims.check().map_err(IssueError::InvalidClaims)?;
-    let protected = encode_protected(ALG_EDDSA, key.kid().as_bytes(), TOKEN_TYP);
-    let payload = claims.encode();
-    let sig = crate::keys::sign_checked(key, &sig_structure(&protected, &payload))?;
-    let tok = assemble(&protected, &payload, &sig);
-    if tok.len() > MAX_TOKEN_LEN {
-        return Err(IssueError::TooLarge(tok.len()));
-    }
-    Ok(tok)
+    cose::sign::<TokenKind>(&claims.encode(), key).map_err(|e| match e {
+        cose::SignFailure::TooLarge(n) => IssueError::TooLarge(n),
+        cose::SignFailure::Sign(e) => IssueError::Sign(e),
+    })
 }
 
 /// Issue a token in its transport form (base64url without padding).
@@ -472,7 +414,7 @@ pub fn issue_b64(claims: &Claims, key: &dyn Signer) -> Result<String, IssueError
 
 /// The transport encoding (§1.3).
 pub fn encode_b64(token: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(token)
+    cose::encode_text::<TokenKind>(token)
 }
 
 /// 16 random bytes for `cti`.
@@ -624,45 +566,14 @@ impl fmt::Display for Reason {
 }
 
 /// A rejection: reason code and one human sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    /// The machine-readable reason.
-    pub reason: Reason,
-    /// The human sentence.
-    pub message: String,
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, self.reason.code())
-    }
-}
-
-impl std::error::Error for Rejection {}
+pub type Rejection = cose::Rejection<Reason>;
 
 fn rej(reason: Reason, message: impl Into<String>) -> Rejection {
-    Rejection {
-        reason,
-        message: message.into(),
-    }
+    Rejection::new(reason, message)
 }
 
-fn cbor_rej(e: CborError, what: &str) -> Rejection {
-    match e {
-        CborError::Malformed(m) => rej(Reason::Malformed, format!("malformed token: {what}: {m}")),
-        CborError::NotCanonical(m) => rej(
-            Reason::NotCanonical,
-            format!("token is not deterministically encoded: {what}: {m}"),
-        ),
-        CborError::DuplicateKey => rej(
-            Reason::DuplicateKey,
-            format!("malformed token: {what}: duplicate map key"),
-        ),
-        CborError::TrailingBytes => rej(
-            Reason::TrailingBytes,
-            format!("malformed token: {what}: trailing bytes"),
-        ),
-    }
+fn cbor_rej(e: CborError, part: &'static str) -> Rejection {
+    cose::reject::<TokenKind>(Fault::Cbor(e, part))
 }
 
 /// A decoded (not necessarily verified) token.
@@ -689,224 +600,100 @@ impl Decoded {
     pub fn kid_str(&self) -> String {
         String::from_utf8_lossy(&self.kid).into_owned()
     }
+
+    /// The signed parts, for the checks of [`cose`].
+    pub fn sign1(&self) -> cose::Sign1<'_> {
+        cose::Sign1 {
+            alg: self.alg,
+            kid: &self.kid,
+            typ: &self.typ,
+            protected: &self.protected,
+            payload: &self.payload,
+            signature: &self.signature,
+        }
+    }
+}
+
+/// Tokens as a kind of signed object (§1, §4 checks 1-11, 17-23).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenKind;
+
+impl Kind for TokenKind {
+    type Reason = Reason;
+    const NAME: &'static str = "token";
+    const ITEM: &'static str = "token";
+    const TYP: &'static str = TOKEN_TYP;
+    const MAX_LEN: usize = MAX_TOKEN_LEN;
+    const MAX_TEXT_LEN: usize = MAX_TOKEN_TEXT_LEN;
+    const TEXT_NEWLINE: bool = false;
+
+    fn own_words(fault: &Fault<'_>) -> Option<String> {
+        Some(match fault {
+            Fault::BadBase64 => {
+                "token is not base64url without padding (a copy-paste error?)".into()
+            }
+            Fault::NotAsIssued => "token is not encoded exactly as the issuer encodes it".into(),
+            Fault::WrongTyp(t) => format!("token type is {t:?}, not a jit token"),
+            Fault::KeyNotYetValid(key, secs) => format!(
+                "signing key {:?} is not valid for another {}",
+                key.kid,
+                human_duration(*secs)
+            ),
+            Fault::KeyExpired(key, secs) => format!(
+                "signing key {:?} expired {} ago",
+                key.kid,
+                human_duration(*secs)
+            ),
+            _ => return None,
+        })
+    }
+}
+
+impl From<Check> for Reason {
+    fn from(c: Check) -> Reason {
+        match c {
+            Check::Oversized => Reason::Oversized,
+            Check::BadBase64 => Reason::BadBase64,
+            Check::Malformed => Reason::Malformed,
+            Check::NotCanonical => Reason::NotCanonical,
+            Check::DuplicateKey => Reason::DuplicateKey,
+            Check::TrailingBytes => Reason::TrailingBytes,
+            Check::Untagged => Reason::Untagged,
+            Check::UnprotectedHeader => Reason::UnprotectedHeader,
+            Check::UnknownCritical => Reason::UnknownCritical,
+            Check::WrongTyp => Reason::WrongTyp,
+            Check::UnknownKid => Reason::UnknownKid,
+            Check::AlgMismatch => Reason::AlgMismatch,
+            Check::KeyNotYetValid => Reason::KeyNotYetValid,
+            Check::KeyExpired => Reason::KeyExpired,
+            Check::BadSignature => Reason::BadSignature,
+        }
+    }
 }
 
 /// Checks 1-3 (§4): size and strict base64url.
 pub fn decode_b64(token_b64: &str) -> Result<Vec<u8>, Rejection> {
-    if token_b64.len() > MAX_TOKEN_TEXT_LEN {
-        return Err(rej(
-            Reason::Oversized,
-            format!(
-                "token is {} characters, over the limit of {MAX_TOKEN_TEXT_LEN}",
-                token_b64.len()
-            ),
-        ));
-    }
-    if token_b64.is_empty() {
-        return Err(rej(Reason::BadBase64, "token is empty"));
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(token_b64).map_err(|_| {
-        rej(
-            Reason::BadBase64,
-            "token is not base64url without padding (a copy-paste error?)",
-        )
-    })?;
-    if bytes.len() > MAX_TOKEN_LEN {
-        return Err(rej(
-            Reason::Oversized,
-            format!(
-                "token is {} bytes, over the limit of {MAX_TOKEN_LEN}",
-                bytes.len()
-            ),
-        ));
-    }
-    Ok(bytes)
+    cose::decode_text::<TokenKind>(token_b64)
 }
 
 /// Checks 4-17 (§4) on a binary token: decode without verifying anything
 /// cryptographic. Used by `inspect`, and by [`verify`].
 pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
-    // 4-8: the whole item, then the envelope shape.
-    let Envelope {
-        protected,
-        payload,
-        signature,
-    } = parse_envelope(token).map_err(|f| cose_rej(f, "token"))?;
-    // 9-11: protected header.
-    let (alg, kid, typ) = decode_protected(protected)?;
+    // 4-11: the whole item, the envelope, the protected header.
+    let s = cose::open::<TokenKind>(token)?;
     // 12-16: claims.
-    let claims = decode_claims(payload)?;
+    let claims = decode_claims(s.payload)?;
     // 17: re-encode and compare.
-    if encode_protected(alg, kid, typ) != protected || claims.encode() != payload {
-        return Err(rej(
-            Reason::NotCanonical,
-            "token is not encoded exactly as the issuer encodes it",
-        ));
-    }
+    s.check_reencoded::<TokenKind>(&claims.encode())?;
     Ok(Decoded {
-        alg,
-        kid: kid.to_vec(),
-        typ: typ.to_string(),
+        alg: s.alg,
+        kid: s.kid.to_vec(),
+        typ: s.typ.to_string(),
         claims,
-        signature,
-        protected: protected.to_vec(),
-        payload: payload.to_vec(),
+        signature: *s.signature,
+        protected: s.protected.to_vec(),
+        payload: s.payload.to_vec(),
     })
-}
-
-fn decode_protected(p: &[u8]) -> Result<(i64, &[u8], &str), Rejection> {
-    let what = "protected header";
-    parse_protected(p).map_err(|f| cose_rej(f.within(what), what))
-}
-
-/// A token rejection for a fault of the shared COSE parsing; `what` names the
-/// part for CBOR errors.
-fn cose_rej(f: CoseFault, what: &str) -> Rejection {
-    match f {
-        CoseFault::Cbor(e) => cbor_rej(e, what),
-        CoseFault::Untagged(kind) => rej(
-            Reason::Untagged,
-            format!("token is a bare {kind} without the COSE_Sign1 tag"),
-        ),
-        CoseFault::UnprotectedHeader => rej(
-            Reason::UnprotectedHeader,
-            "token has unprotected header parameters (none are allowed)",
-        ),
-        CoseFault::Critical => rej(
-            Reason::UnknownCritical,
-            "token has critical header parameters (crit) this verifier does not understand",
-        ),
-        CoseFault::Malformed(m) => rej(Reason::Malformed, format!("malformed token: {m}")),
-    }
-}
-
-/// What is wrong with a COSE_Sign1 envelope or its protected header, before
-/// the caller (token or revocation list decoder) turns it into its own
-/// reason code and message.
-pub(crate) enum CoseFault {
-    /// Not well-formed deterministic CBOR.
-    Cbor(CborError),
-    /// Not tagged: the kind of item found instead.
-    Untagged(&'static str),
-    /// The unprotected header is not empty.
-    UnprotectedHeader,
-    /// A `crit` header parameter, anywhere in the map.
-    Critical,
-    /// Well-formed, but not the shape the format requires.
-    Malformed(String),
-}
-
-impl CoseFault {
-    /// Name the part a shape fault was found in ("protected header: ...").
-    pub(crate) fn within(self, part: &str) -> CoseFault {
-        match self {
-            CoseFault::Malformed(m) => CoseFault::Malformed(format!("{part}: {m}")),
-            other => other,
-        }
-    }
-}
-
-/// The three byte strings of a COSE_Sign1, as they are in the item.
-pub(crate) struct Envelope<'a> {
-    pub(crate) protected: &'a [u8],
-    pub(crate) payload: &'a [u8],
-    pub(crate) signature: [u8; 64],
-}
-
-/// The envelope both signed formats share (checks 4-8 of
-/// docs/token-format.md; docs/revocation.md uses the same): one well-formed
-/// deterministic CBOR item, tag 18, an array of 4 — protected header bytes,
-/// an empty unprotected map, payload bytes, a 64-byte signature.
-pub(crate) fn parse_envelope(item: &[u8]) -> Result<Envelope<'_>, CoseFault> {
-    use CoseFault::{Cbor, Malformed};
-    let bad = |m: &str| Malformed(m.to_string());
-    cbor::validate(item, true).map_err(Cbor)?;
-    let mut r = Reader::new(item);
-    let h = r.head().map_err(Cbor)?;
-    match h {
-        Head::Tag(COSE_SIGN1_TAG) => {}
-        Head::Tag(t) => return Err(bad(&format!("tag {t} is not COSE_Sign1 (18)"))),
-        _ => return Err(CoseFault::Untagged(h.kind())),
-    }
-    if r.head().map_err(Cbor)? != Head::Array(4) {
-        return Err(bad("COSE_Sign1 is not an array of 4"));
-    }
-    let protected = match r.head().map_err(Cbor)? {
-        Head::Bytes(n) => r.take(n).map_err(Cbor)?,
-        _ => return Err(bad("protected header is not a byte string")),
-    };
-    match r.head().map_err(Cbor)? {
-        Head::Map(0) => {}
-        Head::Map(_) => return Err(CoseFault::UnprotectedHeader),
-        _ => return Err(bad("unprotected header is not a map")),
-    }
-    let payload = match r.head().map_err(Cbor)? {
-        Head::Bytes(n) => r.take(n).map_err(Cbor)?,
-        _ => return Err(bad("payload is not a byte string")),
-    };
-    let signature: [u8; 64] = match r.head().map_err(Cbor)? {
-        Head::Bytes(n) => r
-            .take(n)
-            .map_err(Cbor)?
-            .try_into()
-            .map_err(|_| bad("signature is not 64 bytes"))?,
-        _ => return Err(bad("signature is not a byte string")),
-    };
-    Ok(Envelope {
-        protected,
-        payload,
-        signature,
-    })
-}
-
-/// The protected header both signed formats share (checks 10 and 11 of
-/// docs/token-format.md; docs/revocation.md uses the same): a map of exactly
-/// alg (an integer), kid (1 to 64 bytes) and typ (text), and no `crit`,
-/// which is looked for first, anywhere in the map.
-pub(crate) fn parse_protected(p: &[u8]) -> Result<(i64, &[u8], &str), CoseFault> {
-    use CoseFault::{Cbor, Critical};
-    let bad = |m: &str| CoseFault::Malformed(m.to_string());
-    cbor::validate(p, false).map_err(Cbor)?;
-    let mut r = Reader::new(p);
-    let Head::Map(n) = r.head().map_err(Cbor)? else {
-        return Err(bad("not a map"));
-    };
-    // 10: crit, anywhere in the map.
-    let start = r.pos();
-    for _ in 0..n {
-        let k = r.skip().map_err(Cbor)?;
-        r.skip().map_err(Cbor)?;
-        if k == [H_CRIT as u8] {
-            return Err(Critical);
-        }
-    }
-    // 11: labels 1, 4, 16 with the right types.
-    let mut r = Reader::new(p);
-    let _ = r.head();
-    debug_assert_eq!(r.pos(), start);
-    let (mut alg, mut kid, mut typ) = (None, None, None);
-    for _ in 0..n {
-        match r.head().map_err(Cbor)? {
-            Head::Uint(H_ALG) => match r.head().map_err(Cbor)? {
-                Head::Uint(v) if v <= i64::MAX as u64 => alg = Some(v as i64),
-                Head::Nint(v) if v < i64::MAX as u64 => alg = Some(-1 - v as i64),
-                _ => return Err(bad("alg is not an integer")),
-            },
-            Head::Uint(H_KID) => match r.head().map_err(Cbor)? {
-                Head::Bytes(l) if (1..=64).contains(&l) => kid = Some(r.take(l).map_err(Cbor)?),
-                _ => return Err(bad("kid is not a byte string of 1 to 64 bytes")),
-            },
-            Head::Uint(H_TYP) => match r.head().map_err(Cbor)? {
-                Head::Text(l) => typ = Some(r.text_body(l).map_err(Cbor)?),
-                _ => return Err(bad("typ is not a text string")),
-            },
-            _ => return Err(bad("unexpected header parameter (only alg, kid, typ)")),
-        }
-    }
-    match (alg, kid, typ) {
-        (Some(a), Some(k), Some(t)) => Ok((a, k, t)),
-        _ => Err(bad("alg, kid and typ are all required")),
-    }
 }
 
 const CLAIM_TEXT_KEYS: &[&str] = &[
@@ -1224,50 +1011,12 @@ pub fn verify_decoded(
     now_unix: i64,
     opts: &VerifyOptions,
 ) -> Result<(), Rejection> {
-    if d.typ != TOKEN_TYP {
-        return Err(rej(
-            Reason::WrongTyp,
-            format!("token type is {:?}, not a jit token", d.typ),
-        ));
-    }
-    let msg = sig_structure(&d.protected, &d.payload);
-    keys.verify_signed(&d.kid, d.alg, now_unix, &msg, &d.signature)
-        .map_err(|r| match r {
-            KeyRefusal::UnknownKid => rej(
-                Reason::UnknownKid,
-                format!(
-                    "token is signed by key {:?}, which this host does not trust",
-                    d.kid_str()
-                ),
-            ),
-            KeyRefusal::AlgMismatch(key) => rej(
-                Reason::AlgMismatch,
-                format!(
-                    "token claims algorithm {}, but key {:?} is pinned to {} ({})",
-                    d.alg,
-                    key.kid,
-                    key.alg.name(),
-                    key.alg.cose_alg()
-                ),
-            ),
-            KeyRefusal::NotYetValid(key, secs) => rej(
-                Reason::KeyNotYetValid,
-                format!(
-                    "signing key {:?} is not valid for another {}",
-                    key.kid,
-                    human_duration(secs)
-                ),
-            ),
-            KeyRefusal::Expired(key, secs) => rej(
-                Reason::KeyExpired,
-                format!(
-                    "signing key {:?} expired {} ago",
-                    key.kid,
-                    human_duration(secs)
-                ),
-            ),
-            KeyRefusal::BadSignature => rej(Reason::BadSignature, "token signature is not valid"),
-        })?;
+    let s = d.sign1();
+    // 18: typ.
+    s.check_typ::<TokenKind>()?;
+    // 19-23: key and signature.
+    s.verify::<TokenKind>(keys, now_unix)?;
+    // 24-25: time.
     let c = &d.claims;
     let leeway = i128::from(opts.leeway_secs.min(MAX_LEEWAY_SECS));
     let now = i128::from(now_unix);

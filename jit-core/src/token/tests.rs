@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::keys::TrustedKey;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 
 const NOW: i64 = 1_800_000_000;
 

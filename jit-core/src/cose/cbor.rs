@@ -1,4 +1,4 @@
-//! The strict CBOR subset tokens use (docs/token-format.md §1.2).
+//! The strict CBOR subset signed objects use (docs/token-format.md §1.2).
 //!
 //! [`validate`] checks in one allocation-free pass that bytes are
 //! well-formed, deterministically encoded CBOR of the allowed kinds. After it
