@@ -98,6 +98,48 @@ pub enum Check {
     BadSignature,
 }
 
+impl Check {
+    /// Every shared check, in the order of token-format §4.
+    pub const ALL: &'static [Check] = &[
+        Check::Oversized,
+        Check::BadBase64,
+        Check::Malformed,
+        Check::NotCanonical,
+        Check::DuplicateKey,
+        Check::TrailingBytes,
+        Check::Untagged,
+        Check::UnprotectedHeader,
+        Check::UnknownCritical,
+        Check::WrongTyp,
+        Check::UnknownKid,
+        Check::AlgMismatch,
+        Check::KeyNotYetValid,
+        Check::KeyExpired,
+        Check::BadSignature,
+    ];
+
+    /// The stable code, the same in every kind's reason enum.
+    pub fn code(self) -> &'static str {
+        match self {
+            Check::Oversized => "oversized",
+            Check::BadBase64 => "bad_base64",
+            Check::Malformed => "malformed",
+            Check::NotCanonical => "not_canonical",
+            Check::DuplicateKey => "duplicate_key",
+            Check::TrailingBytes => "trailing_bytes",
+            Check::Untagged => "untagged",
+            Check::UnprotectedHeader => "unprotected_header",
+            Check::UnknownCritical => "unknown_critical",
+            Check::WrongTyp => "wrong_typ",
+            Check::UnknownKid => "unknown_kid",
+            Check::AlgMismatch => "alg_mismatch",
+            Check::KeyNotYetValid => "key_not_yet_valid",
+            Check::KeyExpired => "key_expired",
+            Check::BadSignature => "bad_signature",
+        }
+    }
+}
+
 /// What a shared check found wrong, with what its message needs.
 #[derive(Debug)]
 pub enum Fault<'a> {
@@ -527,4 +569,19 @@ pub fn sign<K: Kind>(payload: &[u8], key: &dyn Signer) -> Result<Vec<u8>, SignFa
         return Err(SignFailure::TooLarge(out.len()));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revocation::ListReason;
+    use crate::token::Reason;
+
+    #[test]
+    fn each_kind_maps_a_shared_check_to_its_reason_of_the_same_code() {
+        for &c in Check::ALL {
+            assert_eq!(Reason::from(c).code(), c.code());
+            assert_eq!(ListReason::from(c).code(), c.code());
+        }
+    }
 }

@@ -465,25 +465,14 @@ fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
         return Err(bad("payload is not a map"));
     };
     // Every key known, before any value is looked at.
-    let mut scan = Reader::new(p);
-    let _ = scan.head();
-    for _ in 0..n {
-        let k = scan.skip().map_err(ce)?;
-        let known = match k {
-            [0x01] | [0x06] => true,
-            [h, rest @ ..] if (0x60..0x78).contains(h) => std::str::from_utf8(rest)
-                .map(|s| FIELD_TEXT_KEYS.contains(&s))
-                .unwrap_or(false),
-            _ => false,
-        };
-        if !known {
-            let name = cbor::key_name(k);
-            return Err(rej(
-                ListReason::UnknownField,
-                format!("revocation list has an unknown field {name} (is this a token?)"),
-            ));
-        }
-        scan.skip().map_err(ce)?;
+    if let Some(k) = cbor::unknown_key(p, &[1, 6], FIELD_TEXT_KEYS).map_err(ce)? {
+        return Err(rej(
+            ListReason::UnknownField,
+            format!(
+                "revocation list has an unknown field {} (is this a token?)",
+                cbor::key_name(k)
+            ),
+        ));
     }
     let ty = |name: &str, want: &str| bad(&format!("field {name} is not {want}"));
     let (mut iss, mut iat, mut version) = (None, None, None);
