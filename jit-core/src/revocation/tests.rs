@@ -5,7 +5,7 @@ use super::vectors::{base_list, VECTOR_NOW};
 use super::*;
 use crate::cose::{assemble, encode_protected, sign_raw, ALG_EDDSA};
 use crate::keys::{SigningKeyWithKid, TrustedKey};
-use crate::token::TOKEN_TYP;
+use crate::token::{TokenInfo, TOKEN_TYP};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
