@@ -14,10 +14,9 @@ pub mod vectors;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::cose::cbor::{self, CborError, Enc, Head, Reader};
+use crate::cose::cbor::{self, CborError, Head, Reader};
 use crate::cose::{self, Check, Fault, Kind};
 use crate::keys::{Signer, TrustedKeys};
-use crate::text::hex;
 
 pub use list::{parse_cti, valid_user, RevocationList, Revoked};
 
@@ -442,7 +441,7 @@ pub fn verify_decoded(
     d.sign1().verify::<ListKind>(keys, now_unix).map(|_| ())
 }
 
-/// Checks 4-23 on binary list bytes.
+/// Checks 4-21 on binary list bytes.
 pub fn verify(
     bytes: &[u8],
     keys: &TrustedKeys,
@@ -453,7 +452,7 @@ pub fn verify(
     Ok(d)
 }
 
-/// Checks 1-23 on the file text.
+/// Checks 1-21 on the file text.
 pub fn verify_text(
     text: &str,
     keys: &TrustedKeys,

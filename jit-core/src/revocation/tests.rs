@@ -3,8 +3,10 @@
 use super::host::{self, Checked, HostPolicy, HostState, MissingPolicy};
 use super::vectors::{base_list, VECTOR_NOW};
 use super::*;
+use crate::cose::cbor::Enc;
 use crate::cose::{assemble, encode_protected, sign_raw, ALG_EDDSA};
 use crate::keys::{SigningKeyWithKid, TrustedKey};
+use crate::text::hex;
 use crate::token::{TokenInfo, TOKEN_TYP};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
