@@ -97,18 +97,7 @@ pub fn is_valid_kid(kid: &str) -> bool {
     crate::name::is_valid(crate::name::NameKind::Kid, kid)
 }
 
-/// Parse a time as used in key files: RFC 3339 with offset, or `@UNIXSECONDS`.
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Some(rest) = s.strip_prefix('@') {
-        if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || rest.len() > 18 {
-            return None;
-        }
-        return rest.parse::<i64>().ok();
-    }
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
+pub use crate::text::parse_time;
 
 /// Decode a 32-byte value in strict base64url without padding.
 fn decode32(s: &str) -> Option<[u8; 32]> {

@@ -18,7 +18,7 @@ pub mod standing;
 
 use crate::log::record::{self, EventKind, GrantRec, Record, RevokedToken, Watermark};
 use crate::log::{Appended, LogConfig, LogError};
-use crate::token::{self, Claims, Grant};
+use crate::token::{Claims, Grant};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
@@ -167,7 +167,7 @@ pub fn append_issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<Appended, LogErr
     let c = i.claims;
     let mut r = Record::new(EventKind::Issued);
     r.user = Some(Cow::Borrowed(c.sub.as_str()));
-    r.token_id = Some(Cow::Owned(token::hex(&c.cti)));
+    r.token_id = Some(Cow::Owned(crate::text::hex(&c.cti)));
     r.issuer = Some(Cow::Borrowed(c.iss.as_str()));
     r.kid = Some(Cow::Borrowed(i.kid));
     r.token_reason = Some(Cow::Borrowed(c.reason.as_str()));

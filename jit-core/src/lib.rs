@@ -2,6 +2,7 @@
 //!
 //! - [`host`] — the sudo decision: [`host::decide`], every reason code, the PAM answer.
 //! - [`invocation`] — what sudo is about to do (filled in by the PAM glue).
+//! - [`cose`] — the signed-object layer tokens and revocation lists share.
 //! - [`token`] — the signed capability format and its verification (docs/token-format.md).
 //! - [`keys`] — the trusted-keys file hosts pin.
 //! - [`name`] — the one rule for user and group names, host groups, kids (docs/names.md).
@@ -13,9 +14,11 @@
 //! - [`policy`] — the signer's policy: who may get what, and who approves.
 //! - [`replay`] — the host-side use counter for use-limited tokens.
 //! - [`revocation`] — signed revocation lists and the host's anti-rollback state.
+//! - [`text`] — hex, times and durations as jit reads and writes them.
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod cose;
 pub mod fs;
 pub mod host;
 pub mod invocation;
@@ -27,4 +30,5 @@ pub mod policy;
 pub mod replay;
 pub mod revocation;
 pub mod sudo;
+pub mod text;
 pub mod token;

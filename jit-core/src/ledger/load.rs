@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
+pub use crate::text::{fmt_time as format_unix, log_time_micros as record_micros};
+
 /// Why ledger files could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -360,25 +362,4 @@ pub fn read_ledger(files: &[PathBuf]) -> Result<Ledger, LoadError> {
         Some(e) => Err(e),
         None => Ok(l),
     }
-}
-
-/// Unix microseconds of a record time (`YYYY-MM-DDTHH:MM:SS.ffffffZ`).
-pub fn record_micros(t: &str) -> Option<i64> {
-    if !record::time_shape_ok(t) {
-        return None;
-    }
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
-    let dt = time::PrimitiveDateTime::parse(t, &fmt).ok()?.assume_utc();
-    i64::try_from(dt.unix_timestamp_nanos() / 1000).ok()
-}
-
-/// A Unix time in the log's time format.
-pub fn format_unix(secs: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|d| d.format(&fmt).ok())
-        .unwrap_or_else(|| format!("@{secs}"))
 }

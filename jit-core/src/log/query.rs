@@ -24,32 +24,10 @@ pub enum QueryError {
     },
 }
 
-/// Normalise a user-given time to the log's fixed UTC format (so string order is time order).
+/// Normalise a user-given time to the log's fixed UTC format (so string
+/// order is time order): [`crate::text::parse_log_time`].
 pub fn parse_time(s: &str) -> Result<String, QueryError> {
-    use time::format_description::well_known::Rfc3339;
-    use time::macros::format_description;
-    let s = s.trim();
-    let t = if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        t.to_offset(time::UtcOffset::UTC)
-    } else if let Ok(t) = time::PrimitiveDateTime::parse(
-        s,
-        format_description!("[year]-[month]-[day] [hour]:[minute]"),
-    ) {
-        t.assume_utc()
-    } else if let Ok(t) = time::PrimitiveDateTime::parse(
-        s,
-        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-    ) {
-        t.assume_utc()
-    } else if let Ok(d) = time::Date::parse(s, format_description!("[year]-[month]-[day]")) {
-        d.midnight().assume_utc()
-    } else {
-        return Err(QueryError::Time(s.to_string()));
-    };
-    t.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    ))
-    .map_err(|_| QueryError::Time(s.to_string()))
+    crate::text::parse_log_time(s).ok_or_else(|| QueryError::Time(s.trim().to_string()))
 }
 
 /// Which records to show. `None` matches everything.

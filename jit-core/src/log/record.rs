@@ -312,56 +312,7 @@ pub fn key_id(k0: &[u8; 32]) -> String {
     hex(&blake3::derive_key(CTX_KEY_ID, k0)[..16])
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const D: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(D[(b >> 4) as usize] as char);
-        s.push(D[(b & 15) as usize] as char);
-    }
-    s
-}
-
-/// Write lowercase hex of 32 bytes into `out`.
-pub fn hex32_into(bytes: &[u8; 32], out: &mut [u8; 64]) {
-    const D: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = D[(b >> 4) as usize];
-        out[2 * i + 1] = D[(b & 15) as usize];
-    }
-}
-
-const HEX_VAL: [u8; 256] = {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Parse exactly `N` bytes of lowercase hex (branch-free per digit; the verifier's hot path).
-pub fn unhex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
-    if s.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    let mut bad = 0u8;
-    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        let hi = HEX_VAL[pair[0] as usize];
-        let lo = HEX_VAL[pair[1] as usize];
-        bad |= hi | lo;
-        *o = (hi << 4) | (lo & 0x0f);
-    }
-    (bad & 0xf0 == 0).then_some(out)
-}
+pub use crate::text::{hex, hex32_into, unhex};
 
 /// Encode a record: serialise the body (the record without `hash`/`seal`),
 /// hash it, seal it with `key`, and return the full line and its hash.
@@ -421,21 +372,7 @@ pub fn parse(line: &[u8]) -> Result<Record<'_>, serde_json::Error> {
     serde_json::from_slice(line)
 }
 
-/// `true` when `t` has the exact shape `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-pub fn time_shape_ok(t: &str) -> bool {
-    let b = t.as_bytes();
-    if b.len() != 27 {
-        return false;
-    }
-    b.iter().enumerate().all(|(i, &c)| match i {
-        4 | 7 => c == b'-',
-        10 => c == b'T',
-        13 | 16 => c == b':',
-        19 => c == b'.',
-        26 => c == b'Z',
-        _ => c.is_ascii_digit(),
-    })
-}
+pub use crate::text::log_time_shape_ok as time_shape_ok;
 
 /// BLAKE3 over the canonical argv encoding (`u64-le(len) || arg` per element).
 pub fn argv_hash(argv: &[String]) -> [u8; 32] {
@@ -604,26 +541,6 @@ mod tests {
         let c = cap(&s, 101);
         assert!(c.len() <= 101);
         assert!(c.ends_with(TRUNC_MARK));
-    }
-
-    #[test]
-    fn unhex_accepts_only_lowercase_hex() {
-        assert_eq!(unhex::<2>(b"00ff"), Some([0, 255]));
-        assert_eq!(unhex::<2>(b"a0b1"), Some([0xa0, 0xb1]));
-        for bad in [&b"00FF"[..], b"0g00", b"00 0", b"000", b"00000"] {
-            assert_eq!(unhex::<2>(bad), None, "{:?}", bad);
-        }
-        for c in 0..=255u8 {
-            let ok = c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
-            assert_eq!(unhex::<1>(&[c, b'0']).is_some(), ok);
-            assert_eq!(unhex::<1>(&[b'0', c]).is_some(), ok);
-        }
-    }
-
-    #[test]
-    fn time_shape() {
-        assert!(time_shape_ok("2026-01-02T03:04:05.000006Z"));
-        assert!(!time_shape_ok("2026-01-02T03:04:05Z"));
     }
 }
 

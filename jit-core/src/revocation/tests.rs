@@ -3,8 +3,11 @@
 use super::host::{self, Checked, HostError, HostPolicy, HostState, MissingPolicy};
 use super::vectors::{base_list, VECTOR_NOW};
 use super::*;
+use crate::cose::cbor::Enc;
+use crate::cose::{assemble, encode_protected, sign_raw, ALG_EDDSA};
 use crate::keys::{SigningKeyWithKid, TrustedKey};
-use crate::token::{sign_raw, TOKEN_TYP};
+use crate::text::hex;
+use crate::token::{TokenInfo, TOKEN_TYP};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,11 @@
 //! fails if an outcome differs from the intended one.
 
 use super::*;
+use crate::cose::cbor::Enc;
+use crate::cose::{assemble, encode_protected, sign_raw, ALG_EDDSA, COSE_SIGN1_TAG};
 use crate::keys::{SigningKeyWithKid, TrustedKey};
-use crate::token::{encode_b64, sign_raw, TOKEN_TYP};
+use crate::text::hex;
+use crate::token::{encode_b64, TOKEN_TYP};
 
 /// The time every vector is evaluated at.
 pub const VECTOR_NOW: i64 = 1_800_000_000;

@@ -1,7 +1,11 @@
 //! Adversarial tests: for each rule, the input that should slip past it.
 
 use super::*;
-use crate::keys::TrustedKey;
+use crate::invocation::{Action, Invocation};
+use crate::keys::{SigningKeyWithKid, TrustedKey, TrustedKeys};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use cbor::{Enc, Head, Reader};
 
 const NOW: i64 = 1_800_000_000;
 

@@ -6,7 +6,9 @@
 //! [`decide`] and fails if the Rust outcome differs from the intended one.
 
 use super::*;
-use crate::keys::TrustedKey;
+use crate::invocation::{Action, Invocation};
+use crate::keys::{SigningKeyWithKid, TrustedKey, TrustedKeys};
+use cbor::{Enc, Head, Reader};
 
 /// The time every vector is evaluated at, unless the vector says otherwise.
 pub const VECTOR_NOW: i64 = 1_800_000_000;

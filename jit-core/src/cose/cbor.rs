@@ -1,4 +1,4 @@
-//! The strict CBOR subset tokens use (docs/token-format.md §1.2).
+//! The strict CBOR subset signed objects use (docs/token-format.md §1.2).
 //!
 //! [`validate`] checks in one allocation-free pass that bytes are
 //! well-formed, deterministically encoded CBOR of the allowed kinds. After it
@@ -229,6 +229,37 @@ pub fn key_name(k: &[u8]) -> String {
     }
 }
 
+/// The first key of the map `map` (a validated item) that is neither one of
+/// the unsigned integers `uints` (each below 24) nor one of the text strings
+/// `texts` (each shorter than 24 bytes), as its encoded bytes; `None` when
+/// every key is known. Both signed formats reject unknown keys before they
+/// look at any value.
+pub fn unknown_key<'a>(
+    map: &'a [u8],
+    uints: &[u8],
+    texts: &[&str],
+) -> Result<Option<&'a [u8]>, CborError> {
+    let mut r = Reader::new(map);
+    let Head::Map(n) = r.head()? else {
+        return Err(CborError::Malformed("not a map"));
+    };
+    for _ in 0..n {
+        let k = r.skip()?;
+        let known = match k {
+            [b] if *b < 24 => uints.contains(b),
+            [h, rest @ ..] if (0x60..0x78).contains(h) => {
+                std::str::from_utf8(rest).is_ok_and(|s| texts.contains(&s))
+            }
+            _ => false,
+        };
+        if !known {
+            return Ok(Some(k));
+        }
+        r.skip()?;
+    }
+    Ok(None)
+}
+
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
@@ -351,6 +382,28 @@ mod tests {
 
     fn v(b: &[u8]) -> Result<(), CborError> {
         validate(b, true)
+    }
+
+    #[test]
+    fn unknown_key_names_the_first_key_not_listed() {
+        let mut e = Enc::default();
+        e.map(4);
+        e.head(0, 1);
+        e.bool(true);
+        e.head(0, 7);
+        e.bool(true);
+        e.text("ab");
+        e.bool(true);
+        e.text("zz");
+        e.bool(true);
+        let m = e.out;
+        assert_eq!(unknown_key(&m, &[1, 7], &["ab", "zz"]), Ok(None));
+        assert_eq!(unknown_key(&m, &[1], &["ab", "zz"]), Ok(Some(&[0x07][..])));
+        assert_eq!(unknown_key(&m, &[1, 7], &["ab"]), Ok(Some(&b"\x62zz"[..])));
+        assert_eq!(
+            unknown_key(&m, &[1, 7, 0x62], &["ab"]),
+            Ok(Some(&b"\x62zz"[..]))
+        );
     }
 
     #[test]
