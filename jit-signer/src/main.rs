@@ -193,31 +193,6 @@ enum Cmd {
     /// Revoke tokens or users: write the next signed revocation list.
     #[command(after_help = revoke::EXIT_CODES)]
     Revoke(revoke::RevokeArgs),
-    /// Full policy decision for an invocation given as JSON (interop tests).
-    #[command(hide = true)]
-    Decide {
-        /// Trusted-keys file.
-        #[arg(long = "trusted-keys")]
-        trusted_keys: PathBuf,
-        /// The invocation, as in docs/vectors/manifest.json.
-        #[arg(long)]
-        invocation: String,
-        /// Clock leeway in seconds.
-        #[arg(long, default_value_t = 60)]
-        leeway: u64,
-        /// Pretend the time is this (RFC 3339 or @UNIXSECONDS).
-        #[arg(long)]
-        now: Option<String>,
-        /// The token.
-        token: String,
-    },
-    /// Write the golden vectors of docs/vectors into DIR (deterministic).
-    #[command(name = "gen-vectors", hide = true)]
-    GenVectors {
-        /// Output directory (created if missing).
-        #[arg(long)]
-        out: PathBuf,
-    },
     /// Write the man pages (jit-signer.1, one per subcommand) and the bash,
     /// zsh and fish completions into DIR; used by packaging/build.sh.
     #[command(name = "gen-docs", hide = true)]
@@ -641,64 +616,8 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             };
             inspect(&text, keys.as_ref(), now, leeway, json)
         }
-        Cmd::Decide {
-            trusted_keys,
-            invocation,
-            leeway,
-            now,
-            token: t,
-        } => {
-            let now = now_or(now.as_deref()).map_err(usage)?;
-            let keys = read_trusted_keys(&trusted_keys)?;
-            let v: serde_json::Value = serde_json::from_str(&invocation)
-                .context("--invocation")
-                .map_err(usage)?;
-            let inv = jit_core::token::vectors::invocation_from_json(&v)
-                .map_err(|e| usage(anyhow!("--invocation: {e}")))?;
-            let d = token::decide(
-                &t,
-                &keys,
-                now,
-                &inv,
-                &VerifyOptions {
-                    leeway_secs: leeway,
-                },
-            );
-            let v = serde_json::json!({
-                "allowed": d.allowed,
-                "reason": d.reason.code(),
-                "message": d.message,
-            });
-            out(&format!("{v}\n"))?;
-            Ok(if d.allowed { 0 } else { 1 })
-        }
         Cmd::Revoke(a) => revoke::run(a),
         Cmd::GenDocs { out: dir } => gen_docs(&dir).map(|_| 0).map_err(io_err),
-        Cmd::GenVectors { out: dir } => {
-            fs::create_dir_all(&dir)
-                .with_context(|| format!("creating {}", dir.display()))
-                .map_err(io_err)?;
-            let files = jit_core::token::vectors::generate().map_err(|e| Fail {
-                code: 1,
-                err: anyhow!("generating vectors: {e}"),
-            })?;
-            let rev = jit_core::revocation::vectors::generate().map_err(|e| Fail {
-                code: 1,
-                err: anyhow!("generating revocation vectors: {e}"),
-            })?;
-            let rev_dir = dir.join("revocation");
-            fs::create_dir_all(&rev_dir)
-                .with_context(|| format!("creating {}", rev_dir.display()))
-                .map_err(io_err)?;
-            let rev = rev.into_iter().map(|(n, c)| (format!("revocation/{n}"), c));
-            for (name, content) in files.into_iter().chain(rev) {
-                let p = dir.join(&name);
-                fs::write(&p, content)
-                    .with_context(|| format!("writing {}", p.display()))
-                    .map_err(io_err)?;
-            }
-            Ok(0)
-        }
     }
 }
 
