@@ -63,7 +63,7 @@ export SOURCE_DATE_EPOCH
 
 say "cargo build --release --locked (target: $TARGET)"
 cargo build --workspace --release --locked
-for f in libpam_jit.so jit-signer jit-verify; do
+for f in libpam_jit.so jit-signer jit-verify xtask; do
     [ -f "$REL/$f" ] || die "$REL/$f was not built"
 done
 
@@ -76,12 +76,13 @@ for m in packaging/man/pam_jit.8 packaging/man/pam_jit.conf.5 packaging/man/jit-
     gzip -9n < "$m" > "$STAGE/man/$(basename "$m").gz"
 done
 # jit-signer(1), jit-verify(1), one page per subcommand, and the completions
-# come from the clap definitions (hidden subcommand `gen-docs --out DIR`).
+# come from the clap definitions, rendered by the workspace's development
+# tasks (xtask gen-docs BIN --out DIR; xtask itself is not packaged).
 for b in jit-signer jit-verify; do
-    "$REL/$b" gen-docs --out "$STAGE/gen/$b" >/dev/null \
-        || die "$b gen-docs failed: cannot generate its man pages and completions"
+    "$REL/xtask" gen-docs "$b" --out "$STAGE/gen/$b" >/dev/null \
+        || die "xtask gen-docs $b failed: cannot generate its man pages and completions"
     for f in "$b.1" "$b.bash" "_$b" "$b.fish"; do
-        [ -s "$STAGE/gen/$b/$f" ] || die "$b gen-docs did not write $f"
+        [ -s "$STAGE/gen/$b/$f" ] || die "xtask gen-docs $b did not write $f"
     done
     for m in "$STAGE/gen/$b"/*.1; do
         gzip -9n < "$m" > "$STAGE/man/$(basename "$m").gz"

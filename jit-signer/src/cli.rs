@@ -79,12 +79,4 @@ pub enum Cmd {
     /// Revoke tokens or users: write the next signed revocation list.
     #[command(after_help = cmd::revoke::EXIT_CODES)]
     Revoke(cmd::revoke::Args),
-    /// Write the man pages (jit-signer.1, one per subcommand) and the bash,
-    /// zsh and fish completions into DIR; used by packaging/build.sh.
-    #[command(name = "gen-docs", hide = true)]
-    GenDocs {
-        /// Output directory (created if missing).
-        #[arg(long)]
-        out: std::path::PathBuf,
-    },
 }

@@ -203,29 +203,3 @@ pub(crate) fn relative(t: i64, now: i64) -> String {
         format!("{} ago", token::human_duration(now.abs_diff(t)))
     }
 }
-
-/// Man pages and shell completions from the clap definitions (ripgrep's way:
-/// one definition for --help, the man page and the completions).
-pub fn gen_docs(dir: &Path) -> Result<u8, Fail> {
-    write_docs(dir).map(|()| 0).map_err(io_err)
-}
-
-fn write_docs(dir: &Path) -> anyhow::Result<()> {
-    use clap::CommandFactory as _;
-    use clap_complete::Shell;
-    let mut cmd = cli::Cli::command();
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    clap_mangen::generate_to(cmd.clone(), dir)
-        .with_context(|| format!("writing man pages into {}", dir.display()))?;
-    for (shell, file) in [
-        (Shell::Bash, "jit-signer.bash"),
-        (Shell::Zsh, "_jit-signer"),
-        (Shell::Fish, "jit-signer.fish"),
-    ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut cmd, "jit-signer", &mut buf);
-        let path = dir.join(file);
-        fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
-}

@@ -26,6 +26,5 @@ fn run(c: Cmd) -> Result<u8, Fail> {
         Cmd::Requests(a) => cmd::requests::run(a),
         Cmd::Inspect(a) => cmd::inspect::run(a),
         Cmd::Revoke(a) => cmd::revoke::run(a),
-        Cmd::GenDocs { out } => jit_signer::gen_docs(&out),
     }
 }

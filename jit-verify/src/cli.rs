@@ -47,12 +47,4 @@ pub enum Cmd {
     /// refuses would deny every sudo, root's included.
     #[command(after_help = EXIT_HELP)]
     Config(cmd::config::Args),
-    /// Write the man pages (jit-verify.1, one per subcommand) and the bash,
-    /// zsh and fish completions into DIR; used by packaging/build.sh.
-    #[command(name = "gen-docs", hide = true)]
-    GenDocs {
-        /// Output directory (created if missing).
-        #[arg(long)]
-        out: std::path::PathBuf,
-    },
 }

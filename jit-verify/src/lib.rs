@@ -8,7 +8,7 @@
 //! the same clap definition as `--help`; it is no stable API.
 #![forbid(unsafe_code)]
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 pub mod cli;
 pub mod cmd;
@@ -34,26 +34,4 @@ pub fn exit(res: Result<i32>) -> i32 {
             }
         }
     }
-}
-
-/// Man pages and shell completions from the clap definitions (ripgrep's way:
-/// one definition for --help, the man page and the completions).
-pub fn gen_docs(dir: &std::path::Path) -> Result<()> {
-    use clap::CommandFactory as _;
-    use clap_complete::Shell;
-    let mut cmd = cli::Cli::command();
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    clap_mangen::generate_to(cmd.clone(), dir)
-        .with_context(|| format!("writing man pages into {}", dir.display()))?;
-    for (shell, file) in [
-        (Shell::Bash, "jit-verify.bash"),
-        (Shell::Zsh, "_jit-verify"),
-        (Shell::Fish, "jit-verify.fish"),
-    ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut cmd, "jit-verify", &mut buf);
-        let path = dir.join(file);
-        std::fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
 }

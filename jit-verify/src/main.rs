@@ -22,6 +22,5 @@ fn run(c: Cmd) -> Result<i32> {
         Cmd::Standing(a) => cmd::standing::run(a),
         Cmd::Report(a) => cmd::report::run(a),
         Cmd::Config(a) => cmd::config::run(a),
-        Cmd::GenDocs { out } => jit_verify::gen_docs(&out).map(|()| 0),
     }
 }

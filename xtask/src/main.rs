@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p xtask -- gen-vectors --out DIR      golden vectors of docs/vectors
 //! cargo run -p xtask -- decide --trusted-keys F --invocation JSON [--now T] TOKEN
+//! cargo run -p xtask -- gen-docs jit-signer --out DIR   man pages, completions
 //! ```
 //!
 //! Never published or packaged (`publish = false`, no package metadata).
@@ -15,9 +16,10 @@ use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand};
 
 mod decide;
+mod docs;
 mod vectors;
 
-/// Development tasks: golden vectors and interop checks.
+/// Development tasks: golden vectors, interop checks, man pages and completions.
 #[derive(Parser, Debug)]
 #[command(name = "xtask")]
 struct Cli {
@@ -41,6 +43,16 @@ enum Cmd {
     /// if allowed, 1 if denied (tests/ci.d/10-token-vectors.sh compares it
     /// with the independent Python verifier).
     Decide(decide::Args),
+    /// Write the man pages (BIN.1, one per subcommand) and the bash, zsh and
+    /// fish completions of a CLI into DIR; used by packaging/build.sh.
+    #[command(name = "gen-docs")]
+    GenDocs {
+        /// The CLI.
+        bin: docs::Bin,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +60,7 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Cmd::GenVectors { out } => vectors::generate(&out).map(|()| 0),
         Cmd::Decide(a) => decide::run(&a),
+        Cmd::GenDocs { bin, out } => docs::generate(bin, &out).map(|()| 0),
     };
     match res {
         Ok(code) => ExitCode::from(code),
