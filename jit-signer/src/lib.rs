@@ -22,6 +22,7 @@ pub mod cli;
 pub mod cmd;
 
 mod approval;
+mod grant;
 mod key;
 mod ledger;
 mod pkcs11;

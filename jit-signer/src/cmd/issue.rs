@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use jit_core::token::{self, Claims, Grant};
+use jit_core::token::{self, Claims};
 
+use crate::grant::GrantArgs;
 use crate::key::Pkcs11Args;
 use crate::{
-    approval, check_name, deliver, io_err, ledger, now_or, parse_when, pkcs11, pretty,
-    undelivered_token, Fail,
+    approval, check_name, deliver, io_err, ledger, now_or, pkcs11, pretty, undelivered_token, Fail,
 };
 
 #[derive(clap::Args, Debug)]
@@ -21,36 +21,8 @@ pub struct Args {
     /// The Unix user allowed to use the token.
     #[arg(long)]
     user: String,
-    /// Host group the token is valid on (repeatable, at least one).
-    #[arg(long = "host-group", required = true)]
-    host_groups: Vec<String>,
-    /// A granted command (repeatable), see above.
-    #[arg(long = "command")]
-    commands: Vec<String>,
-    /// A file the user may edit with sudoedit (repeatable).
-    #[arg(long = "edit")]
-    edits: Vec<String>,
-    /// Allow `sudo -s` / `sudo -i`.
-    #[arg(long)]
-    shell: bool,
-    /// Target user (repeatable). Default: root.
-    #[arg(long = "run-as")]
-    run_as: Vec<String>,
-    /// Target group for `sudo -g` (repeatable). Default: none.
-    #[arg(long = "run-as-group")]
-    run_as_groups: Vec<String>,
-    /// Lifetime, from 1m to 24h (humantime syntax: 30m, 1h30m).
-    #[arg(long, default_value = "1h")]
-    ttl: String,
-    /// Start of validity: RFC 3339, @UNIXSECONDS or +DURATION. Default: now.
-    #[arg(long = "not-before")]
-    not_before: Option<String>,
-    /// Why access is granted (recorded in every log entry).
-    #[arg(long)]
-    reason: String,
-    /// Ticket / change reference.
-    #[arg(long)]
-    ticket: Option<String>,
+    #[command(flatten)]
+    grant: GrantArgs,
     /// Who approved.
     #[arg(long)]
     approver: Option<String>,
@@ -62,9 +34,6 @@ pub struct Args {
     /// review by jit-verify.
     #[arg(long = "break-glass")]
     break_glass: bool,
-    /// Maximum number of uses, counted by each host (1 for break-glass).
-    #[arg(long = "max-uses")]
-    max_uses: Option<u32>,
     /// Print claims and token as JSON.
     #[arg(long)]
     json: bool,
@@ -84,20 +53,10 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         key,
         hsm,
         user,
-        host_groups,
-        commands,
-        edits,
-        shell,
-        run_as,
-        run_as_groups,
-        ttl,
-        not_before,
-        reason,
-        ticket,
+        grant,
         approver,
         issuer,
         break_glass,
-        max_uses,
         json,
         policy,
         now,
@@ -107,15 +66,15 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     // What is known of the request, for a `refused` record.
     let mut req = jit_core::ledger::Refusal {
         user: Some(user.clone()),
-        host_groups: host_groups.clone(),
-        run_as: run_as.clone(),
-        run_as_groups: run_as_groups.clone(),
-        shell,
-        reason: Some(reason.clone()),
-        ticket: ticket.clone(),
+        host_groups: grant.host_groups.clone(),
+        run_as: grant.run_as.clone(),
+        run_as_groups: grant.run_as_groups.clone(),
+        shell: grant.shell,
+        reason: Some(grant.reason.clone()),
+        ticket: grant.ticket.clone(),
         approver: approver.clone(),
         break_glass,
-        max_uses,
+        max_uses: grant.max_uses,
         ..Default::default()
     };
     let refuse = |req: &jit_core::ledger::Refusal, code: &str, e: anyhow::Error| {
@@ -124,69 +83,17 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let now = now_or(now.as_deref()).map_err(|e| refuse(&req, "bad_time", e))?;
     let sk = hsm.open_signer(key.as_deref())?;
     req.kid = Some(sk.kid().to_string());
-    let mut cmds: Vec<Grant> = Vec::new();
-    for c in &commands {
-        match token::parse_command(c) {
-            Ok(g) => cmds.push(g),
-            Err(e) => {
-                req.grants = cmds;
-                return Err(refuse(&req, "bad_command", anyhow!("--command {c:?}: {e}")));
-            }
-        }
-    }
-    req.grants = cmds.clone();
-    for f in &edits {
-        if !f.starts_with('/') {
-            return Err(refuse(
-                &req,
-                "bad_command",
-                anyhow!("--edit {f:?}: not an absolute path"),
-            ));
-        }
-        cmds.push(Grant {
-            argv: vec!["sudoedit".into(), f.clone()],
-            any_args: false,
-        });
-    }
-    req.grants = cmds.clone();
-    if cmds.is_empty() && !shell {
-        return Err(refuse(
-            &req,
-            "nothing_granted",
-            anyhow!("nothing granted: give at least one --command, --edit or --shell"),
-        ));
-    }
     check_name("--user", &user).map_err(|e| refuse(&req, "bad_name", e))?;
-    for g in &host_groups {
-        check_name("--host-group", g).map_err(|e| refuse(&req, "bad_name", e))?;
-    }
-    let run_as = if run_as.is_empty() {
-        vec!["root".to_string()]
-    } else {
-        run_as
-    };
-    for u in run_as.iter().chain(&run_as_groups) {
-        check_name("--run-as/--run-as-group", u).map_err(|e| refuse(&req, "bad_name", e))?;
-    }
-    let ttl = humantime::parse_duration(&ttl)
-        .map_err(|e| refuse(&req, "bad_ttl", anyhow!("--ttl {ttl:?}: {e}")))?
-        .as_secs();
-    if !(60..=86_400).contains(&ttl) {
-        return Err(refuse(
-            &req,
-            "ttl_out_of_range",
-            anyhow!(
-                "--ttl must be between 1 min and 24 h (got {})",
-                token::human_duration(ttl)
-            ),
-        ));
-    }
-    let nbf = match not_before.as_deref() {
-        None => now,
-        Some(s) => parse_when(s, now).map_err(|e| refuse(&req, "bad_time", e))?,
-    };
+    let checked = grant.check(now).map_err(|r| {
+        req.grants = r.cmds;
+        refuse(&req, r.code, r.err)
+    })?;
+    req.grants = checked.cmds.clone();
+    // Issued now: the validity starts now unless --not-before says later.
+    let nbf = checked.not_before.unwrap_or(now);
+    let exp = nbf.saturating_add(checked.ttl as i64);
     req.nbf = Some(nbf);
-    req.exp = Some(nbf.saturating_add(ttl as i64));
+    req.exp = Some(exp);
     if nbf < now {
         return Err(refuse(
             &req,
@@ -197,7 +104,6 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             ),
         ));
     }
-    let exp = nbf.saturating_add(ttl as i64);
     if exp <= now {
         return Err(refuse(
             &req,
@@ -205,21 +111,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             anyhow!("the token would expire in the past"),
         ));
     }
-    if reason.trim().is_empty() {
-        return Err(refuse(
-            &req,
-            "empty_reason",
-            anyhow!("--reason must not be empty"),
-        ));
-    }
-    if max_uses == Some(0) {
-        return Err(refuse(
-            &req,
-            "bad_max_uses",
-            anyhow!("--max-uses must be at least 1"),
-        ));
-    }
-    let max_uses = match (break_glass, max_uses) {
+    let max_uses = match (break_glass, grant.max_uses) {
         (true, None | Some(1)) => Some(1),
         (true, Some(n)) => {
             return Err(refuse(
@@ -237,13 +129,13 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         nbf,
         exp,
         cti: token::random_cti().map_err(|e| io_err(anyhow!(e)))?,
-        hosts: host_groups,
-        cmds,
-        run_as,
-        run_as_groups,
-        shell,
-        reason,
-        ticket: ticket.filter(|t| !t.is_empty()),
+        hosts: grant.host_groups,
+        cmds: checked.cmds,
+        run_as: checked.run_as,
+        run_as_groups: grant.run_as_groups,
+        shell: grant.shell,
+        reason: grant.reason,
+        ticket: grant.ticket.filter(|t| !t.is_empty()),
         approver: approver.filter(|a| !a.is_empty()),
         break_glass,
         max_uses,

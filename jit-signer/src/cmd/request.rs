@@ -11,45 +11,26 @@ use jit_core::token::{self, Grant};
 use nix::unistd::getuid;
 
 use crate::approval::{identity_of, refused, req_path, Where};
-use crate::{deliver, io_err, now_or, parse_when, pretty, usage, Fail};
+use crate::grant::GrantArgs;
+use crate::{deliver, io_err, now_or, pretty, usage, Fail};
 
+// The grant options read as for `issue`, except where a request differs:
+// the commands' syntax is explained under `issue`, the shell is asked for,
+// and --not-before and --max-uses default to the approval time and the rule.
 #[derive(clap::Args, Debug)]
+#[command(
+    mut_arg("commands", |a| a.help("A command, in `issue --command` syntax (repeatable)")),
+    mut_arg("shell", |a| a.help("Ask for `sudo -s` / `sudo -i`")),
+    mut_arg("not_before", |a| a.help(
+        "Start of validity (RFC 3339, @UNIXSECONDS or +DURATION). Default: when approved"
+    )),
+    mut_arg("max_uses", |a| a.help("Maximum number of uses (default: the rule's max_uses, if any)")),
+)]
 pub struct Args {
     #[command(flatten)]
     at: Where,
-    /// Host group (repeatable, at least one).
-    #[arg(long = "host-group", required = true)]
-    host_groups: Vec<String>,
-    /// A command, in `issue --command` syntax (repeatable).
-    #[arg(long = "command")]
-    commands: Vec<String>,
-    /// A file to edit with sudoedit (repeatable).
-    #[arg(long = "edit")]
-    edits: Vec<String>,
-    /// Ask for `sudo -s` / `sudo -i`.
-    #[arg(long)]
-    shell: bool,
-    /// Target user (repeatable). Default: root.
-    #[arg(long = "run-as")]
-    run_as: Vec<String>,
-    /// Target group (repeatable).
-    #[arg(long = "run-as-group")]
-    run_as_groups: Vec<String>,
-    /// Lifetime, from 1m to 24h.
-    #[arg(long, default_value = "1h")]
-    ttl: String,
-    /// Start of validity (RFC 3339, @UNIXSECONDS or +DURATION). Default: when approved.
-    #[arg(long = "not-before")]
-    not_before: Option<String>,
-    /// Why.
-    #[arg(long)]
-    reason: String,
-    /// Ticket / change reference.
-    #[arg(long)]
-    ticket: Option<String>,
-    /// Maximum number of uses (default: the rule's max_uses, if any).
-    #[arg(long = "max-uses")]
-    max_uses: Option<u32>,
+    #[command(flatten)]
+    grant: GrantArgs,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -63,64 +44,24 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let policy = a.at.policy()?;
     let spool = a.at.spool()?;
     let me = identity_of(getuid())?;
-    let mut cmds: Vec<Grant> = Vec::new();
-    for c in &a.commands {
-        cmds.push(token::parse_command(c).map_err(|e| usage(anyhow!("--command {c:?}: {e}")))?);
-    }
-    for f in &a.edits {
-        if !f.starts_with('/') {
-            return Err(usage(anyhow!("--edit {f:?}: not an absolute path")));
-        }
-        cmds.push(Grant {
-            argv: vec!["sudoedit".into(), f.clone()],
-            any_args: false,
-        });
-    }
-    if cmds.is_empty() && !a.shell {
-        return Err(usage(anyhow!(
-            "nothing requested: give at least one --command, --edit or --shell"
-        )));
-    }
-    check_names("--host-group", &a.host_groups)?;
-    let run_as = if a.run_as.is_empty() {
-        vec!["root".to_string()]
-    } else {
-        a.run_as
-    };
-    check_names("--run-as", &run_as)?;
-    check_names("--run-as-group", &a.run_as_groups)?;
-    let ttl = humantime::parse_duration(&a.ttl)
-        .map_err(|e| usage(anyhow!("--ttl {:?}: {e}", a.ttl)))?
-        .as_secs();
-    if !(60..=86_400).contains(&ttl) {
-        return Err(usage(anyhow!("--ttl must be between 1 min and 24 h")));
-    }
-    let not_before = match a.not_before.as_deref() {
-        None => None,
-        Some(s) => Some(parse_when(s, now).map_err(usage)?),
-    };
-    if a.reason.trim().is_empty() {
-        return Err(usage(anyhow!("--reason must not be empty")));
-    }
-    if a.max_uses == Some(0) {
-        return Err(usage(anyhow!("--max-uses must be at least 1")));
-    }
+    let checked = a.grant.check(now).map_err(|r| usage(r.err))?;
+    let g = a.grant;
     let file = RequestFile {
         v: 1,
         requester: me.name.clone(),
         uid: getuid().as_raw(),
         created: now,
         nonce: token::hex(&token::random_cti().map_err(|e| io_err(anyhow!(e)))?),
-        host_groups: a.host_groups,
-        commands: cmds.iter().map(Grant::display).collect(),
-        shell: a.shell,
-        run_as,
-        run_as_groups: a.run_as_groups,
-        ttl,
-        not_before,
-        reason: a.reason,
-        ticket: a.ticket.filter(|t| !t.is_empty()),
-        max_uses: a.max_uses,
+        host_groups: g.host_groups,
+        commands: checked.cmds.iter().map(Grant::display).collect(),
+        shell: g.shell,
+        run_as: checked.run_as,
+        run_as_groups: g.run_as_groups,
+        ttl: checked.ttl,
+        not_before: checked.not_before,
+        reason: g.reason,
+        ticket: g.ticket.filter(|t| !t.is_empty()),
+        max_uses: g.max_uses,
     };
     // Refuse early what no approver could approve.
     let (req, _, _) = file.to_request(now).map_err(|e| usage(anyhow!(e)))?;
@@ -167,11 +108,4 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         )
     })?;
     Ok(0)
-}
-
-fn check_names(what: &str, v: &[String]) -> Result<(), Fail> {
-    for s in v {
-        crate::check_name(what, s).map_err(usage)?;
-    }
-    Ok(())
 }
