@@ -129,6 +129,7 @@ as_user() {
 }
 rc_is() { [ "$RC" = "$1" ] || { echo "     rc=$RC stdout=$(head -c 300 "$WORK/o") stderr=$(head -c 500 "$WORK/e")"; return 1; }; }
 err_has() { grep -qF -- "$1" "$WORK/e" || { echo "     stderr lacks '$1': $(head -c 500 "$WORK/e")"; return 1; }; }
+not_err_has() { ! grep -qF -- "$1" "$WORK/e" || { echo "     stderr has '$1': $(head -c 500 "$WORK/e")"; return 1; }; }
 mode_is() { # PATH MODE OWNER GROUP (in $R)
     local got
     got=$(stat -c '%a %U %G' "$R$1" 2>/dev/null) || { echo "     $1 missing"; return 1; }
@@ -190,10 +191,17 @@ conff=$(chroot "$R" dpkg-query -W -f='${Conffiles}' libpam-jit | awk '{print $1}
 [ "$conff" = "/etc/logrotate.d/jit /etc/pam.d/sudo-jit /etc/security/jit/trusted-keys /etc/security/pam_jit.conf " ] \
     && ok "install: conffiles" || bad "install: conffiles" "$conff"
 
+in_root jit-ctl --version
+check "jit-ctl --version" rc_is 0
+check "jit-ctl --version: the package's version" \
+    grep -qx "jit-ctl $(dpkg-deb -f "$DEB" Version | sed 's/-[^-]*$//')" "$WORK/o"
+
 # enable
 in_root jit-ctl enable
 check "enable: refused while unconfigured" rc_is 1
 check "enable: says why" err_has "placeholder host group"
+check "enable: says what to fix" err_has "set host_groups"
+check "enable: does not suggest --force" not_err_has "--force"
 check "enable: refused, no drop-in" absent /etc/sudoers.d/zz-jit
 # Configure the host as an image build would (local edits of two conffiles).
 sed -i 's/^host_groups = .*/host_groups = ci-hosts/' "$R/etc/security/pam_jit.conf"
@@ -206,6 +214,7 @@ chmod 0664 "$R/etc/security/pam_jit.conf"
 in_root jit-ctl enable
 check "enable: refused when pam_jit would refuse the configuration" rc_is 1
 check "enable: says why (the module's rule)" err_has "writable by group or others"
+check "enable: does not suggest --force (it would deny every sudo)" not_err_has "--force"
 check "enable: refused, still no drop-in" absent /etc/sudoers.d/zz-jit
 chmod 0644 "$R/etc/security/pam_jit.conf"
 in_root jit-verify config
