@@ -84,6 +84,13 @@ else
 fi
 deps=$(dpkg-deb -f "$DEB" Depends)
 case "$deps" in *libc6*) ok "deb: Depends from shlibdeps ($deps)" ;; *) bad "deb: Depends" "$deps" ;; esac
+# One entry per library (cargo-deb's $auto alone listed libc6 once per binary).
+for d in "$DEB" "$SDEB"; do
+    deps=$(dpkg-deb -f "$d" Depends)
+    dups=$(tr ',' '\n' <<<"$deps" | sed 's/^ *//; s/ .*//' | sort | uniq -d | tr '\n' ' ')
+    [ -z "$dups" ] && ok "deb: $(basename "$d"): each library once in Depends" \
+        || bad "deb: $(basename "$d"): Depends names $dups more than once" "$deps"
+done
 
 # --- chroots ------------------------------------------------------------------------
 if [ ! -f "$TARBALL" ]; then
