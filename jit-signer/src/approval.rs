@@ -76,7 +76,8 @@ pub(crate) fn bad_request(err: anyhow::Error) -> Fail {
 /// Where the policy and the spool are.
 #[derive(Args, Debug)]
 pub(crate) struct Where {
-    /// Policy file (TOML, docs/signer-policy.md). Default: $JIT_POLICY.
+    /// Policy file (TOML; its format: /usr/share/doc/jit-signer/signer-policy.md).
+    /// Default: $JIT_POLICY.
     #[arg(long)]
     policy: Option<PathBuf>,
     /// Spool directory (root-owned, sticky, e.g. mode 1733). Default: $JIT_SPOOL.

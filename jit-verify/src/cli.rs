@@ -10,7 +10,7 @@ pub(crate) const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered, 2 co
 (unreadable file, bad key or state file, bad arguments), 3 crash leftovers only (a torn \
 tail, the state one step behind, a fork left at a rotation; no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
 
-/// Verify and query jit audit logs (docs/log-format.md).
+/// Verify and query jit audit logs.
 #[derive(Parser)]
 #[command(name = "jit-verify", version, after_help = EXIT_HELP)]
 pub struct Cli {
@@ -38,7 +38,16 @@ pub enum Cmd {
     /// denials and break-glass uses, from the ledger and host logs.
     ///
     /// Verifies the ledger and every host log first (as `standing` does).
-    /// Definitions: docs/log-format.md, "Reports".
+    ///
+    /// Definitions: grants issued and refused requests are the ledger's
+    /// issued and refused records in the window; TTL granted is exp - nbf;
+    /// the uses of a grant are the host logs' allowed decisions with its
+    /// token id, at any time; TTL used runs from its first allowed use to
+    /// the later of its last use and its last session close; an unused grant
+    /// has no allowed use in the logs given (give every host's logs for the
+    /// period); host denials are the decisions not allowed in the window;
+    /// "not in the ledger" lists token ids used on hosts with no issued
+    /// record in the ledger given.
     #[command(after_help = EXIT_HELP)]
     Report(cmd::report::Args),
     /// Check this host's pam_jit configuration and trusted keys with the rules

@@ -136,6 +136,7 @@ as_user() {
 }
 rc_is() { [ "$RC" = "$1" ] || { echo "     rc=$RC stdout=$(head -c 300 "$WORK/o") stderr=$(head -c 500 "$WORK/e")"; return 1; }; }
 err_has() { grep -qF -- "$1" "$WORK/e" || { echo "     stderr lacks '$1': $(head -c 500 "$WORK/e")"; return 1; }; }
+not_out_has() { ! grep -qF -- "$1" "$WORK/o" || { echo "     stdout has '$1': $(grep -F -- "$1" "$WORK/o" | head -c 500)"; return 1; }; }
 not_err_has() { ! grep -qF -- "$1" "$WORK/e" || { echo "     stderr has '$1': $(head -c 500 "$WORK/e")"; return 1; }; }
 mode_is() { # PATH MODE OWNER GROUP (in $R)
     local got
@@ -191,8 +192,17 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/man/man1/jit-verify.1.gz /usr/share/man/man1/jit-verify-log.1.gz /usr/share/man/man1/jit-signer.1.gz \
     /usr/share/bash-completion/completions/jit-verify /usr/share/zsh/vendor-completions/_jit-verify \
     /usr/share/fish/vendor_completions.d/jit-verify.fish /usr/share/bash-completion/completions/jit-signer \
-    /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit; do
+    /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit \
+    /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md; do
     check "install: $m" present "$m"
+done
+# What --help points at is installed: no docs/... paths of the source tree.
+for b in jit-signer jit-verify; do
+    in_root sh -c "for s in '' \$($b --help | sed -n 's/^  \\([a-z-]*\\)  .*/\\1/p'); do $b \$s --help; done"
+    check "install: $b --help names no source-tree docs" not_out_has "docs/"
+    while read -r d; do
+        check "install: $b --help points at $d, installed" present "$d"
+    done < <(grep -o '/usr/share/doc/[^ )]*' "$WORK/o" | sort -u)
 done
 conff=$(chroot "$R" dpkg-query -W -f='${Conffiles}' libpam-jit | awk '{print $1}' | sort | tr '\n' ' ')
 [ "$conff" = "/etc/logrotate.d/jit /etc/pam.d/sudo-jit /etc/security/jit/trusted-keys /etc/security/pam_jit.conf " ] \

@@ -98,3 +98,30 @@ fn jit_verify_man_pages_and_completions() {
         }
     }
 }
+
+#[test]
+fn man_pages_point_at_no_source_tree_docs() {
+    // --help and the man pages are read on machines that have the packages,
+    // not the source tree: no docs/... path (installed paths are fine).
+    for bin in ["jit-signer", "jit-verify"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let st = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["gen-docs", bin, "--out"])
+            .arg(dir.path())
+            .status()
+            .expect("run xtask");
+        assert!(st.success(), "gen-docs {bin} failed: {st}");
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "1") {
+                let page = std::fs::read_to_string(&p).unwrap();
+                assert!(!page.contains("docs/"), "{} names docs/", p.display());
+                assert!(
+                    !page.contains(".md") || page.contains("/usr/share/doc/"),
+                    "{}",
+                    p.display()
+                );
+            }
+        }
+    }
+}
