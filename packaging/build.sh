@@ -63,7 +63,7 @@ export SOURCE_DATE_EPOCH
 
 say "cargo build --release --locked (target: $TARGET)"
 cargo build --workspace --release --locked
-for f in libpam_jit.so jit-signer jit-verify; do
+for f in libpam_jit.so jit-signer jit-verify xtask; do
     [ -f "$REL/$f" ] || die "$REL/$f was not built"
 done
 
@@ -76,12 +76,13 @@ for m in packaging/man/pam_jit.8 packaging/man/pam_jit.conf.5 packaging/man/jit-
     gzip -9n < "$m" > "$STAGE/man/$(basename "$m").gz"
 done
 # jit-signer(1), jit-verify(1), one page per subcommand, and the completions
-# come from the clap definitions (hidden subcommand `gen-docs --out DIR`).
+# come from the clap definitions, rendered by the workspace's development
+# tasks (xtask gen-docs BIN --out DIR; xtask itself is not packaged).
 for b in jit-signer jit-verify; do
-    "$REL/$b" gen-docs --out "$STAGE/gen/$b" >/dev/null \
-        || die "$b gen-docs failed: cannot generate its man pages and completions"
+    "$REL/xtask" gen-docs "$b" --out "$STAGE/gen/$b" >/dev/null \
+        || die "xtask gen-docs $b failed: cannot generate its man pages and completions"
     for f in "$b.1" "$b.bash" "_$b" "$b.fish"; do
-        [ -s "$STAGE/gen/$b/$f" ] || die "$b gen-docs did not write $f"
+        [ -s "$STAGE/gen/$b/$f" ] || die "xtask gen-docs $b did not write $f"
     done
     for m in "$STAGE/gen/$b"/*.1; do
         gzip -9n < "$m" > "$STAGE/man/$(basename "$m").gz"
@@ -100,9 +101,36 @@ cp "$setmp/jit.pp" "$STAGE/selinux/jit.pp"
 cp selinux/jit.te selinux/jit.fc selinux/jit.if "$STAGE/selinux/"
 
 # --- .deb --------------------------------------------------------------------
+# cargo-deb's `depends = "$auto"` runs dpkg-shlibdeps on each binary alone and
+# lists every answer, so a package whose binaries need different glibc
+# versions depends on libc6 twice ("libc6 (>= 2.34), libc6 (>= 2.35)").
+# dpkg-shlibdeps over all of a package's ELF files at once, as dh_shlibdeps
+# does, names each library once with the highest version: that becomes the
+# package's Depends (both packages' depends are "$auto" alone). Only the
+# control file changes; the files are repacked as they are, owned by root.
+fix_depends() { # DEB
+    local deb=$1 d want have
+    d=$(mktemp -d)
+    dpkg-deb -R "$deb" "$d/pkg"
+    mkdir "$d/debian" && : >"$d/debian/control"   # dpkg-shlibdeps wants one
+    mapfile -t elves < <(find "$d/pkg" -path "$d/pkg/DEBIAN" -prune -o -type f -print |
+        while read -r f; do [ "$(head -c 4 "$f")" = $'\x7fELF' ] && echo "$f"; done)
+    [ ${#elves[@]} -gt 0 ] || die "$deb: no ELF file to compute Depends from"
+    want=$(cd "$d" && dpkg-shlibdeps -O "${elves[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+    [ -n "$want" ] || die "$deb: dpkg-shlibdeps found no dependency"
+    have=$(dpkg-deb -f "$deb" Depends)
+    if [ "$have" != "$want" ]; then
+        sed -i "s/^Depends: .*/Depends: $want/" "$d/pkg/DEBIAN/control"
+        dpkg-deb --root-owner-group -Zxz -b "$d/pkg" "$deb" >/dev/null
+    fi
+    rm -rf "$d"
+}
 say "cargo deb (libpam-jit, jit-signer)"
 cargo deb --no-build --locked -p pam_jit -o "$OUT" >/dev/null
 cargo deb --no-build --locked -p jit-signer -o "$OUT" >/dev/null
+for deb in "$OUT"/libpam-jit_*.deb "$OUT"/jit-signer_*.deb; do
+    fix_depends "$deb"
+done
 
 # --- .rpm --------------------------------------------------------------------
 say "rpmbuild (pam_jit, jit-signer)"

@@ -1,5 +1,6 @@
-//! `jit-signer request / approve / reject / requests` and the policy check of
-//! `issue --policy` (docs/signer-policy.md).
+//! The request spool and the policy behind `jit-signer request / approve /
+//! reject / requests` (src/cmd/), and the policy check of `issue --policy`
+//! (docs/signer-policy.md).
 //!
 //! Identity comes from the OS, never from a flag: the requester is the owner
 //! (set by the kernel) of the request file in the spool, the approver is the
@@ -12,11 +13,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _};
 use clap::Args;
-use jit_core::policy::{self, Allowed, Identity, Policy, RequestFile};
-use jit_core::token::{self, Claims, Grant};
-use nix::unistd::{getgrouplist, getuid, Gid, Group, Uid, User};
+use jit_core::policy::{self, Identity, Policy, RequestFile};
+use jit_core::token::{self, Claims};
+use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
 
-use crate::{deliver, io_err, now_or, out, parse_when, pretty, usage, Fail};
+use crate::{io_err, usage, Fail};
 
 /// Exit code: refused by the policy (or by the approval rules).
 pub const EXIT_REFUSED: u8 = 7;
@@ -25,7 +26,7 @@ pub const EXIT_BAD_REQUEST: u8 = 9;
 
 /// What the issuance ledger learns of a request that was refused, rejected
 /// or approved (docs/log-format.md, "The issuance ledger").
-fn ledger_refusal(
+pub(crate) fn ledger_refusal(
     file: &RequestFile,
     rule: Option<String>,
     approver: &str,
@@ -48,7 +49,7 @@ fn ledger_refusal(
 }
 
 /// Record a refusal at approve/reject time, then fail with `code`.
-fn record_refusal(
+pub(crate) fn record_refusal(
     lcfg: &jit_core::log::LogConfig,
     r: &jit_core::ledger::Refusal,
     reason_code: &str,
@@ -58,14 +59,14 @@ fn record_refusal(
     crate::ledger::refuse(lcfg, r, reason_code, err).with_code_if(2, code)
 }
 
-fn refused(err: anyhow::Error) -> Fail {
+pub(crate) fn refused(err: anyhow::Error) -> Fail {
     Fail {
         code: EXIT_REFUSED,
         err,
     }
 }
 
-fn bad_request(err: anyhow::Error) -> Fail {
+pub(crate) fn bad_request(err: anyhow::Error) -> Fail {
     Fail {
         code: EXIT_BAD_REQUEST,
         err,
@@ -74,8 +75,9 @@ fn bad_request(err: anyhow::Error) -> Fail {
 
 /// Where the policy and the spool are.
 #[derive(Args, Debug)]
-pub struct Where {
-    /// Policy file (TOML, docs/signer-policy.md). Default: $JIT_POLICY.
+pub(crate) struct Where {
+    /// Policy file (TOML; its format: /usr/share/doc/jit-signer/signer-policy.md).
+    /// Default: $JIT_POLICY.
     #[arg(long)]
     policy: Option<PathBuf>,
     /// Spool directory (root-owned, sticky, e.g. mode 1733). Default: $JIT_SPOOL.
@@ -84,17 +86,17 @@ pub struct Where {
 }
 
 impl Where {
-    fn policy(&self) -> Result<Policy, Fail> {
+    pub(crate) fn policy(&self) -> Result<Policy, Fail> {
         load_policy(&from_env(self.policy.clone(), "JIT_POLICY", "--policy")?)
     }
     /// The policy if one is named (`requests` works without one).
-    fn policy_if_given(&self) -> Result<Option<Policy>, Fail> {
+    pub(crate) fn policy_if_given(&self) -> Result<Option<Policy>, Fail> {
         match from_env(self.policy.clone(), "JIT_POLICY", "--policy") {
             Ok(p) => load_policy(&p).map(Some),
             Err(_) => Ok(None),
         }
     }
-    fn spool(&self) -> Result<PathBuf, Fail> {
+    pub(crate) fn spool(&self) -> Result<PathBuf, Fail> {
         let p = from_env(self.spool.clone(), "JIT_SPOOL", "--spool")?;
         check_spool(&p)?;
         Ok(p)
@@ -120,106 +122,8 @@ pub fn load_policy(path: &Path) -> Result<Policy, Fail> {
         .map_err(usage)
 }
 
-/// Ask for a token; an approver issues it with `jit-signer approve ID`.
-#[derive(Args, Debug)]
-pub struct RequestArgs {
-    #[command(flatten)]
-    at: Where,
-    /// Host group (repeatable, at least one).
-    #[arg(long = "host-group", required = true)]
-    host_groups: Vec<String>,
-    /// A command, in `issue --command` syntax (repeatable).
-    #[arg(long = "command")]
-    commands: Vec<String>,
-    /// A file to edit with sudoedit (repeatable).
-    #[arg(long = "edit")]
-    edits: Vec<String>,
-    /// Ask for `sudo -s` / `sudo -i`.
-    #[arg(long)]
-    shell: bool,
-    /// Target user (repeatable). Default: root.
-    #[arg(long = "run-as")]
-    run_as: Vec<String>,
-    /// Target group (repeatable).
-    #[arg(long = "run-as-group")]
-    run_as_groups: Vec<String>,
-    /// Lifetime, from 1m to 24h.
-    #[arg(long, default_value = "1h")]
-    ttl: String,
-    /// Start of validity (RFC 3339, @UNIXSECONDS or +DURATION). Default: when approved.
-    #[arg(long = "not-before")]
-    not_before: Option<String>,
-    /// Why.
-    #[arg(long)]
-    reason: String,
-    /// Ticket / change reference.
-    #[arg(long)]
-    ticket: Option<String>,
-    /// Maximum number of uses (default: the rule's max_uses, if any).
-    #[arg(long = "max-uses")]
-    max_uses: Option<u32>,
-    /// Print as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Pretend the time is this; for tests.
-    #[arg(long, hide = true)]
-    now: Option<String>,
-}
-
-/// Approve a pending request and print the token.
-#[derive(Args, Debug)]
-pub struct ApproveArgs {
-    #[command(flatten)]
-    at: Where,
-    /// Secret key file (or --pkcs11).
-    #[arg(long)]
-    key: Option<PathBuf>,
-    #[command(flatten)]
-    hsm: crate::Pkcs11Args,
-    #[command(flatten)]
-    ledger: crate::ledger::LedgerArgs,
-    /// Issuer name. Default: the key id.
-    #[arg(long)]
-    issuer: Option<String>,
-    /// Print claims and token as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Pretend the time is this; for tests.
-    #[arg(long, hide = true)]
-    now: Option<String>,
-    /// The request id printed by `jit-signer request`.
-    id: String,
-}
-
-/// Reject (or, as the requester, withdraw) a pending request.
-#[derive(Args, Debug)]
-pub struct RejectArgs {
-    #[command(flatten)]
-    at: Where,
-    #[command(flatten)]
-    ledger: crate::ledger::LedgerArgs,
-    /// Pretend the time is this; for tests.
-    #[arg(long, hide = true)]
-    now: Option<String>,
-    /// The request id.
-    id: String,
-}
-
-/// List pending requests.
-#[derive(Args, Debug)]
-pub struct ListArgs {
-    #[command(flatten)]
-    at: Where,
-    /// Print as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Pretend the time is this; for tests.
-    #[arg(long, hide = true)]
-    now: Option<String>,
-}
-
 /// The identity of a uid, from the user and group databases.
-fn identity_of(uid: Uid) -> Result<Identity, Fail> {
+pub(crate) fn identity_of(uid: Uid) -> Result<Identity, Fail> {
     let user = User::from_uid(uid)
         .context("looking up the user database")
         .map_err(io_err)?
@@ -290,25 +194,25 @@ fn check_spool(p: &Path) -> Result<(), Fail> {
     Ok(())
 }
 
-fn req_path(spool: &Path, id: &str) -> PathBuf {
+pub(crate) fn req_path(spool: &Path, id: &str) -> PathBuf {
     spool.join(format!("{id}.req"))
 }
 
-fn verdict_path(spool: &Path, id: &str) -> PathBuf {
+pub(crate) fn verdict_path(spool: &Path, id: &str) -> PathBuf {
     spool.join(format!("{id}.done"))
 }
 
 /// A request read back from the spool, with its kernel-attested owner.
-struct Loaded {
-    id: String,
-    file: RequestFile,
-    owner: Uid,
+pub(crate) struct Loaded {
+    pub(crate) id: String,
+    pub(crate) file: RequestFile,
+    pub(crate) owner: Uid,
 }
 
 /// Open `ID.req` without following symlinks and check, on the open fd, that it
 /// is a regular file with one link, not group/world-writable, owned by the
 /// requester it names, and that its bytes hash to ID.
-fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
+pub(crate) fn load_request(spool: &Path, id: &str) -> Result<Loaded, Fail> {
     if !policy::is_request_id(id) {
         return Err(bad_request(anyhow!(
             "{id:?} is not a request id (32 hex digits)"
@@ -393,7 +297,7 @@ fn spool_file_problem(md: &fs::Metadata, max_len: u64) -> Option<String> {
 const MAX_VERDICT_LEN: u64 = 4096;
 
 /// What `ID.done` is, judged without trusting it.
-enum Found {
+pub(crate) enum Found {
     /// No verdict file: the request is undecided.
     Undecided,
     /// A verdict jit-signer wrote for someone who may decide the request
@@ -409,7 +313,7 @@ enum Found {
 
 /// May the owner of a verdict file have written that verdict?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum May {
+pub(crate) enum May {
     Yes,
     No,
     /// Cannot be told without the policy (`requests` run without one).
@@ -423,7 +327,7 @@ enum May {
 /// (`requests` run without one) any other owner is [`May::Unknown`]. The
 /// closure takes the owner and whether the verdict is an approval. Any
 /// lookup that fails answers no.
-fn deciders<'a>(
+pub(crate) fn deciders<'a>(
     policy: Option<&'a Policy>,
     l: &'a Loaded,
     now: i64,
@@ -472,7 +376,7 @@ fn deciders<'a>(
 /// world-writable, at most one short line `approved|rejected by NAME at @T`
 /// where NAME is the owner's user name (any name for root), and its owner
 /// may decide the request (`may_decide`).
-fn find_verdict(
+pub(crate) fn find_verdict(
     spool: &Path,
     id: &str,
     may_decide: &dyn Fn(Uid, bool) -> May,
@@ -570,7 +474,7 @@ fn owner_str(uid: u32) -> String {
 }
 
 /// The refusal for an id whose verdict name someone else occupies.
-fn blocked(spool: &Path, id: &str, why: &str) -> Fail {
+pub(crate) fn blocked(spool: &Path, id: &str, why: &str) -> Fail {
     let path = verdict_path(spool, id);
     bad_request(anyhow!(
         "request {id} is blocked: {} {why}. It is not a verdict jit-signer wrote \
@@ -581,7 +485,7 @@ fn blocked(spool: &Path, id: &str, why: &str) -> Fail {
 }
 
 /// Refuse a request that has a verdict, or whose verdict name is occupied.
-fn check_undecided(
+pub(crate) fn check_undecided(
     spool: &Path,
     id: &str,
     may_decide: &dyn Fn(Uid, bool) -> May,
@@ -595,127 +499,8 @@ fn check_undecided(
     }
 }
 
-fn check_names(what: &str, v: &[String]) -> Result<(), Fail> {
-    for s in v {
-        crate::check_name(what, s).map_err(usage)?;
-    }
-    Ok(())
-}
-
-/// `jit-signer request`.
-pub fn request(a: RequestArgs) -> Result<u8, Fail> {
-    let now = now_or(a.now.as_deref()).map_err(usage)?;
-    let policy = a.at.policy()?;
-    let spool = a.at.spool()?;
-    let me = identity_of(getuid())?;
-    let mut cmds: Vec<Grant> = Vec::new();
-    for c in &a.commands {
-        cmds.push(token::parse_command(c).map_err(|e| usage(anyhow!("--command {c:?}: {e}")))?);
-    }
-    for f in &a.edits {
-        if !f.starts_with('/') {
-            return Err(usage(anyhow!("--edit {f:?}: not an absolute path")));
-        }
-        cmds.push(Grant {
-            argv: vec!["sudoedit".into(), f.clone()],
-            any_args: false,
-        });
-    }
-    if cmds.is_empty() && !a.shell {
-        return Err(usage(anyhow!(
-            "nothing requested: give at least one --command, --edit or --shell"
-        )));
-    }
-    check_names("--host-group", &a.host_groups)?;
-    let run_as = if a.run_as.is_empty() {
-        vec!["root".to_string()]
-    } else {
-        a.run_as
-    };
-    check_names("--run-as", &run_as)?;
-    check_names("--run-as-group", &a.run_as_groups)?;
-    let ttl = humantime::parse_duration(&a.ttl)
-        .map_err(|e| usage(anyhow!("--ttl {:?}: {e}", a.ttl)))?
-        .as_secs();
-    if !(60..=86_400).contains(&ttl) {
-        return Err(usage(anyhow!("--ttl must be between 1 min and 24 h")));
-    }
-    let not_before = match a.not_before.as_deref() {
-        None => None,
-        Some(s) => Some(parse_when(s, now).map_err(usage)?),
-    };
-    if a.reason.trim().is_empty() {
-        return Err(usage(anyhow!("--reason must not be empty")));
-    }
-    if a.max_uses == Some(0) {
-        return Err(usage(anyhow!("--max-uses must be at least 1")));
-    }
-    let file = RequestFile {
-        v: 1,
-        requester: me.name.clone(),
-        uid: getuid().as_raw(),
-        created: now,
-        nonce: token::hex(&token::random_cti().map_err(|e| io_err(anyhow!(e)))?),
-        host_groups: a.host_groups,
-        commands: cmds.iter().map(Grant::display).collect(),
-        shell: a.shell,
-        run_as,
-        run_as_groups: a.run_as_groups,
-        ttl,
-        not_before,
-        reason: a.reason,
-        ticket: a.ticket.filter(|t| !t.is_empty()),
-        max_uses: a.max_uses,
-    };
-    // Refuse early what no approver could approve.
-    let (req, _, _) = file.to_request(now).map_err(|e| usage(anyhow!(e)))?;
-    let allowed = policy
-        .check(&me, &req)
-        .map_err(|r| refused(anyhow!("refused by policy: {r}")))?;
-    let bytes = file.encode();
-    let id = policy::request_id(&bytes);
-    let path = req_path(&spool, &id);
-    // The kernel sets the owner to our uid: that is the requester identity.
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))
-        .map_err(io_err)?;
-    f.set_permissions(fs::Permissions::from_mode(0o644))
-        .and_then(|_| f.write_all(&bytes))
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
-        .map_err(io_err)?;
-    let text = if a.json {
-        let v = serde_json::json!({
-            "id": id,
-            "requester": me.name,
-            "rule": allowed.rule,
-            "approval_required": allowed.approval_required,
-            "expires": now + policy::REQUEST_LIFETIME_SECS,
-        });
-        format!("{}\n", pretty(&v))
-    } else {
-        format!(
-            "{id}\nrequest {id} by {} under rule {}; an approver runs: jit-signer approve {id}\n",
-            me.name, allowed.rule
-        )
-    };
-    deliver(&text, || {
-        format!(
-            "request {id} was spooled as {} but its id was not delivered; an approver \
-             runs jit-signer approve {id} (or withdraw it: jit-signer reject {id})",
-            path.display()
-        )
-    })?;
-    Ok(0)
-}
-
 /// How a request ends.
-enum Verdict {
+pub(crate) enum Verdict {
     Approved {
         approver: String,
         claims: Box<Claims>,
@@ -730,7 +515,7 @@ enum Verdict {
 /// verdict file is created with O_EXCL before anything is signed, so a
 /// request yields at most one token and a decided request is never decided
 /// again. Returns the token if one was issued.
-fn conclude_request(
+pub(crate) fn conclude_request(
     spool: &Path,
     id: &str,
     now: i64,
@@ -794,317 +579,6 @@ fn conclude_request(
                 _ => usage(e.into()),
             }),
     }
-}
-
-/// `jit-signer approve`.
-pub fn approve(a: ApproveArgs) -> Result<u8, Fail> {
-    let now = now_or(a.now.as_deref()).map_err(usage)?;
-    let policy = a.at.policy()?;
-    let spool = a.at.spool()?;
-    let me_uid = getuid();
-    let me = identity_of(me_uid)?;
-    let lcfg = a.ledger.config();
-    let l = load_request(&spool, &a.id)?;
-    let base = ledger_refusal(&l.file, None, &me.name);
-    // Never one's own request, whatever the policy lists (uid and name).
-    if l.owner == me_uid || l.file.requester == me.name {
-        return Err(record_refusal(
-            &lcfg,
-            &base,
-            "self_approval",
-            EXIT_REFUSED,
-            anyhow!("{} cannot approve their own request {}", me.name, l.id),
-        ));
-    }
-    let may_decide = deciders(Some(&policy), &l, now);
-    check_undecided(&spool, &l.id, &may_decide)?;
-    l.file
-        .check_age(now)
-        .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
-    let requester = identity_of(l.owner)?;
-    let (req, nbf, exp) = l
-        .file
-        .to_request(now)
-        .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
-    let allowed: Allowed = policy.check(&requester, &req).map_err(|r| {
-        let mut b = base.clone();
-        b.rule = r.rule.clone();
-        record_refusal(
-            &lcfg,
-            &b,
-            "policy",
-            EXIT_REFUSED,
-            anyhow!("refused by policy: {r}"),
-        )
-    })?;
-    let mut base = base;
-    base.rule = Some(allowed.rule.clone());
-    policy
-        .check_approver(&allowed.rule, &requester.name, &me)
-        .map_err(|r| {
-            record_refusal(
-                &lcfg,
-                &base,
-                "not_an_approver",
-                EXIT_REFUSED,
-                anyhow!("refused: {r}"),
-            )
-        })?;
-    let key = a.hsm.open_signer(a.key.as_deref())?;
-    let claims = Claims {
-        iss: a.issuer.unwrap_or_else(|| key.kid().to_string()),
-        sub: requester.name.clone(),
-        iat: now,
-        nbf,
-        exp,
-        cti: token::random_cti().map_err(|e| io_err(anyhow!(e)))?,
-        hosts: req.hosts,
-        cmds: req.cmds,
-        run_as: req.run_as,
-        run_as_groups: req.run_as_groups,
-        shell: req.shell,
-        reason: l.file.reason.clone(),
-        ticket: l.file.ticket.clone(),
-        approver: Some(me.name.clone()),
-        break_glass: false,
-        max_uses: allowed.max_uses,
-    };
-    claims
-        .check()
-        .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
-    let kid = key.kid().to_string();
-    let tok = conclude_request(
-        &spool,
-        &l.id,
-        now,
-        Verdict::Approved {
-            approver: me.name.clone(),
-            claims: Box::new(claims.clone()),
-            key,
-        },
-        &may_decide,
-    )?
-    .ok_or_else(|| io_err(anyhow!("no token issued")))?;
-    // No record, no token: the token is printed only once its `issued`
-    // record (with requester, rule and approver) is durable. If that fails
-    // the request stays decided and the requester must ask again.
-    let seq = crate::ledger::issued(
-        &lcfg,
-        &jit_core::ledger::Issued {
-            claims: &claims,
-            kid: &kid,
-            requester: Some(&requester.name),
-            rule: Some(&allowed.rule),
-        },
-    )?;
-    let text = if a.json {
-        let v = serde_json::json!({
-            "token": tok,
-            "kid": kid,
-            "request": l.id,
-            "rule": allowed.rule,
-            "claims": claims.to_json(),
-        });
-        format!("{}\n", pretty(&v))
-    } else {
-        format!("{tok}\n")
-    };
-    deliver(&text, || {
-        crate::undelivered_token(
-            &claims,
-            &lcfg,
-            seq,
-            &format!(
-                " and request {} is decided (the requester asks again)",
-                l.id
-            ),
-        )
-    })?;
-    Ok(0)
-}
-
-/// `jit-signer reject`: by an approver of the request's rule, or by its requester.
-pub fn reject(a: RejectArgs) -> Result<u8, Fail> {
-    let now = now_or(a.now.as_deref()).map_err(usage)?;
-    let policy = a.at.policy()?;
-    let spool = a.at.spool()?;
-    let me_uid = getuid();
-    let me = identity_of(me_uid)?;
-    let l = load_request(&spool, &a.id)?;
-    let may_decide = deciders(Some(&policy), &l, now);
-    check_undecided(&spool, &l.id, &may_decide)?;
-    if l.owner != me_uid {
-        let requester = identity_of(l.owner)?;
-        let (req, _, _) = l
-            .file
-            .to_request(now)
-            .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?;
-        // Only an approver of the covering rule may reject someone else's request.
-        let rule = match policy.check(&requester, &req) {
-            Ok(a) => a.rule,
-            Err(r) => r.rule.unwrap_or_default(),
-        };
-        policy
-            .check_approver(&rule, &requester.name, &me)
-            .map_err(|r| refused(anyhow!("refused: {r}")))?;
-    }
-    conclude_request(
-        &spool,
-        &l.id,
-        now,
-        Verdict::Rejected {
-            by: me.name.clone(),
-        },
-        &may_decide,
-    )?;
-    // A rejection by an approver is a refusal the ledger records (a
-    // requester withdrawing their own request is not: nothing was decided
-    // by the signer, and the requester cannot write the signer's ledger).
-    if l.owner != me_uid {
-        let rule = policy
-            .check(
-                &identity_of(l.owner)?,
-                &l.file
-                    .to_request(now)
-                    .map_err(|e| bad_request(anyhow!("request {}: {e}", l.id)))?
-                    .0,
-            )
-            .map(|a| a.rule)
-            .ok();
-        let f = record_refusal(
-            &a.ledger.config(),
-            &ledger_refusal(&l.file, rule, &me.name),
-            "rejected",
-            0,
-            anyhow!("request {} rejected by {}", l.id, me.name),
-        );
-        if f.code != 0 {
-            return Err(f);
-        }
-    }
-    out(&format!("request {} rejected by {}\n", l.id, me.name))?;
-    Ok(0)
-}
-
-/// Everything an approver decides on, one request. The requester wrote the
-/// file, so nothing is printed as written: commands are shown as parsed
-/// (quoted as `issue --command` reads them back) and a string holding
-/// control characters is shown escaped ([`token::printable`]), so that a
-/// carriage return or a terminal escape cannot make a listed command look
-/// like another. All claims the token
-/// would carry are shown, not only the commands.
-fn listing(id: &str, f: &RequestFile) -> String {
-    let list = |v: &[String]| {
-        v.iter()
-            .map(|s| token::printable(s))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let mut t = format!(
-        "{id}  {}  hosts={}  ttl={}  reason={:?}\n",
-        token::printable(&f.requester),
-        list(&f.host_groups),
-        token::human_duration(f.ttl),
-        f.reason
-    );
-    for c in &f.commands {
-        let shown = match token::parse_command(c) {
-            Ok(g) => g.display(),
-            Err(_) => format!("{c:?} (invalid)"),
-        };
-        t.push_str(&format!("    {}\n", token::printable(&shown)));
-    }
-    if f.shell {
-        t.push_str("    (shell)\n");
-    }
-    let mut extra = vec![format!(
-        "run-as={}",
-        if f.run_as.is_empty() {
-            "root".into()
-        } else {
-            list(&f.run_as)
-        }
-    )];
-    if !f.run_as_groups.is_empty() {
-        extra.push(format!("run-as-group={}", list(&f.run_as_groups)));
-    }
-    if let Some(nb) = f.not_before {
-        extra.push(format!("not-before={}", token::fmt_time(nb)));
-    }
-    if let Some(n) = f.max_uses {
-        extra.push(format!("max-uses={n}"));
-    }
-    if let Some(tk) = &f.ticket {
-        extra.push(format!("ticket={tk:?}"));
-    }
-    t.push_str(&format!("    {}\n", extra.join("  ")));
-    t
-}
-
-/// `jit-signer requests`: pending (undecided, unexpired) requests.
-pub fn list(a: ListArgs) -> Result<u8, Fail> {
-    let now = now_or(a.now.as_deref()).map_err(usage)?;
-    let spool = a.at.spool()?;
-    let policy = a.at.policy_if_given()?;
-    let mut ids: Vec<String> = fs::read_dir(&spool)
-        .with_context(|| format!("listing spool {}", spool.display()))
-        .map_err(io_err)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".req"))
-                .filter(|n| policy::is_request_id(n))
-                .map(str::to_string)
-        })
-        .collect();
-    ids.sort();
-    let mut rows = Vec::new();
-    let mut text = String::new();
-    for id in ids {
-        let has_verdict = fs::symlink_metadata(verdict_path(&spool, &id)).is_ok();
-        let l = match load_request(&spool, &id) {
-            Ok(l) => l,
-            Err(_) if has_verdict => continue,
-            Err(f) => {
-                eprintln!("jit-signer: skipping {id}: {:#}", f.err);
-                continue;
-            }
-        };
-        if has_verdict {
-            // Decided requests are not listed; an id whose verdict name
-            // someone else occupies is named, so approvers learn of it.
-            let may_decide = deciders(policy.as_ref(), &l, now);
-            match find_verdict(&spool, &id, &may_decide) {
-                Ok(Found::Undecided | Found::Decided(_)) => {}
-                Ok(Found::Blocked(why)) => {
-                    eprintln!("jit-signer: {:#}", blocked(&spool, &id, &why).err)
-                }
-                Ok(Found::Unverified(why)) => eprintln!(
-                    "jit-signer: request {id} is not listed: {} {why}",
-                    verdict_path(&spool, &id).display()
-                ),
-                // One unreadable verdict must not hide the other requests.
-                Err(f) => eprintln!("jit-signer: skipping {id}: {:#}", f.err),
-            }
-            continue;
-        }
-        if l.file.check_age(now).is_err() || l.file.validate().is_err() {
-            continue;
-        }
-        let f = &l.file;
-        text.push_str(&listing(&id, f));
-        rows.push(serde_json::json!({
-            "id": id,
-            "request": serde_json::to_value(f).unwrap_or_default(),
-        }));
-    }
-    if a.json {
-        out(&format!("{}\n", pretty(&serde_json::Value::Array(rows))))?;
-    } else {
-        out(&text)?;
-    }
-    Ok(0)
 }
 
 /// `issue --policy`: the grant must be covered by one rule that needs no
@@ -1173,53 +647,4 @@ pub fn check_issue(
     }
     claims.max_uses = allowed.max_uses;
     Ok(Some(allowed.rule))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_listing_cannot_be_made_to_show_another_command() {
-        // The requester writes the spool file: a carriage return (or an
-        // escape sequence) in a command once let the line show only its
-        // harmless tail on a terminal, and run-as was not shown at all.
-        let f = RequestFile {
-            v: 1,
-            requester: "alice".into(),
-            uid: 1000,
-            created: 0,
-            nonce: "00".repeat(16),
-            host_groups: vec!["web".into()],
-            commands: vec![
-                "/usr/bin/journalctl -u nginx --vacuum-time=1s\r    /usr/bin/journalctl --since=-1h"
-                    .into(),
-                "/usr/bin/true \u{1b}[2K".into(),
-            ],
-            shell: false,
-            run_as: vec!["systemd-journal".into()],
-            run_as_groups: vec!["adm".into()],
-            ttl: 600,
-            not_before: Some(1_800_000_000),
-            reason: "r".into(),
-            ticket: Some("T-1".into()),
-            max_uses: Some(2),
-        };
-        let t = listing(&"ab".repeat(16), &f);
-        assert!(!t.contains('\r') && !t.contains('\u{1b}'), "{t:?}");
-        // Shown as parsed: the carriage return separates words like a space,
-        // so the whole argv that would be signed is on one line.
-        assert!(
-            t.contains("journalctl -u nginx --vacuum-time=1s /usr/bin/journalctl --since=-1h"),
-            "{t}"
-        );
-        assert!(t.contains("\\u{1b}"), "{t}");
-        assert!(t.contains("run-as=systemd-journal"), "{t}");
-        assert!(t.contains("run-as-group=adm"), "{t}");
-        assert!(
-            t.contains("max-uses=2") && t.contains("ticket=\"T-1\""),
-            "{t}"
-        );
-        assert!(t.contains("not-before="), "{t}");
-    }
 }

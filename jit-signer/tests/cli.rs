@@ -947,3 +947,18 @@ fn the_running_signer_is_not_dumpable() {
     assert!(!String::from_utf8_lossy(&peek.stdout).contains("pin-in-the-environment"));
     assert_eq!(code(&o), 1, "{}", stderr(&o)); // an empty token is rejected
 }
+
+#[test]
+fn development_tasks_are_not_subcommands() {
+    // The vector generator, the interop decision and the man page/completion
+    // generator are in the workspace's xtask crate, not in the package.
+    for task in ["gen-vectors", "decide", "gen-docs"] {
+        let o = run(&[task, "--help"]);
+        assert_eq!(code(&o), 2, "{task}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("unrecognized subcommand"),
+            "{task}: {}",
+            stderr(&o)
+        );
+    }
+}

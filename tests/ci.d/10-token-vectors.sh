@@ -6,16 +6,19 @@
 #  2. the independent Python verifier (cbor2 + cryptography) must reach the
 #     expected outcome on every vector;
 #  3. tokens freshly issued by the jit-signer binary, and corrupted variants of
-#     them, must get the same outcome from Rust and Python.
+#     them, must get the same outcome from Rust (`xtask decide`: jit-core's
+#     decision) and Python.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 SIGNER="$TARGET/release/jit-signer"
+XTASK="$TARGET/release/xtask"   # development tasks: vector generator, decide
 PY=/usr/bin/python3
 VERIFY=tests/interop/verify_token.py
 
 fail() { echo "10-token-vectors: FAIL: $*" >&2; exit 1; }
 [ -x "$SIGNER" ] || fail "$SIGNER not built (tests/run.sh builds it with cargo build --release)"
+cargo build --release --locked -q -p xtask || fail "cannot build xtask"
 "$PY" -c 'import cbor2, cryptography' || fail "python3-cbor2 / python3-cryptography missing"
 
 tmp=$(mktemp -d)
@@ -23,7 +26,7 @@ export JIT_LEDGER="$tmp/ledger/ledger.log"   # jit-signer records every issue
 trap 'rm -rf "$tmp"' EXIT
 
 echo "-- regenerate vectors and diff"
-"$SIGNER" gen-vectors --out "$tmp/vectors" || fail "generator failed (Rust outcome differs from expected?)"
+"$XTASK" gen-vectors --out "$tmp/vectors" || fail "generator failed (Rust outcome differs from expected?)"
 # docs/vectors/log/ belongs to the log vectors (tests/ci.d/22-log-vectors.sh).
 diff -r -x log docs/vectors "$tmp/vectors" || fail "docs/vectors differs from the generator's output"
 nvec=$(ls docs/vectors/*.token | wc -l)
@@ -44,7 +47,7 @@ PUB="$tmp/keys/ci-1.pub"
 now=$(date +%s)
 compare() { # token now invocation-json label
     local tok=$1 at=$2 inv=$3 label=$4 rust py
-    rust=$("$SIGNER" decide --trusted-keys "$PUB" --now "@$at" --invocation "$inv" "$tok" \
+    rust=$("$XTASK" decide --trusted-keys "$PUB" --now "@$at" --invocation "$inv" "$tok" \
         | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["reason"])') || true
     py=$("$PY" "$VERIFY" token --trusted-keys "$PUB" --now "$at" --invocation "$inv" "$tok" \
         | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["reason"])') || true

@@ -84,6 +84,13 @@ else
 fi
 deps=$(dpkg-deb -f "$DEB" Depends)
 case "$deps" in *libc6*) ok "deb: Depends from shlibdeps ($deps)" ;; *) bad "deb: Depends" "$deps" ;; esac
+# One entry per library (cargo-deb's $auto alone listed libc6 once per binary).
+for d in "$DEB" "$SDEB"; do
+    deps=$(dpkg-deb -f "$d" Depends)
+    dups=$(tr ',' '\n' <<<"$deps" | sed 's/^ *//; s/ .*//' | sort | uniq -d | tr '\n' ' ')
+    [ -z "$dups" ] && ok "deb: $(basename "$d"): each library once in Depends" \
+        || bad "deb: $(basename "$d"): Depends names $dups more than once" "$deps"
+done
 
 # --- chroots ------------------------------------------------------------------------
 if [ ! -f "$TARBALL" ]; then
@@ -129,6 +136,8 @@ as_user() {
 }
 rc_is() { [ "$RC" = "$1" ] || { echo "     rc=$RC stdout=$(head -c 300 "$WORK/o") stderr=$(head -c 500 "$WORK/e")"; return 1; }; }
 err_has() { grep -qF -- "$1" "$WORK/e" || { echo "     stderr lacks '$1': $(head -c 500 "$WORK/e")"; return 1; }; }
+not_out_has() { ! grep -qF -- "$1" "$WORK/o" || { echo "     stdout has '$1': $(grep -F -- "$1" "$WORK/o" | head -c 500)"; return 1; }; }
+not_err_has() { ! grep -qF -- "$1" "$WORK/e" || { echo "     stderr has '$1': $(head -c 500 "$WORK/e")"; return 1; }; }
 mode_is() { # PATH MODE OWNER GROUP (in $R)
     local got
     got=$(stat -c '%a %U %G' "$R$1" 2>/dev/null) || { echo "     $1 missing"; return 1; }
@@ -183,17 +192,33 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/man/man1/jit-verify.1.gz /usr/share/man/man1/jit-verify-log.1.gz /usr/share/man/man1/jit-signer.1.gz \
     /usr/share/bash-completion/completions/jit-verify /usr/share/zsh/vendor-completions/_jit-verify \
     /usr/share/fish/vendor_completions.d/jit-verify.fish /usr/share/bash-completion/completions/jit-signer \
-    /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit; do
+    /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit \
+    /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md; do
     check "install: $m" present "$m"
+done
+# What --help points at is installed: no docs/... paths of the source tree.
+for b in jit-signer jit-verify; do
+    in_root sh -c "for s in '' \$($b --help | sed -n 's/^  \\([a-z-]*\\)  .*/\\1/p'); do $b \$s --help; done"
+    check "install: $b --help names no source-tree docs" not_out_has "docs/"
+    while read -r d; do
+        check "install: $b --help points at $d, installed" present "$d"
+    done < <(grep -o '/usr/share/doc/[^ )]*' "$WORK/o" | sort -u)
 done
 conff=$(chroot "$R" dpkg-query -W -f='${Conffiles}' libpam-jit | awk '{print $1}' | sort | tr '\n' ' ')
 [ "$conff" = "/etc/logrotate.d/jit /etc/pam.d/sudo-jit /etc/security/jit/trusted-keys /etc/security/pam_jit.conf " ] \
     && ok "install: conffiles" || bad "install: conffiles" "$conff"
 
+in_root jit-ctl --version
+check "jit-ctl --version" rc_is 0
+check "jit-ctl --version: the package's version" \
+    grep -qx "jit-ctl $(dpkg-deb -f "$DEB" Version | sed 's/-[^-]*$//')" "$WORK/o"
+
 # enable
 in_root jit-ctl enable
 check "enable: refused while unconfigured" rc_is 1
 check "enable: says why" err_has "placeholder host group"
+check "enable: says what to fix" err_has "set host_groups"
+check "enable: does not suggest --force" not_err_has "--force"
 check "enable: refused, no drop-in" absent /etc/sudoers.d/zz-jit
 # Configure the host as an image build would (local edits of two conffiles).
 sed -i 's/^host_groups = .*/host_groups = ci-hosts/' "$R/etc/security/pam_jit.conf"
@@ -206,6 +231,7 @@ chmod 0664 "$R/etc/security/pam_jit.conf"
 in_root jit-ctl enable
 check "enable: refused when pam_jit would refuse the configuration" rc_is 1
 check "enable: says why (the module's rule)" err_has "writable by group or others"
+check "enable: does not suggest --force (it would deny every sudo)" not_err_has "--force"
 check "enable: refused, still no drop-in" absent /etc/sudoers.d/zz-jit
 chmod 0644 "$R/etc/security/pam_jit.conf"
 in_root jit-verify config

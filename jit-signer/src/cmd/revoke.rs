@@ -7,13 +7,12 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _};
-use clap::Args;
 use jit_core::keys::TrustedKeys;
 use jit_core::log::record::{RevokedToken, Watermark};
 use jit_core::revocation::{self, DecodedList, RevocationList};
 use jit_core::token::{self, hex};
 
-use super::{io_err, key_err, now_or, out, pretty, relative, usage, Fail};
+use crate::{io_err, key_err, now_or, out, pretty, relative, usage, Fail};
 use jit_core::token::fmt_time;
 
 /// Exit codes of `revoke`.
@@ -40,19 +39,19 @@ pub const DEFAULT_ID_KEEP_SECS: i64 = 30 * 86_400;
 /// run emits version + 1 with the previous entries, minus token entries whose
 /// expiry (plus 10 min) has passed. Copy the list file to every host's
 /// `revocation_list` path (default /etc/security/jit/revocation/list).
-#[derive(Args, Debug)]
-pub struct RevokeArgs {
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// Secret key file written by `keygen` (any key the hosts trust).
     #[arg(long)]
     key: Option<PathBuf>,
     /// Or a key in a PKCS#11 token.
     #[command(flatten)]
-    hsm: super::Pkcs11Args,
+    hsm: crate::key::Pkcs11Args,
     /// Why (recorded in the issuance ledger).
     #[arg(long)]
     reason: Option<String>,
     #[command(flatten)]
-    ledger: super::ledger::LedgerArgs,
+    ledger: crate::ledger::LedgerArgs,
     /// State directory holding the current list (created with mode 0700).
     #[arg(long, env = "JIT_REVOCATION_DIR")]
     state: PathBuf,
@@ -107,7 +106,7 @@ fn corrupt(err: anyhow::Error) -> Fail {
 }
 
 /// `jit-signer revoke`.
-pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
+pub fn run(a: Args) -> Result<u8, Fail> {
     let now = now_or(a.now.as_deref()).map_err(usage)?;
     if a.show {
         return show(&a, now);
@@ -158,7 +157,7 @@ pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
     }
     let sk = a.hsm.open_signer(a.key.as_deref())?;
 
-    super::create_private_dir(&a.state)?;
+    crate::create_private_dir(&a.state)?;
     let _lock = lock_dir(&a.state)?;
     let current = read_current(&a.state)?;
     let mut next = match &current {
@@ -192,7 +191,7 @@ pub fn run(a: RevokeArgs) -> Result<u8, Fail> {
     let pruned = next.prune(now);
     let bytes = revocation::sign(&next, sk.as_ref()).map_err(|e| match e {
         revocation::SignListError::Sign(_) if a.hsm.pkcs11.is_some() => Fail {
-            code: super::pkcs11::EXIT_PKCS11,
+            code: crate::pkcs11::EXIT_PKCS11,
             err: e.into(),
         },
         revocation::SignListError::Sign(_) => key_err(e.into()),
@@ -269,7 +268,7 @@ fn commit_revocation(
     bytes: &[u8],
     record: &jit_core::ledger::Revocation,
 ) -> Result<(), Fail> {
-    super::ledger::revoked(ledger, record)?;
+    crate::ledger::revoked(ledger, record)?;
     let text = revocation::encode_text(bytes);
     write_atomic(&dir.join(LIST_FILE), text.as_bytes())?;
     if let Some(o) = copy {
@@ -354,7 +353,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Fail> {
     res.map_err(io_err)
 }
 
-fn show(a: &RevokeArgs, now: i64) -> Result<u8, Fail> {
+fn show(a: &Args, now: i64) -> Result<u8, Fail> {
     let path = a.list.clone().unwrap_or_else(|| a.state.join(LIST_FILE));
     let text = fs::read_to_string(&path)
         .with_context(|| format!("reading {}", path.display()))

@@ -1,0 +1,32 @@
+//! `jit-verify report`: grants, use, refusals and break-glass uses per user.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::ledger;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Grants and refusals issued from this time on (inclusive); times as for --at.
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Up to this time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+    /// Host audit logs (any hosts, any order: grouped by log and sorted by first seq).
+    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
+    logs: Vec<PathBuf>,
+    #[command(flatten)]
+    opts: ledger::LedgerOpts,
+}
+
+pub fn run(a: Args) -> Result<i32> {
+    let Args {
+        from,
+        to,
+        logs,
+        opts,
+    } = a;
+    ledger::report(from.as_deref(), to.as_deref(), &logs, &opts)
+}

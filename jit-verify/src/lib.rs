@@ -1,0 +1,37 @@
+//! jit-verify: verify jit audit logs and answer audit queries.
+//!
+//! A thin CLI over `jit_core::log` and `jit_core::ledger`; see
+//! docs/log-format.md. The binary (src/main.rs) parses the command line
+//! ([`cli::Cli`]) and dispatches to one module per subcommand ([`cmd`]: its
+//! clap `Args` and its `run`). It is a library so that the workspace's
+//! development tasks (xtask) render the man pages and shell completions from
+//! the same clap definition as `--help`; it is no stable API.
+#![forbid(unsafe_code)]
+
+use anyhow::Result;
+
+pub mod cli;
+pub mod cmd;
+
+mod ledger;
+
+/// The exit code of a subcommand's result; an error is printed to stderr.
+pub fn exit(res: Result<i32>) -> i32 {
+    match res {
+        Ok(c) => c,
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                0
+            } else if let Some(r) = e.downcast_ref::<ledger::Refused>() {
+                eprintln!("jit-verify: {r}");
+                1
+            } else {
+                eprintln!("jit-verify: error: {e:#}");
+                2
+            }
+        }
+    }
+}
