@@ -309,10 +309,16 @@ fn case06_state_deleted_rolled_back_out_of_step() {
     let p = fx.write("a.log", &lines);
     // deleted: could not check
     assert!(verify::read_state(&fx.dir.join("nope.state")).is_err());
-    // rolled back to an earlier head: seq and key both wrong
+    // rolled back to an earlier head, further than a crash leaves it
+    let h2 = record::frame(&lines[2]).unwrap().hash;
+    let r = run(std::slice::from_ref(&p), true, Some(state_for(3, h2)), None);
+    tampered(&r, Kind::StateMismatch);
+    // two behind: a power cut between a written record's state and the next
+    // flushed record's state (docs/log-format.md, "Durability"), not tampering
     let h3 = record::frame(&lines[3]).unwrap().hash;
     let r = run(std::slice::from_ref(&p), true, Some(state_for(4, h3)), None);
-    tampered(&r, Kind::StateMismatch);
+    assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
+    assert!(has(&r, Kind::StateBehind));
     // state claims the right head but carries a key the attacker made up
     let mut st = state_for(6, c.head());
     st.key = [1; 32];

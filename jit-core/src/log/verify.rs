@@ -127,6 +127,7 @@ pub enum Kind {
     StateMismatch,
     StateKey,
     StateBehind,
+    StateAhead,
     SyslogMismatch,
     SyslogBeyondEnd,
     SyslogNotMirrored,
@@ -236,6 +237,9 @@ pub struct Options<'a> {
     pub seal_key: Option<SealKey>,
     /// The writer state: check the log's end (truncation) and, with the key, the state key.
     pub state: Option<State>,
+    /// The state file's older slot, when both are valid: the head of the
+    /// flushed record before a written one ([`read_state_slots`]).
+    pub state_older: Option<State>,
     /// Lock file to take shared when the last segment ends mid-record (live log).
     pub lock: Option<PathBuf>,
     /// Anchors from the syslog mirror.
@@ -332,6 +336,9 @@ struct Verifier<'o, 'a> {
     keys: Option<KeyWalk>,
     seal_skipped: u64,
     hashes: Option<HashMap<u64, [u8; 32]>>,
+    /// Records a power cut took (seq, hash), as `state_ahead` recoveries
+    /// name them: their syslog mirror lines are not rewrites.
+    lost: HashMap<u64, [u8; 32]>,
     segment_index: usize,
     first_in_segment: bool,
 }
@@ -650,6 +657,11 @@ impl Verifier<'_, '_> {
         self.last_time.clear();
         self.last_time.push_str(time);
         if let Some(rec) = full.as_ref().filter(|r| r.kind == EventKind::Recovery) {
+            if rec.found.as_deref() == Some("state_ahead") {
+                if let Some(h) = rec.message.as_deref().and_then(lost_hash) {
+                    self.lost.insert(seq, h);
+                }
+            }
             self.push(
                 Class::Note,
                 Kind::Recovery,
@@ -764,6 +776,7 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
         keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
         seal_skipped: 0,
         hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
+        lost: HashMap::new(),
         segment_index: 0,
         first_in_segment: true,
     };
@@ -876,7 +889,7 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
     let mut state_checked = false;
     if let Some(st) = opts.state.as_ref() {
         state_checked = true;
-        check_state(&mut v, st);
+        check_state(&mut v, st, opts.state_older.as_ref());
     }
     let mut syslog_checked = false;
     if let Some(anchors) = opts.syslog.as_ref() {
@@ -993,11 +1006,33 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> 
     }
 }
 
+/// Read a state file's two slots for verification: the newer and, when it
+/// is the state of a written (not flushed) record, the older one.
+pub fn read_state_slots(path: &Path) -> Result<(State, Option<State>), VerifyError> {
+    match State::read_slots(path) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(VerifyError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "state file does not exist"),
+        }),
+        Err(source) => Err(VerifyError::State {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The hash a `state_ahead` recovery names: "... record N (hash HEX) ...".
+fn lost_hash(message: &str) -> Option<[u8; 32]> {
+    let at = message.find("(hash ")? + "(hash ".len();
+    crate::text::unhex::<32>(message.get(at..at + 64)?.as_bytes())
+}
+
 fn memchr_nl(b: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', b)
 }
 
-fn check_state(v: &mut Verifier<'_, '_>, st: &State) {
+fn check_state(v: &mut Verifier<'_, '_>, st: &State, older: Option<&State>) {
     if let Some(id) = v.log_id {
         if id != st.log_id {
             v.push(
@@ -1018,6 +1053,44 @@ fn check_state(v: &mut Verifier<'_, '_>, st: &State) {
             Some(st.seq),
             format!("the state is one step behind (seq {} vs log {seq}): a crash before the state update; the next append repairs it", st.seq),
         ),
+        // A power cut took the written record the newer slot names, and
+        // the older slot (the flushed record before it) is the log's end
+        // (docs/log-format.md, "Durability").
+        Some((seq, h))
+            if older.is_some_and(|o| {
+                o.seq == seq && o.head == h && o.log_id == st.log_id && st.seq == seq.wrapping_add(1)
+            }) =>
+        {
+            v.push(
+                Class::Torn,
+                Kind::StateAhead,
+                Some(st.seq),
+                format!(
+                    "the state names record {} (hash {}), a record written but not flushed that the log does not hold: a power cut lost it; the next append records this (state_ahead)",
+                    st.seq,
+                    hex(&st.head)
+                ),
+            )
+        }
+        // Two behind: a power cut after a written record's state (not
+        // flushed) and the next flushed record's log flush, before its state
+        // reached the disk (docs/log-format.md, "Durability"). No crash
+        // leaves the state further behind: that is a rolled-back state.
+        Some((seq, _))
+            if st.seq.checked_add(2) == Some(seq)
+                && v.recent.iter().any(|r| *r == (st.seq, st.head)) =>
+        {
+            v.push(
+                Class::Torn,
+                Kind::StateBehind,
+                Some(st.seq),
+                format!(
+                    "the state is {} records behind (seq {} vs log {seq}): a crash or power cut before the state updates reached the disk; the next append adopts them",
+                    seq - st.seq,
+                    st.seq
+                ),
+            )
+        }
         Some((seq, _)) if st.seq > seq => v.push(
             Class::Tampered,
             Kind::StateMismatch,
@@ -1085,6 +1158,16 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
         seen += 1;
         match hashes.get(&a.seq) {
             Some(h) if *h == a.hash => {}
+            Some(_) if v.lost.get(&a.seq) == Some(&a.hash) => v.push(
+                Class::Note,
+                Kind::Recovery,
+                Some(a.seq),
+                format!(
+                    "syslog mirrors record {} (hash {}), which a power cut took from the log (state_ahead recovery)",
+                    a.seq,
+                    hex(&a.hash)
+                ),
+            ),
             Some(h) => v.push(
                 Class::Tampered,
                 Kind::SyslogMismatch,

@@ -48,10 +48,13 @@ pub fn run(a: Args) -> Result<i32> {
         .transpose()
         .context("reading the seal key")?;
     let lock = lock.or_else(|| state.as_deref().map(jit_core::log::lock_path_for));
-    let state = state
-        .map(|p| verify::read_state(&p))
-        .transpose()
-        .context("reading the state file")?;
+    let (state, state_older) = match state {
+        Some(p) => {
+            let (newer, older) = verify::read_state_slots(&p).context("reading the state file")?;
+            (Some(newer), older)
+        }
+        None => (None, None),
+    };
     let syslog = against_syslog
         .map(|p| {
             std::fs::read(&p)
@@ -80,6 +83,7 @@ pub fn run(a: Args) -> Result<i32> {
     let opts = Options {
         seal_key,
         state,
+        state_older,
         lock,
         syslog,
         partial,
