@@ -121,6 +121,57 @@ pub struct Sign1<'a> {
     pub signature: &'a [u8; 64],
 }
 
+/// A decoded signed object's envelope, owned: what a decoded token and a
+/// decoded list both carry beside their payload (and reach through `Deref`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// Header `alg`.
+    pub alg: i64,
+    /// Header `kid` bytes.
+    pub kid: Vec<u8>,
+    /// Header `typ`.
+    pub typ: String,
+    /// The signature.
+    pub signature: [u8; 64],
+    /// The protected-header bytes as received.
+    pub protected: Vec<u8>,
+    /// The payload bytes as received.
+    pub payload: Vec<u8>,
+}
+
+impl Signed {
+    /// The kid as text (lossy for display).
+    pub fn kid_str(&self) -> String {
+        String::from_utf8_lossy(&self.kid).into_owned()
+    }
+
+    /// The signed parts, for the checks of this module.
+    pub fn sign1(&self) -> Sign1<'_> {
+        Sign1 {
+            alg: self.alg,
+            kid: &self.kid,
+            typ: &self.typ,
+            protected: &self.protected,
+            payload: &self.payload,
+            signature: &self.signature,
+        }
+    }
+}
+
+impl Sign1<'_> {
+    /// An owned copy of the envelope.
+    pub fn to_signed(&self) -> Signed {
+        Signed {
+            alg: self.alg,
+            kid: self.kid.to_vec(),
+            typ: self.typ.to_string(),
+            signature: *self.signature,
+            protected: self.protected.to_vec(),
+            payload: self.payload.to_vec(),
+        }
+    }
+}
+
 /// The envelope and protected header (token-format §4 checks 4-11,
 /// revocation §4 checks 4-9): one well-formed deterministic CBOR item,
 /// tag 18, an array of 4 — protected header bytes, an empty unprotected map,

@@ -199,39 +199,20 @@ impl From<Check> for ListReason {
     }
 }
 
-/// A decoded (not necessarily verified) list.
+/// A decoded (not necessarily verified) list: its envelope (reached through
+/// `Deref`) and its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodedList {
-    /// Header `alg`.
-    pub alg: i64,
-    /// Header `kid` bytes.
-    pub kid: Vec<u8>,
+    /// The envelope.
+    pub signed: cose::Signed,
     /// The payload.
     pub list: RevocationList,
-    /// The signature.
-    pub signature: [u8; 64],
-    /// The protected-header bytes as received.
-    pub protected: Vec<u8>,
-    /// The payload bytes as received.
-    pub payload: Vec<u8>,
 }
 
-impl DecodedList {
-    /// The kid as text (lossy for display).
-    pub fn kid_str(&self) -> String {
-        String::from_utf8_lossy(&self.kid).into_owned()
-    }
-
-    /// The signed parts, for the checks of [`cose`].
-    pub fn sign1(&self) -> cose::Sign1<'_> {
-        cose::Sign1 {
-            alg: self.alg,
-            kid: &self.kid,
-            typ: LIST_TYP,
-            protected: &self.protected,
-            payload: &self.payload,
-            signature: &self.signature,
-        }
+impl std::ops::Deref for DecodedList {
+    type Target = cose::Signed;
+    fn deref(&self) -> &cose::Signed {
+        &self.signed
     }
 }
 
@@ -282,12 +263,8 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedList, ListRejection> {
     // 16: re-encode and compare.
     s.check_reencoded::<ListKind>(&list.encode())?;
     Ok(DecodedList {
-        alg: s.alg,
-        kid: s.kid.to_vec(),
+        signed: s.to_signed(),
         list,
-        signature: *s.signature,
-        protected: s.protected.to_vec(),
-        payload: s.payload.to_vec(),
     })
 }
 

@@ -126,11 +126,7 @@ impl State {
 
     /// Read a state file. `Ok(None)` when it does not exist.
     pub fn read(path: &Path) -> Result<Option<State>, StateError> {
-        match File::open(path) {
-            Ok(f) => State::read_from(&f),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(State::read_slots(path)?.map(|(newer, _)| newer))
     }
 
     /// Decode the two-slot file content as `(newer, older)`: the state and,
@@ -187,23 +183,7 @@ impl State {
     /// crash or a refused creation: the same as missing). Bytes after the two
     /// slots are ignored.
     pub fn read_from(f: &File) -> Result<Option<State>, StateError> {
-        let mut b = [0u8; 2 * SLOT];
-        let mut n = 0;
-        while n < b.len() {
-            match f.read_at(&mut b[n..], n as u64) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let r = if n == 0 {
-            Ok(None)
-        } else {
-            State::from_bytes(&b[..n]).map(Some)
-        };
-        b.zeroize();
-        r
+        Ok(State::slots_from(f)?.map(|(newer, _)| newer))
     }
 
     /// The state of a flushed record (docs/log-format.md, "Durability"):

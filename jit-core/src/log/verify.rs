@@ -250,19 +250,9 @@ pub struct Options<'a> {
     pub progress: Option<&'a dyn Fn(u64)>,
 }
 
-/// Read a state file for verification.
+/// Read a state file for verification (its newer slot).
 pub fn read_state(path: &Path) -> Result<State, VerifyError> {
-    match State::read(path) {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(VerifyError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "state file does not exist"),
-        }),
-        Err(source) => Err(VerifyError::State {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    read_state_slots(path).map(|(newer, _)| newer)
 }
 
 /// Upper bound on how far the verifier evolves a key in one go.

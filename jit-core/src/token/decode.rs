@@ -10,41 +10,20 @@ fn cbor_rej(e: CborError, part: &'static str) -> Rejection {
     cose::reject::<TokenKind>(Fault::Cbor(e, part))
 }
 
-/// A decoded (not necessarily verified) token.
+/// A decoded (not necessarily verified) token: its envelope (header, bytes
+/// as received, signature; reached through `Deref`) and its claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
-    /// Header `alg`.
-    pub alg: i64,
-    /// Header `kid` bytes.
-    pub kid: Vec<u8>,
-    /// Header `typ`.
-    pub typ: String,
+    /// The envelope.
+    pub signed: cose::Signed,
     /// The claims.
     pub claims: Claims,
-    /// The signature.
-    pub signature: [u8; 64],
-    /// The protected-header bytes as received.
-    pub protected: Vec<u8>,
-    /// The payload bytes as received.
-    pub payload: Vec<u8>,
 }
 
-impl Decoded {
-    /// The kid as text (lossy for display).
-    pub fn kid_str(&self) -> String {
-        String::from_utf8_lossy(&self.kid).into_owned()
-    }
-
-    /// The signed parts, for the checks of [`cose`].
-    pub fn sign1(&self) -> cose::Sign1<'_> {
-        cose::Sign1 {
-            alg: self.alg,
-            kid: &self.kid,
-            typ: &self.typ,
-            protected: &self.protected,
-            payload: &self.payload,
-            signature: &self.signature,
-        }
+impl std::ops::Deref for Decoded {
+    type Target = cose::Signed;
+    fn deref(&self) -> &cose::Signed {
+        &self.signed
     }
 }
 
@@ -98,13 +77,8 @@ pub fn decode(token: &[u8]) -> Result<Decoded, Rejection> {
     // 17: re-encode and compare.
     s.check_reencoded::<TokenKind>(&claims.encode())?;
     Ok(Decoded {
-        alg: s.alg,
-        kid: s.kid.to_vec(),
-        typ: s.typ.to_string(),
+        signed: s.to_signed(),
         claims,
-        signature: *s.signature,
-        protected: s.protected.to_vec(),
-        payload: s.payload.to_vec(),
     })
 }
 
