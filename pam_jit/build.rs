@@ -50,12 +50,12 @@ fn main() {
 /// pam_jit in one stack (say a packaged one and one in /usr/local) must not
 /// share a name: each would read the other's data as its own layout. The id
 /// is the compiler's commit hash and a hash of the source that defines the
-/// data (`Approved`, in jit-core/src/host.rs); the crate version is added in
+/// data (`Approved`, in jit-core/src/host/session.rs); the crate version is added in
 /// src/sys.rs. Deterministic, so
 /// builds stay reproducible.
 fn data_key_build_id() {
     use std::hash::{Hash, Hasher};
-    println!("cargo:rerun-if-changed=../jit-core/src/host.rs");
+    println!("cargo:rerun-if-changed=../jit-core/src/host/session.rs");
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let version = std::process::Command::new(rustc)
         .arg("-vV")
@@ -67,7 +67,7 @@ fn data_key_build_id() {
         .find_map(|l| l.strip_prefix("commit-hash: "))
         .unwrap_or("unknown");
     let defining = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
-        .join("../jit-core/src/host.rs");
+        .join("../jit-core/src/host/session.rs");
     let mut h = std::collections::hash_map::DefaultHasher::new();
     fs::read(defining).unwrap_or_default().hash(&mut h);
     let short = commit.get(..12).unwrap_or(commit);

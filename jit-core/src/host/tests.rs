@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::keys::SigningKeyWithKid;
+use crate::log::{Durability, LogConfig};
 use crate::revocation::Revoked;
 use crate::token::{Claims, Grant};
 use std::cell::{Cell, RefCell};
