@@ -13,8 +13,9 @@ cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "sudo-profile: needs valgrind (Debian package valgrind)" >&2; exit 2; }
 BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 PROF_TARGET=${PROF_TARGET:-/var/tmp/jit-profile-target}
-CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=1 \
-    cargo build -q --release --locked -p pam_jit --target-dir "$PROF_TARGET"
+# The module built as shipped (tools/build-release.sh), unstripped.
+CARGO_PROFILE_PAM_STRIP=false CARGO_PROFILE_PAM_DEBUG=1 \
+    cargo build -q --config pam_jit/cold-start.toml --profile pam --locked -p pam_jit --target-dir "$PROF_TARGET"
 E2E=jit-profile
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
@@ -30,7 +31,7 @@ e2e_setup
 syslog_listen "$ROOT/syslog.sock" "$ROOT/syslog.txt"
 sed -i "s|^syslog = no$|syslog = yes|" "$ROOT/pam_jit.conf"
 echo "syslog_socket = $ROOT/syslog.sock" >> "$ROOT/pam_jit.conf"
-install -m 0644 "$PROF_TARGET/release/libpam_jit.so" "$ROOT/pam_jit.so"
+install -m 0644 "$PROF_TARGET/pam/libpam_jit.so" "$ROOT/pam_jit.so"
 printf 'account required %s config=%s\nsession required %s config=%s\n' \
     "$ROOT/pam_jit.so" "$ROOT/pam_jit.conf" "$ROOT/pam_jit.so" "$ROOT/pam_jit.conf" > "/etc/pam.d/$E2E"
 printf 'account required pam_permit.so\nsession required pam_permit.so\n' > "/etc/pam.d/$E2E-bad"

@@ -19,7 +19,8 @@ trap 'rm -rf "$WORK"' EXIT
 # shellcheck source=../e2e/tally.sh
 . tests/e2e/tally.sh
 
-SO=$BIN/libpam_jit.so
+# The module as shipped: the cold-start build (tools/build-release.sh).
+SO=${PAM_SO:-$(dirname "$BIN")/pam/libpam_jit.so}
 [ -f "$SO" ] || { echo "46-pam-unwind: $SO missing (build first)" >&2; exit 1; }
 needed=$(readelf -d "$SO" | awk '/NEEDED/ {print $NF}' | tr -d '[]' | sort | tr '\n' ' ')
 if [ "$needed" = "ld-linux-x86-64.so.2 libc.so.6 libpam.so.0 " ]; then
@@ -34,8 +35,9 @@ else
     bad "release module exports" "got: $exported"
 fi
 echo "building the panic-probe test module in $PROBE_TARGET"
-cargo build -q --release --locked -p pam_jit --features panic-probe --target-dir "$PROBE_TARGET"
-PROBE=$PROBE_TARGET/release/libpam_jit.so
+cargo build -q --config pam_jit/cold-start.toml --profile pam --locked -p pam_jit \
+    --features panic-probe --target-dir "$PROBE_TARGET"
+PROBE=$PROBE_TARGET/pam/libpam_jit.so
 if readelf -d "$PROBE" | grep -q 'libgcc_s'; then
     bad "probe module links like the release one" "it needs libgcc_s"
 else
