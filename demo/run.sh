@@ -12,7 +12,7 @@ bash tools/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "== building (release)"
-cargo build --release --locked -q -p jit-signer -p jit-verify -p pam_jit
+bash tools/build-release.sh -q
 BIN=$CARGO_TARGET_DIR/release
 E2E=jit-demo
 # shellcheck source=../tests/e2e/lib.sh

@@ -10,8 +10,10 @@
 #     pam_jit-VERSION-1.x86_64.rpm      host (RPM layout: /usr/lib64/security)
 #     jit-signer-VERSION-1.x86_64.rpm
 #
-# Steps: release build (cargo build --release --locked; a no-op when CI built
-# already), man pages and completions into TARGET/release/jit-pkg/, the SELinux
+# Steps: release build (tools/build-release.sh: the tools with --release, the
+# module in its own cargo invocation with its cold-start settings; a no-op when
+# CI built already), the module, man pages and completions staged into
+# TARGET/release/jit-pkg/, the SELinux
 # module (selinux-policy-dev), cargo-deb --no-build, rpmbuild with
 # packaging/rpm/jit.spec. Missing tools are installed when run as root:
 # Debian packages from .ci/apt-packages.txt-style names with apt-get, and
@@ -61,15 +63,18 @@ VERSION=$(cargo metadata --format-version 1 --no-deps --locked \
 SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 
-say "cargo build --release --locked (target: $TARGET)"
-cargo build --workspace --release --locked
-for f in libpam_jit.so jit-signer jit-verify xtask; do
-    [ -f "$REL/$f" ] || die "$REL/$f was not built"
+say "tools/build-release.sh, and xtask for the man pages (target: $TARGET)"
+bash tools/build-release.sh
+cargo build --release --locked -p xtask
+for f in "$REL/jit-signer" "$REL/jit-verify" "$REL/xtask" "$TARGET/pam/libpam_jit.so"; do
+    [ -f "$f" ] || die "$f was not built"
 done
 
 STAGE=$REL/jit-pkg
 rm -rf "$STAGE"
 mkdir -p "$STAGE/man" "$STAGE/completions" "$STAGE/selinux"
+# The module as built by its own invocation (profile pam, TARGET/pam/).
+install -m 0644 "$TARGET/pam/libpam_jit.so" "$STAGE/pam_jit.so"
 
 # --- man pages and completions ----------------------------------------------
 for m in packaging/man/pam_jit.8 packaging/man/pam_jit.conf.5 packaging/man/jit-ctl.8; do

@@ -13,7 +13,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 echo "== cargo test"
-cargo build --workspace --release --locked || exit 1
+bash tools/build-release.sh || exit 1
 cargo test --workspace --release --locked || exit 1
 
 passed=0; failed=0; failed_names=()

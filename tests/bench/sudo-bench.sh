@@ -8,6 +8,8 @@
 # mirror on, as shipped), the log on the disk; then tmpfs and disk again
 # through the stack the Debian package ships.
 # Usage (root): BIN=target/release bash tests/bench/sudo-bench.sh [ROUNDS]
+# (BIN: jit-signer and jit-verify; the module is PAM_SO, by default
+# BIN/../pam/libpam_jit.so: build both with tools/build-release.sh.)
 #
 # The runs are made with SCHED_FIFO priority (chrt -f 50, inherited by sudo
 # and the command) so that other work on this 2-core machine does not decide

@@ -2,25 +2,20 @@
 # Where pam_jit's time goes: instruction counts (valgrind callgrind; exact and
 # independent of machine load) of one `sudo -n /usr/bin/true` by root through
 # a stack with pam_jit (account + session) and through the same stack with
-# pam_permit.so, plus pam_jit's own functions from an unstripped build, and
-# the distinct cache lines of code and data each run touches (cachegrind).
+# pam_permit.so, plus pam_jit's own functions from an unstripped build.
 # valgrind refuses setuid binaries, so root runs a non-setuid copy of sudo
 # (euid is 0 anyway). Root's service is selected by a temporary drop-in
 # /etc/sudoers.d/zz-jit-profile-root, removed on exit. The configuration is
 # the shipped one in what matters here: the syslog mirror is on.
-# Usage (root): bash tests/bench/sudo-profile.sh [--write-layout]
-# --write-layout also rewrites pam_jit/hot-functions.ld, the list of functions
-# pam_jit runs for one allowed sudo, which the build links together
-# (tests/bench/hot-functions.py; docs/pam-module.md, "Code layout").
+# Usage (root): bash tests/bench/sudo-profile.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WRITE_LAYOUT=0
-[ "${1:-}" = --write-layout ] && WRITE_LAYOUT=1
 command -v valgrind >/dev/null || { echo "sudo-profile: needs valgrind (Debian package valgrind)" >&2; exit 2; }
 BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 PROF_TARGET=${PROF_TARGET:-/var/tmp/jit-profile-target}
-CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=1 \
-    cargo build -q --release --locked -p pam_jit --target-dir "$PROF_TARGET"
+# The module built as shipped (tools/build-release.sh), unstripped.
+CARGO_PROFILE_PAM_STRIP=false CARGO_PROFILE_PAM_DEBUG=1 \
+    cargo build -q --config pam_jit/cold-start.toml --profile pam --locked -p pam_jit --target-dir "$PROF_TARGET"
 E2E=jit-profile
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
@@ -32,11 +27,11 @@ cleanup() {
 trap cleanup EXIT
 e2e_setup
 # The shipped configuration: every record mirrored to syslog (a listener
-# stands in for the daemon), so the layout covers that path too.
+# stands in for the daemon).
 syslog_listen "$ROOT/syslog.sock" "$ROOT/syslog.txt"
 sed -i "s|^syslog = no$|syslog = yes|" "$ROOT/pam_jit.conf"
 echo "syslog_socket = $ROOT/syslog.sock" >> "$ROOT/pam_jit.conf"
-install -m 0644 "$PROF_TARGET/release/libpam_jit.so" "$ROOT/pam_jit.so"
+install -m 0644 "$PROF_TARGET/pam/libpam_jit.so" "$ROOT/pam_jit.so"
 printf 'account required %s config=%s\nsession required %s config=%s\n' \
     "$ROOT/pam_jit.so" "$ROOT/pam_jit.conf" "$ROOT/pam_jit.so" "$ROOT/pam_jit.conf" > "/etc/pam.d/$E2E"
 printf 'account required pam_permit.so\nsession required pam_permit.so\n' > "/etc/pam.d/$E2E-bad"
@@ -48,12 +43,6 @@ for svc in "$E2E-bad" "$E2E"; do
     env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" sudo -n /usr/bin/true   # warm-up; creates the log
     env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" valgrind --tool=callgrind \
         --callgrind-out-file="$WORK/$svc.cg" "$WORK/bin/sudo" -n /usr/bin/true 2>"$WORK/$svc.err"
-    # Cold-cache simulation with a last-level cache far larger than what one
-    # sudo touches: its misses are the distinct 64-byte lines of code (ILmr)
-    # and data (DLmr + DLmw) the run touches, each fetched cold once.
-    env -i PATH=/usr/bin:/bin JIT_TOKEN="$TOKEN" valgrind --tool=cachegrind --demangle=no --cache-sim=yes \
-        --I1=32768,8,64 --D1=32768,8,64 --LL=67108864,16,64 \
-        --cachegrind-out-file="$WORK/$svc.lines" "$WORK/bin/sudo" -n /usr/bin/true 2>>"$WORK/$svc.err"
 done
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; }
 permit=$(total "$WORK/$E2E-bad.cg"); jit=$(total "$WORK/$E2E.cg")
@@ -65,13 +54,3 @@ callgrind_annotate --inclusive=yes "$WORK/$E2E.cg" 2>/dev/null | grep -E \
     | sed -E 's/ +\(/ (/; s/\[.*\]//'
 echo "dynamic loading in the pam_permit stack:"
 callgrind_annotate --inclusive=yes "$WORK/$E2E-bad.cg" 2>/dev/null | grep -E 'dl_open_worker \[|_dl_relocate_object \[' | sed -E 's/\[.*\]//'
-# Distinct cache lines: on a VM, what a sudo costs beyond its instructions is
-# mostly these lines fetched cold (docs/pam-module.md, "Where the time goes").
-lines() { cg_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", ""); print $5, $11 + $17 }'; }
-read -r pc pd < <(lines "$WORK/$E2E-bad.lines"); read -r jc jd < <(lines "$WORK/$E2E.lines")
-echo "distinct 64-byte lines touched, pam_permit stack: code $pc, data $pd"
-echo "distinct 64-byte lines touched, pam_jit stack:    code $jc (+$((jc - pc))), data $jd (+$((jd - pd)))"
-if [ "$WRITE_LAYOUT" = 1 ]; then
-    /usr/bin/python3 tests/bench/hot-functions.py "$WORK/$E2E.lines" "$PROF_TARGET/release/libpam_jit.so" \
-        pam_jit/hot-functions.ld
-fi

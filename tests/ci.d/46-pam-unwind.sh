@@ -7,8 +7,6 @@
 #     the module argument panic_probe) is caught at the FFI boundary: the real
 #     libpam gets PAM_ABORT from every hook, the calling process lives on, and
 #     the same handle then runs the module normally (a denial, not a crash).
-# It also checks the code layout of pam_jit/hot-functions.ld took effect: a
-# list gone stale (functions renamed) would silently stop gathering them.
 # The PAM stack is given to libpam with pam_start_confdir (a private
 # directory), so nothing under /etc is read or changed.
 set -euo pipefail
@@ -21,7 +19,8 @@ trap 'rm -rf "$WORK"' EXIT
 # shellcheck source=../e2e/tally.sh
 . tests/e2e/tally.sh
 
-SO=$BIN/libpam_jit.so
+# The module as shipped: the cold-start build (tools/build-release.sh).
+SO=${PAM_SO:-$(dirname "$BIN")/pam/libpam_jit.so}
 [ -f "$SO" ] || { echo "46-pam-unwind: $SO missing (build first)" >&2; exit 1; }
 needed=$(readelf -d "$SO" | awk '/NEEDED/ {print $NF}' | tr -d '[]' | sort | tr '\n' ' ')
 if [ "$needed" = "ld-linux-x86-64.so.2 libc.so.6 libpam.so.0 " ]; then
@@ -35,21 +34,10 @@ if [ "$exported" = "pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm
 else
     bad "release module exports" "got: $exported"
 fi
-# The functions one decision runs, gathered ahead of .text (pam_jit/build.rs).
-# Their size was ~265 KB when the list was written; well under that means
-# the list no longer matches the code: rerun
-# tests/bench/sudo-profile.sh --write-layout.
-hot=$(readelf -S -W "$SO" | awk '{ for (i = 1; i < NF; i++) if ($i == ".text.hot") print $(i + 4) }')
-[ -n "$hot" ] && hot=$((16#$hot))
-if [ -n "$hot" ] && [ "$hot" -ge 200000 ]; then
-    ok "release module gathers its hot functions in .text.hot ($hot bytes)"
-else
-    bad "release module code layout" ".text.hot is ${hot:-missing} (stale pam_jit/hot-functions.ld?)"
-fi
-
 echo "building the panic-probe test module in $PROBE_TARGET"
-cargo build -q --release --locked -p pam_jit --features panic-probe --target-dir "$PROBE_TARGET"
-PROBE=$PROBE_TARGET/release/libpam_jit.so
+cargo build -q --config pam_jit/cold-start.toml --profile pam --locked -p pam_jit \
+    --features panic-probe --target-dir "$PROBE_TARGET"
+PROBE=$PROBE_TARGET/pam/libpam_jit.so
 if readelf -d "$PROBE" | grep -q 'libgcc_s'; then
     bad "probe module links like the release one" "it needs libgcc_s"
 else

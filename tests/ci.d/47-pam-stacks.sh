@@ -16,7 +16,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # shellcheck source=../e2e/tally.sh
 . tests/e2e/tally.sh
-SO=$BIN/libpam_jit.so
+SO=${PAM_SO:-$(dirname "$BIN")/pam/libpam_jit.so}
 [ -f "$SO" ] || { echo "47-pam-stacks: $SO missing (build first)" >&2; exit 1; }
 D=$WORK/pam.d
 mkdir -p "$D"

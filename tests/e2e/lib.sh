@@ -9,9 +9,12 @@
 #                users only, so sudo's own stack /etc/pam.d/sudo is never used
 #                or touched)
 #   files        /run/$E2E/ (module, config, keys, log, state, signer ledger)
-# Requires root, and BIN (directory with jit-signer, jit-verify, libpam_jit.so).
+# Requires root, BIN (directory with jit-signer and jit-verify) and the module
+# PAM_SO (default: the cold-start build next to BIN, BIN/../pam/libpam_jit.so;
+# tools/build-release.sh builds both).
 
 E2E=${E2E:-jit-e2e}
+PAM_SO=${PAM_SO:-$(dirname "$BIN")/pam/libpam_jit.so}
 ROOT=/run/$E2E
 UA=$E2E-a
 UB=$E2E-b
@@ -21,15 +24,16 @@ e2e_die() { echo "e2e: $*" >&2; exit 1; }
 
 e2e_setup() {
     [ "$(id -u)" = 0 ] || e2e_die "must run as root"
-    [ -x "$BIN/jit-signer" ] && [ -x "$BIN/jit-verify" ] && [ -f "$BIN/libpam_jit.so" ] \
-        || e2e_die "BIN=$BIN lacks jit-signer, jit-verify or libpam_jit.so (build first)"
+    [ -x "$BIN/jit-signer" ] && [ -x "$BIN/jit-verify" ] \
+        || e2e_die "BIN=$BIN lacks jit-signer or jit-verify (build first: tools/build-release.sh)"
+    [ -f "$PAM_SO" ] || e2e_die "$PAM_SO missing (build first: tools/build-release.sh)"
     command -v sudo >/dev/null || e2e_die "sudo is not installed"
     e2e_teardown quiet
     umask 022
     mkdir -p "$ROOT/keys" "$ROOT/signer"
     chmod 0755 "$ROOT" "$ROOT/keys"
     chmod 0700 "$ROOT/signer"
-    install -m 0644 "$BIN/libpam_jit.so" "$ROOT/pam_jit.so"
+    install -m 0644 "$PAM_SO" "$ROOT/pam_jit.so"
     for u in "$UA" "$UB" "$UC"; do
         useradd --create-home --shell /bin/bash "$u"
     done

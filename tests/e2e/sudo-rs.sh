@@ -106,8 +106,9 @@ PAM
 rs_setup() {
     local t p u
     [ "$(id -u)" = 0 ] || rs_die "must run as root"
-    [ -x "$BIN/jit-signer" ] && [ -x "$BIN/jit-verify" ] && [ -f "$BIN/libpam_jit.so" ] \
-        || rs_die "BIN=$BIN lacks jit-signer, jit-verify or libpam_jit.so (build first)"
+    PAM_SO=${PAM_SO:-$(dirname "$BIN")/pam/libpam_jit.so}
+    [ -x "$BIN/jit-signer" ] && [ -x "$BIN/jit-verify" ] && [ -f "$PAM_SO" ] \
+        || rs_die "BIN=$BIN lacks jit-signer or jit-verify, or $PAM_SO is missing (build first: tools/build-release.sh)"
     for t in zstd tar chroot mount setpriv python3; do
         command -v "$t" >/dev/null || rs_die "$t is not installed"
     done
@@ -135,7 +136,7 @@ rs_setup() {
     umask 022
     mkdir -p "$R$JR/keys" "$RS_WORK/signer"
     chmod 0700 "$RS_WORK/signer"
-    install -o root -g root -m 0644 "$BIN/libpam_jit.so" "$R$JR/pam_jit.so"
+    install -o root -g root -m 0644 "$PAM_SO" "$R$JR/pam_jit.so"
     "$BIN/jit-signer" keygen --kid e2e-k1 --out "$RS_WORK/signer" >/dev/null
     install -m 0644 "$RS_WORK/signer/e2e-k1.pub" "$R$JR/keys/trusted-keys"
     rs_write_conf "$JR/pam_jit.conf"
