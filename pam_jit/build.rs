@@ -6,7 +6,7 @@
 //! library itself, so each sudo invocation would map it, relocate it and run
 //! its constructor, which probes the CPU with a long series of CPUID
 //! instructions — measured at ~8 µs each on a virtual machine, ~0.15 ms per
-//! sudo in all (docs/pam-module.md, "Cost per sudo invocation").
+//! sudo in all (docs/perf/pam-module-history.md, "What was cut").
 //!
 //! GCC's static unwinder, `libgcc_eh.a` (what `gcc -shared -static-libgcc`
 //! links into shared objects), does the same work without a constructor. The
