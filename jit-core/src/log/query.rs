@@ -106,23 +106,23 @@ pub struct ReviewItem {
     pub ticket: Option<String>,
 }
 
-/// The break-glass decision records of `paths`, in order: what
-/// `jit-verify log` lists as needing review.
-///
-/// Fast path: a line can only be a break-glass record if it contains the
-/// member `"break_glass":true` verbatim (inside a JSON string a quote is
-/// always escaped, so no value can fake it); only those lines are parsed.
-pub fn needs_review(paths: &[PathBuf]) -> Result<Vec<ReviewItem>, QueryError> {
-    let finder = memchr::memmem::Finder::new(b"\"break_glass\":true");
-    let mut out = Vec::new();
-    for_each_record_containing(paths, Some(&finder), |p, n, rec| {
+/// The member only a break-glass record holds verbatim: inside a JSON
+/// string a quote is always escaped, so no value can fake it. A line without
+/// it needs no parse to know it is not one.
+pub const BREAK_GLASS_MEMBER: &[u8] = b"\"break_glass\":true";
+
+impl ReviewItem {
+    /// The review item of record `rec` at `line` of `file`: `None` unless it
+    /// is a break-glass decision, which `jit-verify log` lists as needing
+    /// review (collected as it verifies, [`super::verify::Report::review`]).
+    pub fn of(file: &str, line: u64, rec: &Record<'_>) -> Option<Self> {
         if rec.kind != EventKind::Decision || rec.break_glass != Some(true) {
-            return Ok(());
+            return None;
         }
         let own = |c: &Option<std::borrow::Cow<'_, str>>| c.as_deref().map(str::to_string);
-        out.push(ReviewItem {
-            file: p.display().to_string(),
-            line: n,
+        Some(ReviewItem {
+            file: file.to_string(),
+            line,
             seq: rec.seq,
             time: rec.time.to_string(),
             host: rec.host.to_string(),
@@ -138,10 +138,8 @@ pub fn needs_review(paths: &[PathBuf]) -> Result<Vec<ReviewItem>, QueryError> {
             token_id: own(&rec.token_id),
             token_reason: own(&rec.token_reason),
             ticket: own(&rec.ticket),
-        });
-        Ok(())
-    })?;
-    Ok(out)
+        })
+    }
 }
 
 /// Call `f` for every parsable record of `paths` in order; returns the number of unparsable lines.
@@ -316,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn needs_review_finds_break_glass_decisions_only() {
+    fn review_lists_break_glass_decisions_only() {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log");
@@ -344,7 +342,18 @@ mod tests {
         s.seq = 2;
         f.write_all(&line(&s)).unwrap();
         drop(f);
-        let items = needs_review(&[p]).unwrap();
+        let opts = super::super::verify::Options {
+            seal_key: None,
+            state: None,
+            state_older: None,
+            lock: None,
+            syslog: None,
+            partial: false,
+            progress: None,
+        };
+        let items = super::super::verify::verify_files(&[p], &opts)
+            .unwrap()
+            .review;
         assert_eq!(items.len(), 1, "{items:?}");
         assert_eq!(items[0].seq, 1);
         assert_eq!(items[0].line, 2);

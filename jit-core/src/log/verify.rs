@@ -1,5 +1,6 @@
 //! Verification of log segments (docs/log-format.md, "Verification").
 
+use super::query::{ReviewItem, BREAK_GLASS_MEMBER};
 use super::record::{self, hex, EventKind, MAX_LINE, SUFFIX_LEN};
 use super::state::State;
 use nix::fcntl::{Flock, FlockArg};
@@ -187,6 +188,10 @@ pub struct Report {
     pub state_checked: bool,
     pub syslog_checked: bool,
     pub findings: Vec<Finding>,
+    /// The break-glass decisions, in order: each needs a human review. The
+    /// caller lists them once the log verifies (intact or torn tail).
+    #[serde(skip)]
+    pub review: Vec<ReviewItem>,
 }
 
 /// One `(log, seq, hash)` anchor from a syslog file.
@@ -331,6 +336,7 @@ struct Verifier<'o, 'a> {
     lost: HashMap<u64, [u8; 32]>,
     segment_index: usize,
     first_in_segment: bool,
+    review: Vec<ReviewItem>,
 }
 
 impl Verifier<'_, '_> {
@@ -365,19 +371,26 @@ impl Verifier<'_, '_> {
         self.expect_seq = None;
     }
 
-    fn line(&mut self, line: &[u8], pre: Option<Pre>) {
+    /// Check one line (with its `\n`). `pre`: its frame and hash from the
+    /// parallel stage; `review`: whether it holds [`BREAK_GLASS_MEMBER`].
+    fn line(&mut self, line: &[u8], pre: Option<Pre>, review: bool) {
         self.line_no += 1;
+        if review && line.len() <= MAX_LINE {
+            if let Some(item) = record::parse(line)
+                .ok()
+                .and_then(|r| ReviewItem::of(&self.file, self.line_no, &r))
+            {
+                self.review.push(item);
+            }
+        }
         let first = std::mem::replace(&mut self.first_in_segment, false);
         if line.len() > MAX_LINE {
+            // How much longer is not known: the rest of it was not kept.
             self.push(
                 Class::Tampered,
                 Kind::Oversized,
                 None,
-                format!(
-                    "line of {} bytes exceeds the {} byte limit",
-                    line.len(),
-                    MAX_LINE
-                ),
+                format!("line longer than the {MAX_LINE} byte limit"),
             );
             return self.resync();
         }
@@ -746,6 +759,16 @@ fn shared_lock(path: &Path) -> Option<Flock<File>> {
 
 /// Verify segments in order (oldest first).
 pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, VerifyError> {
+    verify_in_batches(paths, opts, BATCH_BYTES)
+}
+
+/// [`verify_files`], reading about `batch` bytes of complete lines per batch
+/// (tests vary it to move the batch boundaries).
+fn verify_in_batches(
+    paths: &[PathBuf],
+    opts: &Options<'_>,
+    batch: usize,
+) -> Result<Report, VerifyError> {
     if paths.is_empty() {
         return Err(VerifyError::NoFiles);
     }
@@ -769,13 +792,19 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
         lost: HashMap::new(),
         segment_index: 0,
         first_in_segment: true,
+        review: Vec::new(),
     };
     let mut bytes = 0u64;
     let mut held: Option<Flock<File>> = None;
-    let mut hashes: Vec<Option<Pre>> = Vec::new();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
+    let break_glass = memchr::memmem::Finder::new(BREAK_GLASS_MEMBER);
+    // Three batches in a pipeline: [checked, hashed, filled]. In each step
+    // this thread checks the first in order (chain, seq, seal keys) and reads
+    // the third while the second is framed and hashed in chunks by helper
+    // threads, which this thread joins once its own part is done.
+    let mut bs: [Batch; 3] = Default::default();
     for (i, p) in paths.iter().enumerate() {
         v.file = p.display().to_string();
         v.line_no = 0;
@@ -791,46 +820,60 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
             path: p.clone(),
             source,
         };
-        let mut data: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 2 * MAX_LINE);
-        let mut ends: Vec<usize> = Vec::new();
+        let mut carry = Vec::new();
         loop {
-            let start = data.len();
-            let n = read_line(&mut r, &mut data).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            if data.last() != Some(&b'\n') {
-                flush(&mut v, &data[..start], &ends, &mut hashes, threads);
-                let mut partial = data[start..].to_vec();
-                data.clear();
-                ends.clear();
-                // Partial last line. On a live log, wait for the writer (shared lock) and read on.
-                if last_segment && held.is_none() {
-                    if let Some(l) = opts.lock.as_deref().and_then(shared_lock) {
-                        held = Some(l);
-                        read_line(&mut r, &mut partial).map_err(io)?;
-                        if partial.last() == Some(&b'\n') {
-                            bytes += partial.len() as u64;
-                            v.line(&partial, None);
-                            continue;
+            let mut stop: Option<Fill> = None;
+            loop {
+                let [chk, hsh, fil] = &mut bs;
+                if stop.is_some() && chk.ends.is_empty() && hsh.ends.is_empty() {
+                    break;
+                }
+                let helpers = hsh.ends.len() >= 2 * CHUNK_LINES;
+                let work = hsh.work(&break_glass);
+                let got = std::thread::scope(|s| {
+                    if helpers {
+                        for _ in 1..threads {
+                            s.spawn(|| work.run());
                         }
                     }
+                    if !chk.ends.is_empty() {
+                        bytes += chk.check(&mut v);
+                        if let Some(cb) = opts.progress {
+                            cb(bytes);
+                        }
+                        chk.clear();
+                    }
+                    let got = stop.is_none().then(|| fill(&mut r, &mut carry, fil, batch));
+                    work.run();
+                    got
+                });
+                if let Some(got) = got {
+                    stop = match got.map_err(io)? {
+                        Fill::Full => None,
+                        end => Some(end),
+                    };
                 }
-                v.tail(&partial);
+                bs.rotate_left(1);
+            }
+            let Some(Fill::Partial(mut partial)) = stop else {
                 break;
-            }
-            ends.push(data.len());
-            bytes += n as u64;
-            if data.len() >= BATCH_BYTES {
-                flush(&mut v, &data, &ends, &mut hashes, threads);
-                data.clear();
-                ends.clear();
-                if let Some(cb) = opts.progress {
-                    cb(bytes);
+            };
+            // Partial last line. On a live log, wait for the writer (shared lock) and read on.
+            if last_segment && held.is_none() {
+                if let Some(l) = opts.lock.as_deref().and_then(shared_lock) {
+                    held = Some(l);
+                    read_line(&mut r, &mut partial).map_err(io)?;
+                    if partial.last() == Some(&b'\n') {
+                        bytes += partial.len() as u64;
+                        let review = break_glass.find(&partial).is_some();
+                        v.line(&partial, None, review);
+                        continue;
+                    }
                 }
             }
+            v.tail(&partial);
+            break;
         }
-        flush(&mut v, &data, &ends, &mut hashes, threads);
         if v.line_no == 0 && last_segment && i > 0 {
             // Between logrotate's rename + create and the next append, the
             // current file is legitimately empty: its continue record is
@@ -904,62 +947,169 @@ pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, Ver
         state_checked,
         syslog_checked,
         findings: v.findings,
+        review: v.review,
     })
 }
 
 /// Result of the parallel stage for one line: (computed hash, stored hash, stored seal).
 type Pre = ([u8; 32], [u8; 32], [u8; 32]);
 
-/// Bytes of complete lines hashed per batch.
+/// Bytes of complete lines read per batch (about).
 const BATCH_BYTES: usize = 4 << 20;
 
-/// Verify a batch of complete lines: record hashes in parallel, everything
-/// order-dependent (chain, seq, seal keys) sequentially.
-fn flush(
-    v: &mut Verifier<'_, '_>,
-    data: &[u8],
-    ends: &[usize],
-    hashes: &mut Vec<Option<Pre>>,
-    threads: usize,
-) {
-    if ends.is_empty() {
-        return;
-    }
-    let line = |k: usize| &data[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
-    hashes.clear();
-    hashes.resize(ends.len(), None);
-    let hash_range = |out: &mut [Option<Pre>], from: usize| {
-        let mut hs = record::Hashers::default();
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = record::frame(line(from + j)).map(|f| (hs.record_hash(f.body), f.hash, f.seal));
+/// Lines framed and hashed per chunk of the parallel stage.
+const CHUNK_LINES: usize = 256;
+
+/// Complete lines of a segment, and what the parallel stage found of each.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    /// End offset (after the `\n`) of each line in `data`.
+    ends: Vec<usize>,
+    pre: Vec<Option<Pre>>,
+    /// Whether each line holds [`BREAK_GLASS_MEMBER`].
+    review: Vec<bool>,
+}
+
+/// How [`fill`] stopped.
+enum Fill {
+    /// The batch is full; the segment may hold more.
+    Full,
+    /// The segment ended after a complete line (or is empty).
+    Eof,
+    /// The segment ended in these bytes without a newline.
+    Partial(Vec<u8>),
+}
+
+/// Read complete lines into `b` until it holds `batch` bytes or the segment
+/// ends. `carry` holds the start of a line the previous call read; it is
+/// moved into `b`, and the start of the next line is left in it.
+fn fill(
+    r: &mut impl BufRead,
+    carry: &mut Vec<u8>,
+    b: &mut Batch,
+    batch: usize,
+) -> std::io::Result<Fill> {
+    use std::io::Read;
+    b.data.append(carry);
+    loop {
+        let have = b.data.len();
+        // Into the batch's own buffer: the reader's buffer is bypassed once empty.
+        let want = (batch + MAX_LINE).saturating_sub(have).max(MAX_LINE);
+        let n = r.by_ref().take(want as u64).read_to_end(&mut b.data)?;
+        for i in memchr::memchr_iter(b'\n', &b.data[have..]) {
+            b.ends.push(have + i + 1);
         }
-    };
-    if threads > 1 && ends.len() >= 512 {
-        let per = ends.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let mut rest: &mut [Option<Pre>] = hashes;
-            let mut from = 0;
-            let mut first: Option<&mut [Option<Pre>]> = None;
-            while !rest.is_empty() {
-                let (a, b) = rest.split_at_mut(per.min(rest.len()));
-                if first.is_none() {
-                    first = Some(a);
-                } else {
-                    let f = from;
-                    s.spawn(move || hash_range(a, f));
-                }
-                from += per;
-                rest = b;
+        let last = b.ends.last().copied().unwrap_or(0);
+        if b.data.len() - last > MAX_LINE {
+            // A line longer than any record: read it through its newline
+            // without storing more of it (reported as oversized).
+            let mut long = b.data.split_off(last);
+            long.truncate(MAX_LINE + 1);
+            let start = long.len();
+            read_line(r, &mut long)?;
+            if long.last() != Some(&b'\n') {
+                return Ok(Fill::Partial(long));
             }
-            if let Some(a) = first {
-                hash_range(a, 0);
-            }
-        });
-    } else {
-        hash_range(hashes, 0);
+            long.truncate(start);
+            long.push(b'\n');
+            b.data.extend_from_slice(&long);
+            b.ends.push(b.data.len());
+        }
+        let last = b.ends.last().copied().unwrap_or(0);
+        if n == 0 {
+            return Ok(if last < b.data.len() {
+                Fill::Partial(b.data.split_off(last))
+            } else {
+                Fill::Eof
+            });
+        }
+        if last > 0 && b.data.len() >= batch {
+            carry.extend_from_slice(&b.data[last..]);
+            b.data.truncate(last);
+            return Ok(Fill::Full);
+        }
     }
-    for (k, h) in hashes.iter().enumerate() {
-        v.line(line(k), *h);
+}
+
+fn line_of<'d>(data: &'d [u8], ends: &[usize], k: usize) -> &'d [u8] {
+    &data[if k == 0 { 0 } else { ends[k - 1] }..ends[k]]
+}
+
+/// Chunks of the parallel stage for one batch: any thread takes the next.
+type Chunks<'b> = std::iter::Enumerate<
+    std::iter::Zip<std::slice::ChunksMut<'b, Option<Pre>>, std::slice::ChunksMut<'b, bool>>,
+>;
+
+/// The parallel stage of one batch: frame and hash every line, and note the
+/// lines that may be break-glass records.
+struct Work<'b> {
+    data: &'b [u8],
+    ends: &'b [usize],
+    chunks: std::sync::Mutex<Chunks<'b>>,
+    break_glass: &'b memchr::memmem::Finder<'b>,
+}
+
+impl Work<'_> {
+    /// Take chunks until none is left.
+    fn run(&self) {
+        let mut hs = record::Hashers::default();
+        loop {
+            let next = self.chunks.lock().map(|mut c| c.next());
+            let Ok(Some((c, (out, rev)))) = next else {
+                return;
+            };
+            for (j, (o, r)) in out.iter_mut().zip(rev).enumerate() {
+                let line = line_of(self.data, self.ends, c * CHUNK_LINES + j);
+                *o = record::frame(line).map(|f| (hs.record_hash(f.body), f.hash, f.seal));
+                *r = self.break_glass.find(line).is_some();
+            }
+        }
+    }
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+        self.pre.clear();
+        self.review.clear();
+    }
+
+    /// The batch's parallel stage, for threads to [`Work::run`].
+    fn work<'b>(&'b mut self, break_glass: &'b memchr::memmem::Finder<'b>) -> Work<'b> {
+        let Batch {
+            data,
+            ends,
+            pre,
+            review,
+        } = self;
+        pre.clear();
+        pre.resize(ends.len(), None);
+        review.clear();
+        review.resize(ends.len(), false);
+        let chunks = pre
+            .chunks_mut(CHUNK_LINES)
+            .zip(review.chunks_mut(CHUNK_LINES))
+            .enumerate();
+        Work {
+            data,
+            ends,
+            chunks: std::sync::Mutex::new(chunks),
+            break_glass,
+        }
+    }
+
+    /// The sequential stage, in order. Returns the bytes checked.
+    fn check(&self, v: &mut Verifier<'_, '_>) -> u64 {
+        for k in 0..self.ends.len() {
+            v.line(
+                line_of(&self.data, &self.ends, k),
+                self.pre[k],
+                self.review[k],
+            );
+        }
+        self.data.len() as u64
     }
 }
 
@@ -1191,3 +1341,6 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
