@@ -43,7 +43,6 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> P
     if args.iter().any(|a| a.to_bytes() == b"panic_probe") {
         panic!("pam_jit: panic_probe (test build): deliberate panic");
     }
-    let deny = Verdict::Deny(host::Denied::new(DenyCode::ModuleArgsInvalid, ""));
     let args = match ModuleArgs::parse(args) {
         Ok(a) => a,
         Err(msg) => {
@@ -59,7 +58,7 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> P
                 None,
                 &msg,
             );
-            return deny.answer(hook);
+            return PamAnswer::denial(hook);
         }
     };
     // The session hooks log with what acct_mgmt kept for this transaction.
@@ -80,7 +79,7 @@ pub fn handle(hook: Hook, pam: &mut dyn PamIo, os: &dyn Os, args: &[&CStr]) -> P
                 None,
                 &e.to_string(),
             );
-            return deny.answer(hook);
+            return PamAnswer::denial(hook);
         }
     };
     decision(hook, pam, os, &args, &cfg, &log_cfg)
@@ -238,7 +237,7 @@ fn decision(
                     d.verdict.code()
                 ),
             );
-            return Verdict::Deny(host::Denied::new(DenyCode::AuditLogUnwritable, "")).answer(hook);
+            return PamAnswer::denial(hook);
         }
     };
     if ev.break_glass {
@@ -274,7 +273,7 @@ fn decision(
                 "cannot keep the decision for the session",
             );
             pam.say(true, &unkept.sentence());
-            return Verdict::Deny(unkept).answer(hook);
+            return PamAnswer::denial(hook);
         }
     }
     d.verdict.answer(hook)
@@ -362,7 +361,7 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, args: &ModuleArgs) -> PamAnswe
             };
             data.opened_at = Some(os.now());
             if !pam.store(data) {
-                return Verdict::Deny(host::Denied::new(DenyCode::SessionUnkept, "")).answer(hook);
+                return PamAnswer::denial(hook);
             }
             return PamAnswer::Success;
         }
@@ -416,7 +415,7 @@ fn open_session(pam: &mut dyn PamIo, os: &dyn Os, args: &ModuleArgs) -> PamAnswe
         }
     }
     pam.say(true, &refusal.sentence());
-    Verdict::Deny(refusal).answer(hook)
+    PamAnswer::denial(hook)
 }
 
 fn close_session(pam: &mut dyn PamIo, os: &dyn Os) -> PamAnswer {

@@ -207,17 +207,26 @@ pub enum PamAnswer {
     PermDenied,
 }
 
+impl PamAnswer {
+    /// A denial's answer in `hook` (the one place). In acct_mgmt
+    /// `PAM_AUTH_ERR` would make sudo ask "is your account locked?"; in
+    /// open_session `PAM_SESSION_ERR` is ignored by sudo (the command runs):
+    /// a denial is `PAM_PERM_DENIED` there.
+    pub fn denial(hook: Hook) -> Self {
+        match hook {
+            Hook::Authenticate => PamAnswer::AuthErr,
+            _ => PamAnswer::PermDenied,
+        }
+    }
+}
+
 impl Verdict {
-    /// The PAM answer for this verdict in `hook` (the one place). In
-    /// acct_mgmt `PAM_AUTH_ERR` would make sudo ask "is your account
-    /// locked?"; in open_session `PAM_SESSION_ERR` is ignored by sudo (the
-    /// command runs): a denial is `PAM_PERM_DENIED` there.
+    /// The PAM answer for this verdict in `hook` ([`PamAnswer::denial`] for a denial).
     pub fn answer(&self, hook: Hook) -> PamAnswer {
         match (self, hook) {
             (Verdict::Allow(_), _) => PamAnswer::Success,
             (Verdict::Abstain, _) => PamAnswer::Ignore,
-            (Verdict::Deny(_), Hook::Authenticate) => PamAnswer::AuthErr,
-            (Verdict::Deny(_), _) => PamAnswer::PermDenied,
+            (Verdict::Deny(_), _) => PamAnswer::denial(hook),
         }
     }
 
