@@ -29,6 +29,7 @@ pub mod name;
 pub mod policy;
 pub mod replay;
 pub mod revocation;
+pub mod service;
 pub mod sudo;
 pub mod text;
 pub mod token;

@@ -40,6 +40,9 @@ echo "-- Python revocation verifier over docs/vectors/revocation (docs/revocatio
 command -v b3sum >/dev/null || fail "b3sum not installed"
 "$PY" tests/interop/verify_revocation.py vectors docs/vectors/revocation || fail "Python disagrees on a revocation vector"
 
+echo "-- Python service protocol decoder over docs/vectors/service (docs/signer-service.md)"
+"$PY" tests/interop/verify_service.py docs/vectors/service/vectors.json || fail "Python disagrees on a service protocol vector"
+
 echo "-- fresh tokens from jit-signer: Rust vs Python"
 "$SIGNER" keygen --kid ci-1 --out "$tmp/keys" >/dev/null
 KEY="$tmp/keys/ci-1.key"

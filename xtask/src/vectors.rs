@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context as _};
 
 /// Write every token vector into `dir` and every revocation list vector
-/// into `dir/revocation`.
+/// into `dir/revocation`, and the service protocol's into `dir/service`.
 pub fn generate(dir: &Path) -> anyhow::Result<()> {
     let files =
         jit_core::token::vectors::generate().map_err(|e| anyhow!("generating vectors: {e}"))?;
@@ -16,7 +16,12 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     let rev_dir = dir.join("revocation");
     fs::create_dir_all(&rev_dir).with_context(|| format!("creating {}", rev_dir.display()))?;
     let rev = rev.into_iter().map(|(n, c)| (format!("revocation/{n}"), c));
-    for (name, content) in files.into_iter().chain(rev) {
+    let service = jit_core::service::vectors::generate()
+        .map_err(|e| anyhow!("generating service protocol vectors: {e}"))?;
+    let service_dir = dir.join("service");
+    fs::create_dir_all(&service_dir)
+        .with_context(|| format!("creating {}", service_dir.display()))?;
+    for (name, content) in files.into_iter().chain(rev).chain(service) {
         let p = dir.join(&name);
         fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
     }
