@@ -256,8 +256,8 @@ impl ErrorCode {
     }
 
     /// The exit code of the `jit-signer` client that got it
-    /// (docs/jit-signer.md, "Exit codes"): 7 refused, 9 the request cannot
-    /// be used, 10 pending, 11 rejected, 12 expired, 6 the service failed.
+    /// (`jit-signer --help`): 2 a bad call, 7 refused, 9 the request cannot
+    /// be used, 11 pending, 12 rejected, 13 expired, 6 the service failed.
     pub fn exit_code(self) -> u8 {
         match self {
             ErrorCode::BadFrame
@@ -271,9 +271,9 @@ impl ErrorCode {
             | ErrorCode::AlreadyDecided
             | ErrorCode::AlreadyFetched
             | ErrorCode::UnknownCaller => 9,
-            ErrorCode::Pending => 10,
-            ErrorCode::Rejected => 11,
-            ErrorCode::Expired => 12,
+            ErrorCode::Pending => 11,
+            ErrorCode::Rejected => 12,
+            ErrorCode::Expired => 13,
             ErrorCode::Busy | ErrorCode::Unavailable => 6,
         }
     }
@@ -580,6 +580,7 @@ pub fn fuzz_decode(data: &[u8]) {
     }
 }
 
+pub mod rules;
 pub mod vectors;
 
 #[cfg(test)]

@@ -60,18 +60,34 @@ pub enum Cmd {
     /// --command "/usr/bin/systemctl restart nginx" --command "/usr/bin/journalctl -u nginx ..."
     #[command(after_help = EXIT_CODES)]
     Issue(cmd::issue::Args),
-    /// Ask for a token under the signer policy; prints the request id.
+    /// Ask the signing service for a token under its policy; prints the
+    /// request id (with --wait, the token once approved).
     #[command(after_help = EXIT_CODES)]
     Request(cmd::request::Args),
-    /// Approve a pending request (never your own) and print the token.
+    /// Collect the token of your approved request (handed over once).
+    #[command(after_help = EXIT_CODES)]
+    Fetch(cmd::fetch::Args),
+    /// List the pending requests you may approve.
+    #[command(after_help = EXIT_CODES)]
+    Requests(cmd::requests::Args),
+    /// Approve a pending request (never your own): the service issues the
+    /// token and its requester collects it.
     #[command(after_help = EXIT_CODES)]
     Approve(cmd::approve::Args),
     /// Reject a pending request (an approver), or withdraw your own.
     #[command(after_help = EXIT_CODES)]
     Reject(cmd::reject::Args),
-    /// List pending requests.
+    /// The signing service as it sees you, or one request.
     #[command(after_help = EXIT_CODES)]
-    Requests(cmd::requests::Args),
+    Status(cmd::status::Args),
+    /// Run the signing service: the key, the ledger and the requests, behind
+    /// a Unix socket (docs/signer-service.md).
+    #[command(after_help = EXIT_CODES)]
+    Serve(cmd::serve::Args),
+    /// Relay one call from stdin to the local signing service (what
+    /// --remote runs through ssh).
+    #[command(hide = true)]
+    Relay(cmd::relay::Args),
     /// Decode a token and, with --trusted-keys, verify its signature, type,
     /// key, key window and validity time.
     #[command(after_help = EXIT_CODES)]

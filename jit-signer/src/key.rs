@@ -35,6 +35,19 @@ impl Pkcs11Args {
         })
     }
 
+    /// [`Self::open_signer`], for a key used from several threads (the service).
+    pub(crate) fn open_signer_send(
+        &self,
+        key: Option<&Path>,
+    ) -> Result<Box<dyn Signer + Send>, Fail> {
+        self.check()?;
+        Ok(match (&self.pkcs11, key) {
+            (Some(uri), _) => Box::new(pkcs11::Pkcs11Signer::open(uri, self.pin_file.as_deref())?),
+            (None, Some(k)) => Box::new(read_secret_key(k)?),
+            (None, None) => return Err(usage(anyhow!("give --key FILE or --pkcs11 URI"))),
+        })
+    }
+
     /// clap drops `requires` when a conflicting argument (--key, --out) is
     /// present, so a stray --pin-file is refused here.
     pub(crate) fn check(&self) -> Result<(), Fail> {

@@ -22,11 +22,13 @@ pub mod cli;
 pub mod cmd;
 
 mod approval;
+mod client;
 mod grant;
 mod key;
 mod ledger;
 mod pkcs11;
 mod secret_file;
+mod service;
 
 /// An error with an exit code.
 pub struct Fail {

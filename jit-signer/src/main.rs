@@ -24,6 +24,10 @@ fn run(c: Cmd) -> Result<u8, Fail> {
         Cmd::Approve(a) => cmd::approve::run(a),
         Cmd::Reject(a) => cmd::reject::run(a),
         Cmd::Requests(a) => cmd::requests::run(a),
+        Cmd::Fetch(a) => cmd::fetch::run(a),
+        Cmd::Status(a) => cmd::status::run(a),
+        Cmd::Serve(a) => cmd::serve::run(a),
+        Cmd::Relay(a) => cmd::relay::run(a),
         Cmd::Inspect(a) => cmd::inspect::run(a),
         Cmd::Revoke(a) => cmd::revoke::run(a),
     }

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Signer policy and two-person approval (docs/signer-policy.md), with real
-# Unix users: the requester ($UA, the e2e sudo user) asks with
-# `jit-signer request`, other users approve, reject or try to cheat; the
-# approved token is then used with the real sudo (tests/e2e/lib.sh) and the
-# host's audit record names the approver.
+# The signing service and two-person approval (docs/signer-service.md,
+# docs/signer-policy.md), with real Unix users: `jit-signer serve` runs as
+# its own user and alone holds the key and the ledger; the requester ($UA,
+# the e2e sudo user) asks with `jit-signer request`, other users approve,
+# reject or try to cheat through the socket; the requester collects the token
+# with `fetch` and uses it with the real sudo, and the host's audit record
+# names the approver. Also: the service SIGKILLed during approvals (a token
+# is recorded in the ledger or does not exist), and a ledger it cannot write.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
 RB=jit-req-b   # approver
-RC_=jit-req-c  # not an approver, tries to forge requests
+RC_=jit-req-c  # not an approver, tries to cheat
+SVC=jit-e2e-svc  # the service's own user
 cleanup() {
-    for u in "$RB" "$RC_"; do
+    signer_stop
+    for u in "$RB" "$RC_" "$SVC"; do
         if id "$u" >/dev/null 2>&1; then
             pkill -KILL -u "$u" 2>/dev/null || true
             userdel --remove "$u" 2>/dev/null || true
@@ -28,6 +33,8 @@ for u in "$RB" "$RC_"; do
     id "$u" >/dev/null 2>&1 && userdel --remove "$u"
     useradd --create-home --shell /bin/bash "$u"
 done
+id "$SVC" >/dev/null 2>&1 && userdel --remove "$SVC"
+useradd --system --no-create-home --shell /usr/sbin/nologin "$SVC"
 getent group jit-req-leads >/dev/null && groupdel jit-req-leads
 groupadd jit-req-leads
 
@@ -40,9 +47,7 @@ expect() {
     ok "$1"
 }
 
-SPOOL=$ROOT/spool
 POLICY=$ROOT/policy.toml
-install -d -o root -g root -m 1733 "$SPOOL"
 cat > "$POLICY" <<EOF
 [[rule]]
 name = "true-with-approval"
@@ -65,25 +70,51 @@ approval = false
 break_glass = true
 EOF
 chmod 0644 "$POLICY"
-# The approver's own copy of the signing key (key files must be mode 0600).
-install -d -o "$RB" -m 0700 "$ROOT/key-b"
-install -o "$RB" -m 0600 "$ROOT/signer/e2e-k1.key" "$ROOT/key-b/k1.key"
-ENVS=(JIT_POLICY="$POLICY" JIT_SPOOL="$SPOOL")
+# The service's own directory: the key (0600, its user's), the ledger, the
+# requests; the socket in a directory anyone can traverse.
+install -d -o "$SVC" -g "$SVC" -m 0700 "$ROOT/svc"
+install -o "$SVC" -m 0600 "$ROOT/signer/e2e-k1.key" "$ROOT/svc/k1.key"
+install -d -o "$SVC" -g "$SVC" -m 0755 "$ROOT/svc-run"
+SOCK=$ROOT/svc-run/socket
+SLEDGER=$ROOT/svc/ledger.log
 S=$BIN/jit-signer
+SVC_PID=
+# signer_start [PREFIX...]: run the service as $SVC (under PREFIX, e.g.
+# faketime) and wait until it answers.
+signer_start() {
+    setpriv --reuid="$SVC" --regid="$SVC" --init-groups --reset-env \
+        env -i PATH=/usr/bin:/bin "$@" "$S" serve --socket "$SOCK" --state-dir "$ROOT/svc" \
+        --policy "$POLICY" --key "$ROOT/svc/k1.key" --ledger "$SLEDGER" --signer-name e2e-signer \
+        </dev/null >/dev/null 2>>"$ROOT/serve.log" &
+    SVC_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        if "$S" status --socket "$SOCK" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$SVC_PID" 2>/dev/null || e2e_die "jit-signer serve exited: $(tail -3 "$ROOT/serve.log")"
+        sleep 0.05
+    done
+    e2e_die "jit-signer serve did not answer within 10 s"
+}
+signer_stop() {
+    [ -n "${SVC_PID:-}" ] || return 0
+    kill -KILL "$SVC_PID" 2>/dev/null || true
+    wait "$SVC_PID" 2>/dev/null || true
+    SVC_PID=
+}
+signer_start
 
-req() { as_user "$UA" "${ENVS[@]}" -- "$S" request --host-group e2e-hosts --reason "e2e approval" "$@"; }
-# Each approver account writes its own issuance ledger (ledger files are
-# 0600 to their writer); root's is lib.sh's $JIT_LEDGER.
-ledger_of() { install -d -o "$1" -m 0700 "$ROOT/ledger-$1"; echo "JIT_LEDGER=$ROOT/ledger-$1/ledger.log"; }
-approve() { local u=$1; shift; as_user "$u" "${ENVS[@]}" "$(ledger_of "$u")" -- "$S" approve --key "$ROOT/key-b/k1.key" "$@"; }
+call() { local u=$1; shift; as_user "$u" JIT_SIGNER_SOCKET="$SOCK" -- "$S" "$@"; }
+req() { call "$UA" request --host-group e2e-hosts --reason "e2e approval" "$@"; }
 
 # --- requests inside and outside the policy -------------------------------
 req --command /usr/bin/true --ttl 1h
-expect "request: allowed by a rule" 0
+expect "request: allowed by a rule" 0 "jit-signer approve"
 ID=$(head -n 1 "$OUT")
-[[ $ID =~ ^[0-9a-f]{32}$ ]] && ok "request: id printed" || bad "request id" "got '$ID'"
-owner=$(stat -c %U "$SPOOL/$ID.req")
-[ "$owner" = "$UA" ] && ok "request: file owned by the requester (kernel-set)" || bad "owner" "$owner"
+[[ $ID =~ ^[0-9a-f]{32}$ ]] && ok "request: only the id on stdout" || bad "request id" "got '$ID'"
+call root status "$ID" --json
+st=$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["request"]; print(r["requester"], r["state"], r["rule"])' "$OUT")
+[ "$st" = "$UA pending true-with-approval" ] && ok "request: the service named the requester itself (SO_PEERCRED)" \
+    || bad "request owner" "$st"
 
 req --host-group other-group --command /usr/bin/true
 expect "request: one ungranted host group refused (exit 7, rule named)" 7 \
@@ -94,101 +125,123 @@ req --command /usr/bin/true --ttl 2h1s
 expect "request: TTL one second over refused" 7 "exceeds max_ttl"
 req --command /usr/bin/true --run-as "$RB"
 expect "request: ungranted run-as refused" 7 "run-as user $RB is not granted"
-as_user "$RC_" "${ENVS[@]}" -- "$S" request --host-group e2e-hosts --command /usr/bin/true --reason x
+call "$RC_" request --host-group e2e-hosts --command /usr/bin/true --reason x
 expect "request: user named by no rule refused" 7 "no rule names user $RC_"
 
-# --- who may approve ------------------------------------------------------
-approve "$UA" "$ID"
+# --- who may approve, see and collect -------------------------------------
+call "$UA" approve "$ID"
 expect "approve: own request refused although listed as approver" 7 "cannot approve their own request"
-approve "$RC_" "$ID"
+call "$RC_" approve "$ID"
 expect "approve: non-approver refused" 7 "$RC_ is not an approver"
+call "$UA" fetch "$ID"
+expect "fetch: not decided yet (exit 11)" 11 "waiting for an approver"
+call "$RC_" fetch "$ID"
+expect "fetch: someone else's request refused" 9 "only the requester collects its token"
+call "$RC_" status "$ID"
+expect "status: not visible to a stranger" 9 "no request"
+call "$RB" requests --json
+if [ "$RC" = 0 ] && grep -q "$ID" "$OUT"; then ok "requests: an approver sees it"; else bad "requests (approver)"; fi
+call "$RC_" requests --json
+if [ "$RC" = 0 ] && ! grep -q "$ID" "$OUT"; then ok "requests: a non-approver does not"; else bad "requests (stranger)"; fi
+
+# A client that names someone else in its call: refused as malformed, the
+# kernel's identity stands.
+cat > "$ROOT/lie.py" <<'EOF'
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+body = json.dumps({"v": 1, "op": "approve", "id": sys.argv[2], "approver": "root", "requester": sys.argv[3]}).encode()
+s.sendall(struct.pack(">I", len(body)) + body)
+n = struct.unpack(">I", s.recv(4))[0]
+print(json.loads(s.recv(n))["error"])
+EOF
+chmod 0644 "$ROOT/lie.py"
+as_user "$RC_" -- /usr/bin/python3 "$ROOT/lie.py" "$SOCK" "$ID" "$UA"
+[ "$(cat "$OUT")" = malformed ] && ok "socket: a call naming a user is refused (malformed)" \
+    || bad "socket: lying caller" "$(cat "$OUT")"
 
 # root: requests and approves its own request -> refused
-set +e
-JIT_POLICY=$POLICY JIT_SPOOL=$SPOOL "$S" request --host-group e2e-hosts --command /usr/bin/true --reason root >"$OUT" 2>"$ERR"
-RC=$?; set -e
+call root request --host-group e2e-hosts --command /usr/bin/true --reason root
 expect "request: by root" 0
 RID=$(head -n 1 "$OUT")
-set +e
-JIT_POLICY=$POLICY JIT_SPOOL=$SPOOL "$S" approve --key "$ROOT/signer/e2e-k1.key" "$RID" >"$OUT" 2>"$ERR"
-RC=$?; set -e
+call root approve "$RID"
 expect "approve: root cannot approve its own request" 7 "cannot approve their own request"
 
-# --- forged, copied, linked, altered requests -----------------------------
-# $RC_ cannot replace, remove or rename $UA's request (sticky, root-owned spool) ...
-as_user "$RC_" -- /bin/sh -c "cp '$ROOT/policy.toml' '$SPOOL/$ID.req' || mv -f '$SPOOL/$ID.req' '$SPOOL/x.req' || rm -f '$SPOOL/$ID.req'"
-if [ "$RC" != 0 ] && [ "$(stat -c %U "$SPOOL/$ID.req")" = "$UA" ]; then
-    ok "spool: another user cannot replace, rename or remove a request"
-else bad "spool: foreign request tampering" "file now owned by $(stat -c %U "$SPOOL/$ID.req")"; fi
-# ... so it copies the request (new nonce) into the spool as its own file.
-# (The owner check runs before the id/hash check, so any file name will do.)
-forged=$(/usr/bin/python3 - "$SPOOL/$ID.req" <<'EOF'
-import json, sys
-d = json.loads(open(sys.argv[1]).read())
-d["nonce"] = "ff" * 16
-sys.stdout.write(json.dumps(d, separators=(",", ":")) + "\n")
-EOF
-)
-printf '%s' "$forged" > "$ROOT/forged.json"
-chmod 0644 "$ROOT/forged.json"
-FID=$(/usr/bin/python3 -c 'import os; print(os.urandom(16).hex())')
-as_user "$RC_" -- /bin/sh -c "umask 022; cat '$ROOT/forged.json' > '$SPOOL/$FID.req'"
-approve "$RB" "$FID"
-expect "approve: a copy of someone's request is not theirs (owner checked)" 9 "owned by uid"
-as_user "$RC_" -- ln -s "$SPOOL/$ID.req" "$SPOOL/$(printf '%032x' 7).req"
-approve "$RB" "$(printf '%032x' 7)"
-expect "approve: symlinked request refused" 9 "opening request"
-ln "$SPOOL/$ID.req" "$ROOT/hardlink"
-approve "$RB" "$ID"
-expect "approve: request with a second hard link refused" 9 "hard links"
-rm -f "$ROOT/hardlink"
-chmod 0664 "$SPOOL/$ID.req"
-approve "$RB" "$ID"
-expect "approve: group-writable request refused" 9 "group- or world-writable"
-chmod 0644 "$SPOOL/$ID.req"
-approve "$RB" 0123
-expect "approve: malformed id refused" 9 "not a request id"
+# --- a ledger the service cannot write: nothing changes, retry works -------
+chmod 0400 "$SLEDGER"
+call "$RB" approve "$ID"
+expect "approve: ledger unwritable -> unavailable, exit 6" 6 "nothing was issued, retry"
+chmod 0600 "$SLEDGER"
+call "$UA" fetch "$ID"
+expect "fetch: the request is still pending after the failed approval" 11
 
-# --- listing ------------------------------------------------------------------
-set +e
-JIT_SPOOL=$SPOOL "$S" requests --json >"$OUT" 2>"$ERR"; RC=$?; set -e
-if [ "$RC" = 0 ] && grep -q "$ID" "$OUT" && ! grep -q "$FID" "$OUT"; then
-    ok "requests: lists the pending request, not the forged one"
-else bad "requests listing" "id missing or forged listed"; fi
-
-# --- approval, token, replay ------------------------------------------------
-approve "$RB" --json "$ID"
+# --- approval, collection, replay -------------------------------------------
+call "$RB" approve "$ID"
 expect "approve: by another listed approver" 0
-TOK=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$OUT")
+grep -q "jit-signer fetch $ID" "$OUT" && ok "approve: says how the requester collects it" || bad "approve output"
+call "$UA" fetch "$ID"
+expect "fetch: the requester collects the token" 0
+TOK=$(head -n 1 "$OUT")
 "$S" inspect --json --trusted-keys "$ROOT/keys/trusted-keys" "$TOK" > "$ROOT/inspect.json"
 got=$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["claims"]; print(c.get("approver"), c.get("sub"), c.get("max_uses"))' "$ROOT/inspect.json")
 [ "$got" = "$RB $UA 3" ] && ok "token: names approver and requester, max_uses from the rule" \
     || bad "token claims" "approver/sub/max_uses = $got"
-approve "$RB" "$ID"
+call "$UA" fetch "$ID"
+expect "fetch: the token is handed over once" 9 "already collected"
+call "$RB" approve "$ID"
 expect "approve: replay of an approved request refused" 9 "already decided"
+grep -qF "$TOK" "$ROOT/serve.log" && bad "serve log: holds a token" || ok "serve log: no token in the service's log"
 
 req --command "/usr/bin/id -u"
 RJ=$(head -n 1 "$OUT")
-as_user "$RB" "${ENVS[@]}" "$(ledger_of "$RB")" -- "$S" reject "$RJ"
+call "$RB" reject "$RJ" --reason "use the runbook"
 expect "reject: by an approver" 0
-approve "$RB" "$RJ"
+call "$UA" fetch "$RJ"
+expect "fetch: a rejected request says why (exit 12)" 12 "use the runbook"
+call "$RB" approve "$RJ"
 expect "approve: a rejected request cannot be approved" 9 "already decided"
 
-# Approval through a group: $RC_ becomes a lead.
+# Approval through a group: $RC_ becomes a lead (looked up at each call).
 usermod -aG jit-req-leads "$RC_"
-install -d -o "$RC_" -m 0700 "$ROOT/key-c"
-install -o "$RC_" -m 0600 "$ROOT/signer/e2e-k1.key" "$ROOT/key-c/k1.key"
 req --command "/usr/bin/id -u"
 GID_=$(head -n 1 "$OUT")
-as_user "$RC_" "${ENVS[@]}" "$(ledger_of "$RC_")" -- "$S" approve --json --key "$ROOT/key-c/k1.key" "$GID_"
+call "$RC_" approve "$GID_"
 expect "approve: by a member of approver_groups" 0
-got=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["claims"].get("approver"))' "$OUT")
-[ "$got" = "$RC_" ] && ok "token: group approver named" || bad "group approver" "$got"
+call "$UA" fetch --json "$GID_"
+got=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["request"]["decided_by"])' "$OUT")
+[ "$got" = "$RC_" ] && ok "fetch: group approver named" || bad "group approver" "$got"
 
-req --command /usr/bin/true --now "@$(( $(date +%s) - 3700 ))"
+# --- request --wait: the token arrives when an approver approves ------------
+WAITOUT=$ROOT/wait.out
+setpriv --reuid="$UA" --regid="$UA" --init-groups --reset-env \
+    env -i PATH=/usr/bin:/bin HOME="/home/$UA" JIT_SIGNER_SOCKET="$SOCK" \
+    "$S" request --host-group e2e-hosts --command /usr/bin/true --reason waiting --wait=60s \
+    </dev/null >"$WAITOUT" 2>"$ROOT/wait.err" &
+WPID=$!
+WID=
+for _ in $(seq 1 200); do
+    WID=$(grep -o 'request [0-9a-f]\{32\}' "$ROOT/wait.err" 2>/dev/null | head -1 | cut -d' ' -f2) || true
+    [ -n "$WID" ] && break
+    sleep 0.05
+done
+call "$RB" approve "$WID"
+expect "request --wait: approved while the requester waits" 0
+set +e; wait "$WPID"; WRC=$?; set -e
+wtok=$(head -n 1 "$WAITOUT")
+if [ "$WRC" = 0 ] && "$S" inspect --trusted-keys "$ROOT/keys/trusted-keys" "$wtok" >/dev/null 2>&1; then
+    ok "request --wait: prints the token once approved"
+else bad "request --wait" "exit $WRC, stdout '$(head -c 80 "$WAITOUT")'"; fi
+
+# --- expiry: an hour later, an undecided request cannot be approved ---------
+req --command /usr/bin/true
 EX=$(head -n 1 "$OUT")
-approve "$RB" "$EX"
-expect "approve: expired request refused" 9 "expired"
+signer_stop
+signer_start faketime -f "+2h"
+call "$RB" approve "$EX"
+expect "approve: expired request refused (exit 13)" 13 "expired"
+call "$UA" fetch "$EX"
+expect "fetch: expired" 13
+signer_stop
+signer_start
 
 # --- issue --policy -------------------------------------------------------
 set +e
@@ -206,11 +259,11 @@ set +e
     --shell --ttl 31m --break-glass --reason "db down" >"$OUT" 2>"$ERR"; RC=$?; set -e
 expect "issue --policy: break-glass TTL over the rule refused" 7 "rule break-glass: TTL"
 
-# --- the host decides: the approved token with the real sudo ----------------
+# --- the host decides: the collected token with the real sudo ----------------
 # The approved (use-limited) token is the host's very first sudo: the module
 # creates its state directory for the replay cache (this once denied).
 as_user "$UA" JIT_TOKEN="$TOK" -- sudo -n /usr/bin/true
-expect "sudo: approved token runs the approved command" 0
+expect "sudo: the collected token runs the approved command" 0
 appr=$(/usr/bin/python3 - "$ROOT/log/audit.log" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlines()]
@@ -223,6 +276,58 @@ as_user "$UA" JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -u
 [ "$RC" != 0 ] && ok "sudo: a command outside the approved request is denied" \
     || bad "sudo: unapproved command" "ran"
 
+# --- SIGKILL during approvals: a recorded token, or nothing ------------------
+# 20 requests; $RB approves them one after the other while the service is
+# killed at 5 points; after each restart the state must hold: every request
+# the service says is approved has its token's `issued` record in the ledger.
+KILLIDS=()
+for i in $(seq 1 20); do
+    call "$UA" request --host-group e2e-hosts --command /usr/bin/true --reason "kill $i"
+    [ "$RC" = 0 ] || bad "SIGKILL: request $i" "exit $RC"
+    KILLIDS+=("$(head -n 1 "$OUT")")
+done
+for round in 1 2 3 4 5; do
+    ( for id in "${KILLIDS[@]}"; do
+          setpriv --reuid="$RB" --regid="$RB" --init-groups --reset-env env -i PATH=/usr/bin:/bin \
+              JIT_SIGNER_SOCKET="$SOCK" "$S" approve "$id" >/dev/null 2>&1 || true
+      done ) &
+    APID=$!
+    # Let some approvals through (each is one call; no timing is asserted).
+    for _ in $(seq 1 "$round"); do "$S" status --socket "$SOCK" >/dev/null 2>&1 || true; done
+    signer_stop
+    wait "$APID" 2>/dev/null || true
+    signer_start
+done
+again=0
+for id in "${KILLIDS[@]}"; do
+    call "$RB" approve "$id"
+    case "$RC" in 0) again=$((again + 1));; 9) ;; *) bad "SIGKILL: approve after restart" "exit $RC";; esac
+done
+inv=$(/usr/bin/python3 - "$ROOT/svc" "$SLEDGER" <<'EOF'
+import glob, json, sys
+issued = set()
+for l in open(sys.argv[2], encoding="utf-8"):
+    r = json.loads(l)
+    if r.get("kind") == "issued":
+        issued.add(r.get("token_id"))
+approved = 0
+for f in glob.glob(sys.argv[1] + "/requests/*.json"):
+    e = json.load(open(f))
+    if e["state"] in ("approved", "fetched"):
+        approved += 1
+        if e.get("token_id") not in issued:
+            print("token without a ledger record:", e["id"]); sys.exit(0)
+print("ok", approved, "approved")
+EOF
+)
+case "$inv" in
+    "ok "*) ok "SIGKILL: every approved request's token is in the ledger ($inv)";;
+    *) bad "SIGKILL invariant" "$inv";;
+esac
+set +e
+"$BIN/jit-verify" log "$SLEDGER" >"$OUT" 2>"$ERR"; RC=$?; set -e
+expect "SIGKILL: the service's ledger verifies" 0
+
 # --- the issuance ledger: every approval, rejection and refusal -------------
 # ledger_has FILE PYTHON-EXPR: some record r of FILE satisfies the expression.
 ledger_has() {
@@ -231,19 +336,19 @@ import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 sys.exit(0 if any(eval(sys.argv[2], {}, {"r": r}) for r in recs) else 1)' "$1" "$2"
 }
-LB=$ROOT/ledger-$RB/ledger.log
-ledger_has "$LB" "r['kind'] == 'issued' and r.get('requester') == '$UA' and r.get('approver') == '$RB' and r.get('rule') == 'true-with-approval'" \
-    && ok "ledger: the approval is an issued record (requester, approver, rule)" || bad "ledger issued" "$LB"
-ledger_has "$LB" "r['kind'] == 'refused' and r.get('reason_code') == 'rejected' and r.get('requester') == '$UA'" \
-    && ok "ledger: the rejection is a refused record" || bad "ledger rejected" "$LB"
-ledger_has "$ROOT/ledger-$UA/ledger.log" "r['kind'] == 'refused' and r.get('reason_code') == 'self_approval'" \
+ledger_has "$SLEDGER" "r['kind'] == 'issued' and r.get('requester') == '$UA' and r.get('approver') == '$RB' and r.get('rule') == 'true-with-approval'" \
+    && ok "ledger: the approval is an issued record (requester, approver, rule)" || bad "ledger issued" "$SLEDGER"
+ledger_has "$SLEDGER" "r['kind'] == 'refused' and r.get('reason_code') == 'rejected' and r.get('requester') == '$UA'" \
+    && ok "ledger: the rejection is a refused record" || bad "ledger rejected" "$SLEDGER"
+ledger_has "$SLEDGER" "r['kind'] == 'refused' and r.get('reason_code') == 'self_approval'" \
     && ok "ledger: the self-approval attempt is a refused record" || bad "ledger self_approval" "-"
-ledger_has "$ROOT/ledger-$RC_/ledger.log" "r['kind'] == 'refused' and r.get('reason_code') == 'not_an_approver' and r.get('rule') == 'true-with-approval'" \
+ledger_has "$SLEDGER" "r['kind'] == 'refused' and r.get('reason_code') == 'not_an_approver' and r.get('rule') == 'true-with-approval'" \
     && ok "ledger: a non-approver's attempt is a refused record naming the rule" || bad "ledger not_an_approver" "-"
 ledger_has "$JIT_LEDGER" "r['kind'] == 'refused' and r.get('reason_code') == 'policy' and r.get('rule') == 'true-with-approval'" \
     && ok "ledger: issue --policy refusal recorded with its rule" || bad "ledger policy refusal" "-"
 set +e
-"$BIN/jit-verify" log "$LB" >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "ledger: the approver's ledger verifies" 0
+"$BIN/jit-verify" standing --at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --ledger "$SLEDGER" >"$OUT" 2>"$ERR"; RC=$?; set -e
+expect "ledger: standing reads the one service ledger" 0
+grep -q "$UA" "$OUT" && ok "standing: lists the requester's approved grants" || bad "standing" "$(head -c 300 "$OUT")"
 
 tally_end 30-signer-approval

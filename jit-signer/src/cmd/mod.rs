@@ -3,10 +3,14 @@
 
 pub mod approve;
 pub mod export_pub;
+pub mod fetch;
 pub mod inspect;
 pub mod issue;
 pub mod keygen;
 pub mod reject;
+pub mod relay;
 pub mod request;
 pub mod requests;
 pub mod revoke;
+pub mod serve;
+pub mod status;

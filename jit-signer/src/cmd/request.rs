@@ -1,18 +1,14 @@
-//! `jit-signer request`: ask for a token under the signer policy; an
-//! approver issues it with `jit-signer approve ID`.
+//! `jit-signer request`: ask the signing service for a token under its
+//! policy; an approver approves it (`jit-signer approve ID`) and you collect
+//! it (`jit-signer fetch ID`, or `request --wait`).
 
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use jit_core::service::{Ask, Call};
+use jit_core::token::Grant;
 
-use anyhow::{anyhow, Context as _};
-use jit_core::policy::{self, RequestFile};
-use jit_core::token::{self, Grant};
-use nix::unistd::getuid;
-
-use crate::approval::{identity_of, refused, req_path, Where};
+use crate::client::ServiceArgs;
+use crate::cmd::fetch::{collect, wait_secs};
 use crate::grant::GrantArgs;
-use crate::{deliver, io_err, now_or, pretty, usage, Fail};
+use crate::{deliver, now_or, pretty, usage, Fail};
 
 // The grant options read as for `issue`, except where a request differs:
 // the commands' syntax is explained under `issue`, the shell is asked for,
@@ -28,30 +24,25 @@ use crate::{deliver, io_err, now_or, pretty, usage, Fail};
 )]
 pub struct Args {
     #[command(flatten)]
-    at: Where,
+    svc: ServiceArgs,
     #[command(flatten)]
     grant: GrantArgs,
+    /// Wait for the decision, up to DURATION (default 15m when given without
+    /// a value), and print the token instead of the request id.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "15m", require_equals = true)]
+    wait: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
-    /// Pretend the time is this; for tests.
-    #[arg(long, hide = true)]
-    now: Option<String>,
 }
 
 pub fn run(a: Args) -> Result<u8, Fail> {
-    let now = now_or(a.now.as_deref()).map_err(usage)?;
-    let policy = a.at.policy()?;
-    let spool = a.at.spool()?;
-    let me = identity_of(getuid())?;
+    let now = now_or(None).map_err(usage)?;
+    let wait = wait_secs(a.wait.as_deref())?;
+    // The same checks the service makes, for an early, local usage error.
     let checked = a.grant.check(now).map_err(|r| usage(r.err))?;
     let g = a.grant;
-    let file = RequestFile {
-        v: 1,
-        requester: me.name.clone(),
-        uid: getuid().as_raw(),
-        created: now,
-        nonce: token::hex(&token::random_cti().map_err(|e| io_err(anyhow!(e)))?),
+    let ask = Ask {
         host_groups: g.host_groups,
         commands: checked.cmds.iter().map(Grant::display).collect(),
         shell: g.shell,
@@ -63,48 +54,44 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         ticket: g.ticket.filter(|t| !t.is_empty()),
         max_uses: g.max_uses,
     };
-    // Refuse early what no approver could approve.
-    let (req, _, _) = file.to_request(now).map_err(|e| usage(anyhow!(e)))?;
-    let allowed = policy
-        .check(&me, &req)
-        .map_err(|r| refused(anyhow!("refused by policy: {r}")))?;
-    let bytes = file.encode();
-    let id = policy::request_id(&bytes);
-    let path = req_path(&spool, &id);
-    // The kernel sets the owner to our uid: that is the requester identity.
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))
-        .map_err(io_err)?;
-    f.set_permissions(fs::Permissions::from_mode(0o644))
-        .and_then(|_| f.write_all(&bytes))
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
-        .map_err(io_err)?;
+    let ans = a.svc.call(&Call::Request(Box::new(ask)))?;
+    let r = ans.request.ok_or_else(|| {
+        crate::io_err(anyhow::anyhow!("the service answered without the request"))
+    })?;
+    let id = r.id.clone();
+    if a.wait.is_none() {
+        let text = if a.json {
+            format!("{}\n", pretty(&serde_json::json!({ "request": r })))
+        } else {
+            format!("{id}\n")
+        };
+        deliver(&text, || {
+            format!("request {id} was made but its id was not delivered; see jit-signer status")
+        })?;
+        eprintln!(
+            "jit-signer: request {id} under rule {}; an approver runs: jit-signer approve {id}; \
+             collect the token with: jit-signer fetch {id}",
+            r.rule.as_deref().unwrap_or("?")
+        );
+        return Ok(0);
+    }
+    eprintln!(
+        "jit-signer: request {id} under rule {}; waiting for an approver (jit-signer approve {id})",
+        r.rule.as_deref().unwrap_or("?")
+    );
+    let ans = collect(&a.svc, &id, wait)?;
+    let token = ans.token.unwrap_or_default();
     let text = if a.json {
-        let v = serde_json::json!({
-            "id": id,
-            "requester": me.name,
-            "rule": allowed.rule,
-            "approval_required": allowed.approval_required,
-            "expires": now + policy::REQUEST_LIFETIME_SECS,
-        });
-        format!("{}\n", pretty(&v))
-    } else {
         format!(
-            "{id}\nrequest {id} by {} under rule {}; an approver runs: jit-signer approve {id}\n",
-            me.name, allowed.rule
+            "{}\n",
+            pretty(&serde_json::json!({ "request": ans.request, "token": token }))
         )
+    } else {
+        format!("{token}\n")
     };
     deliver(&text, || {
         format!(
-            "request {id} was spooled as {} but its id was not delivered; an approver \
-             runs jit-signer approve {id} (or withdraw it: jit-signer reject {id})",
-            path.display()
+            "the token of request {id} was handed over but not delivered; revoke it and ask again"
         )
     })?;
     Ok(0)

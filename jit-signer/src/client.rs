@@ -1,0 +1,178 @@
+//! The client side of the signing service (docs/signer-service.md): one
+//! call per connection, to the local socket or, with `--remote`, through
+//! `ssh` to `jit-signer relay` on the signer host.
+
+use std::io::Write as _;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use jit_core::service::{read_frame, write_frame, Answer, Call, FrameError};
+
+use crate::Fail;
+
+/// Exit code when the service cannot be reached or answers garbage.
+pub(crate) const EXIT_SERVICE: u8 = 6;
+
+fn unreachable(err: anyhow::Error) -> Fail {
+    Fail {
+        code: EXIT_SERVICE,
+        err,
+    }
+}
+
+/// Where the signing service is.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ServiceArgs {
+    /// The signing service's socket. Default: $JIT_SIGNER_SOCKET, else
+    /// /run/jit-signer/socket.
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Make the call on the signer host [USER@]HOST through ssh (BatchMode):
+    /// there, the caller is your SSH login. Host options (port, key) come
+    /// from ~/.ssh/config.
+    #[arg(long, value_name = "[USER@]HOST")]
+    remote: Option<String>,
+}
+
+impl ServiceArgs {
+    /// The socket path: --socket, $JIT_SIGNER_SOCKET, or the default.
+    pub(crate) fn socket(&self) -> PathBuf {
+        socket_or_default(self.socket.clone())
+    }
+
+    /// Make `call`; a failed answer becomes its exit code and message.
+    pub(crate) fn call(&self, call: &Call) -> Result<Answer, Fail> {
+        let a = match &self.remote {
+            Some(host) => self.call_remote(host, call)?,
+            None => call_socket(&self.socket(), call, None)?,
+        };
+        if let Some(code) = a.error {
+            return Err(Fail {
+                code: code.exit_code(),
+                err: anyhow!(
+                    "{} ({code})",
+                    a.message
+                        .as_deref()
+                        .unwrap_or("refused by the signing service")
+                ),
+            });
+        }
+        Ok(a)
+    }
+
+    fn call_remote(&self, host: &str, call: &Call) -> Result<Answer, Fail> {
+        if host.starts_with('-') || host.is_empty() {
+            return Err(crate::usage(anyhow!("--remote {host:?} is not a host")));
+        }
+        let mut cmd = Command::new("ssh");
+        cmd.args([
+            "-o",
+            "BatchMode=yes",
+            "-T",
+            "--",
+            host,
+            "jit-signer",
+            "relay",
+        ]);
+        if let Some(s) = &self.socket {
+            // Only a plain path crosses to the remote shell.
+            let s = s
+                .to_str()
+                .filter(|s| {
+                    s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+                })
+                .ok_or_else(|| {
+                    crate::usage(anyhow!("--socket with --remote must be a plain path"))
+                })?;
+            cmd.args(["--socket", s]);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("running ssh")
+            .map_err(unreachable)?;
+        let sent = child
+            .stdin
+            .take()
+            .map(|mut i| write_frame(&mut i, &call.encode()))
+            .transpose();
+        let answer = child.stdout.take().map(|mut o| read_frame(&mut o));
+        let status = child.wait();
+        sent.context("sending the call through ssh")
+            .map_err(unreachable)?;
+        match answer {
+            Some(Ok(body)) => decode(&body),
+            _ => Err(unreachable(anyhow!(
+                "no answer from jit-signer relay on {host} through ssh ({})",
+                status.map_or_else(|e| e.to_string(), |s| s.to_string())
+            ))),
+        }
+    }
+}
+
+/// --socket, $JIT_SIGNER_SOCKET, or the default.
+pub(crate) fn socket_or_default(given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| {
+            std::env::var_os("JIT_SIGNER_SOCKET")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(crate::service::DEFAULT_SOCKET))
+}
+
+fn decode(body: &[u8]) -> Result<Answer, Fail> {
+    Answer::decode(body).map_err(|r| {
+        unreachable(anyhow!(
+            "the signing service answered something this client cannot read ({}: {})",
+            r.code,
+            r.message
+        ))
+    })
+}
+
+/// One call over the socket at `path`. `wait`: how long the service may
+/// take beyond the usual (a `fetch --wait`).
+pub(crate) fn call_socket(
+    path: &std::path::Path,
+    call: &Call,
+    wait: Option<Duration>,
+) -> Result<Answer, Fail> {
+    let mut c = UnixStream::connect(path)
+        .with_context(|| {
+            format!(
+                "cannot reach the signing service at {} (is jit-signer serve running? \
+                 --socket, $JIT_SIGNER_SOCKET, or --remote HOST)",
+                path.display()
+            )
+        })
+        .map_err(unreachable)?;
+    let wait = match call {
+        Call::Fetch { wait, .. } => Duration::from_secs(*wait),
+        _ => wait.unwrap_or_default(),
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(30) + wait));
+    write_frame(&mut c, &call.encode())
+        .and_then(|()| c.flush())
+        .context("sending the call")
+        .map_err(unreachable)?;
+    match read_frame(&mut c) {
+        Ok(body) => decode(&body),
+        Err(FrameError::Closed) => Err(unreachable(anyhow!(
+            "the signing service closed the connection without an answer"
+        ))),
+        Err(FrameError::Bad(r)) => Err(unreachable(anyhow!(
+            "bad answer from the signing service: {}",
+            r.message
+        ))),
+        Err(FrameError::Io(e)) => Err(unreachable(
+            anyhow::Error::new(e).context("reading the signing service's answer"),
+        )),
+    }
+}

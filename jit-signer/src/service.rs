@@ -1,0 +1,593 @@
+//! `jit-signer serve`: the signing service (docs/signer-service.md).
+//!
+//! One process holds the key, the ledger and the requests. Each connection
+//! carries one call; the caller is the uid the kernel gives for the socket
+//! (`SO_PEERCRED`), named through NSS. What a caller may do is decided by
+//! `jit_core::service::rules`; this module gathers the facts, keeps the
+//! requests on disk (one file each, replaced atomically) and writes the
+//! ledger before it changes a request.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context as _};
+use jit_core::keys::Signer;
+use jit_core::policy::{Identity, Policy, RequestFile};
+use jit_core::service::rules::{self, Entry};
+use jit_core::service::{
+    read_frame, write_frame, Answer, Ask, Call, ErrorCode, FrameError, ServiceInfo, State,
+};
+use jit_core::token::{self, Claims};
+use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+use nix::unistd::Uid;
+
+use crate::approval::identity_of;
+use crate::{io_err, Fail};
+
+/// Default socket path.
+pub const DEFAULT_SOCKET: &str = "/run/jit-signer/socket";
+/// Default state directory (requests).
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/jit-signer";
+/// Time a client has to send its call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest stored request file.
+const MAX_ENTRY_LEN: u64 = 256 * 1024;
+
+/// What the service runs with.
+pub(crate) struct Config {
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    pub policy: Policy,
+    pub signer: Box<dyn Signer + Send>,
+    pub issuer: String,
+    pub ledger: jit_core::log::LogConfig,
+    pub max_connections: usize,
+}
+
+struct Inner {
+    entries: HashMap<String, Entry>,
+    policy: Policy,
+    signer: Box<dyn Signer + Send>,
+    issuer: String,
+    ledger: jit_core::log::LogConfig,
+    requests_dir: PathBuf,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    /// Signalled whenever a request changes (a waiting `fetch` re-checks).
+    changed: Condvar,
+    active: AtomicUsize,
+    max_connections: usize,
+}
+
+/// A refusal or a failure, as answered.
+type Answered = Result<Answer, (ErrorCode, String)>;
+
+fn fail(code: ErrorCode, msg: impl Into<String>) -> (ErrorCode, String) {
+    (code, msg.into())
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Run the service until the process is stopped.
+pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
+    let requests_dir = cfg.state_dir.join("requests");
+    crate::create_private_dir(&requests_dir)?;
+    let entries = load_entries(&requests_dir)?;
+    let listener = bind(&cfg.socket)?;
+    eprintln!(
+        "jit-signer serve: listening on {} (key {}, {} stored requests)",
+        cfg.socket.display(),
+        cfg.signer.kid(),
+        entries.len()
+    );
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner {
+            entries,
+            policy: cfg.policy,
+            signer: cfg.signer,
+            issuer: cfg.issuer,
+            ledger: cfg.ledger,
+            requests_dir,
+        }),
+        changed: Condvar::new(),
+        active: AtomicUsize::new(0),
+        max_connections: cfg.max_connections.max(1),
+    });
+    for conn in listener.incoming() {
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of descriptors or the like: the service keeps serving.
+                eprintln!("jit-signer serve: accept: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if shared.active.fetch_add(1, Ordering::SeqCst) >= shared.max_connections {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            refuse_busy(conn);
+            continue;
+        }
+        let s = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("jit-signer-call".into())
+            .spawn(move || {
+                handle(&s, conn);
+                s.active.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            eprintln!("jit-signer serve: cannot start a thread for a call: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Answer `busy` without reading the call (best effort, never blocking long).
+fn refuse_busy(mut conn: UnixStream) {
+    let _ = conn.set_write_timeout(Some(Duration::from_millis(100)));
+    let a = Answer::error(
+        ErrorCode::Busy,
+        "the signing service is at its connection limit; try again",
+    );
+    let _ = write_frame(&mut conn, &a.encode());
+}
+
+/// Bind the socket, replacing a stale one (a socket nobody listens on).
+fn bind(path: &Path) -> Result<UnixListener, Fail> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {}", dir.display()))
+            .map_err(io_err)?;
+    }
+    if let Ok(md) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt as _;
+        if !md.file_type().is_socket() {
+            return Err(io_err(anyhow!(
+                "{} exists and is not a socket: not replacing it",
+                path.display()
+            )));
+        }
+        if UnixStream::connect(path).is_ok() {
+            return Err(io_err(anyhow!(
+                "{} is in use: another jit-signer serve is running",
+                path.display()
+            )));
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing the stale socket {}", path.display()))
+            .map_err(io_err)?;
+    }
+    let l = UnixListener::bind(path)
+        .with_context(|| format!("listening on {}", path.display()))
+        .map_err(io_err)?;
+    // Anyone may connect: the kernel names the caller, the rules decide.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .with_context(|| format!("chmod {}", path.display()))
+        .map_err(io_err)?;
+    Ok(l)
+}
+
+fn load_entries(dir: &Path) -> Result<HashMap<String, Entry>, Fail> {
+    let mut out = HashMap::new();
+    let rd = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))
+        .map_err(io_err)?;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+            continue;
+        };
+        let path = e.path();
+        let loaded = jit_core::fs::read_private_file(&path, MAX_ENTRY_LEN)
+            .map_err(|e| e.to_string())
+            .and_then(|f| f.ok_or_else(|| "gone".to_string()))
+            .and_then(|f| serde_json::from_str::<Entry>(&f.text).map_err(|e| e.to_string()))
+            .and_then(|en| {
+                (en.id == id && en.v == 1)
+                    .then_some(en)
+                    .ok_or_else(|| "id or version does not match".to_string())
+            });
+        match loaded {
+            Ok(en) => {
+                out.insert(en.id.clone(), en);
+            }
+            Err(why) => eprintln!("jit-signer serve: ignoring {}: {why}", path.display()),
+        }
+    }
+    Ok(out)
+}
+
+fn entry_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.json"))
+}
+
+impl Inner {
+    /// Write `e` durably, then take it as the current state of its request.
+    fn store(&mut self, e: Entry) -> Result<(), (ErrorCode, String)> {
+        let mut bytes = serde_json::to_vec(&e).unwrap_or_default();
+        bytes.push(b'\n');
+        jit_core::fs::replace_private_file(&entry_path(&self.requests_dir, &e.id), &bytes)
+            .map_err(|err| {
+                fail(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "the service cannot store request {}: {err}; nothing changed, retry",
+                        e.id
+                    ),
+                )
+            })?;
+        self.entries.insert(e.id.clone(), e);
+        Ok(())
+    }
+
+    fn entry(&self, id: &str) -> Result<&Entry, (ErrorCode, String)> {
+        self.entries
+            .get(id)
+            .ok_or_else(|| fail(ErrorCode::UnknownRequest, format!("no request {id}")))
+    }
+}
+
+fn lock(s: &Shared) -> MutexGuard<'_, Inner> {
+    // A panic in another call cannot leave a request half-changed (each
+    // change is one file replace), so a poisoned lock is still usable.
+    s.inner.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn handle(s: &Shared, mut conn: UnixStream) {
+    let _ = conn.set_read_timeout(Some(CALL_TIMEOUT));
+    let _ = conn.set_write_timeout(Some(CALL_TIMEOUT));
+    let uid = match getsockopt(&conn, PeerCredentials) {
+        Ok(c) => Uid::from_raw(c.uid()),
+        Err(e) => {
+            eprintln!("jit-signer serve: no peer credentials: {e}");
+            return;
+        }
+    };
+    let body = match read_frame(&mut conn) {
+        Ok(b) => b,
+        Err(FrameError::Closed) => return,
+        Err(FrameError::Io(e)) => {
+            eprintln!("jit-signer serve: uid {uid}: reading the call: {e}");
+            return;
+        }
+        Err(FrameError::Bad(r)) => {
+            log(uid, None, "-", Err(&(r.code, r.message.clone())));
+            let _ = write_frame(&mut conn, &Answer::error(r.code, r.message).encode());
+            return;
+        }
+    };
+    let answered = match Call::decode(&body) {
+        Err(r) => Err((r.code, r.message)),
+        Ok(call) => dispatch(s, uid, &call).map(|a| (a, call)),
+    };
+    let answer = match answered {
+        Ok((a, call)) => {
+            log(uid, Some(&call), op_id(&call), Ok(&a));
+            a
+        }
+        Err(e) => {
+            log(uid, None, "-", Err(&e));
+            Answer::error(e.0, e.1)
+        }
+    };
+    if let Err(e) = write_frame(&mut conn, &answer.encode()) {
+        if answer.token.is_some() {
+            // The client went away with its token undelivered: it stays
+            // collected (fetch hands it over once); the ledger holds it.
+            eprintln!("jit-signer serve: uid {uid}: a token answer was not delivered: {e}");
+        }
+    }
+}
+
+fn op_id(c: &Call) -> &str {
+    match c {
+        Call::Fetch { id, .. } | Call::Approve { id } | Call::Reject { id, .. } => id,
+        Call::Status { id: Some(id) } => id,
+        _ => "-",
+    }
+}
+
+/// One line per call on stderr (the journal): who, what, the outcome. Never a token.
+fn log(uid: Uid, call: Option<&Call>, id: &str, r: Result<&Answer, &(ErrorCode, String)>) {
+    let op = call.map_or("?", |c| match c.op() {
+        jit_core::service::Op::Request => "request",
+        jit_core::service::Op::Fetch => "fetch",
+        jit_core::service::Op::Requests => "requests",
+        jit_core::service::Op::Approve => "approve",
+        jit_core::service::Op::Reject => "reject",
+        jit_core::service::Op::Status => "status",
+    });
+    let outcome = match r {
+        Ok(a) => {
+            let id = a.request.as_ref().map_or(id, |r| r.id.as_str());
+            format!("{op} {id}: ok")
+        }
+        Err((code, _)) => format!("{op} {id}: {code}"),
+    };
+    eprintln!("jit-signer serve: uid {uid}: {outcome}");
+}
+
+fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
+    let caller = identity_of(uid).map_err(|f| {
+        fail(
+            ErrorCode::UnknownCaller,
+            format!("the service cannot name uid {uid}: {:#}", f.err),
+        )
+    })?;
+    let now = now();
+    match call {
+        Call::Request(ask) => request(s, uid, &caller, ask, now),
+        Call::Fetch { id, wait } => fetch(s, &caller, id, *wait),
+        Call::Requests => {
+            let g = lock(s);
+            let mut list: Vec<_> = g
+                .entries
+                .values()
+                .filter(|e| e.state_at(now) == State::Pending && e.may_approve(&g.policy, &caller))
+                .map(|e| e.info(now))
+                .collect();
+            list.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+            Ok(Answer {
+                requests: Some(list),
+                ..Answer::ok()
+            })
+        }
+        Call::Approve { id } => approve(s, &caller, id, now),
+        Call::Reject { id, reason } => reject(s, &caller, id, reason, now),
+        Call::Status { id: None } => {
+            let g = lock(s);
+            let count =
+                |st: State| g.entries.values().filter(|e| e.state_at(now) == st).count() as u64;
+            Ok(Answer {
+                service: Some(ServiceInfo {
+                    caller: caller.name.clone(),
+                    kid: g.signer.kid().to_string(),
+                    pending: count(State::Pending),
+                    approved: count(State::Approved),
+                }),
+                ..Answer::ok()
+            })
+        }
+        Call::Status { id: Some(id) } => {
+            let g = lock(s);
+            let e = g.entry(id)?;
+            if !e.visible_to(&g.policy, &caller) {
+                return Err(fail(ErrorCode::UnknownRequest, format!("no request {id}")));
+            }
+            Ok(Answer {
+                request: Some(e.info(now)),
+                ..Answer::ok()
+            })
+        }
+    }
+}
+
+fn request(s: &Shared, uid: Uid, caller: &Identity, ask: &Ask, now: i64) -> Answered {
+    let nonce = token::random_cti()
+        .map_err(|e| fail(ErrorCode::Unavailable, format!("no randomness: {e}")))?;
+    let file = RequestFile {
+        v: 1,
+        requester: caller.name.clone(),
+        uid: uid.as_raw(),
+        created: now,
+        nonce: token::hex(&nonce),
+        host_groups: ask.host_groups.clone(),
+        commands: ask.commands.clone(),
+        shell: ask.shell,
+        run_as: ask.run_as.clone(),
+        run_as_groups: ask.run_as_groups.clone(),
+        ttl: ask.ttl,
+        not_before: ask.not_before,
+        reason: ask.reason.clone(),
+        ticket: ask.ticket.clone(),
+        max_uses: ask.max_uses,
+    };
+    let (req, _, _) = file
+        .to_request(now)
+        .map_err(|e| fail(ErrorCode::BadAsk, e))?;
+    let mut g = lock(s);
+    // Refuse early what no approver could approve.
+    let allowed = g
+        .policy
+        .check(caller, &req)
+        .map_err(|r| fail(ErrorCode::Policy, format!("refused by policy: {r}")))?;
+    let e = Entry::new(file, allowed.rule);
+    let info = e.info(now);
+    g.store(e)?;
+    s.changed.notify_all();
+    Ok(Answer {
+        request: Some(info),
+        ..Answer::ok()
+    })
+}
+
+fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64) -> Answered {
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    let mut g = lock(s);
+    loop {
+        let now = now();
+        let e = g.entry(id)?;
+        match rules::fetch(e, caller, now) {
+            Ok(()) => {
+                let mut done = e.clone();
+                let token = done.token.take();
+                done.state = State::Fetched;
+                let info = done.info(now);
+                g.store(done)?;
+                return Ok(Answer {
+                    request: Some(info),
+                    token,
+                    ..Answer::ok()
+                });
+            }
+            Err((ErrorCode::Pending, msg)) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err((ErrorCode::Pending, msg));
+                }
+                g = s
+                    .changed
+                    .wait_timeout(g, left)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+            Err(r) => return Err(r),
+        }
+    }
+}
+
+fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
+    let mut g = lock(s);
+    let e = g.entry(id)?.clone();
+    let requester = identity_of(Uid::from_raw(e.request.uid)).map_err(|f| {
+        fail(
+            ErrorCode::UnknownCaller,
+            format!("the requester of {id} cannot be looked up: {:#}", f.err),
+        )
+    })?;
+    let allowed = match rules::approve(&e, &g.policy, caller, &requester, now) {
+        Ok(a) => a,
+        Err((code, msg)) => {
+            if matches!(
+                code,
+                ErrorCode::SelfApproval | ErrorCode::NotAnApprover | ErrorCode::Policy
+            ) {
+                record_refusal(&g, &e, caller, code, &msg);
+            }
+            return Err((code, msg));
+        }
+    };
+    let (_, nbf, exp) = e
+        .request
+        .to_request(now)
+        .map_err(|m| fail(ErrorCode::BadAsk, m))?;
+    let cti = token::random_cti()
+        .map_err(|err| fail(ErrorCode::Unavailable, format!("no randomness: {err}")))?;
+    let claims = Claims {
+        iss: g.issuer.clone(),
+        sub: requester.name.clone(),
+        iat: now,
+        nbf,
+        exp,
+        cti,
+        hosts: e.request.host_groups.clone(),
+        cmds: e.request.grants().map_err(|m| fail(ErrorCode::BadAsk, m))?,
+        run_as: e.request.run_as.clone(),
+        run_as_groups: e.request.run_as_groups.clone(),
+        shell: e.request.shell,
+        reason: e.request.reason.clone(),
+        ticket: e.request.ticket.clone(),
+        approver: Some(caller.name.clone()),
+        break_glass: false,
+        max_uses: allowed.max_uses,
+    };
+    let tok = token::issue_b64(&claims, g.signer.as_ref()).map_err(|err| {
+        fail(
+            ErrorCode::Unavailable,
+            format!("signing failed: {err}; nothing changed, retry"),
+        )
+    })?;
+    // The ledger record is durable before the request changes: a token
+    // without a record cannot exist. A stop after this line leaves a
+    // recorded token nobody received and the request pending.
+    jit_core::ledger::append_issued(
+        &g.ledger,
+        &jit_core::ledger::Issued {
+            claims: &claims,
+            kid: g.signer.kid(),
+            requester: Some(&requester.name),
+            rule: Some(&allowed.rule),
+        },
+    )
+    .map_err(|err| {
+        fail(
+            ErrorCode::Unavailable,
+            format!("the issuance ledger cannot be written ({err}); nothing was issued, retry"),
+        )
+    })?;
+    let mut done = e;
+    done.state = State::Approved;
+    done.decided_by = Some(caller.name.clone());
+    done.decided_at = Some(now);
+    done.token_id = Some(token::hex(&claims.cti));
+    done.token = Some(tok);
+    done.rule = allowed.rule;
+    let info = done.info(now);
+    g.store(done)?;
+    s.changed.notify_all();
+    Ok(Answer {
+        request: Some(info),
+        ..Answer::ok()
+    })
+}
+
+fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> Answered {
+    let mut g = lock(s);
+    let e = g.entry(id)?.clone();
+    rules::reject(&e, &g.policy, caller, now)?;
+    let withdrawn = e.request.requester == caller.name;
+    // An approver's rejection is a refusal the ledger records.
+    if !withdrawn {
+        let r = refusal(&e, caller, "rejected", reason);
+        jit_core::ledger::append_refused(&g.ledger, &r).map_err(|err| {
+            fail(
+                ErrorCode::Unavailable,
+                format!("the issuance ledger cannot be written ({err}); nothing changed, retry"),
+            )
+        })?;
+    }
+    let mut done = e;
+    done.state = State::Rejected;
+    done.decided_by = Some(caller.name.clone());
+    done.decided_at = Some(now);
+    done.reason = Some(reason.to_string());
+    let info = done.info(now);
+    g.store(done)?;
+    s.changed.notify_all();
+    Ok(Answer {
+        request: Some(info),
+        ..Answer::ok()
+    })
+}
+
+fn refusal(e: &Entry, caller: &Identity, code: &str, msg: &str) -> jit_core::ledger::Refusal {
+    let f = &e.request;
+    jit_core::ledger::Refusal {
+        reason_code: code.to_string(),
+        message: msg.to_string(),
+        rule: Some(e.rule.clone()),
+        requester: Some(f.requester.clone()),
+        user: Some(f.requester.clone()),
+        host_groups: f.host_groups.clone(),
+        grants: f.grants().unwrap_or_default(),
+        run_as: f.run_as.clone(),
+        run_as_groups: f.run_as_groups.clone(),
+        shell: f.shell,
+        reason: Some(f.reason.clone()),
+        ticket: f.ticket.clone(),
+        approver: Some(caller.name.clone()),
+        max_uses: f.max_uses,
+        ..Default::default()
+    }
+}
+
+/// A refused approval is recorded (best effort: the refusal stands either way).
+fn record_refusal(g: &Inner, e: &Entry, caller: &Identity, code: ErrorCode, msg: &str) {
+    let r = refusal(e, caller, code.code(), msg);
+    if let Err(err) = jit_core::ledger::append_refused(&g.ledger, &r) {
+        eprintln!(
+            "jit-signer serve: the refusal of {} by {} was not recorded: {err}",
+            e.id, caller.name
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! `jit-signer serve` and its clients, end to end through the real binary
+//! and a real Unix socket, with one caller (this test's user). Several users
+//! (requester, approvers) are tested by tests/ci.d/30-signer-approval.sh.
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jit-signer"))
+}
+
+fn me() -> String {
+    let o = Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+/// A running service; killed and reaped on drop.
+struct Service {
+    child: Child,
+    socket: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Service {
+    fn start() -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let o = bin()
+            .args(["keygen", "--kid", "svc-1", "--out"])
+            .arg(d.join("k"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let me = me();
+        std::fs::write(
+            d.join("policy.toml"),
+            format!(
+                r#"
+[[rule]]
+name = "web-restart"
+users = ["{me}"]
+host_groups = ["web"]
+commands = ["/usr/bin/systemctl restart nginx"]
+max_ttl = "2h"
+approvers = ["{me}"]
+"#
+            ),
+        )
+        .unwrap();
+        let socket = d.join("run/socket");
+        let mut s = Service {
+            child: spawn_serve(d, &socket),
+            socket,
+            dir,
+        };
+        s.wait_ready();
+        s
+    }
+
+    /// Poll (bounded) until the socket accepts: the service is up.
+    fn wait_ready(&mut self) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&self.socket).is_err() {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                panic!("jit-signer serve exited: {st}");
+            }
+            assert!(Instant::now() < end, "the service did not start listening");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn client(&self, args: &[&str]) -> Output {
+        bin()
+            .arg(args[0])
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(&args[1..])
+            .output()
+            .unwrap()
+    }
+
+    fn ledger(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ledger.log")).unwrap_or_default()
+    }
+}
+
+fn spawn_serve(d: &Path, socket: &Path) -> Child {
+    bin()
+        .arg("serve")
+        .arg("--socket")
+        .arg(socket)
+        .arg("--state-dir")
+        .arg(d.join("state"))
+        .arg("--policy")
+        .arg(d.join("policy.toml"))
+        .arg("--key")
+        .arg(d.join("k/svc-1.key"))
+        .arg("--ledger")
+        .arg(d.join("ledger.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Send raw bytes, half-close, read whatever comes back.
+fn raw(socket: &Path, bytes: &[u8]) -> Vec<u8> {
+    let mut c = UnixStream::connect(socket).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = c.write_all(bytes);
+    let _ = c.shutdown(std::net::Shutdown::Write);
+    let mut back = Vec::new();
+    let _ = c.read_to_end(&mut back);
+    back
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut f = (body.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+/// The error code of an answer frame.
+fn answer_error(back: &[u8]) -> String {
+    assert!(back.len() > 4, "no answer frame: {back:?}");
+    let v: serde_json::Value = serde_json::from_slice(&back[4..]).unwrap();
+    v["error"].as_str().unwrap_or("").to_string()
+}
+
+const ASK: &[&str] = &[
+    "--host-group",
+    "web",
+    "--command",
+    "/usr/bin/systemctl restart nginx",
+    "--reason",
+    "INC-1 nginx wedged",
+];
+
+#[test]
+fn one_callers_flow_and_refusals() {
+    let s = Service::start();
+    let mut args = vec!["request"];
+    args.extend_from_slice(ASK);
+    let o = s.client(&args);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let id = out(&o).trim().to_string();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(
+        err(&o).contains(&format!("jit-signer approve {id}")),
+        "{}",
+        err(&o)
+    );
+
+    // Its own requester is never its approver, whatever the policy lists.
+    let o = s.client(&["requests"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(!out(&o).contains(&id), "{}", out(&o));
+    let o = s.client(&["approve", &id]);
+    assert_eq!(code(&o), 7, "{}", err(&o));
+    assert!(
+        err(&o).contains("cannot approve their own request"),
+        "{}",
+        err(&o)
+    );
+    assert!(err(&o).contains("(self_approval)"), "{}", err(&o));
+    assert!(s.ledger().contains("\"reason_code\":\"self_approval\""));
+
+    // Not decided yet: fetch says so, with its own exit code.
+    let o = s.client(&["fetch", &id]);
+    assert_eq!(code(&o), 11, "{}", err(&o));
+    let o = s.client(&["status", &id, "--json"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).contains("\"state\": \"pending\""), "{}", out(&o));
+
+    // Withdrawn: no longer approvable or fetchable.
+    let o = s.client(&["reject", &id, "--reason", "not needed after all"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = s.client(&["fetch", &id]);
+    assert_eq!(code(&o), 12, "{}", err(&o));
+    let o = s.client(&["reject", &id, "--reason", "again"]);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    assert!(err(&o).contains("already decided"), "{}", err(&o));
+
+    // Outside the policy: refused at request time, naming the rule.
+    let mut args = vec!["request", "--run-as", "postgres"];
+    args.extend_from_slice(ASK);
+    let o = s.client(&args);
+    assert_eq!(code(&o), 7, "{}", err(&o));
+    assert!(err(&o).contains("rule web-restart"), "{}", err(&o));
+
+    // Unknown ids and bad ids.
+    let o = s.client(&["fetch", &"0".repeat(32)]);
+    assert_eq!(code(&o), 9, "{}", err(&o));
+    let o = s.client(&["fetch", "../../etc/shadow"]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+
+    let o = s.client(&["status"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        out(&o).contains(&format!("you are {}", me())),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("key svc-1"), "{}", out(&o));
+}
+
+#[test]
+fn garbage_truncation_lies_and_floods_leave_it_serving() {
+    let s = Service::start();
+    let sock = &s.socket;
+    // Not a frame at all (its first 4 bytes read as a huge length).
+    assert_eq!(
+        answer_error(&raw(sock, b"GET / HTTP/1.1\r\n\r\n")),
+        "bad_frame"
+    );
+    // A length and less than that.
+    let mut t = frame(br#"{"v":1,"op":"requests"}"#);
+    t.truncate(10);
+    assert_eq!(answer_error(&raw(sock, &t)), "bad_frame");
+    assert_eq!(answer_error(&raw(sock, &[0, 0, 0, 0])), "bad_frame");
+    assert_eq!(answer_error(&raw(sock, &[0, 1, 0, 1])), "bad_frame");
+    // Not JSON; an unknown operation; a newer version.
+    assert_eq!(
+        answer_error(&raw(sock, &frame(b"\x00\x01garbage"))),
+        "malformed"
+    );
+    assert_eq!(
+        answer_error(&raw(sock, &frame(br#"{"v":1,"op":"issue"}"#))),
+        "malformed"
+    );
+    assert_eq!(
+        answer_error(&raw(sock, &frame(br#"{"v":9,"op":"requests"}"#))),
+        "unsupported_version"
+    );
+    // A caller naming someone else: refused, the kernel's answer stands.
+    let lie = format!(
+        r#"{{"v":1,"op":"approve","id":"{}","approver":"root"}}"#,
+        "a".repeat(32)
+    );
+    assert_eq!(
+        answer_error(&raw(sock, &frame(lie.as_bytes()))),
+        "malformed"
+    );
+    // A client that connects and goes away.
+    drop(UnixStream::connect(sock).unwrap());
+    // 1,000 calls at once: each is answered (ok, or busy beyond the limit).
+    let handles: Vec<_> = (0..1000)
+        .map(|_| {
+            let sock = sock.clone();
+            std::thread::spawn(move || {
+                let back = raw(&sock, &frame(br#"{"v":1,"op":"status"}"#));
+                let v: serde_json::Value = serde_json::from_slice(&back[4..]).unwrap();
+                match v["ok"].as_bool() {
+                    Some(true) => "ok".to_string(),
+                    _ => v["error"].as_str().unwrap_or("?").to_string(),
+                }
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for h in handles {
+        match h.join().unwrap().as_str() {
+            "ok" => ok += 1,
+            "busy" => {}
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    assert!(ok > 0);
+    // And it still serves.
+    let o = s.client(&["status"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+#[test]
+fn requests_survive_a_restart_and_a_stale_socket() {
+    let mut s = Service::start();
+    let mut args = vec!["request"];
+    args.extend_from_slice(ASK);
+    let o = s.client(&args);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let id = out(&o).trim().to_string();
+    // SIGKILL leaves the socket file behind; the next start replaces it.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    assert!(s.socket.exists());
+    s.child = spawn_serve(s.dir.path(), &s.socket);
+    s.wait_ready();
+    let o = s.client(&["status", &id, "--json"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).contains("\"state\": \"pending\""), "{}", out(&o));
+    // A second service on the same socket refuses to start.
+    let o = bin()
+        .arg("serve")
+        .arg("--socket")
+        .arg(&s.socket)
+        .arg("--state-dir")
+        .arg(s.dir.path().join("state2"))
+        .arg("--policy")
+        .arg(s.dir.path().join("policy.toml"))
+        .arg("--key")
+        .arg(s.dir.path().join("k/svc-1.key"))
+        .arg("--ledger")
+        .arg(s.dir.path().join("ledger2.log"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 3, "{}", err(&o));
+    assert!(err(&o).contains("in use"), "{}", err(&o));
+}
+
+#[test]
+fn no_service_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(["status", "--socket"])
+        .arg(d.path().join("none"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 6, "{}", err(&o));
+    assert!(
+        err(&o).contains("is jit-signer serve running?"),
+        "{}",
+        err(&o)
+    );
+}
