@@ -90,6 +90,9 @@ pub struct Issued<'a> {
     pub requester: Option<&'a str>,
     /// The signer policy rule that allowed it, if a policy was applied.
     pub rule: Option<&'a str>,
+    /// When the request it answers was made (Unix seconds; the signing
+    /// service): approval latency is `iat - requested`.
+    pub requested: Option<i64>,
 }
 
 /// A request the signer refused. Everything but the code and message is
@@ -185,6 +188,7 @@ pub fn append_issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<Appended, LogErr
     r.max_uses = c.max_uses;
     r.requester = i.requester.map(Cow::Borrowed);
     r.rule = i.rule.map(Cow::Borrowed);
+    r.requested = i.requested;
     crate::log::append_record(cfg, r)
 }
 

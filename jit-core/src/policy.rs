@@ -62,6 +62,16 @@ impl fmt::Display for Refusal {
 struct RawPolicy {
     #[serde(default)]
     rule: Vec<RawRule>,
+    #[serde(default)]
+    oncall: Vec<RawOncall>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOncall {
+    name: String,
+    file: Option<String>,
+    command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +102,48 @@ struct RawRule {
     approver_groups: Vec<String>,
     #[serde(default)]
     break_glass: bool,
+    auto_approve: Option<String>,
+}
+
+/// Where an on-call list comes from (docs/signer-policy.md, "On-call
+/// auto-approval"): user names, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OncallFrom {
+    /// A file the signing service reads at each request.
+    File(String),
+    /// A command (absolute path, arguments) the service runs at each request.
+    Command(Vec<String>),
+}
+
+/// A named on-call source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oncall {
+    pub name: String,
+    pub from: OncallFrom,
+}
+
+/// The approver recorded for an on-call auto-approval from source `name`.
+pub fn auto_approver(name: &str) -> String {
+    format!("auto:{name}")
+}
+
+/// The user names of an on-call list's text: one per line, `#` comments and
+/// blank lines ignored; a line that is not a valid user name is skipped
+/// (returned apart, for the service's log).
+pub fn parse_oncall(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut bad = Vec::new();
+    for l in text.lines() {
+        let l = l.split('#').next().unwrap_or("").trim();
+        if l.is_empty() {
+            continue;
+        }
+        match crate::name::check(NameKind::User, l) {
+            Ok(()) => names.push(l.to_string()),
+            Err(_) => bad.push(l.to_string()),
+        }
+    }
+    (names, bad)
 }
 
 /// One validated rule.
@@ -127,6 +179,9 @@ pub struct Rule {
     pub approver_groups: Vec<String>,
     /// The rule may issue break-glass tokens (no approver, single use).
     pub break_glass: bool,
+    /// Requests by whoever the named on-call source lists are approved by
+    /// the signing service itself, recorded as `auto:NAME`.
+    pub auto_approve: Option<String>,
 }
 
 /// A validated policy.
@@ -134,6 +189,8 @@ pub struct Rule {
 pub struct Policy {
     /// The rules, in file order.
     pub rules: Vec<Rule>,
+    /// The on-call sources rules may name.
+    pub oncall: Vec<Oncall>,
 }
 
 /// A Unix identity resolved by the caller from the OS (never from input).
@@ -223,6 +280,32 @@ impl Policy {
             return Err(PolicyError::File(
                 "no [[rule]] tables: nothing would be allowed".into(),
             ));
+        }
+        let mut oncall = Vec::new();
+        for (i, o) in raw.oncall.into_iter().enumerate() {
+            let bad = |message: String| PolicyError::Invalid {
+                rule: format!("oncall {}", o.name),
+                index: i + 1,
+                message,
+            };
+            crate::name::check(NameKind::Rule, &o.name).map_err(|e| bad(e.to_string()))?;
+            if oncall.iter().any(|x: &Oncall| x.name == o.name) {
+                return Err(bad("duplicate on-call source name".into()));
+            }
+            let from = match (o.file, o.command) {
+                (Some(f), None) if f.starts_with('/') && !f.contains('\0') => OncallFrom::File(f),
+                (None, Some(c)) if c.first().is_some_and(|p| p.starts_with('/')) => {
+                    OncallFrom::Command(c)
+                }
+                (Some(_), Some(_)) => return Err(bad("give file or command, not both".into())),
+                _ => {
+                    return Err(bad(
+                        "give file = \"/absolute/path\" or command = [\"/absolute/path\", ...]"
+                            .into(),
+                    ))
+                }
+            };
+            oncall.push(Oncall { name: o.name, from });
         }
         let mut names = HashSet::new();
         let mut rules = Vec::with_capacity(raw.rule.len());
@@ -323,6 +406,26 @@ impl Policy {
                     "approval is required but no approvers or approver_groups are named".into(),
                 ));
             }
+            if let Some(src) = &r.auto_approve {
+                if !oncall.iter().any(|o| &o.name == src) {
+                    return Err(bad(
+                        &name,
+                        format!("auto_approve names {src:?}, which no [[oncall]] defines"),
+                    ));
+                }
+                if !approval {
+                    return Err(bad(
+                        &name,
+                        "auto_approve on a rule that needs no approval".into(),
+                    ));
+                }
+                if r.break_glass {
+                    return Err(bad(
+                        &name,
+                        "auto_approve on a break-glass rule (break-glass is never approved)".into(),
+                    ));
+                }
+            }
             rules.push(Rule {
                 name,
                 users: r.users,
@@ -339,12 +442,18 @@ impl Policy {
                 approvers: r.approvers,
                 approver_groups: r.approver_groups,
                 break_glass: r.break_glass,
+                auto_approve: r.auto_approve,
             });
         }
-        Ok(Policy { rules })
+        Ok(Policy { rules, oncall })
     }
 
     /// The rule named `name`.
+    /// The on-call source named `name`.
+    pub fn oncall(&self, name: &str) -> Option<&Oncall> {
+        self.oncall.iter().find(|o| o.name == name)
+    }
+
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)
     }
@@ -507,7 +616,7 @@ pub const REQUEST_LIFETIME_SECS: i64 = 3600;
 /// Largest request file accepted.
 pub const MAX_REQUEST_FILE_LEN: u64 = 64 * 1024;
 
-/// A pending request as stored in the spool (JSON, unknown keys refused).
+/// A request as the signing service stores it (JSON, unknown keys refused).
 /// Its id is [`request_id`] of the exact bytes, so the content an approver
 /// approves cannot change under the id they were shown.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -1060,5 +1169,57 @@ break_glass = true
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("1h5"), None);
         assert_eq!(parse_duration("99999999999999999999h"), None);
+    }
+
+    #[test]
+    fn oncall_sources_and_auto_approve_are_checked() {
+        let with = |extra: &str, rule_extra: &str| {
+            Policy::parse(&format!(
+                "{extra}\n[[rule]]\nname = \"r\"\nusers = [\"alice\"]\nhost_groups = [\"web\"]\ncommands = [\"/usr/bin/true\"]\nmax_ttl = \"1h\"\napprovers = [\"bob\"]\n{rule_extra}\n"
+            ))
+        };
+        let src = "[[oncall]]\nname = \"pager\"\nfile = \"/etc/jit-signer/oncall\"\n";
+        let p = with(src, "auto_approve = \"pager\"").unwrap();
+        assert_eq!(p.rules[0].auto_approve.as_deref(), Some("pager"));
+        assert_eq!(
+            p.oncall("pager").unwrap().from,
+            OncallFrom::File("/etc/jit-signer/oncall".into())
+        );
+        for (extra, rule_extra, why) in [
+            ("", "auto_approve = \"pager\"", "no [[oncall]] defines"),
+            (src, "auto_approve = \"pager\"\napproval = false", "needs no approval"),
+            (
+                "[[oncall]]\nname = \"pager\"\nfile = \"relative\"\n",
+                "",
+                "absolute",
+            ),
+            (
+                "[[oncall]]\nname = \"pager\"\nfile = \"/a\"\ncommand = [\"/b\"]\n",
+                "",
+                "not both",
+            ),
+            (
+                "[[oncall]]\nname = \"pager\"\ncommand = [\"pd\"]\n",
+                "",
+                "absolute",
+            ),
+            (
+                "[[oncall]]\nname = \"pager\"\nfile = \"/a\"\n[[oncall]]\nname = \"pager\"\nfile = \"/b\"\n",
+                "",
+                "duplicate",
+            ),
+        ] {
+            let e = with(extra, rule_extra).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+    }
+
+    #[test]
+    fn oncall_lists_take_valid_names_only() {
+        let (names, bad) =
+            parse_oncall("# primary\nalice\n\n  bob  # until 18:00\nroot;rm -rf /\n../x\n");
+        assert_eq!(names, vec!["alice", "bob"]);
+        assert_eq!(bad.len(), 2);
+        assert_eq!(auto_approver("pager"), "auto:pager");
     }
 }

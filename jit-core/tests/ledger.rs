@@ -67,6 +67,7 @@ fn records_round_trip_and_verify_like_a_host_log() {
             kid: "k1",
             requester: Some("alice"),
             rule: Some("db-ops"),
+            requested: None,
         },
     )
     .unwrap();
@@ -164,6 +165,7 @@ fn a_changed_byte_is_found_and_reading_refuses_garbage() {
                 kid: "k1",
                 requester: None,
                 rule: None,
+                requested: None,
             },
         )
         .unwrap();
@@ -235,6 +237,7 @@ fn oversized_issued_record_writes_nothing_but_refusals_always_fit() {
             kid: "k1",
             requester: None,
             rule: None,
+            requested: None,
         },
     )
     .unwrap_err();
@@ -280,6 +283,7 @@ fn report_counts_uses_ttl_unused_denials_and_break_glass() {
                 kid: "k1",
                 requester: None,
                 rule: None,
+                requested: None,
             },
         )
         .unwrap();
@@ -457,6 +461,7 @@ fn a_token_used_on_a_host_but_missing_from_the_ledger_is_reported() {
             kid: "k1",
             requester: None,
             rule: None,
+            requested: None,
         },
     )
     .unwrap();
@@ -503,6 +508,7 @@ fn unknown_or_duplicate_members_are_refused_even_with_a_valid_hash() {
             kid: "k1",
             requester: None,
             rule: None,
+            requested: None,
         },
     )
     .unwrap();

@@ -17,14 +17,19 @@ Exit codes:
      process could not be made non-dumpable)
   5  PKCS#11 error (module cannot be loaded, token not found, wrong or locked PIN, signing
      failed or produced a signature that does not verify)
-  6  ledger error: the issuance ledger could not be written; nothing was issued
+  6  ledger error: the issuance ledger could not be written; nothing was issued; or the
+     signing service cannot be reached, is busy or could not complete the call (retry)
   7  refused by the policy (the message names the rule and the part it does not cover),
      or by the approval rules (own request, not an approver)
-  9  the request cannot be used (unknown id, expired, already decided, altered, wrong owner,
-     or blocked: its verdict file ID.done was created by someone else)
- 10  done but not delivered: the token was issued and recorded (issue, approve), the request
-     spooled (request) or the key generated (keygen --pkcs11), but stdout could not take the
-     result (e.g. a closed pipe); stderr says what was done and what to do (revoke, ask again)";
+  9  the request cannot be used (unknown id, already decided, token already collected,
+     someone else's request)
+ 10  done but not delivered: the token was issued and recorded (issue) or collected (fetch,
+     request --wait), the request made (request) or the key generated (keygen --pkcs11), but
+     stdout could not take the result (e.g. a closed pipe); stderr says what was done and what
+     to do (revoke, ask again)
+ 11  the request is still pending (fetch)
+ 12  the request was rejected or withdrawn
+ 13  the request expired undecided";
 
 /// Issue and inspect jit capability tokens.
 #[derive(Parser, Debug)]
@@ -81,7 +86,7 @@ pub enum Cmd {
     #[command(after_help = EXIT_CODES)]
     Status(cmd::status::Args),
     /// Run the signing service: the key, the ledger and the requests, behind
-    /// a Unix socket (docs/signer-service.md).
+    /// a Unix socket (/usr/share/doc/jit-signer/signer-service.md).
     #[command(after_help = EXIT_CODES)]
     Serve(cmd::serve::Args),
     /// Relay one call from stdin to the local signing service (what

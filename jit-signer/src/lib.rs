@@ -26,6 +26,7 @@ mod client;
 mod grant;
 mod key;
 mod ledger;
+mod oncall;
 mod pkcs11;
 mod secret_file;
 mod service;
@@ -60,7 +61,7 @@ pub(crate) fn key_err(err: anyhow::Error) -> Fail {
 }
 
 /// Exit code: something was done (a token issued and recorded, a request
-/// spooled, a key generated) but its result could not be written to stdout.
+/// made, a key generated) but its result could not be written to stdout.
 pub(crate) const EXIT_UNDELIVERED: u8 = 10;
 
 /// The exit code of a subcommand's result; an error is printed to stderr.
@@ -112,7 +113,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Write what a subcommand has just created and the caller can get nowhere
 /// else (a token, a request id, a new key's trusted-keys line). If stdout
 /// cannot take it, a broken pipe included, fail with exit 10 and `done`: what
-/// was done (issued and recorded, spooled, generated) and what to do about
+/// was done (issued and recorded, requested, generated) and what to do about
 /// it, so the operator does not take a lost token for one never issued.
 pub(crate) fn deliver(s: &str, done: impl FnOnce() -> String) -> Result<(), Fail> {
     out(s).map_err(|f| Fail {

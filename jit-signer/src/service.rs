@@ -27,6 +27,7 @@ use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use nix::unistd::Uid;
 
 use crate::approval::identity_of;
+use crate::oncall;
 use crate::{io_err, Fail};
 
 /// Default socket path.
@@ -47,11 +48,11 @@ pub(crate) struct Config {
     pub issuer: String,
     pub ledger: jit_core::log::LogConfig,
     pub max_connections: usize,
+    pub notify: Option<PathBuf>,
 }
 
 struct Inner {
     entries: HashMap<String, Entry>,
-    policy: Policy,
     signer: Box<dyn Signer + Send>,
     issuer: String,
     ledger: jit_core::log::LogConfig,
@@ -60,6 +61,10 @@ struct Inner {
 
 struct Shared {
     inner: Mutex<Inner>,
+    /// Read once at start (restart the service for a new policy).
+    policy: Policy,
+    /// Run for every new request and decision ([`Shared::notify`]).
+    notify_cmd: Option<PathBuf>,
     /// Signalled whenever a request changes (a waiting `fetch` re-checks).
     changed: Condvar,
     active: AtomicUsize,
@@ -90,9 +95,10 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
         entries.len()
     );
     let shared = Arc::new(Shared {
+        policy: cfg.policy,
+        notify_cmd: cfg.notify,
         inner: Mutex::new(Inner {
             entries,
-            policy: cfg.policy,
             signer: cfg.signer,
             issuer: cfg.issuer,
             ledger: cfg.ledger,
@@ -237,6 +243,42 @@ impl Inner {
     }
 }
 
+impl Shared {
+    /// Run the notify command with the event's JSON document on stdin
+    /// (docs/signer-service.md, "Notifications"), in the background: it
+    /// never delays or fails a call; a failure or a hang (killed after 10 s)
+    /// is logged.
+    fn notify(&self, event: &str, info: &jit_core::service::RequestInfo, by: Option<&str>) {
+        let Some(cmd) = self.notify_cmd.clone() else {
+            return;
+        };
+        let doc = serde_json::json!({
+            "v": 1,
+            "event": event,
+            "time": now(),
+            "by": by,
+            "request": info,
+        });
+        let mut body = serde_json::to_vec(&doc).unwrap_or_default();
+        body.push(b'\n');
+        let id = info.id.clone();
+        let event = event.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("jit-signer-notify".into())
+            .spawn(move || {
+                if let Err(why) = oncall::run_notify(&cmd, &body) {
+                    eprintln!(
+                        "jit-signer serve: notify {} for {event} of {id}: {why}",
+                        cmd.display()
+                    );
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("jit-signer serve: notify not run: {e}");
+        }
+    }
+}
+
 fn lock(s: &Shared) -> MutexGuard<'_, Inner> {
     // A panic in another call cannot leave a request half-changed (each
     // change is one file replace), so a poisoned lock is still usable.
@@ -333,7 +375,7 @@ fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
             let mut list: Vec<_> = g
                 .entries
                 .values()
-                .filter(|e| e.state_at(now) == State::Pending && e.may_approve(&g.policy, &caller))
+                .filter(|e| e.state_at(now) == State::Pending && e.may_approve(&s.policy, &caller))
                 .map(|e| e.info(now))
                 .collect();
             list.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
@@ -361,7 +403,7 @@ fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
         Call::Status { id: Some(id) } => {
             let g = lock(s);
             let e = g.entry(id)?;
-            if !e.visible_to(&g.policy, &caller) {
+            if !e.visible_to(&s.policy, &caller) {
                 return Err(fail(ErrorCode::UnknownRequest, format!("no request {id}")));
             }
             Ok(Answer {
@@ -395,16 +437,38 @@ fn request(s: &Shared, uid: Uid, caller: &Identity, ask: &Ask, now: i64) -> Answ
     let (req, _, _) = file
         .to_request(now)
         .map_err(|e| fail(ErrorCode::BadAsk, e))?;
-    let mut g = lock(s);
     // Refuse early what no approver could approve.
-    let allowed = g
+    let allowed = s
         .policy
         .check(caller, &req)
         .map_err(|r| fail(ErrorCode::Policy, format!("refused by policy: {r}")))?;
-    let e = Entry::new(file, allowed.rule);
-    let info = e.info(now);
-    g.store(e)?;
+    // On call under a rule that auto-approves: approved by the service,
+    // recorded as auto:SOURCE. The list is read before the lock is taken.
+    let auto = s
+        .policy
+        .rule(&allowed.rule)
+        .and_then(|r| r.auto_approve.as_deref())
+        .and_then(|src| s.policy.oncall(src))
+        .filter(|o| oncall::members(o).iter().any(|n| n == &caller.name))
+        .map(|o| jit_core::policy::auto_approver(&o.name));
+    let e = Entry::new(file, allowed.rule.clone());
+    let mut info = e.info(now);
+    let mut g = lock(s);
+    g.store(e.clone())?;
+    let mut event = ("request", None);
+    if let Some(by) = &auto {
+        // If the grant fails (the ledger), the request stays pending for a person.
+        match grant(&mut g, e, caller, by, allowed, now) {
+            Ok(i) => {
+                info = i;
+                event = ("auto_approved", Some(by.as_str()));
+            }
+            Err((_, why)) => eprintln!("jit-signer serve: auto-approval by {by} failed: {why}"),
+        }
+    }
     s.changed.notify_all();
+    drop(g);
+    s.notify(event.0, &info, event.1);
     Ok(Answer {
         request: Some(info),
         ..Answer::ok()
@@ -455,7 +519,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             format!("the requester of {id} cannot be looked up: {:#}", f.err),
         )
     })?;
-    let allowed = match rules::approve(&e, &g.policy, caller, &requester, now) {
+    let allowed = match rules::approve(&e, &s.policy, caller, &requester, now) {
         Ok(a) => a,
         Err((code, msg)) => {
             if matches!(
@@ -467,6 +531,27 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             return Err((code, msg));
         }
     };
+    let info = grant(&mut g, e, &requester, &caller.name, allowed, now)?;
+    s.changed.notify_all();
+    drop(g);
+    s.notify("approved", &info, Some(&caller.name));
+    Ok(Answer {
+        request: Some(info),
+        ..Answer::ok()
+    })
+}
+
+/// Issue the token of an approved request: sign, make the ledger record
+/// durable, then record the request as approved (with the token, for the
+/// requester's `fetch`). Nothing changes if any step fails.
+fn grant(
+    g: &mut Inner,
+    e: Entry,
+    requester: &Identity,
+    approver: &str,
+    allowed: jit_core::policy::Allowed,
+    now: i64,
+) -> Result<jit_core::service::RequestInfo, (ErrorCode, String)> {
     let (_, nbf, exp) = e
         .request
         .to_request(now)
@@ -487,7 +572,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
         shell: e.request.shell,
         reason: e.request.reason.clone(),
         ticket: e.request.ticket.clone(),
-        approver: Some(caller.name.clone()),
+        approver: Some(approver.to_string()),
         break_glass: false,
         max_uses: allowed.max_uses,
     };
@@ -507,6 +592,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             kid: g.signer.kid(),
             requester: Some(&requester.name),
             rule: Some(&allowed.rule),
+            requested: Some(e.request.created),
         },
     )
     .map_err(|err| {
@@ -517,24 +603,20 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
     })?;
     let mut done = e;
     done.state = State::Approved;
-    done.decided_by = Some(caller.name.clone());
+    done.decided_by = Some(approver.to_string());
     done.decided_at = Some(now);
     done.token_id = Some(token::hex(&claims.cti));
     done.token = Some(tok);
     done.rule = allowed.rule;
     let info = done.info(now);
     g.store(done)?;
-    s.changed.notify_all();
-    Ok(Answer {
-        request: Some(info),
-        ..Answer::ok()
-    })
+    Ok(info)
 }
 
 fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> Answered {
     let mut g = lock(s);
     let e = g.entry(id)?.clone();
-    rules::reject(&e, &g.policy, caller, now)?;
+    rules::reject(&e, &s.policy, caller, now)?;
     let withdrawn = e.request.requester == caller.name;
     // An approver's rejection is a refusal the ledger records.
     if !withdrawn {
@@ -554,6 +636,12 @@ fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> An
     let info = done.info(now);
     g.store(done)?;
     s.changed.notify_all();
+    drop(g);
+    s.notify(
+        if withdrawn { "withdrawn" } else { "rejected" },
+        &info,
+        Some(&caller.name),
+    );
     Ok(Answer {
         request: Some(info),
         ..Answer::ok()

@@ -33,6 +33,12 @@ impl Drop for Service {
 
 impl Service {
     fn start() -> Service {
+        Service::start_with("", "", &[])
+    }
+
+    /// A service whose policy has `policy_extra` before its rule and
+    /// `rule_extra` in it, started with `args` added.
+    fn start_with(policy_extra: &str, rule_extra: &str, args: &[&str]) -> Service {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let o = bin()
@@ -46,6 +52,7 @@ impl Service {
             d.join("policy.toml"),
             format!(
                 r#"
+{policy_extra}
 [[rule]]
 name = "web-restart"
 users = ["{me}"]
@@ -53,13 +60,14 @@ host_groups = ["web"]
 commands = ["/usr/bin/systemctl restart nginx"]
 max_ttl = "2h"
 approvers = ["{me}"]
+{rule_extra}
 "#
             ),
         )
         .unwrap();
         let socket = d.join("run/socket");
         let mut s = Service {
-            child: spawn_serve(d, &socket),
+            child: spawn_serve(d, &socket, args),
             socket,
             dir,
         };
@@ -94,7 +102,7 @@ approvers = ["{me}"]
     }
 }
 
-fn spawn_serve(d: &Path, socket: &Path) -> Child {
+fn spawn_serve(d: &Path, socket: &Path, args: &[&str]) -> Child {
     bin()
         .arg("serve")
         .arg("--socket")
@@ -107,9 +115,16 @@ fn spawn_serve(d: &Path, socket: &Path) -> Child {
         .arg(d.join("k/svc-1.key"))
         .arg("--ledger")
         .arg(d.join("ledger.log"))
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(d.join("serve.log"))
+                .unwrap(),
+        )
         .spawn()
         .unwrap()
 }
@@ -304,7 +319,7 @@ fn requests_survive_a_restart_and_a_stale_socket() {
     s.child.kill().unwrap();
     s.child.wait().unwrap();
     assert!(s.socket.exists());
-    s.child = spawn_serve(s.dir.path(), &s.socket);
+    s.child = spawn_serve(s.dir.path(), &s.socket, &[]);
     s.wait_ready();
     let o = s.client(&["status", &id, "--json"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
@@ -342,4 +357,108 @@ fn no_service_is_a_clear_error() {
         "{}",
         err(&o)
     );
+}
+
+#[test]
+fn on_call_requesters_are_approved_by_the_service_and_notified() {
+    let d = tempfile::tempdir().unwrap();
+    let oncall = d.path().join("oncall");
+    let events = d.path().join("events");
+    let notify = d.path().join("notify.sh");
+    std::fs::write(&notify, format!("#!/bin/sh\ncat >> {}\n", events.display())).unwrap();
+    std::fs::set_permissions(&notify, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(&oncall, "# primary this week\nnobody-else\n").unwrap();
+    let s = Service::start_with(
+        &format!(
+            "[[oncall]]\nname = \"pager\"\nfile = \"{}\"\n",
+            oncall.display()
+        ),
+        "auto_approve = \"pager\"",
+        &["--notify", notify.to_str().unwrap()],
+    );
+    let mut args = vec!["request"];
+    args.extend_from_slice(ASK);
+    // Not on call: pending, for a person.
+    let o = s.client(&args);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let pending = out(&o).trim().to_string();
+    let o = s.client(&["fetch", &pending]);
+    assert_eq!(code(&o), 11, "{}", err(&o));
+    // On call: approved at once, by auto:pager; the token names it.
+    std::fs::write(&oncall, format!("{}\n", me())).unwrap();
+    let mut args = vec!["request", "--wait=5s"];
+    args.extend_from_slice(ASK);
+    let o = s.client(&args);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let token = out(&o).trim().to_string();
+    let o = bin().args(["inspect", "--json", &token]).output().unwrap();
+    assert!(
+        out(&o).contains("\"approver\": \"auto:pager\""),
+        "{}",
+        out(&o)
+    );
+    assert!(s.ledger().contains("\"approver\":\"auto:pager\""));
+    // Withdraw the pending one; every event reached the notify command,
+    // without the token.
+    let o = s.client(&["reject", &pending, "--reason", "done"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let want = ["request", "auto_approved", "withdrawn"];
+    let end = Instant::now() + Duration::from_secs(20);
+    let got = loop {
+        let text = std::fs::read_to_string(&events).unwrap_or_default();
+        let got: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if got.len() >= want.len() || Instant::now() > end {
+            assert!(!text.contains(&token), "a notification holds the token");
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut kinds: Vec<&str> = got.iter().map(|v| v["event"].as_str().unwrap()).collect();
+    kinds.sort();
+    let mut want = want.to_vec();
+    want.sort();
+    assert_eq!(kinds, want);
+    let auto = got.iter().find(|v| v["event"] == "auto_approved").unwrap();
+    assert_eq!(auto["by"], "auto:pager");
+    assert_eq!(auto["v"], 1);
+    assert_eq!(auto["request"]["state"], "approved");
+}
+
+#[test]
+fn a_notify_command_that_hangs_or_fails_delays_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    for (name, script) in [
+        ("hang.sh", "#!/bin/sh\nexec sleep 600\n"),
+        ("fail.sh", "#!/bin/sh\nexit 3\n"),
+    ] {
+        let notify = d.path().join(name);
+        std::fs::write(&notify, script).unwrap();
+        std::fs::set_permissions(&notify, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let s = Service::start_with("", "", &["--notify", notify.to_str().unwrap()]);
+        let mut args = vec!["request"];
+        args.extend_from_slice(ASK);
+        for _ in 0..3 {
+            let o = s.client(&args);
+            assert_eq!(code(&o), 0, "{name}: {}", err(&o));
+        }
+        if name == "fail.sh" {
+            let end = Instant::now() + Duration::from_secs(20);
+            let log = loop {
+                let log =
+                    std::fs::read_to_string(s.dir.path().join("serve.log")).unwrap_or_default();
+                if log.contains("exited with") || Instant::now() > end {
+                    break log;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert!(
+                log.contains("notify") && log.contains("exited with"),
+                "{log}"
+            );
+        }
+    }
 }

@@ -269,6 +269,7 @@ pub fn report(
             "ledger_verification": l.report,
             "log_verification": checks.iter().map(|(_, r)| r).collect::<Vec<_>>(),
             "window": rep.window,
+            "approvals": rep.approvals,
             "totals": rep.totals,
             "users": rep.users,
             "grants": rep.grants,
@@ -321,6 +322,44 @@ pub fn report(
             f.break_glass_uses
         )?;
     }
+    let a = &rep.approvals;
+    let sources: Vec<String> = a
+        .by_auto_source
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    writeln!(
+        out,
+        "\napprovals: {} by people, {} on-call auto{}, {} break-glass, {} issued directly",
+        a.by_person,
+        a.by_auto,
+        if sources.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sources.join(", "))
+        },
+        a.break_glass,
+        a.direct
+    )?;
+    match &a.latency {
+        Some(l) => writeln!(
+            out,
+            "request to approval: median {}, p95 {}, max {} (over {} requests)",
+            secs(l.median_secs as f64),
+            secs(l.p95_secs as f64),
+            secs(l.max_secs as f64),
+            l.count
+        )?,
+        None => writeln!(out, "request to approval: no request times in the ledger")?,
+    }
+    writeln!(
+        out,
+        "TTL granted {}, used {}; {} of {} grants unused",
+        secs(rep.totals.ttl_granted_secs as f64),
+        secs(rep.totals.ttl_used_secs),
+        rep.totals.unused_grants.len(),
+        rep.totals.grants_issued
+    )?;
     if !rep.totals.host_denials_by_reason.is_empty() {
         writeln!(out, "\nhost denials by reason:")?;
         for f in &rep.users {

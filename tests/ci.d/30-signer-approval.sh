@@ -351,4 +351,18 @@ set +e
 expect "ledger: standing reads the one service ledger" 0
 grep -q "$UA" "$OUT" && ok "standing: lists the requester's approved grants" || bad "standing" "$(head -c 300 "$OUT")"
 
+set +e
+"$BIN/jit-verify" report --ledger "$SLEDGER" --json >"$OUT" 2>"$ERR"; RC=$?; set -e
+expect "report: the service ledger" 0
+got=$(/usr/bin/python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["approvals"]
+l = a["latency"] or {}
+print(a["by_person"] >= 20, a["by_auto"], l.get("count", 0) >= 20, l.get("max_secs", -1) >= 0)' "$OUT")
+[ "$got" = "True 0 True True" ] && ok "report: approvals by people, and request-to-approval latency" \
+    || bad "report approvals" "$got"
+set +e
+"$BIN/jit-verify" report --ledger "$SLEDGER" >"$OUT" 2>"$ERR"; RC=$?; set -e
+grep -q "request to approval: median" "$OUT" && ok "report: latency in the text output" || bad "report text" "$(head -c 400 "$OUT")"
+
 tally_end 30-signer-approval

@@ -196,6 +196,75 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md; do
     check "install: $m" present "$m"
 done
+# --- the signer package: the service's user, unit, directories, and a run --
+in_root getent passwd jit-signer
+check "signer: system user jit-signer" rc_is 0
+check "signer: /etc/jit-signer 0755 root" mode_is /etc/jit-signer 755 root root
+check "signer: unit installed" present /usr/lib/systemd/system/jit-signer.service
+check "signer: not enabled by the install" absent /etc/systemd/system/multi-user.target.wants/jit-signer.service
+check "signer: /etc/default/jit-signer" present /etc/default/jit-signer
+check "signer: signer-service.md installed" present /usr/share/doc/jit-signer/signer-service.md
+# systemd-analyze verify, clean (no warning either): the packaged unit and
+# binary in a scratch root holding this machine's systemd units.
+UV=$WORK/unit-verify
+mkdir -p "$UV/usr/bin" "$UV/usr/lib/systemd" "$UV/etc/systemd/system"
+cp -a /lib/systemd/system "$UV/usr/lib/systemd/"
+cp "$R/usr/bin/jit-signer" "$UV/usr/bin/"
+cp "$R/usr/lib/systemd/system/jit-signer.service" "$UV/etc/systemd/system/"
+if v=$(systemd-analyze verify --man=no --root="$UV" /etc/systemd/system/jit-signer.service 2>&1) && [ -z "$v" ]; then
+    ok "signer: systemd-analyze verify is clean"
+else bad "signer: systemd-analyze verify" "$v"; fi
+exposure=$(systemd-analyze security --offline=yes --root="$UV" /etc/systemd/system/jit-signer.service 2>/dev/null \
+    | sed -n 's/.*Overall exposure level for jit-signer.service: \([0-9.]*\).*/\1/p')
+if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+    ok "signer: systemd-analyze security exposure $exposure (at most 2.0)"
+else bad "signer: systemd-analyze security" "exposure '$exposure'"; fi
+# The unit's own command line, run as the unit would (its user, its
+# directories; no systemd in a chroot): alice asks, bob approves, alice
+# collects the token.
+cat > "$R/etc/jit-signer/policy.toml" <<'EOF'
+[[rule]]
+name = "ci"
+users = ["alice"]
+host_groups = ["ci-hosts"]
+commands = ["/usr/bin/true"]
+max_ttl = "1h"
+approvers = ["bob"]
+EOF
+in_root jit-signer keygen --kid svc-ci --out /etc/jit-signer
+in_root chown jit-signer:jit-signer /etc/jit-signer/svc-ci.key
+sed -i 's|^JIT_SIGNER_OPTS=.*|JIT_SIGNER_OPTS="--key /etc/jit-signer/svc-ci.key"|' "$R/etc/default/jit-signer"
+install -d -o "$(chroot "$R" id -u jit-signer)" -m 0755 "$R/run/jit-signer"
+install -d -o "$(chroot "$R" id -u jit-signer)" -m 0700 "$R/var/lib/jit-signer"
+EXEC=$(sed -n 's/^ExecStart=//p' "$R/usr/lib/systemd/system/jit-signer.service")
+# shellcheck disable=SC1091
+JIT_SIGNER_OPTS=$(. "$R/etc/default/jit-signer"; echo "$JIT_SIGNER_OPTS")
+EXEC=${EXEC//\$JIT_SIGNER_OPTS/$JIT_SIGNER_OPTS}
+# shellcheck disable=SC2086
+chroot --userspec=jit-signer:jit-signer "$R" /usr/bin/env -i PATH=/usr/bin:/bin $EXEC \
+    </dev/null >/dev/null 2>"$WORK/serve.err" &
+SPID=$!
+for _ in $(seq 1 200); do
+    chroot "$R" jit-signer status >/dev/null 2>&1 && break
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.05
+done
+as_user alice -- jit-signer request --host-group ci-hosts --command /usr/bin/true --reason "packaging CI"
+check "signer: alice's request through the packaged unit's command line" rc_is 0
+RQ=$(head -n 1 "$WORK/o")
+as_user bob -- jit-signer approve "$RQ"
+check "signer: bob approves" rc_is 0
+as_user alice -- jit-signer fetch "$RQ"
+check "signer: alice collects the token" rc_is 0
+in_root sh -c "jit-signer inspect --json '$(head -n 1 "$WORK/o")' | grep -q '\"approver\": \"bob\"'"
+check "signer: the token names bob as approver" rc_is 0
+# (Owner names as the chroot knows them: its jit-signer uid is not the host's.)
+in_root stat -c '%a %U %G' /var/lib/jit-signer/ledger.log /var/lib/jit-signer/requests
+check "signer: ledger and requests in the state directory, the service user's" \
+    diff <(printf '600 jit-signer jit-signer\n700 jit-signer jit-signer\n') "$WORK/o"
+kill -KILL "$SPID" 2>/dev/null || true
+wait "$SPID" 2>/dev/null || true
+
 # What --help points at is installed: no docs/... paths of the source tree.
 for b in jit-signer jit-verify; do
     in_root sh -c "for s in '' \$($b --help | sed -n 's/^  \\([a-z-]*\\)  .*/\\1/p'); do $b \$s --help; done"

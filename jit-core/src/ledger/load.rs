@@ -165,6 +165,8 @@ pub struct IssuedEntry {
     pub approver: Option<String>,
     pub requester: Option<String>,
     pub rule: Option<String>,
+    /// When the request was made (signing service), Unix seconds.
+    pub requested: Option<i64>,
     pub kid: Option<String>,
     pub issuer: Option<String>,
 }
@@ -275,6 +277,7 @@ impl Ledger {
                     approver: s(&r.approver),
                     requester: s(&r.requester),
                     rule: s(&r.rule),
+                    requested: r.requested,
                     kid: s(&r.kid),
                     issuer: s(&r.issuer),
                 });

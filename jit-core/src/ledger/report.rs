@@ -169,10 +169,56 @@ pub struct UserFigures {
     pub break_glass_uses: u64,
 }
 
+/// How the window's grants were approved, and how long their requests
+/// waited: the figures a just-in-time programme is judged by.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Approvals {
+    /// Approved by a person (the `approver` claim names a user).
+    pub by_person: u64,
+    /// Approved by the signing service for whoever was on call (`auto:NAME`).
+    pub by_auto: u64,
+    /// `by_auto` per on-call source.
+    pub by_auto_source: BTreeMap<String, u64>,
+    /// Break-glass grants (never approved).
+    pub break_glass: u64,
+    /// Issued directly by the key holder (`jit-signer issue`): no approver.
+    pub direct: u64,
+    /// Request to approval (`iat - requested`), over the grants whose
+    /// request time the ledger holds (the signing service records it).
+    pub latency: Option<Latency>,
+}
+
+/// Durations in seconds: nearest-rank median and 95th percentile, maximum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Latency {
+    pub count: u64,
+    pub median_secs: i64,
+    pub p95_secs: i64,
+    pub max_secs: i64,
+}
+
+impl Latency {
+    /// The figures of `v` (None when empty).
+    pub fn of(mut v: Vec<i64>) -> Option<Latency> {
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        Some(Latency {
+            count: v.len() as u64,
+            median_secs: rank(0.5),
+            p95_secs: rank(0.95),
+            max_secs: v[v.len() - 1],
+        })
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub window: Window,
+    pub approvals: Approvals,
     /// Sums over all users (`user` is `*`).
     pub totals: UserFigures,
     pub users: Vec<UserFigures>,
@@ -215,7 +261,23 @@ pub fn build(ledger: &Ledger, host: &HostUsage, win: &Window) -> Report {
         })
     }
     let mut grants = Vec::new();
+    let mut approvals = Approvals::default();
+    let mut waits = Vec::new();
     for g in ledger.issued.iter().filter(|g| win.contains(&g.time)) {
+        match (g.break_glass, g.approver.as_deref()) {
+            (true, _) => approvals.break_glass += 1,
+            (false, None) => approvals.direct += 1,
+            (false, Some(a)) => match a.strip_prefix("auto:") {
+                Some(src) => {
+                    approvals.by_auto += 1;
+                    *approvals.by_auto_source.entry(src.to_string()).or_default() += 1;
+                }
+                None => approvals.by_person += 1,
+            },
+        }
+        if let Some(t) = g.requested {
+            waits.push(g.iat.saturating_sub(t).max(0));
+        }
         let used = host.tokens.get(&g.token_id).filter(|u| u.uses > 0);
         let ttl_used = used.map_or(0.0, |u| {
             let first = u.first_us.unwrap_or(0);
@@ -308,13 +370,97 @@ pub fn build(ledger: &Ledger, host: &HostUsage, win: &Window) -> Report {
         })
         .collect();
     not_in_ledger.sort_by(|a, b| a.token_id.cmp(&b.token_id));
+    approvals.latency = Latency::of(waits);
     Report {
         window: win.clone(),
+        approvals,
         not_in_ledger,
         totals,
         users: users.into_values().collect(),
         grants,
         break_glass_review: host.break_glass.clone(),
         host_log_records: host.records,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::load::IssuedEntry;
+
+    fn grant(
+        n: u64,
+        approver: Option<&str>,
+        break_glass: bool,
+        requested: Option<i64>,
+    ) -> IssuedEntry {
+        IssuedEntry {
+            time: format!("2026-12-01T10:00:{n:02}.000000Z"),
+            file: "ledger.log".into(),
+            line: n,
+            seq: n,
+            signer: "signer".into(),
+            token_id: format!("{n:032x}"),
+            user: "alice".into(),
+            host_groups: vec!["web".into()],
+            grants: vec![],
+            run_as: vec!["root".into()],
+            run_as_groups: vec![],
+            shell: false,
+            iat: 1_800_000_000,
+            nbf: 1_800_000_000,
+            exp: 1_800_003_600,
+            max_uses: None,
+            break_glass,
+            reason: None,
+            ticket: None,
+            approver: approver.map(str::to_string),
+            requester: Some("alice".into()),
+            rule: None,
+            requested,
+            kid: None,
+            issuer: None,
+        }
+    }
+
+    #[test]
+    fn approvals_by_kind_and_request_latency() {
+        let ledger = Ledger {
+            issued: vec![
+                grant(1, Some("bob"), false, Some(1_800_000_000 - 60)),
+                grant(2, Some("carol"), false, Some(1_800_000_000 - 600)),
+                grant(3, Some("auto:pager"), false, Some(1_800_000_000)),
+                grant(4, None, true, None),
+                grant(5, None, false, None),
+                // Someone whose name merely starts like one is a person.
+                grant(6, Some("autobot"), false, None),
+            ],
+            ..Ledger::default()
+        };
+        let r = build(&ledger, &HostUsage::default(), &Window::default());
+        let a = &r.approvals;
+        assert_eq!(
+            (a.by_person, a.by_auto, a.break_glass, a.direct),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(a.by_auto_source.get("pager"), Some(&1));
+        let l = a.latency.as_ref().unwrap();
+        assert_eq!(
+            (l.count, l.median_secs, l.p95_secs, l.max_secs),
+            (3, 60, 600, 600)
+        );
+        assert_eq!(r.totals.unused_grants.len(), 6);
+    }
+
+    #[test]
+    fn latency_ranks() {
+        assert_eq!(Latency::of(vec![]), None);
+        let l = Latency::of((1..=100).rev().collect()).unwrap();
+        assert_eq!((l.median_secs, l.p95_secs, l.max_secs), (50, 95, 100));
+        let l = Latency::of(vec![7]).unwrap();
+        assert_eq!(
+            (l.count, l.median_secs, l.p95_secs, l.max_secs),
+            (1, 7, 7, 7)
+        );
     }
 }

@@ -209,6 +209,7 @@ mod tests {
             approver: Some("carol".into()),
             requester: None,
             rule: None,
+            requested: None,
             kid: Some("k1".into()),
             issuer: Some("k1".into()),
         }

@@ -189,6 +189,8 @@ pub struct Record<'a> {
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_version: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_tokens: Option<Vec<RevokedToken>>,
@@ -248,6 +250,7 @@ impl<'a> Record<'a> {
             max_uses: None,
             requester: None,
             rule: None,
+            requested: None,
             revocation_version: None,
             revoked_tokens: None,
             revoked_users: None,

@@ -165,6 +165,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             kid: sk.kid(),
             requester: None,
             rule: rule.as_deref(),
+            requested: None,
         },
     )?;
     let text = if json {

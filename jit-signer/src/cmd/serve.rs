@@ -33,6 +33,11 @@ pub struct Args {
     /// Issuer name. Default: the key id.
     #[arg(long)]
     issuer: Option<String>,
+    /// Run this program for every new request and decision, with a JSON
+    /// document on stdin (/usr/share/doc/jit-signer/signer-service.md, "Notifications"); its
+    /// failure is logged and never fails a call.
+    #[arg(long, value_name = "PATH")]
+    notify: Option<PathBuf>,
     /// Calls served at once; more are answered `busy`.
     #[arg(long = "max-connections", default_value_t = 64)]
     max_connections: usize,
@@ -58,6 +63,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         issuer,
         ledger: a.ledger.config(),
         max_connections: a.max_connections,
+        notify: a.notify,
     })?;
     Ok(0)
 }
