@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long)]
     issuer: Option<String>,
     /// Run this program for every new request and decision, with a JSON
-    /// document on stdin (/usr/share/doc/jit-signer/signer-service.md, "Notifications"); its
+    /// document on stdin (its format: /usr/share/doc/jit-signer/signer-service.md); its
     /// failure is logged and never fails a call.
     #[arg(long, value_name = "PATH")]
     notify: Option<PathBuf>,

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark: the signing service (jit-signer serve, key file) through its
+# socket, auto-approved requests (the caller is on call), each followed by
+# the fetch that collects the token; beside `jit-signer issue`'s in-process
+# issuance (sign + durable ledger record, one process per token, the
+# process start subtracted: `jit-signer --version` timed alike) in the same
+# run. Prints, over RUNS runs, medians and min-max of:
+#   - tokens/s with C concurrent clients (default 16), N tokens per run;
+#   - one client's request+fetch latency (median of N sequential tokens).
+# Issue 17's targets: >= 2,000 tokens/s with 16 clients, median <= 2 ms.
+# The ledger and the requests are on ${TMPDIR:-/var/tmp} (a disk here).
+# Usage: BIN=target/release bash tests/bench/signer-service.sh [N] [RUNS] [C]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-400}
+RUNS=${2:-5}
+C=${3:-16}
+BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
+[ -x "$BIN/jit-signer" ] || { echo "build jit-signer first (tools/build-release.sh)" >&2; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/jit-svc-bench.XXXXXX")
+SPID=
+cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+me=$(id -un)
+"$BIN/jit-signer" keygen --kid bench --out "$tmp/keys" >/dev/null
+echo "$me" > "$tmp/oncall"
+cat > "$tmp/policy.toml" <<EOF
+[[oncall]]
+name = "bench"
+file = "$tmp/oncall"
+
+[[rule]]
+name = "bench"
+users = ["$me"]
+host_groups = ["web"]
+commands = ["/usr/bin/systemctl restart nginx"]
+max_ttl = "1h"
+approvers = ["nobody"]
+auto_approve = "bench"
+EOF
+"$BIN/jit-signer" serve --socket "$tmp/socket" --state-dir "$tmp/state" --policy "$tmp/policy.toml" \
+    --key "$tmp/keys/bench.key" --ledger "$tmp/ledger/ledger.log" --max-connections 256 \
+    2>/dev/null &
+SPID=$!
+for _ in $(seq 1 200); do "$BIN/jit-signer" status --socket "$tmp/socket" >/dev/null 2>&1 && break; sleep 0.05; done
+
+/usr/bin/python3 - "$tmp/socket" "$N" "$RUNS" "$C" "$BIN/jit-signer" "$tmp" <<'PY'
+import json, socket, statistics, struct, subprocess, sys, threading, time
+sock, n, runs, c, signer, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+ASK = {"host_groups": ["web"], "commands": ["/usr/bin/systemctl restart nginx"], "shell": False,
+       "run_as": ["root"], "run_as_groups": [], "ttl": 1800, "not_before": None,
+       "reason": "INC-4711 nginx 502 after config push", "ticket": None, "max_uses": None}
+
+def call(body):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    b = json.dumps(body).encode()
+    s.sendall(struct.pack(">I", len(b)) + b)
+    head = b""
+    while len(head) < 4:
+        head += s.recv(4 - len(head))
+    want = struct.unpack(">I", head)[0]
+    data = b""
+    while len(data) < want:
+        data += s.recv(want - len(data))
+    s.close()
+    a = json.loads(data)
+    if not a["ok"]:
+        raise SystemExit(f"signer-service bench: {a['error']}: {a['message']}")
+    return a
+
+def token():
+    a = call({"v": 1, "op": "request", "ask": ASK})
+    t = call({"v": 1, "op": "fetch", "id": a["request"]["id"], "wait": 0})
+    assert t["token"]
+
+def rate(clients, total):
+    per = total // clients
+    def worker():
+        for _ in range(per):
+            token()
+    ts = [threading.Thread(target=worker) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in ts: t.start()
+    for t in ts: t.join()
+    return per * clients / (time.perf_counter() - t0)
+
+def latency(total):
+    v = []
+    for _ in range(total):
+        t0 = time.perf_counter()
+        token()
+        v.append(time.perf_counter() - t0)
+    return statistics.median(v) * 1e3
+
+def issue_rate(total):
+    def timed(argv):
+        t0 = time.perf_counter()
+        for _ in range(total):
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        return (time.perf_counter() - t0) / total
+    per = timed([signer, "issue", "--key", f"{tmp}/keys/bench.key", "--ledger", f"{tmp}/issue-ledger/ledger.log",
+                 "--user", "alice", "--host-group", "web", "--command", "/usr/bin/systemctl restart nginx",
+                 "--reason", "bench", "--ttl", "30m"])
+    start = timed([signer, "--version"])
+    return 1 / max(per - start, 1e-9), per * 1e3
+
+rate(c, 64)  # warm-up
+rs, ls, irs = [], [], []
+for i in range(runs):
+    rs.append(rate(c, n))
+    ls.append(latency(min(n, 200)))
+    irs.append(issue_rate(50))
+def show(name, v, unit):
+    print(f"{name:44} median {statistics.median(v):9.1f} {unit} ({min(v):.1f}-{max(v):.1f})")
+print(f"{runs} runs; {n} tokens per rate run, {c} clients; ledger and requests on {tmp}")
+show(f"service, {c} clients: tokens/s", rs, "/s")
+show("service, 1 client: request+fetch latency", ls, "ms")
+show("in-process issue (sign + ledger): tokens/s", [r for r, _ in irs], "/s")
+print(f"ratio service rate / in-process issue rate: {statistics.median(rs) / statistics.median([r for r, _ in irs]):.2f}")
+print(f"targets: >= 2000 tokens/s with 16 clients: {'met' if statistics.median(rs) >= 2000 else 'NOT met'}; "
+      f"median latency <= 2 ms: {'met' if statistics.median(ls) <= 2 else 'NOT met'}")
+PY
