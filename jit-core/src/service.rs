@@ -53,8 +53,10 @@ pub enum Op {
 /// A call, as decoded (each operation with exactly its members).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    /// Ask for a grant; answered with the request id.
-    Request(Box<Ask>),
+    /// Ask for a grant; answered at once with the request. `collect`: if it
+    /// is approved at once (an on-call auto-approval), the answer hands the
+    /// token over (as `fetch` would, once).
+    Request { ask: Box<Ask>, collect: bool },
     /// The caller's own request: its state, and the token once (approved).
     /// `wait`: seconds to wait for a decision (0: answer now).
     Fetch { id: String, wait: u64 },
@@ -82,6 +84,8 @@ struct WireCall {
     reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wait: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    collect: Option<bool>,
 }
 
 /// A request's state as answered.
@@ -128,7 +132,7 @@ pub struct RequestInfo {
 }
 
 /// A successful answer. `token` is set only in the one answer that hands
-/// the token over (`fetch` by the requester, once).
+/// the token over to its requester, once (`fetch`, or `request` with `collect`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answer {
@@ -349,7 +353,7 @@ impl Call {
     /// The operation.
     pub fn op(&self) -> Op {
         match self {
-            Call::Request(_) => Op::Request,
+            Call::Request { .. } => Op::Request,
             Call::Fetch { .. } => Op::Fetch,
             Call::Requests => Op::Requests,
             Call::Approve { .. } => Op::Approve,
@@ -366,7 +370,10 @@ impl Call {
             ..Default::default()
         };
         match self {
-            Call::Request(a) => w.ask = Some((**a).clone()),
+            Call::Request { ask, collect } => {
+                w.ask = Some((**ask).clone());
+                w.collect = collect.then_some(true);
+            }
             Call::Fetch { id, wait } => {
                 w.id = Some(id.clone());
                 w.wait = Some(*wait);
@@ -411,11 +418,13 @@ impl Call {
         let op =
             w.op.ok_or_else(|| refused(ErrorCode::BadCall, "no operation `op`"))?;
         let takes = |id: bool, ask: bool, reason: bool, wait: bool| -> Result<(), Refused> {
+            // `collect` goes with `ask` (request) only.
             for (present, wanted, name) in [
                 (w.id.is_some(), id, "id"),
                 (w.ask.is_some(), ask, "ask"),
                 (w.reason.is_some(), reason, "reason"),
                 (w.wait.is_some(), wait, "wait"),
+                (w.collect.is_some(), ask, "collect"),
             ] {
                 if present && !wanted {
                     return Err(refused(
@@ -447,17 +456,14 @@ impl Call {
                 let ask = w
                     .ask
                     .ok_or_else(|| refused(ErrorCode::BadCall, "`request` needs an `ask`"))?;
-                Call::Request(Box::new(ask))
+                Call::Request {
+                    ask: Box::new(ask),
+                    collect: w.collect.unwrap_or(false),
+                }
             }
             Op::Fetch => {
                 takes(true, false, false, true)?;
-                let wait = w.wait.unwrap_or(0);
-                if wait > MAX_WAIT_SECS {
-                    return Err(refused(
-                        ErrorCode::BadCall,
-                        format!("`wait` is at most {MAX_WAIT_SECS} seconds"),
-                    ));
-                }
+                let wait = wait_of(w.wait)?;
                 Call::Fetch {
                     id: need_id(w.id)?,
                     wait,
@@ -493,6 +499,17 @@ impl Call {
             }
         })
     }
+}
+
+fn wait_of(w: Option<u64>) -> Result<u64, Refused> {
+    let wait = w.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(refused(
+            ErrorCode::BadCall,
+            format!("`wait` is at most {MAX_WAIT_SECS} seconds"),
+        ));
+    }
+    Ok(wait)
 }
 
 fn op_name(op: Op) -> &'static str {

@@ -368,7 +368,7 @@ fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
     })?;
     let now = now();
     match call {
-        Call::Request(ask) => request(s, uid, &caller, ask, now),
+        Call::Request { ask, collect } => request(s, uid, &caller, ask, *collect, now),
         Call::Fetch { id, wait } => fetch(s, &caller, id, *wait),
         Call::Requests => {
             let g = lock(s);
@@ -414,7 +414,14 @@ fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
     }
 }
 
-fn request(s: &Shared, uid: Uid, caller: &Identity, ask: &Ask, now: i64) -> Answered {
+fn request(
+    s: &Shared,
+    uid: Uid,
+    caller: &Identity,
+    ask: &Ask,
+    collect: bool,
+    now: i64,
+) -> Answered {
     let nonce = token::random_cti()
         .map_err(|e| fail(ErrorCode::Unavailable, format!("no randomness: {e}")))?;
     let file = RequestFile {
@@ -452,23 +459,30 @@ fn request(s: &Shared, uid: Uid, caller: &Identity, ask: &Ask, now: i64) -> Answ
         .filter(|o| oncall::members(o).iter().any(|n| n == &caller.name))
         .map(|o| jit_core::policy::auto_approver(&o.name));
     let e = Entry::new(file, allowed.rule.clone());
-    let mut info = e.info(now);
     let mut g = lock(s);
-    g.store(e.clone())?;
-    let mut event = ("request", None);
     if let Some(by) = &auto {
-        // If the grant fails (the ledger), the request stays pending for a person.
-        match grant(&mut g, e, caller, by, allowed, now) {
-            Ok(i) => {
-                info = i;
-                event = ("auto_approved", Some(by.as_str()));
+        // Approved at once; with `collect`, the token is handed over in
+        // this answer (the request is then stored once, as collected). If
+        // the grant fails (the ledger), the request waits for a person.
+        match grant(&mut g, e.clone(), caller, by, allowed, now, collect) {
+            Ok((info, token)) => {
+                s.changed.notify_all();
+                drop(g);
+                s.notify("auto_approved", &info, Some(by));
+                return Ok(Answer {
+                    request: Some(info),
+                    token,
+                    ..Answer::ok()
+                });
             }
             Err((_, why)) => eprintln!("jit-signer serve: auto-approval by {by} failed: {why}"),
         }
     }
+    let info = e.info(now);
+    g.store(e)?;
     s.changed.notify_all();
     drop(g);
-    s.notify(event.0, &info, event.1);
+    s.notify("request", &info, None);
     Ok(Answer {
         request: Some(info),
         ..Answer::ok()
@@ -531,7 +545,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             return Err((code, msg));
         }
     };
-    let info = grant(&mut g, e, &requester, &caller.name, allowed, now)?;
+    let (info, _) = grant(&mut g, e, &requester, &caller.name, allowed, now, false)?;
     s.changed.notify_all();
     drop(g);
     s.notify("approved", &info, Some(&caller.name));
@@ -543,7 +557,9 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
 
 /// Issue the token of an approved request: sign, make the ledger record
 /// durable, then record the request as approved (with the token, for the
-/// requester's `fetch`). Nothing changes if any step fails.
+/// requester's `fetch`) or, with `hand_over` (the requester is the caller,
+/// waiting), as collected, returning the token. Nothing changes if any
+/// step before the ledger record fails.
 fn grant(
     g: &mut Inner,
     e: Entry,
@@ -551,7 +567,8 @@ fn grant(
     approver: &str,
     allowed: jit_core::policy::Allowed,
     now: i64,
-) -> Result<jit_core::service::RequestInfo, (ErrorCode, String)> {
+    hand_over: bool,
+) -> Result<(jit_core::service::RequestInfo, Option<String>), (ErrorCode, String)> {
     let (_, nbf, exp) = e
         .request
         .to_request(now)
@@ -602,15 +619,21 @@ fn grant(
         )
     })?;
     let mut done = e;
-    done.state = State::Approved;
     done.decided_by = Some(approver.to_string());
     done.decided_at = Some(now);
     done.token_id = Some(token::hex(&claims.cti));
-    done.token = Some(tok);
     done.rule = allowed.rule;
+    let handed = if hand_over {
+        done.state = State::Fetched;
+        Some(tok)
+    } else {
+        done.state = State::Approved;
+        done.token = Some(tok);
+        None
+    };
     let info = done.info(now);
     g.store(done)?;
-    Ok(info)
+    Ok((info, handed))
 }
 
 fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> Answered {

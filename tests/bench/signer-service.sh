@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark: the signing service (jit-signer serve, key file) through its
-# socket, auto-approved requests (the caller is on call), each followed by
-# the fetch that collects the token; beside `jit-signer issue`'s in-process
+# socket, auto-approved requests (the caller is on call) that collect their
+# token in the same answer (`request --wait`); beside `jit-signer issue`'s in-process
 # issuance (sign + durable ledger record, one process per token, the
 # process start subtracted: `jit-signer --version` timed alike) in the same
 # run. Prints, over RUNS runs, medians and min-max of:
 #   - tokens/s with C concurrent clients (default 16), N tokens per run;
-#   - one client's request+fetch latency (median of N sequential tokens).
+#   - one client's request-to-token latency (median of N sequential tokens).
 # Issue 17's targets: >= 2,000 tokens/s with 16 clients, median <= 2 ms.
 # The ledger and the requests are on ${TMPDIR:-/var/tmp} (a disk here).
 # Usage: BIN=target/release bash tests/bench/signer-service.sh [N] [RUNS] [C]
@@ -70,9 +70,10 @@ def call(body):
     return a
 
 def token():
-    a = call({"v": 1, "op": "request", "ask": ASK})
-    t = call({"v": 1, "op": "fetch", "id": a["request"]["id"], "wait": 0})
-    assert t["token"]
+    # As `jit-signer request --wait` does: an on-call request comes back
+    # with its token in the one answer.
+    a = call({"v": 1, "op": "request", "ask": ASK, "collect": True})
+    assert a["token"]
 
 def rate(clients, total):
     per = total // clients
@@ -115,7 +116,7 @@ def show(name, v, unit):
     print(f"{name:44} median {statistics.median(v):9.1f} {unit} ({min(v):.1f}-{max(v):.1f})")
 print(f"{runs} runs; {n} tokens per rate run, {c} clients; ledger and requests on {tmp}")
 show(f"service, {c} clients: tokens/s", rs, "/s")
-show("service, 1 client: request+fetch latency", ls, "ms")
+show("service, 1 client: request-to-token latency", ls, "ms")
 show("in-process issue (sign + ledger): tokens/s", [r for r, _ in irs], "/s")
 print(f"ratio service rate / in-process issue rate: {statistics.median(rs) / statistics.median([r for r, _ in irs]):.2f}")
 print(f"targets: >= 2000 tokens/s with 16 clients: {'met' if statistics.median(rs) >= 2000 else 'NOT met'}; "

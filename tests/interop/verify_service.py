@@ -13,7 +13,7 @@ MAX_FRAME = 65536
 OPS = {"request", "fetch", "requests", "approve", "reject", "status"}
 # op -> (members it takes, members it needs)
 TAKES = {
-    "request": ({"ask"}, {"ask"}),
+    "request": ({"ask", "collect"}, {"ask"}),
     "fetch": ({"id", "wait"}, {"id"}),
     "requests": (set(), set()),
     "approve": ({"id"}, {"id"}),
@@ -80,11 +80,11 @@ def decode(frame):
     if obj["v"] != 1:
         raise Refused("unsupported_version")
     members = set(obj) - {"v", "op"}
-    if members - {"id", "ask", "reason", "wait"}:
+    if members - {"id", "ask", "reason", "wait", "collect"}:
         raise Refused("malformed")
     if "op" in obj and obj["op"] not in OPS:
         raise Refused("malformed")
-    for k, kind in (("id", "str"), ("reason", "str"), ("wait", "u64")):
+    for k, kind in (("id", "str"), ("reason", "str"), ("wait", "u64"), ("collect", "bool")):
         if k in obj and not typed(kind, obj[k]):
             raise Refused("malformed")
     if "ask" in obj:

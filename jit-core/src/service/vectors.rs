@@ -51,21 +51,37 @@ pub fn cases() -> Vec<(&'static str, Vec<u8>, Result<Call, ErrorCode>)> {
         let f = frame(&call.encode());
         v.push((name, f, Ok(call)));
     };
-    ok("request", Call::Request(Box::new(ask())));
+    ok(
+        "request",
+        Call::Request {
+            ask: Box::new(ask()),
+            collect: false,
+        },
+    );
+    ok(
+        "request-and-collect",
+        Call::Request {
+            ask: Box::new(ask()),
+            collect: true,
+        },
+    );
     ok(
         "request-all-members",
-        Call::Request(Box::new(Ask {
-            host_groups: vec!["db".into(), "db-replica".into()],
-            commands: vec!["sudoedit /etc/postgresql/15/main/pg_hba.conf".into()],
-            shell: true,
-            run_as: vec!["postgres".into()],
-            run_as_groups: vec!["postgres".into()],
-            ttl: 3600,
-            not_before: Some(1_795_000_000),
-            reason: "CHG-12 \"quoted\" \u{e9}".into(),
-            ticket: None,
-            max_uses: Some(3),
-        })),
+        Call::Request {
+            ask: Box::new(Ask {
+                host_groups: vec!["db".into(), "db-replica".into()],
+                commands: vec!["sudoedit /etc/postgresql/15/main/pg_hba.conf".into()],
+                shell: true,
+                run_as: vec!["postgres".into()],
+                run_as_groups: vec!["postgres".into()],
+                ttl: 3600,
+                not_before: Some(1_795_000_000),
+                reason: "CHG-12 \"quoted\" \u{e9}".into(),
+                ticket: None,
+                max_uses: Some(3),
+            }),
+            collect: false,
+        },
     );
     ok(
         "fetch",
@@ -215,6 +231,27 @@ pub fn cases() -> Vec<(&'static str, Vec<u8>, Result<Call, ErrorCode>)> {
             "x".repeat(MAX_REASON_LEN + 1)
         )),
         ErrorCode::BadCall,
+    );
+    bad(
+        "request-with-wait",
+        j(format!(
+            r#"{{"v":1,"op":"request","ask":{ask_json},"wait":60}}"#
+        )),
+        ErrorCode::BadCall,
+    );
+    bad(
+        "collect-without-request",
+        j(format!(
+            r#"{{"v":1,"op":"fetch","id":"{ID}","collect":true}}"#
+        )),
+        ErrorCode::BadCall,
+    );
+    bad(
+        "collect-as-string",
+        j(format!(
+            r#"{{"v":1,"op":"request","ask":{ask_json},"collect":"yes"}}"#
+        )),
+        ErrorCode::Malformed,
     );
     bad(
         "request-without-ask",

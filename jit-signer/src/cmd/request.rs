@@ -2,7 +2,7 @@
 //! policy; an approver approves it (`jit-signer approve ID`) and you collect
 //! it (`jit-signer fetch ID`, or `request --wait`).
 
-use jit_core::service::{Ask, Call};
+use jit_core::service::{Answer, Ask, Call};
 use jit_core::token::Grant;
 
 use crate::client::ServiceArgs;
@@ -54,7 +54,11 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         ticket: g.ticket.filter(|t| !t.is_empty()),
         max_uses: g.max_uses,
     };
-    let ans = a.svc.call(&Call::Request(Box::new(ask)))?;
+    // With --wait, an on-call auto-approval answers with the token at once.
+    let ans = a.svc.call(&Call::Request {
+        ask: Box::new(ask),
+        collect: a.wait.is_some(),
+    })?;
     let r = ans.request.ok_or_else(|| {
         crate::io_err(anyhow::anyhow!("the service answered without the request"))
     })?;
@@ -75,11 +79,19 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         );
         return Ok(0);
     }
-    eprintln!(
-        "jit-signer: request {id} under rule {}; waiting for an approver (jit-signer approve {id})",
-        r.rule.as_deref().unwrap_or("?")
-    );
-    let ans = collect(&a.svc, &id, wait)?;
+    let ans = match ans.token {
+        Some(_) => Answer {
+            request: Some(r),
+            ..ans
+        },
+        None => {
+            eprintln!(
+                "jit-signer: request {id} under rule {}; waiting for an approver (jit-signer approve {id})",
+                r.rule.as_deref().unwrap_or("?")
+            );
+            collect(&a.svc, &id, wait)?
+        }
+    };
     let token = ans.token.unwrap_or_default();
     let text = if a.json {
         format!(
