@@ -328,7 +328,10 @@ fn evaluate(
         (true, Some(t)) => t,
         (_, token) => {
             let message = match (&token, d.reason) {
-                (Some(t), Reason::CommandNotGranted | Reason::EditNotGranted) => {
+                (
+                    Some(t),
+                    Reason::CommandNotGranted | Reason::EditNotGranted | Reason::ShellNotGranted,
+                ) => {
                     format!("{}; {}", d.message, text::grants_summary(t))
                 }
                 _ => d.message,

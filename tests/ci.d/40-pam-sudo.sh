@@ -262,7 +262,7 @@ tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --run-as nobody 
 run "$UA" JIT_TOKEN="$tok" -- sudo -n -u nobody /usr/bin/true
 expect "-u granted" 0 "" "True ok"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -s
-expect "-s without a shell grant" 1 "shell" "False shell_not_granted"
+expect "-s without a shell grant" 1 "this token does not grant a shell; this token grants: /usr/bin/true" "False shell_not_granted"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -i /usr/bin/true
 expect "-i without a shell grant" 1 "shell" "False shell_not_granted"
 tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /bin/bash --reason t)

@@ -692,6 +692,23 @@ fn a_command_denial_lists_what_the_token_grants() {
         text::grants_summary(&info),
         "this token grants: /usr/bin/true ..., a shell (sudo -s / -i)"
     );
+    // A shell denial lists the commands too.
+    let f = Facts {
+        command: Ok(Determined {
+            action: Action::Shell {
+                login: false,
+                argv: vec!["/bin/bash".into()],
+            },
+            run_as_user: RunAs::Default,
+            run_as_group: None,
+        }),
+        ..facts(Hook::Account)
+    };
+    let d = decide(&f, &config(), &s);
+    assert_eq!(
+        denied(&d).message,
+        "this token does not grant a shell; this token grants: /usr/bin/true"
+    );
 }
 
 #[test]
