@@ -103,7 +103,8 @@ pub struct Facts {
     /// controls it: it only chooses the wording of a `no_token` denial.
     pub ssh: bool,
     /// sudo's raw argv, for the record when the command cannot be
-    /// determined ([`text::attempted`]); empty when unreadable.
+    /// determined ([`text::attempted`]); the module gathers it only then
+    /// (empty otherwise, or when unreadable).
     pub argv: Vec<String>,
     /// Now, Unix seconds.
     pub now: i64,

@@ -290,11 +290,16 @@ fn gather(hook: Hook, pam: &dyn PamIo, os: &dyn Os, prompt: bool) -> Facts {
         _ => TokenInput::Repeated,
     };
     let cmdline = os.cmdline();
-    let argv = cmdline.as_deref().map(split_cmdline).unwrap_or_default();
     let command = match (&cmdline, &environ) {
         (Err(e), _) => Err(format!("cannot read sudo's command line: {e}")),
         (_, Err(e)) => Err(format!("cannot read the invoking environment: {e}")),
         (Ok(cmdline), Ok(_)) => determine(os, cmdline, &user_env),
+    };
+    // Only a denial for an undetermined command records the argv: no
+    // copying on the path of every other sudo.
+    let argv = match (&command, cmdline.as_deref()) {
+        (Err(_), Ok(raw)) => split_cmdline(raw),
+        _ => Vec::new(),
     };
     Facts {
         hook,
