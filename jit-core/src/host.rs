@@ -30,6 +30,7 @@
 
 mod code;
 mod session;
+pub mod text;
 
 pub use code::{Allowed, Denied, DenyCode, PamAnswer, Verdict, SESSION_RECORDS};
 pub use session::{command_of, open_session, Approved};
@@ -98,6 +99,13 @@ pub struct Facts {
     /// Ask through the conversation when no token is set (module argument
     /// `prompt` or `prompt = yes`).
     pub prompt: bool,
+    /// `SSH_CONNECTION` is set in the invoking environment. The user
+    /// controls it: it only chooses the wording of a `no_token` denial.
+    pub ssh: bool,
+    /// sudo's raw argv, for the record when the command cannot be
+    /// determined ([`text::attempted`]); the module gathers it only then
+    /// (empty otherwise, or when unreadable).
+    pub argv: Vec<String>,
     /// Now, Unix seconds.
     pub now: i64,
 }
@@ -174,6 +182,9 @@ pub struct Seen {
     pub run_as_group: Option<String>,
     /// What sudo will do.
     pub action: Option<Action>,
+    /// When the command could not be determined: sudo's argv, escaped,
+    /// bounded and without a token ([`text::attempted`]), for the record.
+    pub attempted: Option<String>,
 }
 
 /// [`decide`]'s result.
@@ -235,7 +246,10 @@ fn evaluate(
     // 2. What sudo is about to run, as whom.
     let determined = match &facts.command {
         Ok(d) => d,
-        Err(e) => return deny(DenyCode::CommandUndetermined, e.clone()),
+        Err(e) => {
+            seen.attempted = Some(text::attempted(&facts.argv));
+            return deny(DenyCode::CommandUndetermined, e.clone());
+        }
     };
     seen.action = Some(determined.action.clone());
     let run_as = match &determined.run_as_user {
@@ -280,21 +294,9 @@ fn evaluate(
         }
         TokenInput::Absent if facts.prompt => match stores.prompt("JIT token: ") {
             Some(t) if !t.is_empty() => t,
-            _ => {
-                return deny(
-                    DenyCode::NoToken,
-                    "no JIT token: the prompt got no answer (sudo -n cannot prompt, and sudo \
-                     refuses answers of 512 bytes or more, which longer tokens are): set \
-                     JIT_TOKEN instead (JIT_TOKEN=... sudo CMD)",
-                )
-            }
+            _ => return deny(DenyCode::NoToken, text::no_token_prompt_failed(facts.ssh)),
         },
-        TokenInput::Absent => {
-            return deny(
-                DenyCode::NoToken,
-                "no JIT token: set JIT_TOKEN to a token issued by jit-signer (e.g. JIT_TOKEN=... sudo CMD)",
-            )
-        }
+        TokenInput::Absent => return deny(DenyCode::NoToken, text::no_token(facts.ssh)),
     };
 
     // 4. The keys this host trusts.
@@ -326,6 +328,15 @@ fn evaluate(
     let token = match (d.allowed, d.token) {
         (true, Some(t)) => t,
         (_, token) => {
+            let message = match (&token, d.reason) {
+                (
+                    Some(t),
+                    Reason::CommandNotGranted | Reason::EditNotGranted | Reason::ShellNotGranted,
+                ) => {
+                    format!("{}; {}", d.message, text::grants_summary(t))
+                }
+                _ => d.message,
+            };
             return Err(Denied {
                 code: DenyCode::Token(if d.reason == Reason::Ok {
                     // Allowed without verified token information cannot
@@ -334,7 +345,7 @@ fn evaluate(
                 } else {
                     d.reason
                 }),
-                message: d.message,
+                message,
                 token: token.map(Box::new),
             });
         }
@@ -383,7 +394,7 @@ fn evaluate(
             }
         }
     }
-    Ok(Verdict::Allow(Allowed { token, message }))
+    Ok(Verdict::Allow(Box::new(Allowed { token, message })))
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@
 //! effect a token cannot express, and any doubt is an error: the caller denies.
 
 use crate::invocation::Action;
+use crate::text::printable;
+use crate::token::shell_quote;
 
 /// What the PAM glue read from the sudo process.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +95,10 @@ pub enum CommandError {
         /// What the command line implies.
         parsed: String,
     },
+    /// `sudo sudoedit FILE`: sudoers turns it into edit mode, which the
+    /// command line does not say; `sudoedit FILE` or `sudo -e FILE` does.
+    #[error("`sudo sudoedit {0}` is not supported: run `sudoedit {0}` (or `sudo -e {0}`) instead")]
+    SudoeditThroughSudo(String),
     /// The resolved command is not an absolute path without white space.
     #[error("command {0:?} does not resolve to an absolute path; give the full path")]
     NotAbsolute(String),
@@ -216,6 +222,14 @@ fn set_mode(p: &mut Parsed, m: Mode, opt: &str) -> Result<(), CommandError> {
 }
 
 /// sudo's `is_envar`: not starting with `/` or `=`, containing `=`.
+/// An environment word as a message shows it: the name only. The value may
+/// be a secret, the token itself included (`sudo JIT_TOKEN=... CMD`), and
+/// messages reach the terminal and the audit log.
+fn env_word_shown(word: &str) -> String {
+    let name = word.split_once('=').map_or(word, |(n, _)| n);
+    format!("{name}=…")
+}
+
 fn is_envar(word: &str) -> bool {
     !word.starts_with('/') && !word.starts_with('=') && word.contains('=')
 }
@@ -521,7 +535,7 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
         return Err(CommandError::Environment("-E/--preserve-env".into()));
     }
     if let Some(w) = p.env_words.first() {
-        return Err(CommandError::Environment(w.clone()));
+        return Err(CommandError::Environment(env_word_shown(w)));
     }
 
     // Only now look at what sudo reported.
@@ -585,6 +599,13 @@ pub fn determine(facts: &SudoFacts<'_>) -> Result<Determined, CommandError> {
             }
         }
         Mode::Run => {
+            if basename(&words[0]) == "sudoedit" {
+                let files = words[1..]
+                    .iter()
+                    .map(|w| printable(&shell_quote(w)).into_owned())
+                    .collect::<Vec<_>>();
+                return Err(CommandError::SudoeditThroughSudo(files.join(" ")));
+            }
             let args = &words[1..];
             let resolved = if args.is_empty() {
                 reported.as_str()
@@ -725,7 +746,7 @@ pub fn determine_sudo_rs(cmdline: &[u8]) -> Result<Determined, CommandError> {
                 "option {arg:?} is not supported with jit tokens (only -n, -u USER, -g GROUP, --)"
             )))
             }
-            _ if arg.contains('=') => return Err(CommandError::Environment(arg.to_string())),
+            _ if arg.contains('=') => return Err(CommandError::Environment(env_word_shown(arg))),
             _ => break,
         }
     }
@@ -960,6 +981,33 @@ mod tests {
         // If a parser forgot that -u takes a value it would take "root" as the
         // command; the cross-check with SUDO_COMMAND must still catch it.
         assert!(det(&["sudo", "-C", "/usr/bin/true"], "/usr/bin/true").is_err());
+    }
+
+    #[test]
+    fn an_environment_word_is_named_never_shown() {
+        // `sudo JIT_TOKEN=<token> CMD`: the denial must not echo the token.
+        let secret = "eyJhbGciOiJFZERTQSJ9.secret-token-text";
+        let w = format!("JIT_TOKEN={secret}");
+        let e = det(&["sudo", "-n", &w, "/usr/bin/true"], "/usr/bin/true").unwrap_err();
+        let m = e.to_string();
+        assert!(!m.contains(secret), "{m}");
+        assert!(m.contains("JIT_TOKEN=…"), "{m}");
+        let e = determine_sudo_rs(format!("sudo\0{w}\0/usr/bin/true\0").as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains(secret) && e.contains("JIT_TOKEN=…"), "{e}");
+    }
+
+    #[test]
+    fn sudo_sudoedit_is_told_to_use_sudoedit() {
+        for argv0 in ["sudoedit", "/usr/bin/sudoedit"] {
+            let e = det(&["sudo", argv0, "/etc/hosts"], "sudoedit /etc/hosts").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "`sudo sudoedit /etc/hosts` is not supported: run `sudoedit /etc/hosts` \
+                 (or `sudo -e /etc/hosts`) instead"
+            );
+        }
     }
 
     #[test]

@@ -289,10 +289,17 @@ fn gather(hook: Hook, pam: &dyn PamIo, os: &dyn Os, prompt: bool) -> Facts {
         [one] => TokenInput::Given(String::from_utf8_lossy(one).into_owned()),
         _ => TokenInput::Repeated,
     };
-    let command = match (os.cmdline(), &environ) {
+    let cmdline = os.cmdline();
+    let command = match (&cmdline, &environ) {
         (Err(e), _) => Err(format!("cannot read sudo's command line: {e}")),
         (_, Err(e)) => Err(format!("cannot read the invoking environment: {e}")),
-        (Ok(cmdline), Ok(_)) => determine(os, &cmdline, &user_env),
+        (Ok(cmdline), Ok(_)) => determine(os, cmdline, &user_env),
+    };
+    // Only a denial for an undetermined command records the argv: no
+    // copying on the path of every other sudo.
+    let argv = match (&command, cmdline.as_deref()) {
+        (Err(_), Ok(raw)) => split_cmdline(raw),
+        _ => Vec::new(),
     };
     Facts {
         hook,
@@ -302,6 +309,9 @@ fn gather(hook: Hook, pam: &dyn PamIo, os: &dyn Os, prompt: bool) -> Facts {
         command,
         token,
         prompt,
+        // As JIT_TOKEN: from the invoking environment (a hint for the wording only).
+        ssh: !env_values(&user_env, "SSH_CONNECTION").is_empty(),
+        argv,
         now: os.now().floor() as i64,
     }
 }
@@ -452,6 +462,16 @@ fn parse_environ(raw: &[u8]) -> Vec<(&[u8], &[u8])> {
             let eq = e.iter().position(|b| *b == b'=')?;
             Some((&e[..eq], &e[eq + 1..]))
         })
+        .collect()
+}
+
+/// sudo's argv (NUL-terminated words), each word as lossy UTF-8: for the
+/// record of an undetermined command only, never for the decision.
+fn split_cmdline(raw: &[u8]) -> Vec<String> {
+    raw.strip_suffix(&[0])
+        .unwrap_or(raw)
+        .split(|b| *b == 0)
+        .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect()
 }
 

@@ -12,7 +12,10 @@ command -v faketime >/dev/null || e2e_die "faketime is not installed (Debian pac
 # it lives here, outside /run (in a directory Debian always has, so nothing
 # is left behind), and goes with the other test state.
 ALIAS_DIR=/usr/local/lib/jit-e2e-sudo-alias
-trap 'e2e_teardown; rm -rf "$ALIAS_DIR"; rm -f "$OUT" "$ERR"' EXIT
+# A second sudoers drop-in and PAM stack for one case (noninteractive_auth).
+NIA_DROPIN=/etc/sudoers.d/$E2E-nia
+NIA_STACK=/etc/pam.d/$E2E-nia
+trap 'e2e_teardown; rm -rf "$ALIAS_DIR"; rm -f "$NIA_DROPIN" "$NIA_DROPIN.tmp" "$NIA_STACK" "$OUT" "$ERR"' EXIT
 e2e_setup
 
 # shellcheck source=../e2e/tally.sh
@@ -135,6 +138,22 @@ expect "wrong host group" 1 "host" "False host_not_granted"
 # --- commands ----------------------------------------------------------------
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n /usr/bin/id
 expect "wrong command" 1 "command not granted: /usr/bin/id" "False command_not_granted"
+# The denial says what the token grants instead (few grants listed, many counted).
+grep -qxF "jit: denied: command not granted: /usr/bin/id; this token grants: /usr/bin/true" "$ERR" \
+    && ok "wrong command: the denial lists what the token grants" || bad "wrong command: grants listed" "$(cat "$ERR")"
+many=(); for i in 1 2 3 4 5 6; do many+=(--command "/usr/bin/tool$i"); done
+tok=$(e2e_issue --user "$UA" "${HG[@]}" "${many[@]}" --reason t)
+run "$UA" JIT_TOKEN="$tok" -- sudo -n /usr/bin/id
+expect "wrong command, many grants: counted" 1 "this token grants 6 commands (jit-signer inspect lists them)" "False command_not_granted"
+# What sudo adds to every denial in acct_mgmt, whatever the module answers
+# (docs/pam-module.md, "What the user sees"): exactly these lines, also for
+# this NOPASSWD user. If sudo changes them, the documentation must follow.
+run "$UA" -- sudo -n /usr/bin/true
+printf '%s\n' "jit: denied: no JIT token: set JIT_TOKEN to a token issued by jit-signer (e.g. JIT_TOKEN=... sudo CMD)" \
+    "sudo: PAM account management error: Permission denied" "sudo: a password is required" > "$ROOT/want.err"
+cmp -s "$ROOT/want.err" "$ERR" && ok "a denial prints jit's reason and exactly sudo's two documented lines" \
+    || bad "sudo's lines after a denial" "$(cat "$ERR")"
+rm -f "$ROOT/want.err"
 tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "/bin/echo hello" --reason t)
 run "$UA" JIT_TOKEN="$tok" -- sudo -n /bin/echo hello
 expect "exact arguments" 0 "" "True ok"
@@ -199,13 +218,30 @@ expect "SUDO_COMMAND in the user's environment is refused" 1 "unset it" "False c
 
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n FOO=bar /usr/bin/true
 expect "VAR=value word" 1 "environment" "False command_undetermined"
+# An undetermined command leaves sudo's argv in the record (escaped, bounded).
+[ "$(last_record message)" = "setting environment variables through sudo (FOO=…) is not allowed with jit tokens (sudo's argv: sudo -n FOO=bar /usr/bin/true)" ] \
+    && ok "VAR=value word: the record has sudo's argv" || bad "VAR=value word: record" "$(last_record message)"
+# A token given as a sudo argument is neither echoed nor logged (its id would
+# be, once it verifies; here nothing verifies it).
+run "$UA" -- sudo -n JIT_TOKEN="$TRUE_TOK" /usr/bin/true
+expect "sudo JIT_TOKEN=<token> CMD" 1 "(JIT_TOKEN=…) is not allowed" "False command_undetermined"
+if grep -qF "$TRUE_TOK" "$ERR" "$OUT"; then bad "sudo JIT_TOKEN=<token> CMD: token echoed" "$(cat "$ERR")"
+elif grep -qF "$TRUE_TOK" "$ROOT/log/audit.log"; then bad "sudo JIT_TOKEN=<token> CMD: token in the audit log"
+elif last_record message | grep -qF "(sudo's argv: sudo -n JIT_TOKEN=<token not logged> /usr/bin/true)"; then
+    ok "sudo JIT_TOKEN=<token> CMD: the token is neither shown nor logged, the record has the argv without it"
+else bad "sudo JIT_TOKEN=<token> CMD: record" "$(last_record message)"; fi
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n LD_PRELOAD=/tmp/x.so /usr/bin/true
 expect "LD_PRELOAD word" 1 "environment" "False command_undetermined"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -E /usr/bin/true
 expect "-E" 1 "environment" "False command_undetermined"
+last_record message | grep -qF "(sudo's argv: sudo -n -E /usr/bin/true)" \
+    && ok "-E: the record has sudo's argv" || bad "-E: record" "$(last_record message)"
 # A token grants a command line, not a working directory.
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -D / /usr/bin/true
 expect "-D (working directory)" 1 "-D/--chdir is not allowed" "False command_undetermined"
+last_record message | grep -qF "(sudo's argv: sudo -n -D / /usr/bin/true)" \
+    && ok "-D: the record has sudo's argv" || bad "-D: record" "$(last_record message)"
+grep -qF "sudo's argv" "$ERR" && bad "-D: the argv is for the record, not the user" "$(cat "$ERR")" || true
 
 # --- run-as, shells, sudoedit, -l, -v -----------------------------------------
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -u nobody /usr/bin/true
@@ -226,7 +262,7 @@ tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /usr/bin/true --run-as nobody 
 run "$UA" JIT_TOKEN="$tok" -- sudo -n -u nobody /usr/bin/true
 expect "-u granted" 0 "" "True ok"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -s
-expect "-s without a shell grant" 1 "shell" "False shell_not_granted"
+expect "-s without a shell grant" 1 "this token does not grant a shell; this token grants: /usr/bin/true" "False shell_not_granted"
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -i /usr/bin/true
 expect "-i without a shell grant" 1 "shell" "False shell_not_granted"
 tok=$(e2e_issue --user "$UA" "${HG[@]}" --command /bin/bash --reason t)
@@ -242,7 +278,10 @@ tok=$(e2e_issue --user "$UA" "${HG[@]}" --command "sudoedit /etc/hosts" --reason
 run "$UA" JIT_TOKEN="$tok" SUDO_EDITOR=/bin/true -- sudo -n -e /etc/hosts
 expect "sudoedit with a grant" 0 "" "True ok"
 run "$UA" JIT_TOKEN="$tok" SUDO_EDITOR=/bin/true -- sudo -n -e /etc/shadow
-expect "sudoedit of another file" 1 "" "False edit_not_granted"
+expect "sudoedit of another file" 1 "this token grants: sudoedit /etc/hosts" "False edit_not_granted"
+run "$UA" JIT_TOKEN="$tok" SUDO_EDITOR=/bin/true -- sudo -n sudoedit /etc/hosts
+expect "sudo sudoedit FILE: told to run sudoedit FILE" 1 "run \`sudoedit /etc/hosts\` (or \`sudo -e /etc/hosts\`) instead" "False command_undetermined"
+grep -q "give the full path" "$ERR" && bad "sudo sudoedit FILE" "still told to give the full path" || true
 run "$UA" JIT_TOKEN="$TRUE_TOK" -- sudo -n -l
 expect "-l with a valid token" 0 "" "True ok"
 run "$UA" -- sudo -n -l
@@ -418,6 +457,42 @@ fi
 run_tty "$UB" JIT_TOKEN="$TRUE_TOK" -- 'sudo -k; sudo /usr/bin/true; echo rc=$?'
 grep -q 'rc=1' "$OUT" && ok "authenticate: someone else's token does not stand in for a password" \
     || bad "authenticate with a wrong token" "$(cat "$OUT")"
+
+# --- sudo -n and a rule that needs a password (docs/pam-module.md, "sudo -n") --
+# Without noninteractive_auth sudo refuses before PAM: no module runs, no
+# record. With it (a drop-in of this test, for user B only), sudo -n runs
+# authenticate: here a stack of this test with the token as a sufficient
+# alternative to Debian's password modules (common-auth), and a password
+# that B has, to show that sudo -n still reads none.
+# Each case runs in a shell of its own after sudo -K: no cached timestamp.
+run "$UB" JIT_TOKEN="$BTOK" -- bash -c 'sudo -K; sudo -n /usr/bin/true'
+expect "sudo -n, password rule: refused by sudo before PAM" 1 "a password is required" none
+echo "$UB:e2e-Pw-$$" | chpasswd
+cat > "$NIA_STACK" <<EOF
+# jit end-to-end test stack: token or password (removed after the run)
+auth     sufficient $ROOT/pam_jit.so config=$ROOT/pam_jit.conf
+@include common-auth
+account  required   $ROOT/pam_jit.so config=$ROOT/pam_jit.conf
+session  required   $ROOT/pam_jit.so config=$ROOT/pam_jit.conf
+EOF
+printf 'Defaults:%s noninteractive_auth, pam_service=%s, pam_login_service=%s\n' "$UB" "$E2E-nia" "$E2E-nia" > "$NIA_DROPIN.tmp"
+visudo -cqf "$NIA_DROPIN.tmp" || e2e_die "noninteractive_auth drop-in does not parse"
+install -m 0440 "$NIA_DROPIN.tmp" "$NIA_DROPIN"; rm -f "$NIA_DROPIN.tmp"
+run "$UB" JIT_TOKEN="$BTOK" -- bash -c 'sudo -K; sudo -n /usr/bin/true'
+expect "sudo -n, password rule, noninteractive_auth: the token authenticates" 0 "" "True ok"
+[ "$(decisions_since "$before" | cut -d' ' -f1-3 | tr '\n' ,)" = "True ok auth,True ok acct," ] \
+    && ok "noninteractive_auth: decided in authenticate and acct_mgmt" || bad "noninteractive_auth records" "$(decisions_since "$before")"
+run "$UB" -- bash -c 'sudo -K; sudo -n /usr/bin/true'
+expect "sudo -n, noninteractive_auth, no token: still refused" 1 "a password is required" none
+# -n still reads no password, not even B's right one from stdin with -S.
+before=$(log_lines)
+set +e
+echo "e2e-Pw-$$" | setpriv --reuid="$UB" --regid="$UB" --init-groups --reset-env \
+    env -i PATH=/usr/bin:/bin HOME=/ bash -c 'sudo -K; sudo -n -S /usr/bin/true' >"$OUT" 2>"$ERR"
+RC=$?
+set -e
+expect "sudo -n -S, noninteractive_auth: no password read, refused" 1 "a password is required" none
+rm -f "$NIA_DROPIN" "$NIA_STACK"
 
 # --- scripts and concurrency -----------------------------------------------------
 printf '#!/bin/sh\nset -e\nsudo -n /usr/bin/true\necho job-done\n' > "$home_a/job.sh"

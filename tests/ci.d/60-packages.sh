@@ -186,6 +186,13 @@ check "install: /var/lib/jit 0700 root" mode_is /var/lib/jit 700 root root
 check "install: /etc/security/jit 0755 root" mode_is /etc/security/jit 755 root root
 check "install: pam_jit.conf 0644 root" mode_is /etc/security/pam_jit.conf 644 root root
 check "install: drop-in source 0644" mode_is /usr/share/jit/sudoers-zz-jit 644 root root
+# The sshd snippet is shipped inert: only under /usr/share/jit, holding one
+# directive (AcceptEnv JIT_TOKEN); jit-ctl enable --ssh installs it (tested
+# with a real sshd in 42-pam-ssh.sh).
+check "install: sshd snippet source 0644" mode_is /usr/share/jit/sshd-jit.conf 644 root root
+check "install: sshd snippet inert (nothing in /etc/ssh/sshd_config.d)" absent /etc/ssh/sshd_config.d/jit.conf
+[ "$(grep -v '^[[:space:]]*\(#.*\)\{0,1\}$' "$R/usr/share/jit/sshd-jit.conf")" = "AcceptEnv JIT_TOKEN" ] \
+    && ok "install: sshd snippet holds AcceptEnv JIT_TOKEN only" || bad "install: sshd snippet contents"
 check "install: jit-verify" mode_is /usr/bin/jit-verify 755 root root
 check "install: jit-signer (signer package)" mode_is /usr/bin/jit-signer 755 root root
 for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz /usr/share/man/man8/jit-ctl.8.gz \
@@ -193,7 +200,8 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/bash-completion/completions/jit-verify /usr/share/zsh/vendor-completions/_jit-verify \
     /usr/share/fish/vendor_completions.d/jit-verify.fish /usr/share/bash-completion/completions/jit-signer \
     /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit \
-    /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md; do
+    /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md \
+    /usr/share/doc/libpam-jit/ssh.md; do
     check "install: $m" present "$m"
 done
 # --- the signer package: the service's user, unit, directories, and a run --
@@ -281,6 +289,12 @@ in_root jit-ctl --version
 check "jit-ctl --version" rc_is 0
 check "jit-ctl --version: the package's version" \
     grep -qx "jit-ctl $(dpkg-deb -f "$DEB" Version | sed 's/-[^-]*$//')" "$WORK/o"
+# This chroot has no sshd (an sshd installed here would start on the
+# machine's port 22): enable --ssh refuses and changes nothing.
+in_root jit-ctl enable --ssh
+check "enable --ssh: refused without sshd" rc_is 1
+check "enable --ssh: says why" err_has "sshd not found"
+check "enable --ssh: refused, nothing in /etc/ssh/sshd_config.d" absent /etc/ssh/sshd_config.d/jit.conf
 
 # enable
 in_root jit-ctl enable

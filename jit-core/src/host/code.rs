@@ -188,8 +188,8 @@ pub enum Verdict {
     /// authenticate without a token and without a prompt: not this module's
     /// business (the next module asks for the password).
     Abstain,
-    /// sudo may proceed.
-    Allow(Allowed),
+    /// sudo may proceed (boxed: the verified token is large, a denial small).
+    Allow(Box<Allowed>),
     /// sudo must not proceed.
     Deny(Denied),
 }

@@ -43,7 +43,10 @@ impl Decision {
         };
         let message = match &self.verdict {
             Verdict::Allow(a) => a.message.clone(),
-            Verdict::Deny(d) => d.message.clone(),
+            Verdict::Deny(d) => match &self.seen.attempted {
+                Some(a) => format!("{} ({a})", d.message),
+                None => d.message.clone(),
+            },
             Verdict::Abstain => String::new(),
         };
         ev.allowed = Some(self.verdict.is_allowed());

@@ -70,6 +70,8 @@ fn facts(hook: Hook) -> Facts {
         command: Ok(exec(&["/usr/bin/true"])),
         token: TokenInput::Given(token(&claims())),
         prompt: false,
+        ssh: false,
+        argv: vec!["sudo".into(), "/usr/bin/true".into()],
         now: NOW,
     }
 }
@@ -602,4 +604,152 @@ fn every_host_code_is_documented() {
             "{c} not in docs/pam-module.md"
         );
     }
+}
+
+#[test]
+fn no_token_over_ssh_says_how_to_send_one() {
+    let s = Fake::default();
+    for ssh in [false, true] {
+        let f = Facts {
+            token: TokenInput::Absent,
+            ssh,
+            ..facts(Hook::Account)
+        };
+        let d = decide(&f, &config(), &s);
+        let m = &denied(&d).message;
+        assert_eq!(denied(&d).code, DenyCode::NoToken);
+        assert!(m.starts_with("no JIT token: set JIT_TOKEN"), "{m}");
+        assert_eq!(m.contains("SendEnv JIT_TOKEN"), ssh, "{m}");
+        assert_eq!(m.contains("AcceptEnv JIT_TOKEN"), ssh, "{m}");
+    }
+    // With the prompt configured, a failed prompt over SSH points to ssh -t.
+    let f = Facts {
+        token: TokenInput::Absent,
+        prompt: true,
+        ssh: true,
+        ..facts(Hook::Account)
+    };
+    let d = decide(&f, &config(), &s);
+    let m = &denied(&d).message;
+    assert!(
+        m.contains("ssh -t") && m.contains("SendEnv JIT_TOKEN"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_command_denial_lists_what_the_token_grants() {
+    let s = Fake::default();
+    let f = Facts {
+        command: Ok(exec(&["/usr/bin/id"])),
+        ..facts(Hook::Account)
+    };
+    let d = decide(&f, &config(), &s);
+    assert_eq!(
+        denied(&d).message,
+        "command not granted: /usr/bin/id; this token grants: /usr/bin/true"
+    );
+    // Many grants are counted, not listed.
+    let mut c = claims();
+    c.cmds = (0..6)
+        .map(|i| Grant {
+            argv: vec![format!("/usr/bin/tool{i}")],
+            any_args: i % 2 == 0,
+        })
+        .collect();
+    let f = Facts {
+        token: TokenInput::Given(token(&c)),
+        ..f
+    };
+    let d = decide(&f, &config(), &s);
+    assert!(
+        denied(&d)
+            .message
+            .ends_with("; this token grants 6 commands (jit-signer inspect lists them)"),
+        "{}",
+        denied(&d).message
+    );
+    // A shell grant is named; a grant with further arguments shows "...".
+    let mut c = claims();
+    c.shell = true;
+    c.cmds[0].any_args = true;
+    let info = crate::token::decide(
+        &token(&c),
+        &Fake::default().trusted_keys().unwrap(),
+        NOW,
+        &crate::invocation::Invocation {
+            user: "alice".into(),
+            host_groups: vec!["unit".into()],
+            action: Action::List,
+            run_as_user: "root".into(),
+            run_as_group: None,
+        },
+        &VerifyOptions::default(),
+    )
+    .token
+    .unwrap();
+    assert_eq!(
+        text::grants_summary(&info),
+        "this token grants: /usr/bin/true ..., a shell (sudo -s / -i)"
+    );
+    // A shell denial lists the commands too.
+    let f = Facts {
+        command: Ok(Determined {
+            action: Action::Shell {
+                login: false,
+                argv: vec!["/bin/bash".into()],
+            },
+            run_as_user: RunAs::Default,
+            run_as_group: None,
+        }),
+        ..facts(Hook::Account)
+    };
+    let d = decide(&f, &config(), &s);
+    assert_eq!(
+        denied(&d).message,
+        "this token does not grant a shell; this token grants: /usr/bin/true"
+    );
+}
+
+#[test]
+fn an_undetermined_command_records_sudos_argv_without_a_token() {
+    let secret = "eyJ0eXAiOiJqaXQifQ.not-to-be-logged";
+    let f = Facts {
+        command: Err(
+            "setting environment variables through sudo (JIT_TOKEN=…) is not allowed".into(),
+        ),
+        argv: vec![
+            "sudo".into(),
+            "-n".into(),
+            format!("JIT_TOKEN={secret}"),
+            "/usr/bin/printf".into(),
+            "a b\x1b[2J".into(),
+        ],
+        ..facts(Hook::Account)
+    };
+    let d = decide(&f, &config(), &Fake::default());
+    assert_eq!(denied(&d).code, DenyCode::CommandUndetermined);
+    // The user is told the reason only; the record also has the argv.
+    assert!(!denied(&d).message.contains("argv"));
+    let ev = d.event(Hook::Account, None, 1);
+    let m = ev.message.unwrap();
+    assert!(!m.contains(secret), "{m}");
+    assert!(
+        m.ends_with(
+            r"(sudo's argv: sudo -n JIT_TOKEN=<token not logged> /usr/bin/printf \'a b\u{1b}[2J\')"
+        ),
+        "{m}"
+    );
+    // Bounded: a long argv is cut and the rest counted.
+    let long: Vec<String> = std::iter::once("sudo".to_string())
+        .chain((0..200).map(|i| format!("word-{i}")))
+        .collect();
+    let a = text::attempted(&long);
+    assert!(a.len() <= text::ATTEMPTED_MAX + 30, "{}", a.len());
+    assert!(a.ends_with("more words]"), "{a}");
+    // Control characters are escaped.
+    assert_eq!(
+        text::attempted(&["sudo".into(), "\u{1b}[31m".into()]),
+        r"sudo's argv: sudo \'\u{1b}[31m\'"
+    );
 }

@@ -339,6 +339,8 @@ fn lookups_token_user_watermark_edges() {
         approver: None,
         break_glass: false,
         max_uses: None,
+        grants: vec![],
+        shell: false,
     };
     assert_eq!(l.is_revoked_info(&info), Some(Revoked::TokenId));
     info.cti_hex = "00".repeat(16);
@@ -462,6 +464,8 @@ fn info(cti: [u8; 16], sub: &str, iat: i64) -> TokenInfo {
         approver: None,
         break_glass: false,
         max_uses: None,
+        grants: vec![],
+        shell: false,
     }
 }
 

@@ -2,8 +2,8 @@
 //! decoded token, then the invocation against its claims.
 
 use super::{
-    decode, decode_b64, encode_b64, grant_matches, rej, shell_quote, Claims, Decoded, Reason,
-    Rejection, TokenKind, MAX_LEEWAY_SECS,
+    decode, decode_b64, encode_b64, grant_matches, rej, shell_quote, Claims, Decoded, Grant,
+    Reason, Rejection, TokenKind, MAX_LEEWAY_SECS,
 };
 use crate::cose::assemble;
 use crate::invocation::{Action, Invocation};
@@ -50,6 +50,10 @@ pub struct TokenInfo {
     pub break_glass: bool,
     /// Max uses.
     pub max_uses: Option<u32>,
+    /// The command grants (what a command denial lists; never recorded).
+    pub grants: Vec<Grant>,
+    /// A shell is granted.
+    pub shell: bool,
 }
 
 impl TokenInfo {
@@ -68,6 +72,8 @@ impl TokenInfo {
             approver: c.approver.clone(),
             break_glass: c.break_glass,
             max_uses: c.max_uses,
+            grants: c.cmds.clone(),
+            shell: c.shell,
         }
     }
 }

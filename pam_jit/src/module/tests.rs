@@ -781,3 +781,48 @@ fn module_arguments_are_strict() {
         .iter()
         .any(|(e, m)| !e && m.contains("checked /usr/bin/true as root")));
 }
+
+/// SSH_CONNECTION in the invoking environment is gathered like JIT_TOKEN:
+/// a missing token inside an SSH session is told how to send one.
+#[test]
+fn no_token_in_an_ssh_session_names_sendenv() {
+    let f = Fixture::new("ssh");
+    for (env, ssh) in [
+        ("PATH=/usr/bin\0", false),
+        (
+            "PATH=/usr/bin\0SSH_CONNECTION=10.0.0.1 50000 10.0.0.2 22\0",
+            true,
+        ),
+    ] {
+        let mut os = f.os();
+        os.environ = env.as_bytes().to_vec();
+        let mut pam = alice();
+        assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+        assert!(pam.said_error("no JIT token"));
+        assert_eq!(pam.said_error("SendEnv JIT_TOKEN"), ssh);
+        assert_eq!(f.records().pop().unwrap()["reason_code"], "no_token");
+    }
+}
+
+/// `sudo JIT_TOKEN=<token> CMD`: the token is neither shown nor logged,
+/// and the record says what sudo was asked to do.
+#[test]
+fn a_token_given_as_a_sudo_argument_is_never_shown_or_logged() {
+    let f = Fixture::new("tokenarg");
+    let mut os = f.os();
+    os.cmdline = format!("sudo\0-n\0JIT_TOKEN={}\0/usr/bin/true\0", f.token).into_bytes();
+    os.environ = b"PATH=/usr/bin\0".to_vec();
+    let mut pam = alice();
+    assert_eq!(f.run(Hook::Account, &mut pam, &os), Outcome::Deny);
+    let said = format!("{:?}", pam.said.borrow());
+    assert!(!said.contains(&f.token), "{said}");
+    assert!(said.contains("JIT_TOKEN=…"), "{said}");
+    let log = std::fs::read_to_string(f.dir.join("audit.log")).unwrap();
+    assert!(!log.contains(&f.token));
+    let r = f.records().pop().unwrap();
+    assert_eq!(r["reason_code"], "command_undetermined");
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("(sudo's argv: sudo -n JIT_TOKEN=<token not logged> /usr/bin/true)"));
+}

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# A token sent over SSH (docs/ssh.md), end to end with the real OpenSSH: an
+# sshd of this test's own (own configuration, host key, pid file, on
+# 127.0.0.1 at a free high port; the system's /etc/ssh and port 22 are never
+# used) and the real ssh client with its own -F configuration (BatchMode, the
+# test user's own key, StrictHostKeyChecking against the test's known_hosts).
+# The test user logs in and runs sudo -n through the e2e PAM service
+# (tests/e2e/lib.sh). sshd accepts JIT_TOKEN only once `jit-ctl enable --ssh`
+# (pointed at this sshd's files) has installed the packaged snippet
+# packaging/ssh/sshd-jit.conf; `jit-ctl disable` removes it again.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
+# shellcheck source=../e2e/lib.sh
+. tests/e2e/lib.sh
+SSHD=/usr/sbin/sshd
+[ -x "$SSHD" ] || e2e_die "$SSHD missing (Debian package openssh-server: tools/install-deps.sh)"
+command -v ssh >/dev/null || e2e_die "ssh missing (Debian package openssh-client)"
+
+S=$ROOT/ssh
+SSHD_PID=
+# sshd needs its privilege separation directory; created here only if the
+# machine has none, and then removed again.
+PRIVSEP=/run/sshd
+made_privsep=no
+cleanup() {
+    if [ -n "$SSHD_PID" ]; then
+        kill "$SSHD_PID" 2>/dev/null || true
+        wait "$SSHD_PID" 2>/dev/null || true
+    fi
+    [ "$made_privsep" = yes ] && rmdir "$PRIVSEP" 2>/dev/null
+    e2e_teardown
+    rm -f "$OUT" "$ERR"
+}
+trap cleanup EXIT
+e2e_setup
+
+# shellcheck source=../e2e/tally.sh
+. tests/e2e/tally.sh
+
+if [ ! -d "$PRIVSEP" ]; then
+    install -d -m 0755 "$PRIVSEP"
+    made_privsep=yes
+fi
+
+# Key authentication only: a password of '*' is no password, but unlike
+# useradd's '!' it does not mark the account locked, which sshd (UsePAM no)
+# would refuse.
+usermod -p '*' "$UA"
+
+install -d -m 0755 "$S" "$S/sshd_config.d" "$S/authorized_keys"
+ssh-keygen -q -t ed25519 -N '' -C jit-e2e-host -f "$S/host_key"
+ssh-keygen -q -t ed25519 -N '' -C jit-e2e-client -f "$S/client_key"
+install -m 0644 "$S/client_key.pub" "$S/authorized_keys/$UA"
+# A free port on the loopback interface, chosen by the kernel.
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+cat > "$S/sshd_config" <<EOF
+# jit end-to-end sshd (removed after the run)
+Include $S/sshd_config.d/*.conf
+ListenAddress 127.0.0.1
+Port $PORT
+HostKey $S/host_key
+PidFile $S/sshd.pid
+AuthorizedKeysFile $S/authorized_keys/%u
+AllowUsers $UA
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin no
+StrictModes yes
+X11Forwarding no
+AllowTcpForwarding no
+PrintMotd no
+EOF
+"$SSHD" -t -f "$S/sshd_config" || e2e_die "the test's sshd configuration does not check"
+
+# The client: BatchMode, the test key only, the test's own known_hosts.
+echo "jit-e2e-web-1 $(cut -d' ' -f1-2 "$S/host_key.pub")" > "$S/known_hosts"
+for alias in jit-e2e-web-1 jit-e2e-plain; do
+    cat <<EOF
+Host $alias
+    HostName 127.0.0.1
+    Port $PORT
+    User $UA
+    HostKeyAlias jit-e2e-web-1
+    IdentityFile $S/client_key
+    IdentitiesOnly yes
+    BatchMode yes
+    StrictHostKeyChecking yes
+    UserKnownHostsFile $S/known_hosts
+    GlobalKnownHostsFile /dev/null
+    ConnectTimeout 10
+    LogLevel ERROR
+EOF
+    # Only the web-* host entry sends the token, as docs/ssh.md advises.
+    [ "$alias" = jit-e2e-web-1 ] && echo "    SendEnv JIT_TOKEN"
+done > "$S/ssh_config"
+
+"$SSHD" -f "$S/sshd_config" -D -e 2>"$S/sshd.log" &
+SSHD_PID=$!
+
+# wait_sshd WHAT: poll (bounded: 10 s) until this sshd accepts a login;
+# fail the run if it does not.
+wait_sshd() {
+    local i
+    for i in $(seq 100); do
+        kill -0 "$SSHD_PID" 2>/dev/null || e2e_die "sshd exited ($1): $(tail -n 5 "$S/sshd.log")"
+        if [ -s "$S/sshd.pid" ] && ssh -F "$S/ssh_config" jit-e2e-plain true </dev/null >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    e2e_die "sshd does not accept logins on 127.0.0.1:$PORT ($1): $(tail -n 5 "$S/sshd.log")"
+}
+wait_sshd "start"
+[ "$(cat "$S/sshd.pid")" = "$SSHD_PID" ] && ok "sshd of the test started on 127.0.0.1:$PORT (own config, key, pid file)" \
+    || bad "sshd pid file" "$(cat "$S/sshd.pid") is not $SSHD_PID"
+
+# on_host ALIAS [VAR=value...] -- REMOTE COMMAND: ssh as the test user (the
+# client runs with exactly these variables); stdout, stderr and the status
+# go to $OUT, $ERR and $RC as for as_user.
+on_host() {
+    local alias=$1; shift
+    local envs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    before=$(log_lines)
+    set +e
+    env -i PATH=/usr/bin:/bin HOME=/nonexistent "${envs[@]}" \
+        ssh -F "$S/ssh_config" "$alias" "$@" </dev/null >"$OUT" 2>"$ERR"
+    RC=$?
+    set -e
+}
+
+# last_decision: "allowed reason_code" of the last decision record.
+last_decision() {
+    /usr/bin/python3 - "$ROOT/log/audit.log" "$before" <<'EOF'
+import json, sys
+try:
+    lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+except FileNotFoundError:
+    lines = []
+d = [json.loads(l) for l in lines[int(sys.argv[2]):]]
+d = [r for r in d if r["kind"] == "decision"]
+print(f'{d[-1]["allowed"]} {d[-1]["reason_code"]}' if d else "none")
+EOF
+}
+
+# check NAME WANT_RC WANT_DECISION [STDERR_SUBSTRING...]
+check() {
+    local name=$1 want_rc=$2 want_dec=$3; shift 3
+    local got s
+    got=$(last_decision)
+    if [ "$RC" != "$want_rc" ]; then bad "$name" "exit status $RC, wanted $want_rc"; return; fi
+    if [ "$got" != "$want_dec" ]; then bad "$name" "last decision '$got', wanted '$want_dec'"; return; fi
+    for s in "$@"; do
+        grep -qF -- "$s" "$ERR" || { bad "$name" "stderr lacks '$s'"; return; }
+    done
+    ok "$name"
+}
+
+TOK=$(e2e_issue --user "$UA" --host-group e2e-hosts --command "/usr/bin/id -un" --reason "e2e ssh")
+
+# --- before jit-ctl enable --ssh: sshd drops JIT_TOKEN ------------------------
+on_host jit-e2e-web-1 JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -un
+check "SendEnv without AcceptEnv: denied, told how to send the token" 1 "False no_token" \
+    "no JIT token" "SendEnv JIT_TOKEN" "AcceptEnv JIT_TOKEN"
+grep -qF "$TOK" "$ERR" && bad "no token over ssh: the message holds no token" "token on stderr" || true
+
+# A snippet that breaks sshd's configuration is refused and put back; sshd
+# keeps running with its checked configuration.
+ctl() {
+    JIT_CTL_SSHD_CONFIG="$S/sshd_config" JIT_CTL_SSH_SNIPPET="$S/sshd_config.d/jit.conf" \
+        JIT_CTL_SSHD_PIDFILE="$S/sshd.pid" JIT_CTL_DROPIN="$S/no-sudoers-dropin" \
+        sh packaging/sbin/jit-ctl "$@"
+}
+printf 'AcceptEnv JIT_TOKEN\nNoSuchSshdOption yes\n' > "$S/broken-snippet"
+set +e
+JIT_CTL_SSH_SOURCE="$S/broken-snippet" ctl enable --ssh >"$OUT" 2>"$ERR"; RC=$?
+set -e
+if [ "$RC" = 1 ] && [ ! -e "$S/sshd_config.d/jit.conf" ] && grep -q "does not check" "$ERR" \
+    && [ -z "$(ls -A "$S/sshd_config.d")" ] && "$SSHD" -t -f "$S/sshd_config"; then
+    ok "jit-ctl enable --ssh: a snippet failing sshd -t is not left in place, nothing reloaded"
+else
+    bad "jit-ctl enable --ssh with a broken snippet" "rc $RC, dir: $(ls -A "$S/sshd_config.d")"
+fi
+
+# --- jit-ctl enable --ssh: the packaged snippet, checked, sshd reloaded -------
+set +e
+JIT_CTL_SSH_SOURCE=packaging/ssh/sshd-jit.conf ctl enable --ssh >"$OUT" 2>"$ERR"; RC=$?
+set -e
+if [ "$RC" = 0 ] && cmp -s packaging/ssh/sshd-jit.conf "$S/sshd_config.d/jit.conf" \
+    && grep -q "reloaded sshd (pid $SSHD_PID)" "$OUT"; then
+    ok "jit-ctl enable --ssh: snippet installed, sshd -t passed, sshd reloaded"
+else
+    bad "jit-ctl enable --ssh" "rc $RC: $(cat "$OUT")"
+fi
+wait_sshd "reload after enable --ssh"
+"$SSHD" -T -f "$S/sshd_config" -C user="$UA",host=localhost,addr=127.0.0.1 >"$S/sshd-T" 2>&1 || true
+grep -qix 'acceptenv JIT_TOKEN' "$S/sshd-T" && ok "sshd -T: AcceptEnv JIT_TOKEN in effect" \
+    || bad "sshd -T" "no acceptenv JIT_TOKEN: $(grep -i acceptenv "$S/sshd-T"; tail -n 3 "$S/sshd-T")"
+
+on_host jit-e2e-web-1 JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -un
+check "SendEnv JIT_TOKEN + AcceptEnv: sudo -n allowed over ssh" 0 "True ok"
+grep -qx root "$OUT" && ok "over ssh: the command ran as root" || bad "over ssh: command output" "$(cat "$OUT")"
+
+on_host jit-e2e-web-1 JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -gn
+check "over ssh: a command the token does not grant is denied" 1 "False command_not_granted" \
+    "this token grants: /usr/bin/id -un"
+
+on_host jit-e2e-plain JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -un
+check "a host entry without SendEnv: denied, told to add SendEnv" 1 "False no_token" \
+    "SendEnv JIT_TOKEN"
+
+on_host jit-e2e-web-1 -- sudo -n /usr/bin/id -un
+check "no token in the client's environment: denied, told to add SendEnv" 1 "False no_token" \
+    "SendEnv JIT_TOKEN"
+
+# What docs/ssh.md warns about: ssh -v shows the token it sends.
+before=$(log_lines)
+set +e
+env -i PATH=/usr/bin:/bin HOME=/nonexistent JIT_TOKEN="$TOK" \
+    ssh -v -o LogLevel=DEBUG1 -F "$S/ssh_config" jit-e2e-web-1 true </dev/null >"$OUT" 2>"$ERR"
+set -e
+grep -qF "setting env JIT_TOKEN = \"$TOK\"" "$ERR" && ok "ssh -v prints the token it sends (documented warning)" \
+    || bad "ssh -v" "the token was not in the debug output"
+
+# --- jit-ctl disable: snippet removed, sshd reloaded, token dropped again -----
+set +e
+ctl disable >"$OUT" 2>"$ERR"; RC=$?
+set -e
+if [ "$RC" = 0 ] && [ -z "$(ls -A "$S/sshd_config.d")" ] && grep -q "reloaded sshd (pid $SSHD_PID)" "$OUT"; then
+    ok "jit-ctl disable: snippet removed, sshd reloaded"
+else
+    bad "jit-ctl disable" "rc $RC: $(cat "$OUT") $(ls -A "$S/sshd_config.d")"
+fi
+wait_sshd "reload after disable"
+on_host jit-e2e-web-1 JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -un
+check "after jit-ctl disable: the token no longer arrives" 1 "False no_token" "SendEnv JIT_TOKEN"
+
+echo
+tally_end pam-ssh
