@@ -32,7 +32,8 @@ pub(crate) struct ServiceArgs {
     socket: Option<PathBuf>,
     /// Make the call on the signer host [USER@]HOST through ssh (BatchMode):
     /// there, the caller is your SSH login. Host options (port, key) come
-    /// from ~/.ssh/config.
+    /// from ~/.ssh/config; $JIT_SIGNER_SSH replaces the ssh command (e.g.
+    /// "ssh -F FILE"), $JIT_SIGNER_REMOTE names jit-signer on the signer host.
     #[arg(long, value_name = "[USER@]HOST")]
     remote: Option<String>,
 }
@@ -67,28 +68,30 @@ impl ServiceArgs {
         if host.starts_with('-') || host.is_empty() {
             return Err(crate::usage(anyhow!("--remote {host:?} is not a host")));
         }
-        let mut cmd = Command::new("ssh");
-        cmd.args([
-            "-o",
-            "BatchMode=yes",
-            "-T",
-            "--",
-            host,
-            "jit-signer",
-            "relay",
-        ]);
+        // Only plain words cross to the remote shell.
+        let plain = |what: &str, s: &str| -> Result<String, Fail> {
+            let ok = !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+            ok.then(|| s.to_string()).ok_or_else(|| {
+                crate::usage(anyhow!("{what} {s:?} must be a plain path with --remote"))
+            })
+        };
+        // $JIT_SIGNER_SSH: the ssh command (words), e.g. "ssh -F ~/.ssh/jit";
+        // $JIT_SIGNER_REMOTE: jit-signer's path on the signer host.
+        let ssh = std::env::var("JIT_SIGNER_SSH").unwrap_or_default();
+        let mut words = ssh.split_whitespace();
+        let mut cmd = Command::new(words.next().unwrap_or("ssh"));
+        cmd.args(words);
+        let remote = std::env::var("JIT_SIGNER_REMOTE")
+            .ok()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "jit-signer".into());
+        let remote = plain("$JIT_SIGNER_REMOTE", &remote)?;
+        cmd.args(["-o", "BatchMode=yes", "-T", "--", host, &remote, "relay"]);
         if let Some(s) = &self.socket {
-            // Only a plain path crosses to the remote shell.
-            let s = s
-                .to_str()
-                .filter(|s| {
-                    s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
-                })
-                .ok_or_else(|| {
-                    crate::usage(anyhow!("--socket with --remote must be a plain path"))
-                })?;
-            cmd.args(["--socket", s]);
+            let s = s.to_str().unwrap_or("");
+            cmd.args(["--socket", &plain("--socket", s)?]);
         }
         let mut child = cmd
             .stdin(Stdio::piped())

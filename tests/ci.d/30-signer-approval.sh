@@ -12,12 +12,13 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
+# shellcheck source=../e2e/signer.sh
+. tests/e2e/signer.sh
 RB=jit-req-b   # approver
 RC_=jit-req-c  # not an approver, tries to cheat
-SVC=jit-e2e-svc  # the service's own user
 cleanup() {
-    signer_stop
-    for u in "$RB" "$RC_" "$SVC"; do
+    signer_teardown
+    for u in "$RB" "$RC_"; do
         if id "$u" >/dev/null 2>&1; then
             pkill -KILL -u "$u" 2>/dev/null || true
             userdel --remove "$u" 2>/dev/null || true
@@ -33,8 +34,6 @@ for u in "$RB" "$RC_"; do
     id "$u" >/dev/null 2>&1 && userdel --remove "$u"
     useradd --create-home --shell /bin/bash "$u"
 done
-id "$SVC" >/dev/null 2>&1 && userdel --remove "$SVC"
-useradd --system --no-create-home --shell /usr/sbin/nologin "$SVC"
 getent group jit-req-leads >/dev/null && groupdel jit-req-leads
 groupadd jit-req-leads
 
@@ -70,37 +69,8 @@ approval = false
 break_glass = true
 EOF
 chmod 0644 "$POLICY"
-# The service's own directory: the key (0600, its user's), the ledger, the
-# requests; the socket in a directory anyone can traverse.
-install -d -o "$SVC" -g "$SVC" -m 0700 "$ROOT/svc"
-install -o "$SVC" -m 0600 "$ROOT/signer/e2e-k1.key" "$ROOT/svc/k1.key"
-install -d -o "$SVC" -g "$SVC" -m 0755 "$ROOT/svc-run"
-SOCK=$ROOT/svc-run/socket
-SLEDGER=$ROOT/svc/ledger.log
+signer_setup jit-e2e-svc "$POLICY"
 S=$BIN/jit-signer
-SVC_PID=
-# signer_start [PREFIX...]: run the service as $SVC (under PREFIX, e.g.
-# faketime) and wait until it answers.
-signer_start() {
-    setpriv --reuid="$SVC" --regid="$SVC" --init-groups --reset-env \
-        env -i PATH=/usr/bin:/bin "$@" "$S" serve --socket "$SOCK" --state-dir "$ROOT/svc" \
-        --policy "$POLICY" --key "$ROOT/svc/k1.key" --ledger "$SLEDGER" --signer-name e2e-signer \
-        </dev/null >/dev/null 2>>"$ROOT/serve.log" &
-    SVC_PID=$!
-    local i
-    for i in $(seq 1 200); do
-        if "$S" status --socket "$SOCK" >/dev/null 2>&1; then return 0; fi
-        kill -0 "$SVC_PID" 2>/dev/null || e2e_die "jit-signer serve exited: $(tail -3 "$ROOT/serve.log")"
-        sleep 0.05
-    done
-    e2e_die "jit-signer serve did not answer within 10 s"
-}
-signer_stop() {
-    [ -n "${SVC_PID:-}" ] || return 0
-    kill -KILL "$SVC_PID" 2>/dev/null || true
-    wait "$SVC_PID" 2>/dev/null || true
-    SVC_PID=
-}
 signer_start
 
 call() { local u=$1; shift; as_user "$u" JIT_SIGNER_SOCKET="$SOCK" -- "$S" "$@"; }

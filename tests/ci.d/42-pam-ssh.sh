@@ -13,22 +13,12 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release}
 # shellcheck source=../e2e/lib.sh
 . tests/e2e/lib.sh
-SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || e2e_die "$SSHD missing (Debian package openssh-server: tools/install-deps.sh)"
-command -v ssh >/dev/null || e2e_die "ssh missing (Debian package openssh-client)"
+# shellcheck source=../e2e/sshd.sh
+. tests/e2e/sshd.sh
 
 S=$ROOT/ssh
-SSHD_PID=
-# sshd needs its privilege separation directory; created here only if the
-# machine has none, and then removed again.
-PRIVSEP=/run/sshd
-made_privsep=no
 cleanup() {
-    if [ -n "$SSHD_PID" ]; then
-        kill "$SSHD_PID" 2>/dev/null || true
-        wait "$SSHD_PID" 2>/dev/null || true
-    fi
-    [ "$made_privsep" = yes ] && rmdir "$PRIVSEP" 2>/dev/null
+    sshd_stop
     e2e_teardown
     rm -f "$OUT" "$ERR"
 }
@@ -38,85 +28,13 @@ e2e_setup
 # shellcheck source=../e2e/tally.sh
 . tests/e2e/tally.sh
 
-if [ ! -d "$PRIVSEP" ]; then
-    install -d -m 0755 "$PRIVSEP"
-    made_privsep=yes
-fi
-
-# Key authentication only: a password of '*' is no password, but unlike
-# useradd's '!' it does not mark the account locked, which sshd (UsePAM no)
-# would refuse.
-usermod -p '*' "$UA"
-
-install -d -m 0755 "$S" "$S/sshd_config.d" "$S/authorized_keys"
-ssh-keygen -q -t ed25519 -N '' -C jit-e2e-host -f "$S/host_key"
-ssh-keygen -q -t ed25519 -N '' -C jit-e2e-client -f "$S/client_key"
-install -m 0644 "$S/client_key.pub" "$S/authorized_keys/$UA"
-# A free port on the loopback interface, chosen by the kernel.
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-cat > "$S/sshd_config" <<EOF
-# jit end-to-end sshd (removed after the run)
-Include $S/sshd_config.d/*.conf
-ListenAddress 127.0.0.1
-Port $PORT
-HostKey $S/host_key
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys/%u
-AllowUsers $UA
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin no
-StrictModes yes
-X11Forwarding no
-AllowTcpForwarding no
-PrintMotd no
-EOF
-"$SSHD" -t -f "$S/sshd_config" || e2e_die "the test's sshd configuration does not check"
-
-# The client: BatchMode, the test key only, the test's own known_hosts.
-echo "jit-e2e-web-1 $(cut -d' ' -f1-2 "$S/host_key.pub")" > "$S/known_hosts"
-for alias in jit-e2e-web-1 jit-e2e-plain; do
-    cat <<EOF
-Host $alias
-    HostName 127.0.0.1
-    Port $PORT
-    User $UA
-    HostKeyAlias jit-e2e-web-1
-    IdentityFile $S/client_key
-    IdentitiesOnly yes
-    BatchMode yes
-    StrictHostKeyChecking yes
-    UserKnownHostsFile $S/known_hosts
-    GlobalKnownHostsFile /dev/null
-    ConnectTimeout 10
-    LogLevel ERROR
-EOF
-    # Only the web-* host entry sends the token, as docs/ssh.md advises.
-    [ "$alias" = jit-e2e-web-1 ] && echo "    SendEnv JIT_TOKEN"
-done > "$S/ssh_config"
-
-"$SSHD" -f "$S/sshd_config" -D -e 2>"$S/sshd.log" &
-SSHD_PID=$!
-
-# wait_sshd WHAT: poll (bounded: 10 s) until this sshd accepts a login;
-# fail the run if it does not.
-wait_sshd() {
-    local i
-    for i in $(seq 100); do
-        kill -0 "$SSHD_PID" 2>/dev/null || e2e_die "sshd exited ($1): $(tail -n 5 "$S/sshd.log")"
-        if [ -s "$S/sshd.pid" ] && ssh -F "$S/ssh_config" jit-e2e-plain true </dev/null >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    e2e_die "sshd does not accept logins on 127.0.0.1:$PORT ($1): $(tail -n 5 "$S/sshd.log")"
-}
-wait_sshd "start"
-[ "$(cat "$S/sshd.pid")" = "$SSHD_PID" ] && ok "sshd of the test started on 127.0.0.1:$PORT (own config, key, pid file)" \
+sshd_setup "$S" "$UA"
+sshd_start
+[ "$(cat "$S/sshd.pid")" = "$SSHD_PID" ] && ok "sshd of the test started on 127.0.0.1:$SSH_PORT (own config, key, pid file)" \
     || bad "sshd pid file" "$(cat "$S/sshd.pid") is not $SSHD_PID"
+# The client runs as root here, with the test user's key and configuration.
+cp "$S/client-$UA/config" "$S/ssh_config"
+wait_sshd() { sshd_wait "$@"; }
 
 # on_host ALIAS [VAR=value...] -- REMOTE COMMAND: ssh as the test user (the
 # client runs with exactly these variables); stdout, stderr and the status
