@@ -7,6 +7,7 @@ use jit_core::ledger::load::{self, Ledger, LedgerCheck};
 use jit_core::ledger::report::{self, HostUsage, Window};
 use jit_core::ledger::standing;
 use jit_core::log::query;
+use jit_core::log::record::hex;
 use jit_core::log::verify::{self, Class, Outcome, Report as VReport, SealKey};
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,15 +15,20 @@ use std::path::PathBuf;
 /// How to find and check the ledger (shared by standing and report).
 #[derive(Args, Debug)]
 pub struct LedgerOpts {
-    /// Ledger segments (any order: they are sorted by first seq).
+    /// Ledger segments (any order: they are sorted by first seq). Segments
+    /// of several ledgers (several signers) are grouped by log id, each
+    /// verified, and answered from together.
     #[arg(long, value_name = "FILE", num_args = 1.., default_value = jit_core::ledger::DEFAULT_LEDGER_PATH)]
     pub ledger: Vec<PathBuf>,
-    /// The ledger's initial seal key (NAME.seal-key.initial): check forward integrity.
+    /// The ledger's initial seal key (NAME.seal-key.initial): check forward
+    /// integrity. Repeatable with several ledgers: each key goes to the
+    /// ledger of its log id.
     #[arg(long, value_name = "FILE")]
-    pub seal_key: Option<PathBuf>,
+    pub seal_key: Vec<PathBuf>,
     /// The ledger's state file (NAME.state): detect records cut from the end.
+    /// Repeatable with several ledgers, as --seal-key.
     #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    pub state: Vec<PathBuf>,
     /// Accept chains whose oldest segment starts with a continue record (older segments gone).
     #[arg(long)]
     pub partial: bool,
@@ -37,9 +43,22 @@ pub struct LedgerOpts {
 
 /// Verified (or, with --unverified, merely read) inputs.
 struct Loaded {
+    /// The entries of every ledger given, each list in time order.
     ledger: Ledger,
-    report: VReport,
+    /// One verification report per ledger (log id), in log-id order.
+    reports: Vec<VReport>,
     verified: bool,
+}
+
+impl Loaded {
+    /// The verification as `--json` gives it: the report of the one ledger,
+    /// or, with several ledgers (several signers), an array of them.
+    fn verification_json(&self) -> serde_json::Value {
+        match self.reports.as_slice() {
+            [one] => serde_json::to_value(one).unwrap_or_default(),
+            many => serde_json::to_value(many).unwrap_or_default(),
+        }
+    }
 }
 
 fn finding_lines(what: &str, r: &VReport) -> Vec<String> {
@@ -99,40 +118,77 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 fn load(o: &LedgerOpts) -> Result<Loaded> {
+    // Several ledgers (one per signer) are told apart by log id.
     let groups = load::group_segments(&o.ledger).context("reading the ledger")?;
-    if groups.len() != 1 {
+    let mut keys: Vec<SealKey> = o
+        .seal_key
+        .iter()
+        .map(|p| SealKey::read(p))
+        .collect::<Result<_, _>>()
+        .context("reading the seal key")?;
+    let mut states: Vec<jit_core::log::state::State> = o
+        .state
+        .iter()
+        .map(|p| verify::read_state(p))
+        .collect::<Result<_, _>>()
+        .context("reading the state file")?;
+    let several = groups.len() > 1;
+    let mut ledger = Ledger::default();
+    let mut reports = Vec::new();
+    let mut verified = true;
+    for files in &groups {
+        let id = load::log_id_of(files).context("reading the ledger")?;
+        // One ledger: its key and state whatever they name (a mismatch is a
+        // finding); several: each goes to the ledger of its log id.
+        let mine = |log_id: &[u8; 16]| !several || id.as_deref() == Some(&hex(log_id)[..]);
+        let check = LedgerCheck {
+            seal_key: keys
+                .iter()
+                .position(|k| mine(&k.log_id))
+                .map(|i| keys.remove(i)),
+            state: states
+                .iter()
+                .position(|st| mine(&st.log_id))
+                .map(|i| states.remove(i)),
+            partial: o.partial,
+        };
+        let report = load::verify_ledger(files, check).context("verifying the ledger")?;
+        let name = match (&id, several) {
+            (Some(id), true) => format!("ledger {id}"),
+            _ => "ledger".to_string(),
+        };
+        verified &= judge(&name, &report, o.unverified)?;
+        if verified && !report.forward_integrity_checked {
+            eprintln!(
+                "jit-verify: note: {name} forward integrity NOT checked (no --seal-key): only the plain hash chain"
+            );
+        }
+        let l = load::read_ledger(files).context("reading the ledger")?;
+        ledger.issued.extend(l.issued);
+        ledger.refused.extend(l.refused);
+        ledger.revoked.extend(l.revoked);
+        reports.push(report);
+    }
+    if let Some(k) = keys.first() {
         bail!(
-            "the --ledger files belong to {} different logs; give the segments of one ledger",
-            groups.len()
+            "--seal-key for log {} matches no --ledger given",
+            hex(&k.log_id)
         );
     }
-    let files = groups.into_iter().next().unwrap_or_default();
-    let check = LedgerCheck {
-        seal_key: o
-            .seal_key
-            .as_ref()
-            .map(|p| SealKey::read(p))
-            .transpose()
-            .context("reading the seal key")?,
-        state: o
-            .state
-            .as_ref()
-            .map(|p| verify::read_state(p))
-            .transpose()
-            .context("reading the state file")?,
-        partial: o.partial,
-    };
-    let report = load::verify_ledger(&files, check).context("verifying the ledger")?;
-    let verified = judge("ledger", &report, o.unverified)?;
-    if verified && !report.forward_integrity_checked {
-        eprintln!(
-            "jit-verify: note: ledger forward integrity NOT checked (no --seal-key): only the plain hash chain"
+    if let Some(st) = states.first() {
+        bail!(
+            "--state of log {} matches no --ledger given",
+            hex(&st.log_id)
         );
     }
-    let ledger = load::read_ledger(&files).context("reading the ledger")?;
+    // Several signers: one history, in time order (stable: ledger order
+    // within a ledger).
+    ledger.issued.sort_by(|a, b| a.time.cmp(&b.time));
+    ledger.refused.sort_by(|a, b| a.time.cmp(&b.time));
+    ledger.revoked.sort_by(|a, b| a.time.cmp(&b.time));
     Ok(Loaded {
         ledger,
-        report,
+        reports,
         verified,
     })
 }
@@ -157,7 +213,7 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
         let v = serde_json::json!({
             "at": s.at,
             "verified": l.verified,
-            "verification": l.report,
+            "verification": l.verification_json(),
             "revocation_version": s.revocation_version,
             "live": s.live,
             "revoked": s.revoked,
@@ -170,10 +226,16 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
         }
         writeln!(
             out,
-            "live grants at {} ({} in the ledger, last seq {}; revocation list {})",
+            "live grants at {} ({} in {}; revocation list {})",
             s.at,
             l.ledger.issued.len(),
-            l.report.last_seq.map_or("-".into(), |q| q.to_string()),
+            match l.reports.as_slice() {
+                [one] => format!(
+                    "the ledger, last seq {}",
+                    one.last_seq.map_or("-".into(), |q| q.to_string())
+                ),
+                many => format!("{} ledgers", many.len()),
+            },
             s.revocation_version
                 .map_or("none".into(), |v| format!("v{v} in force"))
         )?;
@@ -266,7 +328,7 @@ pub fn report(
     if o.json {
         let v = serde_json::json!({
             "verified": verified,
-            "ledger_verification": l.report,
+            "ledger_verification": l.verification_json(),
             "log_verification": checks.iter().map(|(_, r)| r).collect::<Vec<_>>(),
             "window": rep.window,
             "approvals": rep.approvals,

@@ -361,7 +361,8 @@ fn rotated_segments_in_any_order_cut_tail_and_foreign_ledgers() {
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
     assert!(String::from_utf8_lossy(&o.stderr).contains("[state_mismatch]"));
-    // Two different ledgers at once: an error, not a merged answer.
+    // Two ledgers (two signers) at once: grouped by log id, each verified,
+    // answered from together.
     let other = format!("{dir}/m/ledger.log");
     issue(&other, "carol");
     let o = run(
@@ -373,8 +374,61 @@ fn rotated_segments_in_any_order_cut_tail_and_foreign_ledgers() {
             "--ledger",
             &seg1,
             &other,
+            "--json",
         ],
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("2 different logs"));
+    let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    let users: Vec<&str> = j["live"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["user"].as_str().unwrap())
+        .collect();
+    assert!(
+        users.contains(&"alice") && users.contains(&"carol"),
+        "{users:?}"
+    );
+    assert_eq!(j["verification"].as_array().unwrap().len(), 2);
+    // Each seal key goes to the ledger of its log id (either order).
+    let key_m = format!("{dir}/m/ledger.seal-key.initial");
+    let key_l = format!("{dir}/l/ledger.seal-key.initial");
+    let o = run(
+        &v,
+        &[
+            "standing",
+            "--at",
+            "2027-01-15 08:30",
+            "--ledger",
+            &seg1,
+            &other,
+            "--seal-key",
+            &key_m,
+            "--seal-key",
+            &key_l,
+        ],
+    );
+    let text = ok(&o);
+    assert!(text.contains("in 2 ledgers"), "{text}");
+    // A key of neither ledger: refused.
+    let o = run(
+        &v,
+        &[
+            "standing",
+            "--at",
+            "2027-01-15 08:30",
+            "--ledger",
+            &other,
+            "--seal-key",
+            &key_m,
+            "--seal-key",
+            &key_l,
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("matches no --ledger"));
 }

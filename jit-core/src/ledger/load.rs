@@ -91,6 +91,15 @@ pub fn group_segments(files: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>, LoadError>
         .collect())
 }
 
+/// The log id of a ledger's segments (hex), from its first segment's first
+/// record; `None` if it holds no readable record.
+pub fn log_id_of(files: &[PathBuf]) -> Result<Option<String>, LoadError> {
+    match files.first() {
+        Some(f) => Ok(first_record(f)?.0),
+        None => Ok(None),
+    }
+}
+
 /// How to verify a ledger.
 #[derive(Default)]
 pub struct LedgerCheck {
