@@ -2,8 +2,10 @@
 # The jit demo, end to end on this machine (run as root on Debian 12):
 # install dependencies, build, make a signing key, trust it, issue a token,
 # run one sudo that the token allows and one it does not, revoke the token,
-# use a single-use break-glass token, verify the audit log (break-glass uses
-# listed for review), and ask the issuance ledger who held access.
+# use a single-use break-glass token, let a team use the signing service
+# (request, approval by another user, collection, sudo), verify the audit log
+# (break-glass uses listed for review), and ask the issuance ledgers who held
+# access and how approvals went.
 # Everything is isolated (a demo user, a dedicated PAM service and sudoers
 # drop-in, files under /run/jit-demo) and removed at the end.
 set -euo pipefail
@@ -17,7 +19,9 @@ BIN=$CARGO_TARGET_DIR/release
 E2E=jit-demo
 # shellcheck source=../tests/e2e/lib.sh
 . tests/e2e/lib.sh
-trap 'e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
+# shellcheck source=../tests/e2e/signer.sh
+. tests/e2e/signer.sh
+trap 'signer_teardown; e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; }
@@ -64,7 +68,42 @@ as_user "$UA" JIT_TOKEN="$BG" -- sudo -n /usr/bin/id
 cat "$OUT" "$ERR"; echo "exit status: $RC"
 [ "$RC" != 0 ] || e2e_die "the break-glass token was used twice"
 
-say "7. the audit log"
+say "7. a team: the signing service holds the key; $UA asks, $UB approves, $UA collects"
+cat > "$ROOT/policy.toml" <<EOF
+[[rule]]
+name = "demo-id"
+users = ["$UA"]
+host_groups = ["e2e-hosts"]
+commands = ["/usr/bin/id"]
+max_ttl = "1h"
+approvers = ["$UB"]
+EOF
+chmod 0644 "$ROOT/policy.toml"
+signer_setup jit-demo-svc "$ROOT/policy.toml"
+signer_start
+show "jit-signer serve --policy policy.toml --key e2e-k1.key   # as its own user, socket $SOCK"
+show "jit-signer request --host-group e2e-hosts --command /usr/bin/id --reason 'DEMO-2 check ids'   # as $UA"
+as_user "$UA" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" request --host-group e2e-hosts \
+    --command /usr/bin/id --reason "DEMO-2 check ids"
+cat "$OUT" "$ERR"
+RID=$(head -n 1 "$OUT")
+show "jit-signer requests   # as $UB"
+as_user "$UB" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" requests
+cat "$OUT"
+show "jit-signer approve $RID   # as $UB"
+as_user "$UB" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" approve "$RID"
+cat "$OUT" "$ERR"
+[ "$RC" = 0 ] || e2e_die "the approval failed"
+show "jit-signer fetch $RID   # as $UA"
+as_user "$UA" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" fetch "$RID"
+TEAM_TOKEN=$(head -n 1 "$OUT")
+echo "${TEAM_TOKEN:0:60}..."
+show "JIT_TOKEN=... sudo -n /usr/bin/id   # as $UA"
+as_user "$UA" JIT_TOKEN="$TEAM_TOKEN" -- sudo -n /usr/bin/id
+cat "$OUT" "$ERR"; echo "exit status: $RC"
+[ "$RC" = 0 ] || e2e_die "the approved token was refused"
+
+say "8. the audit log"
 /usr/bin/python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
@@ -74,13 +113,13 @@ for l in open(sys.argv[1]):
           "BREAK-GLASS" if r.get("break_glass") else "")
 ' "$ROOT/log/audit.log"
 
-say "8. jit-verify log with the initial seal key and the state file"
+say "9. jit-verify log with the initial seal key and the state file"
 show "jit-verify log --seal-key seal-key.initial --state log.state audit.log"
 "$BIN/jit-verify" log --seal-key "$ROOT/state/seal-key.initial" --state "$ROOT/state/log.state" "$ROOT/log/audit.log"
 
-say "9. the signer's issuance ledger: who held access, and how it was used"
-show "jit-verify standing --at NOW --ledger ledger.log"
-"$BIN/jit-verify" standing --at "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" --ledger "$E2E_LEDGER"
-show "jit-verify report --ledger ledger.log --log audit.log"
-"$BIN/jit-verify" report --ledger "$E2E_LEDGER" --log "$ROOT/log/audit.log"
+say "10. the issuance ledgers (the operator's and the service's): who held access, and how it was used"
+show "jit-verify standing --at NOW --ledger ledger.log service-ledger.log"
+"$BIN/jit-verify" standing --at "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" --ledger "$E2E_LEDGER" "$SLEDGER"
+show "jit-verify report --ledger ledger.log service-ledger.log --log audit.log"
+"$BIN/jit-verify" report --ledger "$E2E_LEDGER" "$SLEDGER" --log "$ROOT/log/audit.log"
 say "demo complete; cleaning up"

@@ -211,7 +211,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Fail> {
 }
 
 pub(crate) fn relative(t: i64, now: i64) -> String {
-    if t >= now {
+    if t > now {
         format!("in {}", token::human_duration(t.abs_diff(now)))
     } else {
         format!("{} ago", token::human_duration(now.abs_diff(t)))

@@ -26,10 +26,14 @@ pub(crate) fn describe(r: &RequestInfo) -> String {
     if a.shell {
         what.push("a shell".into());
     }
+    let state = serde_json::to_value(r.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let mut s = format!(
-        "{} {:?} by {} (rule {}), made {}, expires {}\n  on {} as {}: {}\n  for {}: {}{}\n",
+        "{} {} by {} (rule {}), made {}, expires {}\n  on {} as {}: {}\n  for {}: {}{}\n",
         r.id,
-        r.state,
+        state,
         r.requester,
         r.rule.as_deref().unwrap_or("?"),
         relative(r.created, now),
