@@ -107,13 +107,15 @@ impl ServiceArgs {
             .transpose();
         let answer = child.stdout.take().map(|mut o| read_frame(&mut o));
         let status = child.wait();
-        sent.context("sending the call through ssh")
-            .map_err(unreachable)?;
         match answer {
             Some(Ok(body)) => decode(&body),
             _ => Err(unreachable(anyhow!(
-                "no answer from jit-signer relay on {host} through ssh ({})",
-                status.map_or_else(|e| e.to_string(), |s| s.to_string())
+                "no answer from jit-signer relay on {host} through ssh ({}{})",
+                status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                match sent {
+                    Err(e) => format!("; sending the call: {e}"),
+                    Ok(_) => String::new(),
+                }
             ))),
         }
     }
@@ -161,21 +163,23 @@ pub(crate) fn call_socket(
         _ => wait.unwrap_or_default(),
     };
     let _ = c.set_read_timeout(Some(Duration::from_secs(30) + wait));
-    write_frame(&mut c, &call.encode())
-        .and_then(|()| c.flush())
-        .context("sending the call")
-        .map_err(unreachable)?;
+    // A service at its limit answers `busy` without reading the call, so a
+    // failed send may still have an answer waiting. Socket errors are
+    // reported as text: an EPIPE here is not a closed stdout.
+    let sent = write_frame(&mut c, &call.encode()).and_then(|()| c.flush());
     match read_frame(&mut c) {
         Ok(body) => decode(&body),
-        Err(FrameError::Closed) => Err(unreachable(anyhow!(
-            "the signing service closed the connection without an answer"
-        ))),
-        Err(FrameError::Bad(r)) => Err(unreachable(anyhow!(
-            "bad answer from the signing service: {}",
-            r.message
-        ))),
-        Err(FrameError::Io(e)) => Err(unreachable(
-            anyhow::Error::new(e).context("reading the signing service's answer"),
-        )),
+        Err(e) => Err(unreachable(match (sent, e) {
+            (Err(se), _) => anyhow!("sending the call to the signing service: {se}"),
+            (Ok(()), FrameError::Closed) => {
+                anyhow!("the signing service closed the connection without an answer")
+            }
+            (Ok(()), FrameError::Bad(r)) => {
+                anyhow!("bad answer from the signing service: {}", r.message)
+            }
+            (Ok(()), FrameError::Io(e)) => {
+                anyhow!("reading the signing service's answer: {e}")
+            }
+        })),
     }
 }

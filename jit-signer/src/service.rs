@@ -38,6 +38,14 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/jit-signer";
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest stored request file.
 const MAX_ENTRY_LEN: u64 = 256 * 1024;
+/// Calls one user may have open at once (a flood by one user leaves room
+/// for the others).
+const MAX_CALLS_PER_USER: usize = 8;
+/// Pending requests one requester may have.
+const MAX_PENDING_PER_REQUESTER: usize = 16;
+/// How long decided and expired requests are kept (the ledger keeps the
+/// record for good).
+const RETENTION_SECS: i64 = 7 * 86_400;
 
 /// What the service runs with.
 pub(crate) struct Config {
@@ -69,6 +77,8 @@ struct Shared {
     changed: Condvar,
     active: AtomicUsize,
     max_connections: usize,
+    /// Open calls per uid.
+    per_user: Mutex<HashMap<u32, usize>>,
 }
 
 /// A refusal or a failure, as answered.
@@ -107,7 +117,9 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
         changed: Condvar::new(),
         active: AtomicUsize::new(0),
         max_connections: cfg.max_connections.max(1),
+        per_user: Mutex::new(HashMap::new()),
     });
+    lock(&shared).prune(now());
     for conn in listener.incoming() {
         let conn = match conn {
             Ok(c) => c,
@@ -236,6 +248,29 @@ impl Inner {
         Ok(())
     }
 
+    /// Forget requests decided or expired more than [`RETENTION_SECS`] ago
+    /// (their files too); a token never collected goes with them once its
+    /// request is that old.
+    fn prune(&mut self, now: i64) {
+        let old: Vec<String> = self
+            .entries
+            .values()
+            .filter(|e| {
+                let end = match e.state_at(now) {
+                    State::Pending => return false,
+                    State::Expired => e.expires(),
+                    _ => e.decided_at.unwrap_or(e.request.created),
+                };
+                now.saturating_sub(end) > RETENTION_SECS
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        for id in old {
+            let _ = std::fs::remove_file(entry_path(&self.requests_dir, &id));
+            self.entries.remove(&id);
+        }
+    }
+
     fn entry(&self, id: &str) -> Result<&Entry, (ErrorCode, String)> {
         self.entries
             .get(id)
@@ -295,6 +330,14 @@ fn handle(s: &Shared, mut conn: UnixStream) {
             return;
         }
     };
+    let Some(_slot) = UserSlot::take(s, uid.as_raw()) else {
+        let a = Answer::error(
+            ErrorCode::Busy,
+            format!("you have {MAX_CALLS_PER_USER} calls open at the signing service; try again"),
+        );
+        let _ = write_frame(&mut conn, &a.encode());
+        return;
+    };
     let body = match read_frame(&mut conn) {
         Ok(b) => b,
         Err(FrameError::Closed) => return,
@@ -308,9 +351,23 @@ fn handle(s: &Shared, mut conn: UnixStream) {
             return;
         }
     };
+    // Whether the client has gone (closed its end): a waiting fetch stops.
+    let gone = || {
+        use nix::sys::socket::{recv, MsgFlags};
+        use std::os::fd::AsRawFd as _;
+        let mut b = [0u8; 1];
+        matches!(
+            recv(
+                conn.as_raw_fd(),
+                &mut b,
+                MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT
+            ),
+            Ok(0)
+        )
+    };
     let answered = match Call::decode(&body) {
         Err(r) => Err((r.code, r.message)),
-        Ok(call) => dispatch(s, uid, &call).map(|a| (a, call)),
+        Ok(call) => dispatch(s, uid, &call, &gone).map(|a| (a, call)),
     };
     let answer = match answered {
         Ok((a, call)) => {
@@ -359,7 +416,37 @@ fn log(uid: Uid, call: Option<&Call>, id: &str, r: Result<&Answer, &(ErrorCode, 
     eprintln!("jit-signer serve: uid {uid}: {outcome}");
 }
 
-fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
+/// One of a user's open calls ([`MAX_CALLS_PER_USER`]); given back on drop.
+struct UserSlot<'s> {
+    s: &'s Shared,
+    uid: u32,
+}
+
+impl<'s> UserSlot<'s> {
+    fn take(s: &'s Shared, uid: u32) -> Option<UserSlot<'s>> {
+        let mut m = s.per_user.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(uid).or_default();
+        if *n >= MAX_CALLS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(UserSlot { s, uid })
+    }
+}
+
+impl Drop for UserSlot<'_> {
+    fn drop(&mut self) {
+        let mut m = self.s.per_user.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.uid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.uid);
+            }
+        }
+    }
+}
+
+fn dispatch(s: &Shared, uid: Uid, call: &Call, gone: &dyn Fn() -> bool) -> Answered {
     let caller = identity_of(uid).map_err(|f| {
         fail(
             ErrorCode::UnknownCaller,
@@ -369,7 +456,7 @@ fn dispatch(s: &Shared, uid: Uid, call: &Call) -> Answered {
     let now = now();
     match call {
         Call::Request { ask, collect } => request(s, uid, &caller, ask, *collect, now),
-        Call::Fetch { id, wait } => fetch(s, &caller, id, *wait),
+        Call::Fetch { id, wait } => fetch(s, &caller, id, *wait, gone),
         Call::Requests => {
             let g = lock(s);
             let mut list: Vec<_> = g
@@ -460,6 +547,20 @@ fn request(
         .map(|o| jit_core::policy::auto_approver(&o.name));
     let e = Entry::new(file, allowed.rule.clone());
     let mut g = lock(s);
+    g.prune(now);
+    let pending = g
+        .entries
+        .values()
+        .filter(|x| x.request.requester == caller.name && x.state_at(now) == State::Pending)
+        .count();
+    if pending >= MAX_PENDING_PER_REQUESTER {
+        return Err(fail(
+            ErrorCode::Busy,
+            format!(
+                "you have {pending} pending requests; withdraw some (jit-signer reject ID --reason ...) or wait for them"
+            ),
+        ));
+    }
     if let Some(by) = &auto {
         // Approved at once; with `collect`, the token is handed over in
         // this answer (the request is then stored once, as collected). If
@@ -489,13 +590,17 @@ fn request(
     })
 }
 
-fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64) -> Answered {
+fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64, gone: &dyn Fn() -> bool) -> Answered {
     let deadline = Instant::now() + Duration::from_secs(wait);
     let mut g = lock(s);
     loop {
         let now = now();
         let e = g.entry(id)?;
         match rules::fetch(e, caller, now) {
+            // A client that has gone would lose the token it is handed.
+            Ok(()) if gone() => {
+                return Err(fail(ErrorCode::Unavailable, "the client has gone"));
+            }
             Ok(()) => {
                 let mut done = e.clone();
                 let token = done.token.take();
@@ -513,9 +618,14 @@ fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64) -> Answered {
                 if left.is_zero() {
                     return Err((ErrorCode::Pending, msg));
                 }
+                // Wake at least each second to see whether the client has
+                // gone: a killed client does not hold a call for 15 minutes.
+                if gone() {
+                    return Err((ErrorCode::Pending, msg));
+                }
                 g = s
                     .changed
-                    .wait_timeout(g, left)
+                    .wait_timeout(g, left.min(Duration::from_secs(1)))
                     .map(|(g, _)| g)
                     .unwrap_or_else(|p| p.into_inner().0);
             }

@@ -463,3 +463,111 @@ fn a_notify_command_that_hangs_or_fails_delays_nothing() {
         }
     }
 }
+
+/// Poll (bounded) until `status` answers 0; the exit code of the last try.
+fn status_until_ok(s: &Service) -> i32 {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = s.client(&["status"]);
+        if code(&o) == 0 || Instant::now() > end {
+            return code(&o);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_user_cannot_take_every_call_and_killed_waiters_let_go() {
+    let s = Service::start();
+    // Eight silent connections: a ninth call by the same user is busy ...
+    let mut held: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(&s.socket).unwrap())
+        .collect();
+    // Until the service holds all eight: one it took while this test's own
+    // status call held a slot was answered `busy` (readable) and is made again.
+    let end = Instant::now() + Duration::from_secs(20);
+    let busy = loop {
+        for h in &mut held {
+            h.set_nonblocking(true).unwrap();
+            let mut b = [0u8; 1];
+            if h.read(&mut b).is_ok() {
+                *h = UnixStream::connect(&s.socket).unwrap();
+            }
+        }
+        let o = s.client(&["status"]);
+        if code(&o) == 6 || Instant::now() > end {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code(&busy), 6, "{}", err(&busy));
+    assert!(err(&busy).contains("calls open"), "{}", err(&busy));
+    // ... and answers again once they are gone.
+    drop(held);
+    assert_eq!(status_until_ok(&s), 0);
+
+    // Eight clients waiting for a decision, then killed: their calls end
+    // (the service notices they went), and the user can call again.
+    let mut args = vec!["request"];
+    args.extend_from_slice(ASK);
+    let end = Instant::now() + Duration::from_secs(20);
+    let o = loop {
+        // (the eight closed connections' calls may still be ending)
+        let o = s.client(&args);
+        if code(&o) != 6 || Instant::now() > end {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let id = out(&o).trim().to_string();
+    let waiter = || {
+        bin()
+            .args(["fetch", "--wait=600s", "--socket"])
+            .arg(&s.socket)
+            .arg(&id)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut waiters: Vec<Child> = (0..8).map(|_| waiter()).collect();
+    // Until all eight wait: a waiter that came in while this test's own
+    // status call held a slot was told `busy` and is started again.
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        for w in &mut waiters {
+            if let Some(st) = w.try_wait().unwrap() {
+                assert_eq!(st.code(), Some(6), "a waiting fetch ended otherwise");
+                *w = waiter();
+            }
+        }
+        if code(&s.client(&["status"])) == 6 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "the waiting fetches did not take the user's calls"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for w in &mut waiters {
+        w.kill().unwrap();
+        w.wait().unwrap();
+    }
+    assert_eq!(status_until_ok(&s), 0);
+}
+
+#[test]
+fn a_requester_cannot_pile_up_pending_requests() {
+    let s = Service::start();
+    let mut args = vec!["request"];
+    args.extend_from_slice(ASK);
+    for _ in 0..16 {
+        let o = s.client(&args);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+    }
+    let o = s.client(&args);
+    assert_eq!(code(&o), 6, "{}", err(&o));
+    assert!(err(&o).contains("16 pending requests"), "{}", err(&o));
+}
