@@ -247,11 +247,12 @@ as_user "$UA" JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -u
     || bad "sudo: unapproved command" "ran"
 
 # --- SIGKILL during approvals: a recorded token, or nothing ------------------
-# 20 requests; $RB approves them one after the other while the service is
+# 12 requests (a requester may have 16 pending); $RB approves them one after
+# the other while the service is
 # killed at 5 points; after each restart the state must hold: every request
 # the service says is approved has its token's `issued` record in the ledger.
 KILLIDS=()
-for i in $(seq 1 20); do
+for i in $(seq 1 12); do
     call "$UA" request --host-group e2e-hosts --command /usr/bin/true --reason "kill $i"
     [ "$RC" = 0 ] || bad "SIGKILL: request $i" "exit $RC"
     KILLIDS+=("$(head -n 1 "$OUT")")
@@ -328,7 +329,7 @@ got=$(/usr/bin/python3 -c '
 import json, sys
 a = json.load(open(sys.argv[1]))["approvals"]
 l = a["latency"] or {}
-print(a["by_person"] >= 20, a["by_auto"], l.get("count", 0) >= 20, l.get("max_secs", -1) >= 0)' "$OUT")
+print(a["by_person"] >= 12, a["by_auto"], l.get("count", 0) >= 12, l.get("max_secs", -1) >= 0)' "$OUT")
 [ "$got" = "True 0 True True" ] && ok "report: approvals by people, and request-to-approval latency" \
     || bad "report approvals" "$got"
 set +e
