@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 pub use crate::fs::LOCK_WAIT;
 pub use record::{EventKind, Record};
-pub use writer::{append, append_record, append_with, bulk_append, Chain};
+pub use writer::{append, append_record, append_records, append_with, bulk_append, Chain};
 
 /// Whether an append waits for the disk (docs/log-format.md, "Durability").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,9 +38,9 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/jit-signer";
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest stored request file.
 const MAX_ENTRY_LEN: u64 = 256 * 1024;
-/// Calls one user may have open at once (a flood by one user leaves room
-/// for the others).
-const MAX_CALLS_PER_USER: usize = 8;
+/// Calls one user may have open at once by default (a flood by one user
+/// leaves room for the others); `serve --max-calls-per-user`.
+pub const MAX_CALLS_PER_USER: usize = 8;
 /// Pending requests one requester may have.
 const MAX_PENDING_PER_REQUESTER: usize = 16;
 /// How long decided and expired requests are kept (the ledger keeps the
@@ -56,11 +56,15 @@ pub(crate) struct Config {
     pub issuer: String,
     pub ledger: jit_core::log::LogConfig,
     pub max_connections: usize,
+    pub max_calls_per_user: usize,
     pub notify: Option<PathBuf>,
 }
 
 struct Inner {
     entries: HashMap<String, Entry>,
+    /// Requests whose token is being recorded (the lock is not held while
+    /// the ledger flushes): nobody else may decide or collect them meanwhile.
+    deciding: std::collections::HashSet<String>,
     signer: Box<dyn Signer + Send>,
     issuer: String,
     ledger: jit_core::log::LogConfig,
@@ -79,6 +83,53 @@ struct Shared {
     max_connections: usize,
     /// Open calls per uid.
     per_user: Mutex<HashMap<u32, usize>>,
+    max_calls_per_user: usize,
+    /// `issued` records waiting for the committer ([`commit`]).
+    commits: Mutex<Vec<Commit>>,
+    commit_ready: Condvar,
+    ledger: jit_core::log::LogConfig,
+}
+
+/// A token whose `issued` record is to be made durable; `done` gets the
+/// outcome of the flush that covers it.
+struct Commit {
+    claims: Claims,
+    kid: String,
+    requester: String,
+    rule: String,
+    requested: i64,
+    done: std::sync::mpsc::SyncSender<Result<(), String>>,
+}
+
+/// The committer: gathers the `issued` records of concurrent approvals and
+/// makes each batch durable with one write and one flush set (group
+/// commit); every approval waits for the flush that covers its record.
+fn commit(s: &Shared) {
+    loop {
+        let batch: Vec<Commit> = {
+            let mut q = s.commits.lock().unwrap_or_else(|p| p.into_inner());
+            while q.is_empty() {
+                q = s.commit_ready.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+            std::mem::take(&mut *q)
+        };
+        let issued: Vec<jit_core::ledger::Issued<'_>> = batch
+            .iter()
+            .map(|c| jit_core::ledger::Issued {
+                claims: &c.claims,
+                kid: &c.kid,
+                requester: Some(&c.requester),
+                rule: Some(&c.rule),
+                requested: Some(c.requested),
+            })
+            .collect();
+        let r = jit_core::ledger::append_issued_many(&s.ledger, &issued)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        for c in batch {
+            let _ = c.done.send(r.clone());
+        }
+    }
 }
 
 /// A refusal or a failure, as answered.
@@ -104,6 +155,7 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
         cfg.signer.kid(),
         entries.len()
     );
+    let cfg_ledger = cfg.ledger.clone();
     let shared = Arc::new(Shared {
         policy: cfg.policy,
         notify_cmd: cfg.notify,
@@ -111,14 +163,27 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
             entries,
             signer: cfg.signer,
             issuer: cfg.issuer,
-            ledger: cfg.ledger,
+            ledger: cfg.ledger.clone(),
             requests_dir,
+            deciding: Default::default(),
         }),
         changed: Condvar::new(),
         active: AtomicUsize::new(0),
         max_connections: cfg.max_connections.max(1),
         per_user: Mutex::new(HashMap::new()),
+        max_calls_per_user: cfg.max_calls_per_user.max(1),
+        commits: Mutex::new(Vec::new()),
+        commit_ready: Condvar::new(),
+        ledger: cfg_ledger,
     });
+    {
+        let s = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("jit-signer-commit".into())
+            .spawn(move || commit(&s))
+            .with_context(|| "starting the ledger committer")
+            .map_err(io_err)?;
+    }
     lock(&shared).prune(now());
     for conn in listener.incoming() {
         let conn = match conn {
@@ -229,22 +294,34 @@ fn entry_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.json"))
 }
 
+/// Write a request's file durably (atomic replace).
+fn write_entry(dir: &Path, e: &Entry) -> Result<(), (ErrorCode, String)> {
+    let mut bytes = serde_json::to_vec(e).unwrap_or_default();
+    bytes.push(b'\n');
+    jit_core::fs::replace_private_file(&entry_path(dir, &e.id), &bytes).map_err(|err| {
+        fail(
+            ErrorCode::Unavailable,
+            format!("the service cannot store request {}: {err}; retry", e.id),
+        )
+    })
+}
+
 impl Inner {
     /// Write `e` durably, then take it as the current state of its request.
     fn store(&mut self, e: Entry) -> Result<(), (ErrorCode, String)> {
-        let mut bytes = serde_json::to_vec(&e).unwrap_or_default();
-        bytes.push(b'\n');
-        jit_core::fs::replace_private_file(&entry_path(&self.requests_dir, &e.id), &bytes)
-            .map_err(|err| {
-                fail(
-                    ErrorCode::Unavailable,
-                    format!(
-                        "the service cannot store request {}: {err}; nothing changed, retry",
-                        e.id
-                    ),
-                )
-            })?;
+        write_entry(&self.requests_dir, &e)?;
         self.entries.insert(e.id.clone(), e);
+        Ok(())
+    }
+
+    /// Refuse a request whose token is being recorded right now.
+    fn not_deciding(&self, id: &str) -> Result<(), (ErrorCode, String)> {
+        if self.deciding.contains(id) {
+            return Err(fail(
+                ErrorCode::Busy,
+                format!("request {id} is being decided right now; try again"),
+            ));
+        }
         Ok(())
     }
 
@@ -333,7 +410,10 @@ fn handle(s: &Shared, mut conn: UnixStream) {
     let Some(_slot) = UserSlot::take(s, uid.as_raw()) else {
         let a = Answer::error(
             ErrorCode::Busy,
-            format!("you have {MAX_CALLS_PER_USER} calls open at the signing service; try again"),
+            format!(
+                "you have {} calls open at the signing service; try again",
+                s.max_calls_per_user
+            ),
         );
         let _ = write_frame(&mut conn, &a.encode());
         return;
@@ -416,7 +496,7 @@ fn log(uid: Uid, call: Option<&Call>, id: &str, r: Result<&Answer, &(ErrorCode, 
     eprintln!("jit-signer serve: uid {uid}: {outcome}");
 }
 
-/// One of a user's open calls ([`MAX_CALLS_PER_USER`]); given back on drop.
+/// One of a user's open calls (at most `max_calls_per_user`); given back on drop.
 struct UserSlot<'s> {
     s: &'s Shared,
     uid: u32,
@@ -426,7 +506,7 @@ impl<'s> UserSlot<'s> {
     fn take(s: &'s Shared, uid: u32) -> Option<UserSlot<'s>> {
         let mut m = s.per_user.lock().unwrap_or_else(|p| p.into_inner());
         let n = m.entry(uid).or_default();
-        if *n >= MAX_CALLS_PER_USER {
+        if *n >= s.max_calls_per_user {
             return None;
         }
         *n += 1;
@@ -565,10 +645,9 @@ fn request(
         // Approved at once; with `collect`, the token is handed over in
         // this answer (the request is then stored once, as collected). If
         // the grant fails (the ledger), the request waits for a person.
-        match grant(&mut g, e.clone(), caller, by, allowed, now, collect) {
+        match grant(s, g, e.clone(), caller, by, allowed, now, collect) {
             Ok((info, token)) => {
                 s.changed.notify_all();
-                drop(g);
                 s.notify("auto_approved", &info, Some(by));
                 return Ok(Answer {
                     request: Some(info),
@@ -576,7 +655,10 @@ fn request(
                     ..Answer::ok()
                 });
             }
-            Err((_, why)) => eprintln!("jit-signer serve: auto-approval by {by} failed: {why}"),
+            Err((_, why)) => {
+                eprintln!("jit-signer serve: auto-approval by {by} failed: {why}");
+                g = lock(s);
+            }
         }
     }
     let info = e.info(now);
@@ -596,6 +678,15 @@ fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64, gone: &dyn Fn() -> 
     loop {
         let now = now();
         let e = g.entry(id)?;
+        if g.deciding.contains(id) {
+            // Its token is being recorded: wait for the outcome as for a decision.
+            g = s
+                .changed
+                .wait_timeout(g, Duration::from_millis(100))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+            continue;
+        }
         match rules::fetch(e, caller, now) {
             // A client that has gone would lose the token it is handed.
             Ok(()) if gone() => {
@@ -635,7 +726,8 @@ fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64, gone: &dyn Fn() -> 
 }
 
 fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
-    let mut g = lock(s);
+    let g = lock(s);
+    g.not_deciding(id)?;
     let e = g.entry(id)?.clone();
     let requester = identity_of(Uid::from_raw(e.request.uid)).map_err(|f| {
         fail(
@@ -655,9 +747,8 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             return Err((code, msg));
         }
     };
-    let (info, _) = grant(&mut g, e, &requester, &caller.name, allowed, now, false)?;
+    let (info, _) = grant(s, g, e, &requester, &caller.name, allowed, now, false)?;
     s.changed.notify_all();
-    drop(g);
     s.notify("approved", &info, Some(&caller.name));
     Ok(Answer {
         request: Some(info),
@@ -665,13 +756,18 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
     })
 }
 
-/// Issue the token of an approved request: sign, make the ledger record
-/// durable, then record the request as approved (with the token, for the
-/// requester's `fetch`) or, with `hand_over` (the requester is the caller,
-/// waiting), as collected, returning the token. Nothing changes if any
-/// step before the ledger record fails.
+/// Issue the token of an approved request: sign (under the lock), have the
+/// committer make its ledger record durable (without the lock: concurrent
+/// approvals share one flush), then record the request as approved (with
+/// the token, for the requester's `fetch`) or, with `hand_over` (the
+/// requester is the caller, waiting), as collected, returning the token.
+/// Nothing changes if any step before the ledger record fails; while the
+/// record is being made, the request is marked as being decided. Returns
+/// with the lock released.
+#[allow(clippy::too_many_arguments)]
 fn grant(
-    g: &mut Inner,
+    s: &Shared,
+    mut g: MutexGuard<'_, Inner>,
     e: Entry,
     requester: &Identity,
     approver: &str,
@@ -709,25 +805,40 @@ fn grant(
             format!("signing failed: {err}; nothing changed, retry"),
         )
     })?;
+    let kid = g.signer.kid().to_string();
+    let dir = g.requests_dir.clone();
+    g.deciding.insert(e.id.clone());
+    drop(g);
+    let undecide = |id: &str| {
+        lock(s).deciding.remove(id);
+        s.changed.notify_all();
+    };
     // The ledger record is durable before the request changes: a token
-    // without a record cannot exist. A stop after this line leaves a
-    // recorded token nobody received and the request pending.
-    jit_core::ledger::append_issued(
-        &g.ledger,
-        &jit_core::ledger::Issued {
-            claims: &claims,
-            kid: g.signer.kid(),
-            requester: Some(&requester.name),
-            rule: Some(&allowed.rule),
-            requested: Some(e.request.created),
-        },
-    )
-    .map_err(|err| {
-        fail(
+    // without a record cannot exist. A stop after it leaves a recorded token
+    // nobody received and the request pending.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    {
+        let mut q = s.commits.lock().unwrap_or_else(|p| p.into_inner());
+        q.push(Commit {
+            claims: claims.clone(),
+            kid,
+            requester: requester.name.clone(),
+            rule: allowed.rule.clone(),
+            requested: e.request.created,
+            done: tx,
+        });
+        s.commit_ready.notify_one();
+    }
+    let recorded = rx
+        .recv()
+        .unwrap_or_else(|_| Err("the ledger committer stopped".into()));
+    if let Err(err) = recorded {
+        undecide(&e.id);
+        return Err(fail(
             ErrorCode::Unavailable,
             format!("the issuance ledger cannot be written ({err}); nothing was issued, retry"),
-        )
-    })?;
+        ));
+    }
     let mut done = e;
     done.decided_by = Some(approver.to_string());
     done.decided_at = Some(now);
@@ -742,12 +853,20 @@ fn grant(
         None
     };
     let info = done.info(now);
-    g.store(done)?;
+    if let Err(r) = write_entry(&dir, &done) {
+        undecide(&done.id);
+        return Err(r);
+    }
+    let mut g = lock(s);
+    g.deciding.remove(&done.id);
+    g.entries.insert(done.id.clone(), done);
+    drop(g);
     Ok((info, handed))
 }
 
 fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> Answered {
     let mut g = lock(s);
+    g.not_deciding(id)?;
     let e = g.entry(id)?.clone();
     rules::reject(&e, &s.policy, caller, now)?;
     let withdrawn = e.request.requester == caller.name;

@@ -571,3 +571,63 @@ fn a_requester_cannot_pile_up_pending_requests() {
     assert_eq!(code(&o), 6, "{}", err(&o));
     assert!(err(&o).contains("16 pending requests"), "{}", err(&o));
 }
+
+#[test]
+fn concurrent_approvals_share_flushes_and_every_token_is_recorded() {
+    let d = tempfile::tempdir().unwrap();
+    let oncall = d.path().join("oncall");
+    std::fs::write(&oncall, format!("{}\n", me())).unwrap();
+    let s = Service::start_with(
+        &format!(
+            "[[oncall]]\nname = \"pager\"\nfile = \"{}\"\n",
+            oncall.display()
+        ),
+        "auto_approve = \"pager\"",
+        &["--max-calls-per-user", "64"],
+    );
+    // 32 clients at once, each a request that comes back with its token.
+    let body = serde_json::json!({
+        "v": 1, "op": "request", "collect": true,
+        "ask": {"host_groups": ["web"], "commands": ["/usr/bin/systemctl restart nginx"],
+                "shell": false, "run_as": ["root"], "run_as_groups": [], "ttl": 1800,
+                "not_before": null, "reason": "INC-1", "ticket": null, "max_uses": null}
+    })
+    .to_string();
+    let handles: Vec<_> = (0..32)
+        .map(|_| {
+            let sock = s.socket.clone();
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let back = raw(&sock, &frame(body.as_bytes()));
+                let v: serde_json::Value = serde_json::from_slice(&back[4..]).unwrap();
+                v["token"].as_str().map(str::to_string)
+            })
+        })
+        .collect();
+    let mut tokens: Vec<String> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().expect("every request got its token"))
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 32);
+    // Every token has its record, and the ledger verifies with its key and state.
+    let ledger = s.dir.path().join("ledger.log");
+    let l = jit_core::ledger::load::read_ledger(std::slice::from_ref(&ledger)).unwrap();
+    assert_eq!(l.issued.len(), 32);
+    let check = jit_core::ledger::load::LedgerCheck {
+        seal_key: Some(
+            jit_core::log::verify::SealKey::read(&s.dir.path().join("ledger.seal-key.initial"))
+                .unwrap(),
+        ),
+        state: Some(jit_core::log::verify::read_state(&s.dir.path().join("ledger.state")).unwrap()),
+        partial: false,
+    };
+    let r = jit_core::ledger::load::verify_ledger(&[ledger], check).unwrap();
+    assert_eq!(
+        r.outcome,
+        jit_core::log::verify::Outcome::Intact,
+        "{:#?}",
+        r.findings
+    );
+}

@@ -269,6 +269,40 @@ impl Open<'_> {
         Ok(seq)
     }
 
+    /// Several records as one: one write(), one fdatasync, then the flushed
+    /// state. Until that fdatasync none of them is durable; after it, all
+    /// are (the durability of one flushed record). The seal keys between the
+    /// first and the last never reach the disk.
+    fn write_batch(&mut self, recs: Vec<Record<'_>>) -> Result<Vec<u64>, LogError> {
+        let path = &self.cfg.log_path;
+        let mut buf = Vec::new();
+        let mut seqs = Vec::with_capacity(recs.len());
+        let mut written = Vec::with_capacity(recs.len());
+        for mut rec in recs {
+            let kind = rec.kind;
+            let alert = syslog::break_glass_alert(&rec);
+            let line = self.chain.seal_next(&mut rec)?;
+            buf.extend_from_slice(&line);
+            let seq = rec.seq;
+            seqs.push(seq);
+            written.push((seq, self.chain.head(), kind, alert));
+        }
+        // (On an error nothing was written; the chain advanced only in this
+        // Open, which the caller drops.)
+        check_size_limit(self.size + buf.len() as u64, path)?;
+        (&self.log).write_all(&buf).map_err(io_err("write", path))?;
+        self.log.sync_data().map_err(io_err("fdatasync", path))?;
+        self.size += buf.len() as u64;
+        let st = self
+            .chain
+            .to_state(&self.base, self.dev, self.ino, self.size);
+        st.store(&self.state_file)
+            .map_err(io_err("update state", &self.cfg.state_path))?;
+        self.pending = false;
+        self.written.extend(written);
+        Ok(seqs)
+    }
+
     fn recovery(
         &mut self,
         found: &'static str,
@@ -365,6 +399,39 @@ pub fn append_record(cfg: &LogConfig, mut rec: Record<'_>) -> Result<Appended, L
     finish(cfg, o, seq)
 }
 
+/// [`append_record`] for several records at once (the signing service's
+/// group commit): under one lock, one write and one flush set for all of
+/// them; `Ok` means every one is on disk. They get consecutive seqs; the
+/// [`Appended`] is the last one's (`None` for no records: nothing is done).
+pub fn append_records(
+    cfg: &LogConfig,
+    mut recs: Vec<Record<'_>>,
+) -> Result<Option<Appended>, LogError> {
+    for rec in &mut recs {
+        rec.host = Cow::Owned(record::cap(&cfg.host, record::STR_CAP).into_owned());
+        rec.time = Cow::Owned("2000-01-01T00:00:00.000000Z".into());
+        rec.prev = Cow::Owned("0".repeat(64));
+        let probe = serde_json::to_vec(&*rec)?.len() + record::SUFFIX_LEN + 20;
+        if probe > MAX_LINE {
+            return Err(LogError::Oversized {
+                bytes: probe,
+                max: MAX_LINE,
+            });
+        }
+    }
+    if recs.is_empty() {
+        return Ok(None);
+    }
+    let _lock = lock(cfg)?;
+    let mut o = open(cfg)?;
+    let t = now_string()?;
+    for rec in &mut recs {
+        rec.time = Cow::Owned(t.clone());
+    }
+    let seqs = o.write_batch(recs)?;
+    finish_own(cfg, o, &seqs).map(Some)
+}
+
 /// Append `n` copies of `ev` under one lock with one fdatasync at the end.
 /// Only for benchmarks and test fixtures that need a big log fast; the
 /// per-record durability of [`append`] does not hold until it returns.
@@ -404,6 +471,13 @@ pub fn bulk_append(cfg: &LogConfig, ev: &Event, n: u64) -> Result<Appended, LogE
 }
 
 fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> {
+    finish_own(cfg, o, &[seq])
+}
+
+/// Mirror what was written, and name the records the caller did not ask
+/// for (`own`: the caller's seqs; the last one is the `Appended`'s).
+fn finish_own(cfg: &LogConfig, o: Open<'_>, own: &[u64]) -> Result<Appended, LogError> {
+    let seq = own.last().copied().unwrap_or_default();
     // Break-glass alerts are sent even when the mirror is off: that path is
     // loud by design. A failed send never fails the append (the record is
     // durable); the caller reports `mirror_error`.
@@ -436,7 +510,7 @@ fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> 
     let repaired = o
         .written
         .iter()
-        .filter(|(s, _, _, _)| *s != seq)
+        .filter(|(s, _, _, _)| !own.contains(s))
         .map(|(s, _, k, _)| (*s, k.as_str().to_string()))
         .collect();
     Ok(Appended {

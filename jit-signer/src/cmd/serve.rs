@@ -41,6 +41,9 @@ pub struct Args {
     /// Calls served at once; more are answered `busy`.
     #[arg(long = "max-connections", default_value_t = 64)]
     max_connections: usize,
+    /// Calls one user may have open at once; more are answered `busy`.
+    #[arg(long = "max-calls-per-user", default_value_t = crate::service::MAX_CALLS_PER_USER)]
+    max_calls_per_user: usize,
 }
 
 pub fn run(a: Args) -> Result<u8, Fail> {
@@ -63,6 +66,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         issuer,
         ledger: a.ledger.config(),
         max_connections: a.max_connections,
+        max_calls_per_user: a.max_calls_per_user,
         notify: a.notify,
     })?;
     Ok(0)
