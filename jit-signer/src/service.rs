@@ -65,6 +65,8 @@ struct Inner {
     /// Requests whose token is being recorded (the lock is not held while
     /// the ledger flushes): nobody else may decide or collect them meanwhile.
     deciding: std::collections::HashSet<String>,
+    /// When [`Inner::prune`] last looked.
+    pruned_at: i64,
     signer: Box<dyn Signer + Send>,
     issuer: String,
     ledger: jit_core::log::LogConfig,
@@ -166,6 +168,7 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
             ledger: cfg.ledger.clone(),
             requests_dir,
             deciding: Default::default(),
+            pruned_at: i64::MIN,
         }),
         changed: Condvar::new(),
         active: AtomicUsize::new(0),
@@ -306,6 +309,34 @@ fn write_entry(dir: &Path, e: &Entry) -> Result<(), (ErrorCode, String)> {
     })
 }
 
+/// Write a request's file by atomic replace without waiting for the disk:
+/// for a request whose token was handed over in the same answer, the file
+/// is only its history (the durable record is the ledger's `issued`); a
+/// power cut may lose it, never a token.
+fn write_entry_history(dir: &Path, e: &Entry) -> Result<(), (ErrorCode, String)> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = entry_path(dir, &e.id);
+    let tmp = dir.join(format!("{}.json.new", e.id));
+    let mut bytes = serde_json::to_vec(e).unwrap_or_default();
+    bytes.push(b'\n');
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&bytes))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|err| {
+            fail(
+                ErrorCode::Unavailable,
+                format!("the service cannot store request {}: {err}", e.id),
+            )
+        })
+}
+
 impl Inner {
     /// Write `e` durably, then take it as the current state of its request.
     fn store(&mut self, e: Entry) -> Result<(), (ErrorCode, String)> {
@@ -329,6 +360,11 @@ impl Inner {
     /// (their files too); a token never collected goes with them once its
     /// request is that old.
     fn prune(&mut self, now: i64) {
+        // At most once a minute: it looks at every request.
+        if now.saturating_sub(self.pruned_at) < 60 {
+            return;
+        }
+        self.pruned_at = now;
         let old: Vec<String> = self
             .entries
             .values()
@@ -628,19 +664,6 @@ fn request(
     let e = Entry::new(file, allowed.rule.clone());
     let mut g = lock(s);
     g.prune(now);
-    let pending = g
-        .entries
-        .values()
-        .filter(|x| x.request.requester == caller.name && x.state_at(now) == State::Pending)
-        .count();
-    if pending >= MAX_PENDING_PER_REQUESTER {
-        return Err(fail(
-            ErrorCode::Busy,
-            format!(
-                "you have {pending} pending requests; withdraw some (jit-signer reject ID --reason ...) or wait for them"
-            ),
-        ));
-    }
     if let Some(by) = &auto {
         // Approved at once; with `collect`, the token is handed over in
         // this answer (the request is then stored once, as collected). If
@@ -660,6 +683,20 @@ fn request(
                 g = lock(s);
             }
         }
+    }
+    // A request that waits for a person counts against its requester's limit.
+    let pending = g
+        .entries
+        .values()
+        .filter(|x| x.request.requester == caller.name && x.state_at(now) == State::Pending)
+        .count();
+    if pending >= MAX_PENDING_PER_REQUESTER {
+        return Err(fail(
+            ErrorCode::Busy,
+            format!(
+                "you have {pending} pending requests; withdraw some (jit-signer reject ID --reason ...) or wait for them"
+            ),
+        ));
     }
     let info = e.info(now);
     g.store(e)?;
@@ -853,7 +890,12 @@ fn grant(
         None
     };
     let info = done.info(now);
-    if let Err(r) = write_entry(&dir, &done) {
+    let written = if hand_over {
+        write_entry_history(&dir, &done)
+    } else {
+        write_entry(&dir, &done)
+    };
+    if let Err(r) = written {
         undecide(&done.id);
         return Err(r);
     }
