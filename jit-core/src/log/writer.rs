@@ -380,23 +380,30 @@ pub fn append_with(cfg: &LogConfig, ev: &Event, d: Durability) -> Result<Appende
 /// written as given. A record whose line would exceed `MAX_LINE` is refused
 /// ([`LogError::Oversized`]) before anything is written.
 pub fn append_record(cfg: &LogConfig, mut rec: Record<'_>) -> Result<Appended, LogError> {
+    prepare(cfg, &mut rec)?;
+    let _lock = lock(cfg)?;
+    let mut o = open(cfg)?;
+    rec.time = Cow::Owned(now_string()?);
+    let seq = o.write(rec)?;
+    finish(cfg, o, seq)
+}
+
+/// A caller-built record as the writer writes it (`host` set, placeholders
+/// for what is filled in under the lock), refused if its line could exceed
+/// `MAX_LINE`: `time` and `prev` take their final length, and `seq` can
+/// only grow the line by up to 20 digits, which the margin covers.
+fn prepare(cfg: &LogConfig, rec: &mut Record<'_>) -> Result<(), LogError> {
     rec.host = Cow::Owned(record::cap(&cfg.host, record::STR_CAP).into_owned());
     rec.time = Cow::Owned("2000-01-01T00:00:00.000000Z".into());
-    // Same length as any real time and prev; seq can only grow the line by
-    // up to 20 digits, which the margin covers.
     rec.prev = Cow::Owned("0".repeat(64));
-    let probe = serde_json::to_vec(&rec)?.len() + record::SUFFIX_LEN + 20;
+    let probe = serde_json::to_vec(&*rec)?.len() + record::SUFFIX_LEN + 20;
     if probe > MAX_LINE {
         return Err(LogError::Oversized {
             bytes: probe,
             max: MAX_LINE,
         });
     }
-    let _lock = lock(cfg)?;
-    let mut o = open(cfg)?;
-    rec.time = Cow::Owned(now_string()?);
-    let seq = o.write(rec)?;
-    finish(cfg, o, seq)
+    Ok(())
 }
 
 /// [`append_record`] for several records at once (the signing service's
@@ -408,16 +415,7 @@ pub fn append_records(
     mut recs: Vec<Record<'_>>,
 ) -> Result<Option<Appended>, LogError> {
     for rec in &mut recs {
-        rec.host = Cow::Owned(record::cap(&cfg.host, record::STR_CAP).into_owned());
-        rec.time = Cow::Owned("2000-01-01T00:00:00.000000Z".into());
-        rec.prev = Cow::Owned("0".repeat(64));
-        let probe = serde_json::to_vec(&*rec)?.len() + record::SUFFIX_LEN + 20;
-        if probe > MAX_LINE {
-            return Err(LogError::Oversized {
-                bytes: probe,
-                max: MAX_LINE,
-            });
-        }
+        prepare(cfg, rec)?;
     }
     if recs.is_empty() {
         return Ok(None);
