@@ -39,12 +39,6 @@ groupadd jit-req-leads
 
 # shellcheck source=../e2e/tally.sh
 . tests/e2e/tally.sh
-# expect NAME WANT_RC [STDERR_SUBSTRING]
-expect() {
-    if [ "$RC" != "$2" ]; then bad "$1" "exit status $RC, wanted $2"; return; fi
-    if [ -n "${3:-}" ] && ! grep -qF -- "$3" "$ERR"; then bad "$1" "stderr lacks '$3'"; return; fi
-    ok "$1"
-}
 
 POLICY=$ROOT/policy.toml
 cat > "$POLICY" <<EOF
@@ -78,7 +72,7 @@ req() { call "$UA" request --host-group e2e-hosts --reason "e2e approval" "$@"; 
 
 # --- requests inside and outside the policy -------------------------------
 req --command /usr/bin/true --ttl 1h
-expect "request: allowed by a rule" 0 "jit-signer approve"
+expect_exit "request: allowed by a rule" 0 "jit-signer approve"
 ID=$(head -n 1 "$OUT")
 [[ $ID =~ ^[0-9a-f]{32}$ ]] && ok "request: only the id on stdout" || bad "request id" "got '$ID'"
 call root status "$ID" --json
@@ -87,28 +81,28 @@ st=$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["reque
     || bad "request owner" "$st"
 
 req --host-group other-group --command /usr/bin/true
-expect "request: one ungranted host group refused (exit 7, rule named)" 7 \
+expect_exit "request: one ungranted host group refused (exit 7, rule named)" 7 \
     "rule true-with-approval: host group other-group is not granted"
 req --command "/usr/bin/true --version"
-expect "request: extra argument refused" 7 "command /usr/bin/true --version is not granted"
+expect_exit "request: extra argument refused" 7 "command /usr/bin/true --version is not granted"
 req --command /usr/bin/true --ttl 2h1s
-expect "request: TTL one second over refused" 7 "exceeds max_ttl"
+expect_exit "request: TTL one second over refused" 7 "exceeds max_ttl"
 req --command /usr/bin/true --run-as "$RB"
-expect "request: ungranted run-as refused" 7 "run-as user $RB is not granted"
+expect_exit "request: ungranted run-as refused" 7 "run-as user $RB is not granted"
 call "$RC_" request --host-group e2e-hosts --command /usr/bin/true --reason x
-expect "request: user named by no rule refused" 7 "no rule names user $RC_"
+expect_exit "request: user named by no rule refused" 7 "no rule names user $RC_"
 
 # --- who may approve, see and collect -------------------------------------
 call "$UA" approve "$ID"
-expect "approve: own request refused although listed as approver" 7 "cannot approve their own request"
+expect_exit "approve: own request refused although listed as approver" 7 "cannot approve their own request"
 call "$RC_" approve "$ID"
-expect "approve: non-approver refused" 7 "$RC_ is not an approver"
+expect_exit "approve: non-approver refused" 7 "$RC_ is not an approver"
 call "$UA" fetch "$ID"
-expect "fetch: not decided yet (exit 11)" 11 "waiting for an approver"
+expect_exit "fetch: not decided yet (exit 11)" 11 "waiting for an approver"
 call "$RC_" fetch "$ID"
-expect "fetch: someone else's request refused" 9 "only the requester collects its token"
+expect_exit "fetch: someone else's request refused" 9 "only the requester collects its token"
 call "$RC_" status "$ID"
-expect "status: not visible to a stranger" 9 "no request"
+expect_exit "status: not visible to a stranger" 9 "no request"
 call "$RB" requests --json
 if [ "$RC" = 0 ] && grep -q "$ID" "$OUT"; then ok "requests: an approver sees it"; else bad "requests (approver)"; fi
 call "$RC_" requests --json
@@ -131,51 +125,51 @@ as_user "$RC_" -- /usr/bin/python3 "$ROOT/lie.py" "$SOCK" "$ID" "$UA"
 
 # root: requests and approves its own request -> refused
 call root request --host-group e2e-hosts --command /usr/bin/true --reason root
-expect "request: by root" 0
+expect_exit "request: by root" 0
 RID=$(head -n 1 "$OUT")
 call root approve "$RID"
-expect "approve: root cannot approve its own request" 7 "cannot approve their own request"
+expect_exit "approve: root cannot approve its own request" 7 "cannot approve their own request"
 
 # --- a ledger the service cannot write: nothing changes, retry works -------
 chmod 0400 "$SLEDGER"
 call "$RB" approve "$ID"
-expect "approve: ledger unwritable -> unavailable, exit 6" 6 "nothing was issued, retry"
+expect_exit "approve: ledger unwritable -> unavailable, exit 6" 6 "nothing was issued, retry"
 chmod 0600 "$SLEDGER"
 call "$UA" fetch "$ID"
-expect "fetch: the request is still pending after the failed approval" 11
+expect_exit "fetch: the request is still pending after the failed approval" 11
 
 # --- approval, collection, replay -------------------------------------------
 call "$RB" approve "$ID"
-expect "approve: by another listed approver" 0
+expect_exit "approve: by another listed approver" 0
 grep -q "jit-signer fetch $ID" "$OUT" && ok "approve: says how the requester collects it" || bad "approve output"
 call "$UA" fetch "$ID"
-expect "fetch: the requester collects the token" 0
+expect_exit "fetch: the requester collects the token" 0
 TOK=$(head -n 1 "$OUT")
 "$S" inspect --json --trusted-keys "$ROOT/keys/trusted-keys" "$TOK" > "$ROOT/inspect.json"
 got=$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["claims"]; print(c.get("approver"), c.get("sub"), c.get("max_uses"))' "$ROOT/inspect.json")
 [ "$got" = "$RB $UA 3" ] && ok "token: names approver and requester, max_uses from the rule" \
     || bad "token claims" "approver/sub/max_uses = $got"
 call "$UA" fetch "$ID"
-expect "fetch: the token is handed over once" 9 "already collected"
+expect_exit "fetch: the token is handed over once" 9 "already collected"
 call "$RB" approve "$ID"
-expect "approve: replay of an approved request refused" 9 "already decided"
+expect_exit "approve: replay of an approved request refused" 9 "already decided"
 grep -qF "$TOK" "$ROOT/serve.log" && bad "serve log: holds a token" || ok "serve log: no token in the service's log"
 
 req --command "/usr/bin/id -u"
 RJ=$(head -n 1 "$OUT")
 call "$RB" reject "$RJ" --reason "use the runbook"
-expect "reject: by an approver" 0
+expect_exit "reject: by an approver" 0
 call "$UA" fetch "$RJ"
-expect "fetch: a rejected request says why (exit 12)" 12 "use the runbook"
+expect_exit "fetch: a rejected request says why (exit 12)" 12 "use the runbook"
 call "$RB" approve "$RJ"
-expect "approve: a rejected request cannot be approved" 9 "already decided"
+expect_exit "approve: a rejected request cannot be approved" 9 "already decided"
 
 # Approval through a group: $RC_ becomes a lead (looked up at each call).
 usermod -aG jit-req-leads "$RC_"
 req --command "/usr/bin/id -u"
 GID_=$(head -n 1 "$OUT")
 call "$RC_" approve "$GID_"
-expect "approve: by a member of approver_groups" 0
+expect_exit "approve: by a member of approver_groups" 0
 call "$UA" fetch --json "$GID_"
 got=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["request"]["decided_by"])' "$OUT")
 [ "$got" = "$RC_" ] && ok "fetch: group approver named" || bad "group approver" "$got"
@@ -194,7 +188,7 @@ for _ in $(seq 1 200); do
     sleep 0.05
 done
 call "$RB" approve "$WID"
-expect "request --wait: approved while the requester waits" 0
+expect_exit "request --wait: approved while the requester waits" 0
 set +e; wait "$WPID"; WRC=$?; set -e
 wtok=$(head -n 1 "$WAITOUT")
 if [ "$WRC" = 0 ] && "$S" inspect --trusted-keys "$ROOT/keys/trusted-keys" "$wtok" >/dev/null 2>&1; then
@@ -207,9 +201,9 @@ EX=$(head -n 1 "$OUT")
 signer_stop
 signer_start faketime -f "+2h"
 call "$RB" approve "$EX"
-expect "approve: expired request refused (exit 13)" 13 "expired"
+expect_exit "approve: expired request refused (exit 13)" 13 "expired"
 call "$UA" fetch "$EX"
-expect "fetch: expired" 13
+expect_exit "fetch: expired" 13
 signer_stop
 signer_start
 
@@ -217,23 +211,23 @@ signer_start
 set +e
 "$S" issue --policy "$POLICY" --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts \
     --command /usr/bin/true --reason direct >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "issue --policy: a grant needing approval is refused" 7 "requires approval: use jit-signer request"
+expect_exit "issue --policy: a grant needing approval is refused" 7 "requires approval: use jit-signer request"
 set +e
 "$S" issue --policy "$POLICY" --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts \
     --shell --ttl 30m --break-glass --reason "db down" --json >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "issue --policy: break-glass under a break-glass rule" 0
+expect_exit "issue --policy: break-glass under a break-glass rule" 0
 mu=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["claims"].get("max_uses"))' "$OUT")
 [ "$mu" = 1 ] && ok "break-glass token is single-use" || bad "break-glass max_uses" "$mu"
 set +e
 "$S" issue --policy "$POLICY" --key "$ROOT/signer/e2e-k1.key" --user "$UA" --host-group e2e-hosts \
     --shell --ttl 31m --break-glass --reason "db down" >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "issue --policy: break-glass TTL over the rule refused" 7 "rule break-glass: TTL"
+expect_exit "issue --policy: break-glass TTL over the rule refused" 7 "rule break-glass: TTL"
 
 # --- the host decides: the collected token with the real sudo ----------------
 # The approved (use-limited) token is the host's very first sudo: the module
 # creates its state directory for the replay cache (this once denied).
 as_user "$UA" JIT_TOKEN="$TOK" -- sudo -n /usr/bin/true
-expect "sudo: the collected token runs the approved command" 0
+expect_exit "sudo: the collected token runs the approved command" 0
 appr=$(/usr/bin/python3 - "$ROOT/log/audit.log" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlines()]
@@ -297,7 +291,7 @@ case "$inv" in
 esac
 set +e
 "$BIN/jit-verify" log "$SLEDGER" >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "SIGKILL: the service's ledger verifies" 0
+expect_exit "SIGKILL: the service's ledger verifies" 0
 
 # --- the issuance ledger: every approval, rejection and refusal -------------
 # ledger_has FILE PYTHON-EXPR: some record r of FILE satisfies the expression.
@@ -319,12 +313,12 @@ ledger_has "$JIT_LEDGER" "r['kind'] == 'refused' and r.get('reason_code') == 'po
     && ok "ledger: issue --policy refusal recorded with its rule" || bad "ledger policy refusal" "-"
 set +e
 "$BIN/jit-verify" standing --at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --ledger "$SLEDGER" >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "ledger: standing reads the one service ledger" 0
+expect_exit "ledger: standing reads the one service ledger" 0
 grep -q "$UA" "$OUT" && ok "standing: lists the requester's approved grants" || bad "standing" "$(head -c 300 "$OUT")"
 
 set +e
 "$BIN/jit-verify" report --ledger "$SLEDGER" --json >"$OUT" 2>"$ERR"; RC=$?; set -e
-expect "report: the service ledger" 0
+expect_exit "report: the service ledger" 0
 got=$(/usr/bin/python3 -c '
 import json, sys
 a = json.load(open(sys.argv[1]))["approvals"]

@@ -28,11 +28,6 @@ trap cleanup EXIT
 e2e_setup
 # shellcheck source=../e2e/tally.sh
 . tests/e2e/tally.sh
-expect() {
-    if [ "$RC" != "$2" ]; then bad "$1" "exit status $RC, wanted $2"; return; fi
-    if [ -n "${3:-}" ] && ! grep -qF -- "$3" "$ERR"; then bad "$1" "stderr lacks '$3'"; return; fi
-    ok "$1"
-}
 
 POLICY=$ROOT/policy.toml
 cat > "$POLICY" <<EOF
@@ -62,7 +57,7 @@ remote() {
 }
 
 remote "$UB" status
-expect "remote status: the approver reaches the service over ssh" 0
+expect_exit "remote status: the approver reaches the service over ssh" 0
 grep -q "you are $UB;" "$OUT" && ok "remote status: the service names the caller by the SSH login" \
     || bad "remote caller" "$(cat "$OUT")"
 
@@ -88,15 +83,15 @@ done
 
 # ... another engineer cannot approve or collect it ...
 remote "$UC" approve "$ID"
-expect "remote approve: another engineer is no approver" 7 "is not an approver"
+expect_exit "remote approve: another engineer is no approver" 7 "is not an approver"
 remote "$UC" fetch "$ID"
-expect "remote fetch: another engineer cannot collect the token" 9 "only the requester collects its token"
+expect_exit "remote fetch: another engineer cannot collect the token" 9 "only the requester collects its token"
 remote "$UA" approve "$ID"
-expect "remote approve: nor can the requester" 7 "cannot approve their own request"
+expect_exit "remote approve: nor can the requester" 7 "cannot approve their own request"
 
 # ... the approver approves, and the waiting requester gets the token.
 remote "$UB" approve "$ID"
-expect "remote approve: by the approver" 0
+expect_exit "remote approve: by the approver" 0
 set +e; wait "$WPID"; WRC=$?; set -e; WPID=
 TOK=$(head -n 1 "$WOUT")
 if [ "$WRC" = 0 ] && "$BIN/jit-signer" inspect --trusted-keys "$ROOT/keys/trusted-keys" "$TOK" >/dev/null 2>&1; then
@@ -110,7 +105,7 @@ setpriv --reuid="$UA" --regid="$UA" --init-groups --reset-env \
     env -i PATH=/usr/bin:/bin HOME="/home/$UA" JIT_TOKEN="$TOK" \
     ssh -F "$S/client-$UA/config" jit-e2e-web-1 sudo -n /usr/bin/id -un </dev/null >"$OUT" 2>"$ERR"
 RC=$?; set -e
-expect "over ssh: sudo with the collected token" 0
+expect_exit "over ssh: sudo with the collected token" 0
 grep -qx root "$OUT" && ok "over ssh: the command ran as root" || bad "command output" "$(cat "$OUT")"
 rec=$(/usr/bin/python3 - "$ROOT/log/audit.log" "$before" <<'EOF'
 import json, sys
@@ -131,6 +126,6 @@ EOF
 # A signer host ssh cannot reach: a clear error, exit 6.
 as_user "$UA" JIT_SIGNER_SSH="ssh -F $S/client-$UA/config -o ConnectTimeout=2 -p 1" -- \
     "$BIN/jit-signer" status --remote 127.0.0.1
-expect "remote: an unreachable signer host is exit 6" 6 "no answer from jit-signer relay"
+expect_exit "remote: an unreachable signer host is exit 6" 6 "no answer from jit-signer relay"
 
 tally_end 43-team-ssh

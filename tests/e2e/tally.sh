@@ -3,6 +3,9 @@
 #   bad NAME [WHY]   a check failed; when the script keeps a command's result in
 #                    $RC, $OUT and $ERR (tests/e2e/lib.sh, sudo-rs.sh), they are
 #                    shown too
+#   expect_exit NAME WANT_RC [STDERR_SUBSTRING]   the last command (its $RC and
+#                    $ERR, as tests/e2e/lib.sh keeps them) exited WANT_RC, its
+#                    stderr holding STDERR_SUBSTRING: ok, else bad
 #   tally_end LABEL [SUFFIX]   print the failures and "LABEL: P passed, F failed",
 #                    and return non-zero if anything failed (the script's last
 #                    command, so its exit status)
@@ -14,6 +17,11 @@ bad() {
     if [ -n "${ERR:-}" ] && [ -f "$ERR" ]; then
         echo "     rc=${RC:-?} stdout=$(head -c 600 "$OUT") stderr=$(head -c 600 "$ERR")"
     fi
+}
+expect_exit() {
+    if [ "$RC" != "$2" ]; then bad "$1" "exit status $RC, wanted $2"; return; fi
+    if [ -n "${3:-}" ] && ! grep -qF -- "$3" "$ERR"; then bad "$1" "stderr lacks '$3'"; return; fi
+    ok "$1"
 }
 tally_end() {
     local n
