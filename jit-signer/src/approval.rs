@@ -100,18 +100,22 @@ impl From<Fail> for IssueCheck {
     }
 }
 
+/// The policy file: `--policy`, else `$JIT_POLICY` (unset or empty: none).
+pub(crate) fn policy_path(given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        std::env::var_os("JIT_POLICY")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
 /// Returns the covering rule's name (None without a policy).
 pub fn check_issue(
     policy: Option<PathBuf>,
     claims: &mut Claims,
     now: i64,
 ) -> Result<Option<String>, IssueCheck> {
-    let from_env = || {
-        std::env::var_os("JIT_POLICY")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-    };
-    let Some(path) = policy.or_else(from_env) else {
+    let Some(path) = policy_path(policy) else {
         return Ok(None);
     };
     let policy = load_policy(&path)?;

@@ -48,7 +48,7 @@ impl ServiceArgs {
     pub(crate) fn call(&self, call: &Call) -> Result<Answer, Fail> {
         let a = match &self.remote {
             Some(host) => self.call_remote(host, call)?,
-            None => call_socket(&self.socket(), call, None)?,
+            None => call_socket(&self.socket(), call)?,
         };
         if let Some(code) = a.error {
             return Err(Fail {
@@ -142,13 +142,9 @@ fn decode(body: &[u8]) -> Result<Answer, Fail> {
     })
 }
 
-/// One call over the socket at `path`. `wait`: how long the service may
-/// take beyond the usual (a `fetch --wait`).
-pub(crate) fn call_socket(
-    path: &std::path::Path,
-    call: &Call,
-    wait: Option<Duration>,
-) -> Result<Answer, Fail> {
+/// One call over the socket at `path`; a `fetch` that waits is given its
+/// wait on top of the usual answer time.
+fn call_socket(path: &std::path::Path, call: &Call) -> Result<Answer, Fail> {
     let mut c = UnixStream::connect(path)
         .with_context(|| {
             format!(
@@ -160,7 +156,7 @@ pub(crate) fn call_socket(
         .map_err(unreachable)?;
     let wait = match call {
         Call::Fetch { wait, .. } => Duration::from_secs(*wait),
-        _ => wait.unwrap_or_default(),
+        _ => Duration::ZERO,
     };
     let _ = c.set_read_timeout(Some(Duration::from_secs(30) + wait));
     // A service at its limit answers `busy` without reading the call, so a

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
-use crate::approval::load_policy;
+use crate::approval::{load_policy, policy_path};
 use crate::key::Pkcs11Args;
 use crate::ledger::LedgerArgs;
 use crate::service::{self, Config, DEFAULT_STATE_DIR};
@@ -47,13 +47,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<u8, Fail> {
-    let policy_path = a
-        .policy
-        .or_else(|| {
-            std::env::var_os("JIT_POLICY")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
+    let policy_path = policy_path(a.policy)
         .ok_or_else(|| usage(anyhow!("no --policy given and $JIT_POLICY is not set")))?;
     let policy = load_policy(&policy_path)?;
     let signer = a.hsm.open_signer_send(a.key.as_deref())?;
