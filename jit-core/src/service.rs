@@ -349,6 +349,20 @@ impl Answer {
     }
 }
 
+impl Op {
+    /// The wire spelling (the same as serde's).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Request => "request",
+            Op::Fetch => "fetch",
+            Op::Requests => "requests",
+            Op::Approve => "approve",
+            Op::Reject => "reject",
+            Op::Status => "status",
+        }
+    }
+}
+
 impl Call {
     /// The operation.
     pub fn op(&self) -> Op {
@@ -429,7 +443,7 @@ impl Call {
                 if present && !wanted {
                     return Err(refused(
                         ErrorCode::BadCall,
-                        format!("`{}` does not take `{name}`", op_name(op)),
+                        format!("`{}` does not take `{name}`", op.name()),
                     ));
                 }
             }
@@ -439,7 +453,7 @@ impl Call {
             let id = id.ok_or_else(|| {
                 refused(
                     ErrorCode::BadCall,
-                    format!("`{}` needs a request `id`", op_name(op)),
+                    format!("`{}` needs a request `id`", op.name()),
                 )
             })?;
             if !crate::policy::is_request_id(&id) {
@@ -510,17 +524,6 @@ fn wait_of(w: Option<u64>) -> Result<u64, Refused> {
         ));
     }
     Ok(wait)
-}
-
-fn op_name(op: Op) -> &'static str {
-    match op {
-        Op::Request => "request",
-        Op::Fetch => "fetch",
-        Op::Requests => "requests",
-        Op::Approve => "approve",
-        Op::Reject => "reject",
-        Op::Status => "status",
-    }
 }
 
 /// Write one frame.

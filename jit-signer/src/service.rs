@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
 use jit_core::keys::Signer;
-use jit_core::policy::{Identity, Policy, RequestFile};
+use jit_core::policy::{Identity, Policy};
 use jit_core::service::rules::{self, Entry};
 use jit_core::service::{
     read_frame, write_frame, Answer, Ask, Call, ErrorCode, FrameError, ServiceInfo, State,
@@ -69,7 +69,6 @@ struct Inner {
     pruned_at: i64,
     signer: Box<dyn Signer + Send>,
     issuer: String,
-    ledger: jit_core::log::LogConfig,
     requests_dir: PathBuf,
 }
 
@@ -157,7 +156,6 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
         cfg.signer.kid(),
         entries.len()
     );
-    let cfg_ledger = cfg.ledger.clone();
     let shared = Arc::new(Shared {
         policy: cfg.policy,
         notify_cmd: cfg.notify,
@@ -165,7 +163,6 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
             entries,
             signer: cfg.signer,
             issuer: cfg.issuer,
-            ledger: cfg.ledger.clone(),
             requests_dir,
             deciding: Default::default(),
             pruned_at: i64::MIN,
@@ -177,7 +174,7 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
         max_calls_per_user: cfg.max_calls_per_user.max(1),
         commits: Mutex::new(Vec::new()),
         commit_ready: Condvar::new(),
-        ledger: cfg_ledger,
+        ledger: cfg.ledger,
     });
     {
         let s = Arc::clone(&shared);
@@ -514,14 +511,7 @@ fn op_id(c: &Call) -> &str {
 
 /// One line per call on stderr (the journal): who, what, the outcome. Never a token.
 fn log(uid: Uid, call: Option<&Call>, id: &str, r: Result<&Answer, &(ErrorCode, String)>) {
-    let op = call.map_or("?", |c| match c.op() {
-        jit_core::service::Op::Request => "request",
-        jit_core::service::Op::Fetch => "fetch",
-        jit_core::service::Op::Requests => "requests",
-        jit_core::service::Op::Approve => "approve",
-        jit_core::service::Op::Reject => "reject",
-        jit_core::service::Op::Status => "status",
-    });
+    let op = call.map_or("?", |c| c.op().name());
     let outcome = match r {
         Ok(a) => {
             let id = a.request.as_ref().map_or(id, |r| r.id.as_str());
@@ -627,23 +617,7 @@ fn request(
 ) -> Answered {
     let nonce = token::random_cti()
         .map_err(|e| fail(ErrorCode::Unavailable, format!("no randomness: {e}")))?;
-    let file = RequestFile {
-        v: 1,
-        requester: caller.name.clone(),
-        uid: uid.as_raw(),
-        created: now,
-        nonce: token::hex(&nonce),
-        host_groups: ask.host_groups.clone(),
-        commands: ask.commands.clone(),
-        shell: ask.shell,
-        run_as: ask.run_as.clone(),
-        run_as_groups: ask.run_as_groups.clone(),
-        ttl: ask.ttl,
-        not_before: ask.not_before,
-        reason: ask.reason.clone(),
-        ticket: ask.ticket.clone(),
-        max_uses: ask.max_uses,
-    };
+    let file = ask.request_file(&caller.name, uid.as_raw(), now, token::hex(&nonce));
     let (req, _, _) = file
         .to_request(now)
         .map_err(|e| fail(ErrorCode::BadAsk, e))?;
@@ -779,7 +753,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
                 code,
                 ErrorCode::SelfApproval | ErrorCode::NotAnApprover | ErrorCode::Policy
             ) {
-                record_refusal(&g, &e, caller, code, &msg);
+                record_refusal(s, &e, caller, code, &msg);
             }
             return Err((code, msg));
         }
@@ -915,7 +889,7 @@ fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> An
     // An approver's rejection is a refusal the ledger records.
     if !withdrawn {
         let r = refusal(&e, caller, "rejected", reason);
-        jit_core::ledger::append_refused(&g.ledger, &r).map_err(|err| {
+        jit_core::ledger::append_refused(&s.ledger, &r).map_err(|err| {
             fail(
                 ErrorCode::Unavailable,
                 format!("the issuance ledger cannot be written ({err}); nothing changed, retry"),
@@ -964,9 +938,9 @@ fn refusal(e: &Entry, caller: &Identity, code: &str, msg: &str) -> jit_core::led
 }
 
 /// A refused approval is recorded (best effort: the refusal stands either way).
-fn record_refusal(g: &Inner, e: &Entry, caller: &Identity, code: ErrorCode, msg: &str) {
+fn record_refusal(s: &Shared, e: &Entry, caller: &Identity, code: ErrorCode, msg: &str) {
     let r = refusal(e, caller, code.code(), msg);
-    if let Err(err) = jit_core::ledger::append_refused(&g.ledger, &r) {
+    if let Err(err) = jit_core::ledger::append_refused(&s.ledger, &r) {
         eprintln!(
             "jit-signer serve: the refusal of {} by {} was not recorded: {err}",
             e.id, caller.name

@@ -28,6 +28,37 @@ pub struct Entry {
     pub token: Option<String>,
 }
 
+impl Ask {
+    /// The request the service stores for this ask: the requester and uid
+    /// are the caller's (the kernel's), `created` the time of the call,
+    /// `nonce` fresh randomness (hex) so that two equal asks get two ids.
+    pub fn request_file(
+        &self,
+        requester: &str,
+        uid: u32,
+        created: i64,
+        nonce: String,
+    ) -> RequestFile {
+        RequestFile {
+            v: 1,
+            requester: requester.to_string(),
+            uid,
+            created,
+            nonce,
+            host_groups: self.host_groups.clone(),
+            commands: self.commands.clone(),
+            shell: self.shell,
+            run_as: self.run_as.clone(),
+            run_as_groups: self.run_as_groups.clone(),
+            ttl: self.ttl,
+            not_before: self.not_before,
+            reason: self.reason.clone(),
+            ticket: self.ticket.clone(),
+            max_uses: self.max_uses,
+        }
+    }
+}
+
 /// A refusal: the code and the sentence for the caller.
 pub type Refusal = (ErrorCode, String);
 
@@ -66,7 +97,7 @@ impl Entry {
         }
     }
 
-    /// The ask, as a call carried it.
+    /// The ask, as a call carried it (the inverse of [`Ask::request_file`]).
     pub fn ask(&self) -> Ask {
         let r = &self.request;
         Ask {
@@ -406,6 +437,13 @@ approver_groups = ["leads"]
             code(fetch(&e, &alice, NOW + REQUEST_LIFETIME_SECS + 1)),
             ErrorCode::Expired
         );
+    }
+
+    #[test]
+    fn a_stored_request_gives_back_the_ask_it_was_made_from() {
+        let e = entry();
+        let f = e.ask().request_file("alice", 1001, NOW, "00".repeat(16));
+        assert_eq!(f, e.request);
     }
 
     #[test]

@@ -86,3 +86,20 @@ fn a_call_cannot_name_its_caller() {
         );
     }
 }
+
+#[test]
+fn op_names_are_the_wire_spelling() {
+    for op in [
+        Op::Request,
+        Op::Fetch,
+        Op::Requests,
+        Op::Approve,
+        Op::Reject,
+        Op::Status,
+    ] {
+        assert_eq!(
+            serde_json::to_string(&op).unwrap(),
+            format!("\"{}\"", op.name())
+        );
+    }
+}
