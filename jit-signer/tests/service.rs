@@ -631,3 +631,68 @@ fn concurrent_approvals_share_flushes_and_every_token_is_recorded() {
         r.findings
     );
 }
+
+#[test]
+fn collected_requests_are_journaled_and_survive_a_restart_and_a_torn_line() {
+    let d = tempfile::tempdir().unwrap();
+    let oncall = d.path().join("oncall");
+    std::fs::write(&oncall, format!("{}\n", me())).unwrap();
+    let mut s = Service::start_with(
+        &format!(
+            "[[oncall]]\nname = \"pager\"\nfile = \"{}\"\n",
+            oncall.display()
+        ),
+        "auto_approve = \"pager\"",
+        &[],
+    );
+    let body = serde_json::json!({
+        "v": 1, "op": "request", "collect": true,
+        "ask": {"host_groups": ["web"], "commands": ["/usr/bin/systemctl restart nginx"],
+                "shell": false, "run_as": ["root"], "run_as_groups": [], "ttl": 1800,
+                "not_before": null, "reason": "INC-1", "ticket": null, "max_uses": null}
+    })
+    .to_string();
+    let collect = |sock: &Path| {
+        let back = raw(sock, &frame(body.as_bytes()));
+        let v: serde_json::Value = serde_json::from_slice(&back[4..]).unwrap();
+        let token = v["token"].as_str().expect("a token").to_string();
+        (v["request"]["id"].as_str().unwrap().to_string(), token)
+    };
+    let got: Vec<(String, String)> = (0..3).map(|_| collect(&s.socket)).collect();
+    let requests = s.dir.path().join("state/requests");
+    let journal = requests.join("collected.jsonl");
+    // One journal line each, no file of their own, no token kept.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for (id, token) in &got {
+        assert!(text.contains(id.as_str()));
+        assert!(!text.contains(token.as_str()), "the journal holds a token");
+        assert!(!requests.join(format!("{id}.json")).exists());
+    }
+    // A power cut tears the last line; the service starts, ignores it, and
+    // the next entry is a line of its own.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"v\":1,\"id\":\"tor").unwrap();
+    s.child = spawn_serve(s.dir.path(), &s.socket, &[]);
+    s.wait_ready();
+    let (late, _) = collect(&s.socket);
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    s.child = spawn_serve(s.dir.path(), &s.socket, &[]);
+    s.wait_ready();
+    for id in got.iter().map(|(id, _)| id).chain([&late]) {
+        let o = s.client(&["status", id, "--json"]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        assert!(out(&o).contains("\"state\": \"fetched\""), "{}", out(&o));
+        // Collected once: fetch says so.
+        let o = s.client(&["fetch", id]);
+        assert_ne!(code(&o), 0, "{}", out(&o));
+    }
+    let log = std::fs::read_to_string(s.dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("collected.jsonl line 4"), "{log}");
+}

@@ -124,6 +124,7 @@ def show(name, v, unit):
     print(f"{name:44} median {statistics.median(v):9.1f} {unit} ({min(v):.1f}-{max(v):.1f})")
 print(f"{runs} runs; {n} tokens per rate run, {c} clients; ledger and requests on {tmp}")
 show(f"service, {c} clients: tokens/s", rs, "/s")
+print("  each run: " + " ".join(f"{r:.0f}" for r in rs))
 show("service, 1 client: request-to-token latency", ls, "ms")
 show("in-process issue (sign + ledger): tokens/s", [r for r, _ in irs], "/s")
 print(f"ratio service rate / in-process issue rate: {statistics.median(rs) / statistics.median([r for r, _ in irs]):.2f}")
