@@ -391,9 +391,54 @@ fn case08_torn_and_zero_tails() {
         let r = run(&[p], true, Some(state_for(6, c.head())), None);
         assert_eq!(r.outcome, Outcome::Tampered);
     }
-    // The newline of a complete last record removed: framing change, not torn.
+    // The newline of a complete last record removed: no crash, tampered.
     let p = fx.write_bytes("n.log", &whole[..whole.len() - 1]);
-    tampered(&run(&[p], false, None, None), Kind::Malformed);
+    tampered(&run(&[p], false, None, None), Kind::UnterminatedRecord);
+    // A whole record appended without a newline (issue 18 item 6, defect 1):
+    // with a hash that verifies or one that does not, it is tampering, and
+    // query / stats never list it.
+    let mut forged = rec(EventKind::Decision, 6);
+    forged.user = Some("mallory".into());
+    forged.command = Some("/bin/bash".into());
+    forged.time = "2026-10-01T03:00:00.000000Z".into();
+    let mut line = Chain::resume(5, c.head(), key_at(6)).seal_next(&mut forged).unwrap();
+    line.pop();
+    let p = fx.write_bytes("f.log", &[&whole[..], &line[..]].concat());
+    let r = run(std::slice::from_ref(&p), false, None, None);
+    tampered(&r, Kind::UnterminatedRecord);
+    assert!(!has(&r, Kind::TornTail), "{:#?}", r.findings);
+    let bad_hash = [&line[..line.len() - 140], &[b'0'; 64][..], &line[line.len() - 76..]].concat();
+    assert_eq!(bad_hash.len(), line.len());
+    let q = fx.write_bytes("g.log", &[&whole[..], &bad_hash[..]].concat());
+    tampered(&run(std::slice::from_ref(&q), false, None, None), Kind::UnterminatedRecord);
+    for f in [&p, &q] {
+        let mut seqs = Vec::new();
+        let bad = jit_core::log::query::for_each_record(std::slice::from_ref(f), |_, _, r| {
+            seqs.push(r.seq);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seqs, (0..6).collect::<Vec<u64>>());
+        assert_eq!(bad, 1);
+    }
+    // A write torn exactly before the newline can only end at a page
+    // boundary: there it is a crash shape (torn, not a record).
+    let mut pad = rec(EventKind::Decision, 6);
+    let sealed = |r: &mut Record<'static>| Chain::resume(5, c.head(), key_at(6)).seal_next(r).unwrap();
+    pad.message = Some("x".into());
+    let l1 = (whole.len() + sealed(&mut pad.clone()).len() - 1) as u64;
+    pad.message = Some("x".repeat(1 + ((4096 - l1 % 4096) % 4096) as usize).into());
+    let mut probe = sealed(&mut pad);
+    probe.pop();
+    let b = [&whole[..], &probe[..]].concat();
+    assert_eq!(b.len() % 4096, 0);
+    let p = fx.write_bytes("p.log", &b);
+    let r = run(std::slice::from_ref(&p), true, None, None);
+    assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
+    assert_eq!(r.records, 6);
+    // One byte more or less, or a hash that does not verify, is tampering.
+    let p = fx.write_bytes("p2.log", &[&b[..], b" "].concat());
+    assert_eq!(run(&[p], true, None, None).outcome, Outcome::Tampered);
 }
 
 /// Case 9: rotated segments missing, renamed (out of order), or from another host's log.
