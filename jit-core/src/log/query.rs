@@ -353,6 +353,7 @@ mod tests {
             seal_key: None,
             state: None,
             state_older: None,
+            state_damaged: None,
             lock: None,
             syslog: None,
             partial: false,

@@ -34,8 +34,9 @@ impl std::fmt::Debug for SealKey {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A file could not be read (the cause is the error's source, not
+    /// repeated in its message).
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -44,8 +45,8 @@ pub enum VerifyError {
     /// The seal key file is not in the export format.
     #[error("{}: not a jit seal key export (expected `jit-log-seal-key v1 log=<32 hex> key=<64 hex>`)", path.display())]
     BadSealKey { path: PathBuf },
-    /// The state file is unusable.
-    #[error("state file {}: {source}", path.display())]
+    /// The state file is unusable (the cause is the error's source).
+    #[error("state file {}", path.display())]
     State {
         path: PathBuf,
         #[source]
@@ -251,6 +252,10 @@ pub struct Options<'a> {
     /// The state file's older slot, when both are valid: the head of the
     /// flushed record before a written one ([`read_state_slots`]).
     pub state_older: Option<State>,
+    /// The state file given has no usable slots (no valid slot, or two that
+    /// do not follow each other): why. No crash leaves that: tampering
+    /// (`state_corrupt`).
+    pub state_damaged: Option<String>,
     /// Lock file to take shared when the last segment ends mid-record (live log).
     pub lock: Option<PathBuf>,
     /// Anchors from the syslog mirror.
@@ -947,7 +952,15 @@ fn verify_in_batches(
         }
     }
     let mut state_checked = false;
-    if let Some(st) = opts.state.as_ref() {
+    if let Some(why) = opts.state_damaged.as_deref() {
+        state_checked = true;
+        v.push(
+            Class::Tampered,
+            Kind::StateCorrupt,
+            None,
+            format!("the state file is unusable: {why}; a crash always leaves one valid slot (each slot is written only after the other is on disk), so it was overwritten, damaged or forged"),
+        );
+    } else if let Some(st) = opts.state.as_ref() {
         state_checked = true;
         check_state(&mut v, st, opts.state_older.as_ref());
     }
@@ -1180,12 +1193,35 @@ pub fn read_state_slots(path: &Path) -> Result<(State, Option<State>), VerifyErr
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(VerifyError::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "state file does not exist"),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "missing or empty (nothing written yet)"),
         }),
         Err(source) => Err(VerifyError::State {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+/// A state file as the verifier reads it ([`read_state_file`]).
+pub enum StateFile {
+    /// The newer slot and, when both are valid, the older one.
+    Slots(State, Option<State>),
+    /// No usable slot: why ([`Options::state_damaged`]).
+    Damaged(String),
+}
+
+/// Read a state file for `jit-verify log --state`: a missing or unreadable
+/// file is an error (could not check), a file whose slots no crash can leave
+/// is [`StateFile::Damaged`] (a finding, tampered).
+pub fn read_state_file(path: &Path) -> Result<StateFile, VerifyError> {
+    use super::state::StateError;
+    match read_state_slots(path) {
+        Ok((newer, older)) => Ok(StateFile::Slots(newer, older)),
+        Err(VerifyError::State {
+            source: e @ (StateError::Corrupt | StateError::Inconsistent(..)),
+            ..
+        }) => Ok(StateFile::Damaged(e.to_string())),
+        Err(e) => Err(e),
     }
 }
 

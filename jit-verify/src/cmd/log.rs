@@ -48,12 +48,12 @@ pub fn run(a: Args) -> Result<i32> {
         .transpose()
         .context("reading the seal key")?;
     let lock = lock.or_else(|| state.as_deref().map(jit_core::log::lock_path_for));
-    let (state, state_older) = match state {
-        Some(p) => {
-            let (newer, older) = verify::read_state_slots(&p).context("reading the state file")?;
-            (Some(newer), older)
-        }
-        None => (None, None),
+    let (state, state_older, state_damaged) = match state {
+        Some(p) => match verify::read_state_file(&p).context("reading the state file")? {
+            verify::StateFile::Slots(newer, older) => (Some(newer), older, None),
+            verify::StateFile::Damaged(why) => (None, None, Some(why)),
+        },
+        None => (None, None, None),
     };
     let syslog = against_syslog
         .map(|p| {
@@ -84,6 +84,7 @@ pub fn run(a: Args) -> Result<i32> {
         seal_key,
         state,
         state_older,
+        state_damaged,
         lock,
         syslog,
         partial,
