@@ -335,9 +335,27 @@ fn case06_state_deleted_rolled_back_out_of_step() {
     );
     // one step behind: a crash, not tampering
     let h4 = record::frame(&lines[4]).unwrap().hash;
-    let r = run(&[p], true, Some(state_for(5, h4)), None);
+    let r = run(std::slice::from_ref(&p), true, Some(state_for(5, h4)), None);
     assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
     assert!(has(&r, Kind::StateBehind));
+    // --state alone (issue 18 item 6, defect 4): one or two behind is a crash
+    // only if the records after the state's head are sealed with its key.
+    for (st, behind) in [(state_for(5, h4), 1), (state_for(4, h3), 2)] {
+        let r = run(std::slice::from_ref(&p), false, Some(st.clone()), None);
+        assert_eq!(r.outcome, Outcome::TornTail, "{behind}: {:#?}", r.findings);
+        assert!(has(&r, Kind::StateBehind));
+        let mut forged = st;
+        forged.key = [1; 32];
+        let r = run(std::slice::from_ref(&p), false, Some(forged), None);
+        tampered(&r, Kind::StateKey);
+        assert!(!has(&r, Kind::StateBehind), "{:#?}", r.findings);
+    }
+    // A record appended after the state's head by someone without its key.
+    let mut extra = lines.clone();
+    let mut r6 = rec(EventKind::Decision, 6);
+    extra.push(Chain::resume(5, c.head(), [3; 32]).seal_next(&mut r6).unwrap());
+    let q = fx.write("b.log", &extra);
+    tampered(&run(&[q], false, Some(state_for(6, c.head())), None), Kind::StateKey);
 }
 
 /// Case 7: seals stripped and re-made with the current key.

@@ -335,6 +335,9 @@ struct Verifier<'o, 'a> {
     /// Hash the next record must name as prev; None after damage (resync).
     expect_prev: Option<[u8; 32]>,
     expect_seq: Option<u64>,
+    /// (seq, hash, seal) of the last two records, for a state behind the
+    /// log: their seals must verify with the state's key (Recovery).
+    last_seals: std::collections::VecDeque<(u64, [u8; 32], [u8; 32])>,
     /// The last few (seq, hash), to tell a duplicate from a reorder.
     recent: std::collections::VecDeque<(u64, [u8; 32])>,
     last_time: String,
@@ -696,6 +699,10 @@ impl Verifier<'_, '_> {
             self.recent.pop_front();
         }
         self.recent.push_back((seq, f.hash));
+        if self.last_seals.len() == 2 {
+            self.last_seals.pop_front();
+        }
+        self.last_seals.push_back((seq, f.hash, f.seal));
         self.before_last = self.last.map(|l| l.1);
         self.last = Some((seq, f.hash));
         if advances {
@@ -814,6 +821,7 @@ fn verify_in_batches(
         before_last: None,
         expect_prev: None,
         expect_seq: None,
+        last_seals: std::collections::VecDeque::with_capacity(2),
         recent: std::collections::VecDeque::with_capacity(64),
         last_time: String::new(),
         log_id: opts.seal_key.as_ref().map(|k| k.log_id),
@@ -1250,6 +1258,23 @@ fn check_state(v: &mut Verifier<'_, '_>, st: &State, older: Option<&State>) {
     match v.last {
         None => v.push(Class::Tampered, Kind::StateMismatch, Some(st.seq), "the state names a head record but the log has none".into()),
         Some((seq, h)) if seq == st.seq && h == st.head => {}
+        Some((seq, _))
+            if (st.seq.checked_add(1) == Some(seq) && v.before_last == Some(st.head)
+                || st.seq.checked_add(2) == Some(seq)
+                    && v.recent.iter().any(|r| *r == (st.seq, st.head)))
+                && v.keys.is_none()
+                && !behind_sealed_with_state_key(v, st) =>
+        {
+            v.push(
+                Class::Tampered,
+                Kind::StateKey,
+                Some(st.seq),
+                format!(
+                    "the state is behind the log (seq {} vs log {seq}) but the records after its head are not sealed with its key: not a crash leftover; the state or those records were forged",
+                    st.seq
+                ),
+            )
+        }
         Some((seq, _)) if st.seq.checked_add(1) == Some(seq) && v.before_last == Some(st.head) => v.push(
             Class::Torn,
             Kind::StateBehind,
@@ -1329,6 +1354,25 @@ fn check_state(v: &mut Verifier<'_, '_>, st: &State, older: Option<&State>) {
             );
         }
     }
+}
+
+/// A state behind the log is a crash leftover only when every record after
+/// its head verifies with the key it holds, evolved (docs/log-format.md,
+/// "Recovery"): without the seal key, that is the state's only proof.
+fn behind_sealed_with_state_key(v: &Verifier<'_, '_>, st: &State) -> bool {
+    let mut key = st.key;
+    let mut want = st.seq.wrapping_add(1);
+    let mut ok = true;
+    for &(seq, hash, seal) in v.last_seals.iter().filter(|r| r.0 > st.seq) {
+        if seq != want || record::seal(&key, &hash) != seal {
+            ok = false;
+            break;
+        }
+        key = record::evolve(&key);
+        want = want.wrapping_add(1);
+    }
+    key.zeroize();
+    ok && want == v.last.map_or(0, |l| l.0).wrapping_add(1)
 }
 
 fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
