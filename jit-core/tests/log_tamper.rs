@@ -874,3 +874,26 @@ fn seal_key_file_roundtrip_and_rejects_garbage() {
     ));
     let _ = Path::new("/");
 }
+
+/// Issue 18 item 6, defect 5: a seal key with this log's id but another key
+/// is said once (`foreign_key`, by key id), not as one `bad_seal` per record.
+#[test]
+fn wrong_seal_key_with_the_right_log_id_is_said_once() {
+    let fx = Fx::new();
+    let (lines, _) = build(6);
+    let p = fx.write("a.log", &lines);
+    let wrong = SealKey::from_parts(LOG_ID, [5; 32]);
+    let wrong_id = wrong.key_id();
+    let opts = Options {
+        seal_key: Some(wrong),
+        ..Default::default()
+    };
+    let r = verify::verify_files(&[p], &opts).unwrap();
+    assert_eq!(r.outcome, Outcome::Tampered);
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    assert_eq!(r.findings[0].kind, Kind::ForeignKey);
+    assert!(r.findings[0].detail.contains(&wrong_id));
+    assert!(r.findings[0].detail.contains(&record::key_id(&K0)));
+    assert!(!r.forward_integrity_checked);
+    assert!(!r.findings[0].detail.contains(&hex(&[5; 32])));
+}

@@ -80,6 +80,11 @@ impl SealKey {
         })
     }
 
+    /// The key id of this key (as `start` and `continue` records name it).
+    pub fn key_id(&self) -> String {
+        record::key_id(&self.k0)
+    }
+
     /// Read an export file.
     pub fn read(path: &Path) -> Result<SealKey, VerifyError> {
         let mut t = std::fs::read_to_string(path).map_err(|source| VerifyError::Io {
@@ -139,6 +144,7 @@ pub enum Kind {
     RotationFork,
     UnterminatedRecord,
     StateCorrupt,
+    ForeignKey,
 }
 
 /// The granularity at which the kernel tears a write (a page): a torn tail
@@ -343,6 +349,11 @@ struct Verifier<'o, 'a> {
     last_time: String,
     log_id: Option<[u8; 16]>,
     keys: Option<KeyWalk>,
+    /// The seal key's key id, while it is in use.
+    key_id: Option<String>,
+    /// The seal key is not the one this log's start/continue records name:
+    /// said once, and no seal is checked with it.
+    foreign_key: bool,
     seal_skipped: u64,
     hashes: Option<HashMap<u64, [u8; 32]>>,
     /// Records a power cut took (seq, hash), as `state_ahead` recoveries
@@ -540,6 +551,27 @@ impl Verifier<'_, '_> {
                     Some(seq),
                     "start/continue without log_id".into(),
                 ),
+            }
+            // A seal key with this log's id but not its key id: every seal
+            // would fail. Say so once and check no seal with it.
+            if let (Some(want), Some(have)) = (
+                self.key_id.as_deref(),
+                full.as_ref().and_then(|r| r.key_id.as_deref()),
+            ) {
+                if want != have {
+                    self.push(
+                        Class::Tampered,
+                        Kind::ForeignKey,
+                        Some(seq),
+                        format!(
+                            "the seal key (key id {want}) is not this log's: its {} record names key id {have}; no seal was checked (the wrong key file, or the log was rewritten under a new key)",
+                            kind.as_str()
+                        ),
+                    );
+                    self.key_id = None;
+                    self.keys = None;
+                    self.foreign_key = true;
+                }
             }
             if first && self.segment_index == 0 && kind == EventKind::Continue {
                 let class = if self.opts.partial {
@@ -826,6 +858,8 @@ fn verify_in_batches(
         last_time: String::new(),
         log_id: opts.seal_key.as_ref().map(|k| k.log_id),
         keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
+        key_id: opts.seal_key.as_ref().map(SealKey::key_id),
+        foreign_key: false,
         seal_skipped: 0,
         hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
         lost: HashMap::new(),
@@ -991,7 +1025,7 @@ fn verify_in_batches(
         last_seq: v.last.map(|l| l.0),
         last_hash: v.last.map(|l| hex(&l.1)),
         log_id: v.log_id.map(|l| hex(&l)),
-        forward_integrity_checked: opts.seal_key.is_some(),
+        forward_integrity_checked: opts.seal_key.is_some() && !v.foreign_key,
         state_checked,
         syslog_checked,
         findings: v.findings,
