@@ -355,6 +355,7 @@ mod tests {
             state_older: None,
             state_damaged: None,
             lock: None,
+            lock_wait: None,
             syslog: None,
             partial: false,
             progress: None,

@@ -3,7 +3,7 @@
 use super::query::{ReviewItem, BREAK_GLASS_MEMBER};
 use super::record::{self, hex, EventKind, MAX_LINE, SUFFIX_LEN};
 use super::state::State;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,6 +51,13 @@ pub enum VerifyError {
         path: PathBuf,
         #[source]
         source: super::state::StateError,
+    },
+    /// The writers' lock was held for the whole bounded wait (a stopped or
+    /// stuck writer that could not be continued).
+    #[error("waiting for the writer in progress")]
+    Lock {
+        #[source]
+        source: crate::fs::FsError,
     },
     /// No files.
     #[error("no log files given")]
@@ -264,6 +271,8 @@ pub struct Options<'a> {
     pub state_damaged: Option<String>,
     /// Lock file to take shared when the last segment ends mid-record (live log).
     pub lock: Option<PathBuf>,
+    /// How long to wait for [`Options::lock`] (default [`crate::fs::LOCK_WAIT`]).
+    pub lock_wait: Option<std::time::Duration>,
     /// Anchors from the syslog mirror.
     pub syslog: Option<Vec<Anchor>>,
     /// Accept a chain whose first segment starts with a `continue` record.
@@ -822,10 +831,6 @@ impl Verifier<'_, '_> {
     }
 }
 
-fn shared_lock(path: &Path) -> Option<Flock<File>> {
-    let f = File::open(path).ok()?;
-    Flock::lock(f, FlockArg::LockShared).ok()
-}
 
 /// Verify segments in order (oldest first).
 pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, VerifyError> {
@@ -934,7 +939,17 @@ fn verify_in_batches(
             };
             // Partial last line. On a live log, wait for the writer (shared lock) and read on.
             if last_segment && held.is_none() {
-                if let Some(l) = opts.lock.as_deref().and_then(shared_lock) {
+                // The writers' bounded wait, continuing a stopped holder
+                // (docs/log-format.md, "Locking"): never a hang.
+                let got = match opts.lock.as_deref() {
+                    Some(lp) => crate::fs::lock_shared_within(
+                        lp,
+                        opts.lock_wait.unwrap_or(crate::fs::LOCK_WAIT),
+                    )
+                    .map_err(|source| VerifyError::Lock { source })?,
+                    None => None,
+                };
+                if let Some(l) = got {
                     held = Some(l);
                     read_line(&mut r, &mut partial).map_err(io)?;
                     if partial.last() == Some(&b'\n') {
