@@ -65,8 +65,18 @@ fn state_for(chain_next: u64, head: [u8; 32]) -> State {
         dev: 0,
         ino: 0,
         size: 0,
-        key_id: [0; 16],
+        key_id: record::unhex::<16>(record::key_id(&K0).as_bytes()).unwrap(),
     }
+}
+
+/// `st` with the size the writer records: where its head record ends.
+fn sized(mut st: State, size: usize) -> State {
+    st.size = size as u64;
+    st
+}
+
+fn len(p: &Path) -> usize {
+    std::fs::metadata(p).unwrap().len() as usize
 }
 
 struct Fx {
@@ -119,7 +129,7 @@ fn intact_log_is_intact_with_and_without_key() {
     let r = run(
         std::slice::from_ref(&p),
         true,
-        Some(state_for(8, c.head())),
+        Some(sized(state_for(8, c.head()), len(&p))),
         None,
     );
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
@@ -326,6 +336,23 @@ fn case06_state_deleted_rolled_back_out_of_step() {
         &run(std::slice::from_ref(&p), true, Some(st), None),
         Kind::StateKey,
     );
+    // right head and key, but the key id or the size of another log / file
+    // (issue 18 item 6, defect 6)
+    let mut st = sized(state_for(6, c.head()), len(&p));
+    assert_eq!(
+        run(std::slice::from_ref(&p), true, Some(st.clone()), None).outcome,
+        Outcome::Intact
+    );
+    st.key_id = [0; 16];
+    tampered(
+        &run(std::slice::from_ref(&p), false, Some(st), None),
+        Kind::StateMismatch,
+    );
+    let st = sized(state_for(6, c.head()), len(&p) + 1);
+    tampered(
+        &run(std::slice::from_ref(&p), false, Some(st), None),
+        Kind::StateMismatch,
+    );
     // state of another log
     let mut st = state_for(6, c.head());
     st.log_id = [9; 16];
@@ -353,9 +380,16 @@ fn case06_state_deleted_rolled_back_out_of_step() {
     // A record appended after the state's head by someone without its key.
     let mut extra = lines.clone();
     let mut r6 = rec(EventKind::Decision, 6);
-    extra.push(Chain::resume(5, c.head(), [3; 32]).seal_next(&mut r6).unwrap());
+    extra.push(
+        Chain::resume(5, c.head(), [3; 32])
+            .seal_next(&mut r6)
+            .unwrap(),
+    );
     let q = fx.write("b.log", &extra);
-    tampered(&run(&[q], false, Some(state_for(6, c.head())), None), Kind::StateKey);
+    tampered(
+        &run(&[q], false, Some(state_for(6, c.head())), None),
+        Kind::StateKey,
+    );
 }
 
 /// Case 7: seals stripped and re-made with the current key.
@@ -401,7 +435,8 @@ fn case08_torn_and_zero_tails() {
         let b = [&whole[..whole.len() - last_len], &tail[..]].concat();
         let p = fx.write_bytes("t.log", &b);
         let h4 = record::frame(&lines[4]).unwrap().hash;
-        let r = run(std::slice::from_ref(&p), true, Some(state_for(5, h4)), None);
+        let st = sized(state_for(5, h4), whole.len() - last_len);
+        let r = run(std::slice::from_ref(&p), true, Some(st), None);
         assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
         assert!(has(&r, Kind::TornTail));
         assert!(r.findings.iter().all(|f| f.class != Class::Tampered));
@@ -419,16 +454,26 @@ fn case08_torn_and_zero_tails() {
     forged.user = Some("mallory".into());
     forged.command = Some("/bin/bash".into());
     forged.time = "2026-10-01T03:00:00.000000Z".into();
-    let mut line = Chain::resume(5, c.head(), key_at(6)).seal_next(&mut forged).unwrap();
+    let mut line = Chain::resume(5, c.head(), key_at(6))
+        .seal_next(&mut forged)
+        .unwrap();
     line.pop();
     let p = fx.write_bytes("f.log", &[&whole[..], &line[..]].concat());
     let r = run(std::slice::from_ref(&p), false, None, None);
     tampered(&r, Kind::UnterminatedRecord);
     assert!(!has(&r, Kind::TornTail), "{:#?}", r.findings);
-    let bad_hash = [&line[..line.len() - 140], &[b'0'; 64][..], &line[line.len() - 76..]].concat();
+    let bad_hash = [
+        &line[..line.len() - 140],
+        &[b'0'; 64][..],
+        &line[line.len() - 76..],
+    ]
+    .concat();
     assert_eq!(bad_hash.len(), line.len());
     let q = fx.write_bytes("g.log", &[&whole[..], &bad_hash[..]].concat());
-    tampered(&run(std::slice::from_ref(&q), false, None, None), Kind::UnterminatedRecord);
+    tampered(
+        &run(std::slice::from_ref(&q), false, None, None),
+        Kind::UnterminatedRecord,
+    );
     for f in [&p, &q] {
         let mut seqs = Vec::new();
         let bad = jit_core::log::query::for_each_record(std::slice::from_ref(f), |_, _, r| {
@@ -442,7 +487,8 @@ fn case08_torn_and_zero_tails() {
     // A write torn exactly before the newline can only end at a page
     // boundary: there it is a crash shape (torn, not a record).
     let mut pad = rec(EventKind::Decision, 6);
-    let sealed = |r: &mut Record<'static>| Chain::resume(5, c.head(), key_at(6)).seal_next(r).unwrap();
+    let sealed =
+        |r: &mut Record<'static>| Chain::resume(5, c.head(), key_at(6)).seal_next(r).unwrap();
     pad.message = Some("x".into());
     let l1 = (whole.len() + sealed(&mut pad.clone()).len() - 1) as u64;
     pad.message = Some("x".repeat(1 + ((4096 - l1 % 4096) % 4096) as usize).into());
@@ -476,7 +522,7 @@ fn case09_segments() {
     let p: Vec<PathBuf> = (0..3)
         .map(|i| fx.write(&format!("s{i}"), &segs[i]))
         .collect();
-    let st = state_for(9, c.head());
+    let st = sized(state_for(9, c.head()), len(&p[2]));
     let r = run(&p, true, Some(st.clone()), None);
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
     tampered(
@@ -765,7 +811,7 @@ fn case15_rotation_fork() {
     let r = run(
         &[pa.clone(), pb.clone()],
         true,
-        Some(state_for(6, head)),
+        Some(sized(state_for(6, head), len(&pb))),
         None,
     );
     assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
@@ -794,7 +840,12 @@ fn case15_rotation_fork() {
     tampered(&run(&[pf, pc], true, None, None), Kind::BadSeal);
     // Without the orphan it is an ordinary rotation.
     let pa3 = fx.write("a3", &a[..3]);
-    let r = run(&[pa3, pb.clone()], true, Some(state_for(6, head)), None);
+    let r = run(
+        &[pa3, pb.clone()],
+        true,
+        Some(sized(state_for(6, head), len(&pb))),
+        None,
+    );
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
     // Cut back further: the continue repeats seq 2, two records back.
     let (b2, _) = fork(2, key_at(2));

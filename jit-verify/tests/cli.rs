@@ -161,9 +161,11 @@ fn unterminated_record_is_never_listed() {
     // complete-looking, hash not recomputed.
     let text = String::from_utf8(b.clone()).unwrap();
     let last = text.lines().last().unwrap();
-    let forged = last
-        .replacen("\"alice\"", "\"mallory\"", 1)
-        .replacen("\"kind\":\"session_close\"", "\"kind\":\"decision\"", 1);
+    let forged = last.replacen("\"alice\"", "\"mallory\"", 1).replacen(
+        "\"kind\":\"session_close\"",
+        "\"kind\":\"decision\"",
+        1,
+    );
     b.extend_from_slice(forged.as_bytes());
     std::fs::write(&c.log_path, &b).unwrap();
     let (code, out, _) = jv(&["log", log]);
@@ -197,13 +199,18 @@ fn state_without_a_valid_slot_is_tampering() {
     assert!(out.contains("no valid slot"), "{out}");
     // Two valid slots that do not follow each other: no crash leaves that either.
     let (_d2, c2) = fixture();
-    let st = jit_core::log::state::State::read(&c2.state_path).unwrap().unwrap();
+    let st = jit_core::log::state::State::read(&c2.state_path)
+        .unwrap()
+        .unwrap();
     let (mut a, mut b) = (st.clone(), st);
     (a.seq, b.seq) = (1, 4);
     std::fs::write(&c.state_path, [b.encode(), a.encode()].concat()).unwrap();
     let (code, out, _) = jv(&["log", "--state", state, log]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("[state_corrupt]") && out.contains("seq 1 and 4"), "{out}");
+    assert!(
+        out.contains("[state_corrupt]") && out.contains("seq 1 and 4"),
+        "{out}"
+    );
     // An unreadable state is still "could not check", said once.
     std::fs::write(&c.state_path, b"").unwrap();
     let (code, _, err) = jv(&["log", "--state", state, log]);

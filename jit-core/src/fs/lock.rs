@@ -247,7 +247,10 @@ mod tests {
         let t = Instant::now();
         match lock_shared_within(&p, Duration::from_millis(300)) {
             Err(FsError::LockBusy { holder, .. }) => {
-                assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}")
+                assert!(
+                    holder.contains(&format!("pid {}", std::process::id())),
+                    "{holder}"
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -358,6 +358,12 @@ struct Verifier<'o, 'a> {
     last_time: String,
     log_id: Option<[u8; 16]>,
     keys: Option<KeyWalk>,
+    /// The key id the first start/continue record names (raw).
+    log_key_id: Option<[u8; 16]>,
+    /// Bytes of the current segment before the current line.
+    seg_offset: u64,
+    /// Offset in its segment just after the last record (`last`).
+    last_end: u64,
     /// The seal key's key id, while it is in use.
     key_id: Option<String>,
     /// The seal key is not the one this log's start/continue records name:
@@ -409,6 +415,9 @@ impl Verifier<'_, '_> {
     /// parallel stage; `review`: whether it holds [`BREAK_GLASS_MEMBER`].
     fn line(&mut self, line: &[u8], pre: Option<Pre>, review: bool) {
         self.line_no += 1;
+        // An oversized line is stored cut; its real length does not matter
+        // (it is tampering, and no record ends after it in a valid state).
+        self.seg_offset += line.len() as u64;
         if review && line.len() <= MAX_LINE {
             if let Some(item) = record::parse(line)
                 .ok()
@@ -560,6 +569,12 @@ impl Verifier<'_, '_> {
                     Some(seq),
                     "start/continue without log_id".into(),
                 ),
+            }
+            if self.log_key_id.is_none() {
+                self.log_key_id = full
+                    .as_ref()
+                    .and_then(|r| r.key_id.as_deref())
+                    .and_then(|k| record::unhex::<16>(k.as_bytes()));
             }
             // A seal key with this log's id but not its key id: every seal
             // would fail. Say so once and check no seal with it.
@@ -746,6 +761,7 @@ impl Verifier<'_, '_> {
         self.last_seals.push_back((seq, f.hash, f.seal));
         self.before_last = self.last.map(|l| l.1);
         self.last = Some((seq, f.hash));
+        self.last_end = self.seg_offset;
         if advances {
             self.expect_prev = Some(f.hash);
             self.expect_seq = Some(seq.wrapping_add(1));
@@ -831,7 +847,6 @@ impl Verifier<'_, '_> {
     }
 }
 
-
 /// Verify segments in order (oldest first).
 pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, VerifyError> {
     verify_in_batches(paths, opts, BATCH_BYTES)
@@ -864,6 +879,9 @@ fn verify_in_batches(
         log_id: opts.seal_key.as_ref().map(|k| k.log_id),
         keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
         key_id: opts.seal_key.as_ref().map(SealKey::key_id),
+        log_key_id: None,
+        seg_offset: 0,
+        last_end: 0,
         foreign_key: false,
         seal_skipped: 0,
         hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
@@ -888,6 +906,7 @@ fn verify_in_batches(
         v.line_no = 0;
         v.segment_index = i;
         v.first_in_segment = true;
+        v.seg_offset = 0;
         let seg_start = bytes;
         let f = File::open(p).map_err(|source| VerifyError::Io {
             path: p.clone(),
@@ -1250,7 +1269,10 @@ pub fn read_state_slots(path: &Path) -> Result<(State, Option<State>), VerifyErr
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(VerifyError::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "missing or empty (nothing written yet)"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "missing or empty (nothing written yet)",
+            ),
         }),
         Err(source) => Err(VerifyError::State {
             path: path.to_path_buf(),
@@ -1304,8 +1326,35 @@ fn check_state(v: &mut Verifier<'_, '_>, st: &State, older: Option<&State>) {
             return;
         }
     }
+    // The state repeats the key id of the log's start/continue records.
+    if let Some(id) = v.log_key_id {
+        if id != st.key_id {
+            v.push(
+                Class::Tampered,
+                Kind::StateMismatch,
+                Some(st.seq),
+                format!(
+                    "the state's key id {} is not the log's ({}): the state was forged or belongs to another log",
+                    hex(&st.key_id),
+                    hex(&id)
+                ),
+            );
+        }
+    }
     match v.last {
         None => v.push(Class::Tampered, Kind::StateMismatch, Some(st.seq), "the state names a head record but the log has none".into()),
+        // The state's size is where its head record ends in the current
+        // segment (its device and inode name the file on the host, which a
+        // copy does not keep: not checked).
+        Some((seq, h)) if seq == st.seq && h == st.head && st.size != v.last_end => v.push(
+            Class::Tampered,
+            Kind::StateMismatch,
+            Some(st.seq),
+            format!(
+                "the state's head is the log's last record, but the state says the segment ends at byte {} and the record ends at byte {}: segment cut, padded or not the current file",
+                st.size, v.last_end
+            ),
+        ),
         Some((seq, h)) if seq == st.seq && h == st.head => {}
         Some((seq, _))
             if (st.seq.checked_add(1) == Some(seq) && v.before_last == Some(st.head)

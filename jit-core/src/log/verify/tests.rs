@@ -201,6 +201,9 @@ fn lock_wait_continues_a_stopped_holder() {
         let _ = child.wait();
     }
     assert!(r.is_ok(), "{r:?}");
-    assert!(exited.is_some_and(|s| s.success()), "the stopped holder was not continued");
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "the stopped holder was not continued"
+    );
     assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
 }
