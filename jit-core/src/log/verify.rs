@@ -1284,7 +1284,7 @@ pub fn read_state_slots(path: &Path) -> Result<(State, Option<State>), VerifyErr
 /// A state file as the verifier reads it ([`read_state_file`]).
 pub enum StateFile {
     /// The newer slot and, when both are valid, the older one.
-    Slots(State, Option<State>),
+    Slots(Box<(State, Option<State>)>),
     /// No usable slot: why ([`Options::state_damaged`]).
     Damaged(String),
 }
@@ -1295,7 +1295,7 @@ pub enum StateFile {
 pub fn read_state_file(path: &Path) -> Result<StateFile, VerifyError> {
     use super::state::StateError;
     match read_state_slots(path) {
-        Ok((newer, older)) => Ok(StateFile::Slots(newer, older)),
+        Ok(slots) => Ok(StateFile::Slots(Box::new(slots))),
         Err(VerifyError::State {
             source: e @ (StateError::Corrupt | StateError::Inconsistent(..)),
             ..

@@ -50,7 +50,10 @@ pub fn run(a: Args) -> Result<i32> {
     let lock = lock.or_else(|| state.as_deref().map(jit_core::log::lock_path_for));
     let (state, state_older, state_damaged) = match state {
         Some(p) => match verify::read_state_file(&p).context("reading the state file")? {
-            verify::StateFile::Slots(newer, older) => (Some(newer), older, None),
+            verify::StateFile::Slots(slots) => {
+                let (newer, older) = *slots;
+                (Some(newer), older, None)
+            }
             verify::StateFile::Damaged(why) => (None, None, Some(why)),
         },
         None => (None, None, None),
@@ -86,6 +89,7 @@ pub fn run(a: Args) -> Result<i32> {
         state_older,
         state_damaged,
         lock,
+        lock_wait: None,
         syslog,
         partial,
         progress: Some(&cb),
