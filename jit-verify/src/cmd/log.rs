@@ -206,7 +206,7 @@ fn print_report(r: &Report, review: &[query::ReviewItem], json: bool) -> Result<
     let what = match r.exit_code {
         0 => "intact",
         1 => "TAMPERED",
-        3 => "crash leftover only (torn tail, state one step behind or a fork at a rotation; no tampering found)",
+        3 => "crash leftover only (torn tail, state behind or ahead by what a crash leaves, or a fork at a rotation; no tampering found)",
         _ => "could not check",
     };
     writeln!(out, "result: {what} (exit {})", r.exit_code)?;
