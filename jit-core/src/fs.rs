@@ -14,7 +14,7 @@ mod trusted;
 
 use std::path::PathBuf;
 
-pub use lock::{lock_file, lock_file_within, LOCK_WAIT};
+pub use lock::{lock_file, lock_file_within, lock_shared, lock_shared_within, LOCK_WAIT};
 pub(crate) use private::parent as private_parent;
 pub use private::{
     ensure_private_dir, give_to_root, open_create, read_private_file, replace_private_file,

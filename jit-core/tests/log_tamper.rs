@@ -65,8 +65,18 @@ fn state_for(chain_next: u64, head: [u8; 32]) -> State {
         dev: 0,
         ino: 0,
         size: 0,
-        key_id: [0; 16],
+        key_id: record::unhex::<16>(record::key_id(&K0).as_bytes()).unwrap(),
     }
+}
+
+/// `st` with the size the writer records: where its head record ends.
+fn sized(mut st: State, size: usize) -> State {
+    st.size = size as u64;
+    st
+}
+
+fn len(p: &Path) -> usize {
+    std::fs::metadata(p).unwrap().len() as usize
 }
 
 struct Fx {
@@ -119,7 +129,7 @@ fn intact_log_is_intact_with_and_without_key() {
     let r = run(
         std::slice::from_ref(&p),
         true,
-        Some(state_for(8, c.head())),
+        Some(sized(state_for(8, c.head()), len(&p))),
         None,
     );
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
@@ -326,6 +336,23 @@ fn case06_state_deleted_rolled_back_out_of_step() {
         &run(std::slice::from_ref(&p), true, Some(st), None),
         Kind::StateKey,
     );
+    // right head and key, but the key id or the size of another log / file
+    // (issue 18 item 6, defect 6)
+    let mut st = sized(state_for(6, c.head()), len(&p));
+    assert_eq!(
+        run(std::slice::from_ref(&p), true, Some(st.clone()), None).outcome,
+        Outcome::Intact
+    );
+    st.key_id = [0; 16];
+    tampered(
+        &run(std::slice::from_ref(&p), false, Some(st), None),
+        Kind::StateMismatch,
+    );
+    let st = sized(state_for(6, c.head()), len(&p) + 1);
+    tampered(
+        &run(std::slice::from_ref(&p), false, Some(st), None),
+        Kind::StateMismatch,
+    );
     // state of another log
     let mut st = state_for(6, c.head());
     st.log_id = [9; 16];
@@ -335,9 +362,34 @@ fn case06_state_deleted_rolled_back_out_of_step() {
     );
     // one step behind: a crash, not tampering
     let h4 = record::frame(&lines[4]).unwrap().hash;
-    let r = run(&[p], true, Some(state_for(5, h4)), None);
+    let r = run(std::slice::from_ref(&p), true, Some(state_for(5, h4)), None);
     assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
     assert!(has(&r, Kind::StateBehind));
+    // --state alone (issue 18 item 6, defect 4): one or two behind is a crash
+    // only if the records after the state's head are sealed with its key.
+    for (st, behind) in [(state_for(5, h4), 1), (state_for(4, h3), 2)] {
+        let r = run(std::slice::from_ref(&p), false, Some(st.clone()), None);
+        assert_eq!(r.outcome, Outcome::TornTail, "{behind}: {:#?}", r.findings);
+        assert!(has(&r, Kind::StateBehind));
+        let mut forged = st;
+        forged.key = [1; 32];
+        let r = run(std::slice::from_ref(&p), false, Some(forged), None);
+        tampered(&r, Kind::StateKey);
+        assert!(!has(&r, Kind::StateBehind), "{:#?}", r.findings);
+    }
+    // A record appended after the state's head by someone without its key.
+    let mut extra = lines.clone();
+    let mut r6 = rec(EventKind::Decision, 6);
+    extra.push(
+        Chain::resume(5, c.head(), [3; 32])
+            .seal_next(&mut r6)
+            .unwrap(),
+    );
+    let q = fx.write("b.log", &extra);
+    tampered(
+        &run(&[q], false, Some(state_for(6, c.head())), None),
+        Kind::StateKey,
+    );
 }
 
 /// Case 7: seals stripped and re-made with the current key.
@@ -383,7 +435,8 @@ fn case08_torn_and_zero_tails() {
         let b = [&whole[..whole.len() - last_len], &tail[..]].concat();
         let p = fx.write_bytes("t.log", &b);
         let h4 = record::frame(&lines[4]).unwrap().hash;
-        let r = run(std::slice::from_ref(&p), true, Some(state_for(5, h4)), None);
+        let st = sized(state_for(5, h4), whole.len() - last_len);
+        let r = run(std::slice::from_ref(&p), true, Some(st), None);
         assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
         assert!(has(&r, Kind::TornTail));
         assert!(r.findings.iter().all(|f| f.class != Class::Tampered));
@@ -391,9 +444,65 @@ fn case08_torn_and_zero_tails() {
         let r = run(&[p], true, Some(state_for(6, c.head())), None);
         assert_eq!(r.outcome, Outcome::Tampered);
     }
-    // The newline of a complete last record removed: framing change, not torn.
+    // The newline of a complete last record removed: no crash, tampered.
     let p = fx.write_bytes("n.log", &whole[..whole.len() - 1]);
-    tampered(&run(&[p], false, None, None), Kind::Malformed);
+    tampered(&run(&[p], false, None, None), Kind::UnterminatedRecord);
+    // A whole record appended without a newline (issue 18 item 6, defect 1):
+    // with a hash that verifies or one that does not, it is tampering, and
+    // query / stats never list it.
+    let mut forged = rec(EventKind::Decision, 6);
+    forged.user = Some("mallory".into());
+    forged.command = Some("/bin/bash".into());
+    forged.time = "2026-10-01T03:00:00.000000Z".into();
+    let mut line = Chain::resume(5, c.head(), key_at(6))
+        .seal_next(&mut forged)
+        .unwrap();
+    line.pop();
+    let p = fx.write_bytes("f.log", &[&whole[..], &line[..]].concat());
+    let r = run(std::slice::from_ref(&p), false, None, None);
+    tampered(&r, Kind::UnterminatedRecord);
+    assert!(!has(&r, Kind::TornTail), "{:#?}", r.findings);
+    let bad_hash = [
+        &line[..line.len() - 140],
+        &[b'0'; 64][..],
+        &line[line.len() - 76..],
+    ]
+    .concat();
+    assert_eq!(bad_hash.len(), line.len());
+    let q = fx.write_bytes("g.log", &[&whole[..], &bad_hash[..]].concat());
+    tampered(
+        &run(std::slice::from_ref(&q), false, None, None),
+        Kind::UnterminatedRecord,
+    );
+    for f in [&p, &q] {
+        let mut seqs = Vec::new();
+        let bad = jit_core::log::query::for_each_record(std::slice::from_ref(f), |_, _, r| {
+            seqs.push(r.seq);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seqs, (0..6).collect::<Vec<u64>>());
+        assert_eq!(bad, 1);
+    }
+    // A write torn exactly before the newline can only end at a page
+    // boundary: there it is a crash shape (torn, not a record).
+    let mut pad = rec(EventKind::Decision, 6);
+    let sealed =
+        |r: &mut Record<'static>| Chain::resume(5, c.head(), key_at(6)).seal_next(r).unwrap();
+    pad.message = Some("x".into());
+    let l1 = (whole.len() + sealed(&mut pad.clone()).len() - 1) as u64;
+    pad.message = Some("x".repeat(1 + ((4096 - l1 % 4096) % 4096) as usize).into());
+    let mut probe = sealed(&mut pad);
+    probe.pop();
+    let b = [&whole[..], &probe[..]].concat();
+    assert_eq!(b.len() % 4096, 0);
+    let p = fx.write_bytes("p.log", &b);
+    let r = run(std::slice::from_ref(&p), true, None, None);
+    assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
+    assert_eq!(r.records, 6);
+    // One byte more or less, or a hash that does not verify, is tampering.
+    let p = fx.write_bytes("p2.log", &[&b[..], b" "].concat());
+    assert_eq!(run(&[p], true, None, None).outcome, Outcome::Tampered);
 }
 
 /// Case 9: rotated segments missing, renamed (out of order), or from another host's log.
@@ -413,7 +522,7 @@ fn case09_segments() {
     let p: Vec<PathBuf> = (0..3)
         .map(|i| fx.write(&format!("s{i}"), &segs[i]))
         .collect();
-    let st = state_for(9, c.head());
+    let st = sized(state_for(9, c.head()), len(&p[2]));
     let r = run(&p, true, Some(st.clone()), None);
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
     tampered(
@@ -702,7 +811,7 @@ fn case15_rotation_fork() {
     let r = run(
         &[pa.clone(), pb.clone()],
         true,
-        Some(state_for(6, head)),
+        Some(sized(state_for(6, head), len(&pb))),
         None,
     );
     assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
@@ -731,7 +840,12 @@ fn case15_rotation_fork() {
     tampered(&run(&[pf, pc], true, None, None), Kind::BadSeal);
     // Without the orphan it is an ordinary rotation.
     let pa3 = fx.write("a3", &a[..3]);
-    let r = run(&[pa3, pb.clone()], true, Some(state_for(6, head)), None);
+    let r = run(
+        &[pa3, pb.clone()],
+        true,
+        Some(sized(state_for(6, head), len(&pb))),
+        None,
+    );
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
     // Cut back further: the continue repeats seq 2, two records back.
     let (b2, _) = fork(2, key_at(2));
@@ -810,4 +924,27 @@ fn seal_key_file_roundtrip_and_rejects_garbage() {
         Err(verify::VerifyError::BadSealKey { .. })
     ));
     let _ = Path::new("/");
+}
+
+/// Issue 18 item 6, defect 5: a seal key with this log's id but another key
+/// is said once (`foreign_key`, by key id), not as one `bad_seal` per record.
+#[test]
+fn wrong_seal_key_with_the_right_log_id_is_said_once() {
+    let fx = Fx::new();
+    let (lines, _) = build(6);
+    let p = fx.write("a.log", &lines);
+    let wrong = SealKey::from_parts(LOG_ID, [5; 32]);
+    let wrong_id = wrong.key_id();
+    let opts = Options {
+        seal_key: Some(wrong),
+        ..Default::default()
+    };
+    let r = verify::verify_files(&[p], &opts).unwrap();
+    assert_eq!(r.outcome, Outcome::Tampered);
+    assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
+    assert_eq!(r.findings[0].kind, Kind::ForeignKey);
+    assert!(r.findings[0].detail.contains(&wrong_id));
+    assert!(r.findings[0].detail.contains(&record::key_id(&K0)));
+    assert!(!r.forward_integrity_checked);
+    assert!(!r.findings[0].detail.contains(&hex(&[5; 32])));
 }

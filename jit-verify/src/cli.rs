@@ -6,9 +6,11 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd;
 
-pub(crate) const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered, 2 could not check \
-(unreadable file, bad key or state file, bad arguments), 3 crash leftovers only (a torn \
-tail, the state one step behind, a fork left at a rotation; no tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
+pub(crate) const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered (a state file with \
+no valid slot included), 2 could not check (unreadable file, bad key file, missing or empty \
+state file, the writers' lock held past its 10 s wait, bad arguments), 3 crash leftovers only \
+(a torn tail, the state one or two steps behind or one ahead, a fork left at a rotation; no \
+tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
 
 /// Verify and query jit audit logs.
 #[derive(Parser)]

@@ -149,3 +149,71 @@ fn gen_docs_is_not_a_subcommand() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
+
+/// Issue 18 item 6, defect 1: a record appended without its newline is
+/// tampering for `log` and no record for `query` / `stats`.
+#[test]
+fn unterminated_record_is_never_listed() {
+    let (_d, c) = fixture();
+    let log = c.log_path.to_str().unwrap();
+    let mut b = std::fs::read(&c.log_path).unwrap();
+    // A copy of the last record, user and command changed, newline dropped:
+    // complete-looking, hash not recomputed.
+    let text = String::from_utf8(b.clone()).unwrap();
+    let last = text.lines().last().unwrap();
+    let forged = last.replacen("\"alice\"", "\"mallory\"", 1).replacen(
+        "\"kind\":\"session_close\"",
+        "\"kind\":\"decision\"",
+        1,
+    );
+    b.extend_from_slice(forged.as_bytes());
+    std::fs::write(&c.log_path, &b).unwrap();
+    let (code, out, _) = jv(&["log", log]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[unterminated_record]"), "{out}");
+    let (code, out, err) = jv(&["query", "--json", "--user", "mallory", log]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(err.contains("1 unparsable lines skipped"), "{err}");
+    let (code, out, _) = jv(&["stats", "--json", log]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 5);
+    assert_eq!(v["unparsable_lines"], 1);
+}
+
+/// Issue 18 item 6, defect 3 (and the corrupt-state wording of defect 5):
+/// a state file with no valid slot is tampering, not "could not check".
+#[test]
+fn state_without_a_valid_slot_is_tampering() {
+    let (_d, c) = fixture();
+    let log = c.log_path.to_str().unwrap();
+    let state = c.state_path.to_str().unwrap();
+    // Cut the last record and wipe the state.
+    let text = std::fs::read_to_string(&c.log_path).unwrap();
+    let keep: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&c.log_path, keep).unwrap();
+    std::fs::write(&c.state_path, [0u8; 512]).unwrap();
+    let (code, out, err) = jv(&["log", "--state", state, log]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("[state_corrupt]"), "{out}");
+    assert!(out.contains("no valid slot"), "{out}");
+    // Two valid slots that do not follow each other: no crash leaves that either.
+    let (_d2, c2) = fixture();
+    let st = jit_core::log::state::State::read(&c2.state_path)
+        .unwrap()
+        .unwrap();
+    let (mut a, mut b) = (st.clone(), st);
+    (a.seq, b.seq) = (1, 4);
+    std::fs::write(&c.state_path, [b.encode(), a.encode()].concat()).unwrap();
+    let (code, out, _) = jv(&["log", "--state", state, log]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("[state_corrupt]") && out.contains("seq 1 and 4"),
+        "{out}"
+    );
+    // An unreadable state is still "could not check", said once.
+    std::fs::write(&c.state_path, b"").unwrap();
+    let (code, _, err) = jv(&["log", "--state", state, log]);
+    assert_eq!(code, 2);
+    assert_eq!(err.matches("state file").count(), 1, "{err}");
+}

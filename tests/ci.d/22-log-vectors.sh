@@ -50,6 +50,16 @@ recheck intact.log
 # The state's key is k_n.
 [ "$(xxd -p -c 256 "$W/k")" = "$(xxd -s $(( ( (n - 1) % 2) * 256 + 48)) -l 32 -p -c 256 "$V/intact.state")" ] \
     || { echo "FAIL: intact.state does not hold k_$n"; exit 1; }
+# It repeats the key id (first 16 bytes of derive_key("jit log seal key id v1", k0))
+# and holds the log's size after its head record (u64 le).
+slot=$(( ( (n - 1) % 2) * 256 ))
+sed -n 's/.* key=\([0-9a-f]\{64\}\)$/\1/p' "$V/seal-key.initial" | xxd -r -p >"$W/k0"
+[ "$(b3sum --no-names --derive-key "jit log seal key id v1" "$W/k0" | cut -c1-32)" \
+    = "$(xxd -s $((slot + 120)) -l 16 -p "$V/intact.state")" ] \
+    || { echo "FAIL: intact.state does not repeat the key id"; exit 1; }
+[ "$(xxd -s $((slot + 112)) -l 8 -e -g 8 "$V/intact.state" | awk '{print $2}')" \
+    = "$(printf '%016x' "$(stat -c %s "$V/intact.log")")" ] \
+    || { echo "FAIL: intact.state does not hold intact.log's size"; exit 1; }
 
 # The CLI gives every case its expected exit code.
 jq -c '.[]' "$V/expected.json" | while IFS= read -r c; do

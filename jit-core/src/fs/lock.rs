@@ -29,19 +29,25 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 /// The longest pause between two attempts.
 const MAX_PAUSE: Duration = Duration::from_millis(20);
 
-/// Take an exclusive flock on `f`, giving up once `wait` has passed since
-/// `start` (the start of the whole wait, which may span several files when
-/// the lock file is replaced under us).
-fn lock_exclusive(
+/// Take a flock on `f` (exclusive, or `shared` for a reader), giving up
+/// once `wait` has passed since `start` (the start of the whole wait, which
+/// may span several files when the lock file is replaced under us).
+fn lock_polling(
     mut f: File,
     path: &Path,
     start: Instant,
     wait: Duration,
+    shared: bool,
 ) -> Result<Flock<File>, FsError> {
     let mut pause = Duration::from_millis(1);
     let mut next_check = start + CHECK_EVERY;
+    let arg = if shared {
+        FlockArg::LockSharedNonblock
+    } else {
+        FlockArg::LockExclusiveNonblock
+    };
     loop {
-        match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+        match Flock::lock(f, arg) {
             Ok(locked) => return Ok(locked),
             Err((back, Errno::EAGAIN | Errno::EINTR)) => f = back,
             Err((_, e)) => {
@@ -181,7 +187,7 @@ pub fn lock_file_within(path: &Path, wait: Duration) -> Result<Flock<File>, FsEr
     let start = Instant::now();
     for _ in 0..8 {
         let (f, _) = open_create(&path, 0o600, false)?;
-        let locked = lock_exclusive(f, &path, start, wait)?;
+        let locked = lock_polling(f, &path, start, wait, false)?;
         let held = locked.metadata().map_err(io_err("stat", &path))?;
         match std::fs::symlink_metadata(&path) {
             Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(locked),
@@ -191,6 +197,24 @@ pub fn lock_file_within(path: &Path, wait: Duration) -> Result<Flock<File>, FsEr
         }
     }
     Err(FsError::LockUnstable { path })
+}
+
+/// Take the lock at `path` shared, as a reader that waits for the writer
+/// in progress (`jit-verify log --lock`): the same bounded wait as a writer
+/// ([`LOCK_WAIT`]), continuing a stopped holder, failing with
+/// [`FsError::LockBusy`] naming the holder. The lock file is not created:
+/// `Ok(None)` when it cannot be opened (no writer ever ran there, or not
+/// readable by this user).
+pub fn lock_shared(path: &Path) -> Result<Option<Flock<File>>, FsError> {
+    lock_shared_within(path, LOCK_WAIT)
+}
+
+/// [`lock_shared`] with a given bound on the wait.
+pub fn lock_shared_within(path: &Path, wait: Duration) -> Result<Option<Flock<File>>, FsError> {
+    let Ok(f) = File::open(path) else {
+        return Ok(None);
+    };
+    lock_polling(f, path, Instant::now(), wait, true).map(Some)
 }
 
 #[cfg(test)]
@@ -210,6 +234,33 @@ mod tests {
         assert_eq!(holder_pid(locks, "fd:01:78"), Some(11));
         assert_eq!(holder_pid(locks, "fd:01:7"), None);
         assert_eq!(holder_pid("", "fd:01:77"), None);
+    }
+
+    #[test]
+    fn shared_lock_waits_for_a_writer_at_most_the_bound() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log.state.lock");
+        assert!(lock_shared_within(&p, Duration::from_millis(10))
+            .unwrap()
+            .is_none());
+        let w = lock_file(&p).unwrap();
+        let t = Instant::now();
+        match lock_shared_within(&p, Duration::from_millis(300)) {
+            Err(FsError::LockBusy { holder, .. }) => {
+                assert!(
+                    holder.contains(&format!("pid {}", std::process::id())),
+                    "{holder}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5));
+        drop(w);
+        let r1 = lock_shared_within(&p, Duration::from_millis(300)).unwrap();
+        // Readers share it.
+        let r2 = lock_shared_within(&p, Duration::from_millis(300)).unwrap();
+        assert!(r1.is_some() && r2.is_some());
     }
 
     #[test]

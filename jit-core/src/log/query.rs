@@ -173,6 +173,13 @@ fn for_each_record_containing(
                 break;
             }
             n += 1;
+            // Bytes without their newline are no record (a torn tail, or
+            // something appended): `jit-verify log` never accepts them, so
+            // nothing here may present them as one.
+            if buf.last() != Some(&b'\n') {
+                bad += 1;
+                continue;
+            }
             if needle.is_some_and(|nd| nd.find(&buf).is_none()) {
                 continue;
             }
@@ -346,7 +353,9 @@ mod tests {
             seal_key: None,
             state: None,
             state_older: None,
+            state_damaged: None,
             lock: None,
+            lock_wait: None,
             syslog: None,
             partial: false,
             progress: None,

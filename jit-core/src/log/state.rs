@@ -57,13 +57,13 @@ impl std::fmt::Debug for State {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     /// I/O.
-    #[error("reading state file: {0}")]
+    #[error("cannot read it: {0}")]
     Io(#[from] io::Error),
     /// Neither slot is valid.
-    #[error("state file is corrupt (no valid slot)")]
+    #[error("no valid slot (corrupt)")]
     Corrupt,
     /// Two valid slots that do not follow each other.
-    #[error("state file is inconsistent (slots for seq {0} and {1})")]
+    #[error("inconsistent: valid slots for seq {0} and {1}, which do not follow each other")]
     Inconsistent(u64, u64),
 }
 

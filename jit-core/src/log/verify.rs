@@ -3,7 +3,7 @@
 use super::query::{ReviewItem, BREAK_GLASS_MEMBER};
 use super::record::{self, hex, EventKind, MAX_LINE, SUFFIX_LEN};
 use super::state::State;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs::File;
@@ -34,8 +34,9 @@ impl std::fmt::Debug for SealKey {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A file could not be read (the cause is the error's source, not
+    /// repeated in its message).
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -44,12 +45,19 @@ pub enum VerifyError {
     /// The seal key file is not in the export format.
     #[error("{}: not a jit seal key export (expected `jit-log-seal-key v1 log=<32 hex> key=<64 hex>`)", path.display())]
     BadSealKey { path: PathBuf },
-    /// The state file is unusable.
-    #[error("state file {}: {source}", path.display())]
+    /// The state file is unusable (the cause is the error's source).
+    #[error("state file {}", path.display())]
     State {
         path: PathBuf,
         #[source]
         source: super::state::StateError,
+    },
+    /// The writers' lock was held for the whole bounded wait (a stopped or
+    /// stuck writer that could not be continued).
+    #[error("waiting for the writer in progress")]
+    Lock {
+        #[source]
+        source: crate::fs::FsError,
     },
     /// No files.
     #[error("no log files given")]
@@ -77,6 +85,11 @@ impl SealKey {
             log_id: record::unhex::<16>(id.as_bytes())?,
             k0: record::unhex::<32>(key.as_bytes())?,
         })
+    }
+
+    /// The key id of this key (as `start` and `continue` records name it).
+    pub fn key_id(&self) -> String {
+        record::key_id(&self.k0)
     }
 
     /// Read an export file.
@@ -136,7 +149,14 @@ pub enum Kind {
     Recovery,
     Empty,
     RotationFork,
+    UnterminatedRecord,
+    StateCorrupt,
+    ForeignKey,
 }
+
+/// The granularity at which the kernel tears a write (a page): a torn tail
+/// that holds a whole record without its newline must end at a multiple.
+pub const TEAR_ALIGN: u64 = 4096;
 
 /// One thing the verifier found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -245,8 +265,14 @@ pub struct Options<'a> {
     /// The state file's older slot, when both are valid: the head of the
     /// flushed record before a written one ([`read_state_slots`]).
     pub state_older: Option<State>,
+    /// The state file given has no usable slots (no valid slot, or two that
+    /// do not follow each other): why. No crash leaves that: tampering
+    /// (`state_corrupt`).
+    pub state_damaged: Option<String>,
     /// Lock file to take shared when the last segment ends mid-record (live log).
     pub lock: Option<PathBuf>,
+    /// How long to wait for [`Options::lock`] (default [`crate::fs::LOCK_WAIT`]).
+    pub lock_wait: Option<std::time::Duration>,
     /// Anchors from the syslog mirror.
     pub syslog: Option<Vec<Anchor>>,
     /// Accept a chain whose first segment starts with a `continue` record.
@@ -324,11 +350,25 @@ struct Verifier<'o, 'a> {
     /// Hash the next record must name as prev; None after damage (resync).
     expect_prev: Option<[u8; 32]>,
     expect_seq: Option<u64>,
+    /// (seq, hash, seal) of the last two records, for a state behind the
+    /// log: their seals must verify with the state's key (Recovery).
+    last_seals: std::collections::VecDeque<(u64, [u8; 32], [u8; 32])>,
     /// The last few (seq, hash), to tell a duplicate from a reorder.
     recent: std::collections::VecDeque<(u64, [u8; 32])>,
     last_time: String,
     log_id: Option<[u8; 16]>,
     keys: Option<KeyWalk>,
+    /// The key id the first start/continue record names (raw).
+    log_key_id: Option<[u8; 16]>,
+    /// Bytes of the current segment before the current line.
+    seg_offset: u64,
+    /// Offset in its segment just after the last record (`last`).
+    last_end: u64,
+    /// The seal key's key id, while it is in use.
+    key_id: Option<String>,
+    /// The seal key is not the one this log's start/continue records name:
+    /// said once, and no seal is checked with it.
+    foreign_key: bool,
     seal_skipped: u64,
     hashes: Option<HashMap<u64, [u8; 32]>>,
     /// Records a power cut took (seq, hash), as `state_ahead` recoveries
@@ -375,6 +415,9 @@ impl Verifier<'_, '_> {
     /// parallel stage; `review`: whether it holds [`BREAK_GLASS_MEMBER`].
     fn line(&mut self, line: &[u8], pre: Option<Pre>, review: bool) {
         self.line_no += 1;
+        // An oversized line is stored cut; its real length does not matter
+        // (it is tampering, and no record ends after it in a valid state).
+        self.seg_offset += line.len() as u64;
         if review && line.len() <= MAX_LINE {
             if let Some(item) = record::parse(line)
                 .ok()
@@ -526,6 +569,33 @@ impl Verifier<'_, '_> {
                     Some(seq),
                     "start/continue without log_id".into(),
                 ),
+            }
+            if self.log_key_id.is_none() {
+                self.log_key_id = full
+                    .as_ref()
+                    .and_then(|r| r.key_id.as_deref())
+                    .and_then(|k| record::unhex::<16>(k.as_bytes()));
+            }
+            // A seal key with this log's id but not its key id: every seal
+            // would fail. Say so once and check no seal with it.
+            if let (Some(want), Some(have)) = (
+                self.key_id.as_deref(),
+                full.as_ref().and_then(|r| r.key_id.as_deref()),
+            ) {
+                if want != have {
+                    self.push(
+                        Class::Tampered,
+                        Kind::ForeignKey,
+                        Some(seq),
+                        format!(
+                            "the seal key (key id {want}) is not this log's: its {} record names key id {have}; no seal was checked (the wrong key file, or the log was rewritten under a new key)",
+                            kind.as_str()
+                        ),
+                    );
+                    self.key_id = None;
+                    self.keys = None;
+                    self.foreign_key = true;
+                }
             }
             if first && self.segment_index == 0 && kind == EventKind::Continue {
                 let class = if self.opts.partial {
@@ -685,15 +755,22 @@ impl Verifier<'_, '_> {
             self.recent.pop_front();
         }
         self.recent.push_back((seq, f.hash));
+        if self.last_seals.len() == 2 {
+            self.last_seals.pop_front();
+        }
+        self.last_seals.push_back((seq, f.hash, f.seal));
         self.before_last = self.last.map(|l| l.1);
         self.last = Some((seq, f.hash));
+        self.last_end = self.seg_offset;
         if advances {
             self.expect_prev = Some(f.hash);
             self.expect_seq = Some(seq.wrapping_add(1));
         }
     }
 
-    fn tail(&mut self, rest: &[u8]) {
+    /// The unterminated bytes `rest` at the end of a segment, which ends at
+    /// byte offset `end` (docs/log-format.md, "Verification": torn tail).
+    fn tail(&mut self, rest: &[u8], end: u64) {
         if rest.len() > MAX_LINE {
             self.line_no += 1;
             self.push(
@@ -706,33 +783,51 @@ impl Verifier<'_, '_> {
             );
             return;
         }
-        // A complete record whose only defect is its terminator is a framing change.
-        let mut fixed = rest.to_vec();
-        let mut complete = false;
-        for attempt in 0..2 {
-            if attempt == 0 {
-                fixed.push(b'\n');
-            } else {
-                fixed.pop();
-                if let Some(l) = fixed.last_mut() {
-                    *l = b'\n';
-                }
-            }
-            if let Some(f) = record::frame(&fixed) {
-                if record::record_hash(f.body) == f.hash {
-                    complete = true;
-                    break;
-                }
-            }
-        }
         self.line_no += 1;
-        if complete {
+        // The writer writes a line and its newline in one write(); the kernel
+        // tears a write (short write, partial writeback at a power cut) only
+        // at a page boundary. So a tail holding a whole record whose newline
+        // is missing is a crash only when it ends at a 4 KiB boundary and its
+        // hash verifies (a prefix of a line the writer wrote); any other
+        // complete-looking record without its newline was put there.
+        let mut fixed = rest.to_vec();
+        fixed.push(b'\n');
+        if let Some(f) = record::frame(&fixed) {
+            let verifies = record::record_hash(f.body) == f.hash;
+            let seq = record::header(f.body).map(|h| h.seq);
+            if verifies && end % TEAR_ALIGN == 0 {
+                self.push(
+                    Class::Torn,
+                    Kind::TornTail,
+                    seq,
+                    format!(
+                        "a complete record without its newline at the end of the segment, at a {TEAR_ALIGN} byte boundary: a write torn at a page boundary (not a record: not shown by query or stats); the next append cuts it with a recovery record"
+                    ),
+                );
+            } else {
+                self.push(
+                    Class::Tampered,
+                    Kind::UnterminatedRecord,
+                    seq,
+                    format!(
+                        "a complete{} record without its newline at the end of the segment: no crash leaves that (the writer writes a record and its newline in one write); appended or its newline removed",
+                        if verifies { "" } else { "-looking (hash does not verify)" }
+                    ),
+                );
+            }
+            return;
+        }
+        // A complete record whose terminator was changed is a framing change.
+        fixed.pop();
+        if let Some(l) = fixed.last_mut() {
+            *l = b'\n';
+        }
+        if record::frame(&fixed).is_some_and(|f| record::record_hash(f.body) == f.hash) {
             self.push(
                 Class::Tampered,
                 Kind::Malformed,
                 None,
-                "the last record is complete but its terminating newline was removed or changed"
-                    .into(),
+                "the last record is complete but its terminating newline was changed".into(),
             );
             return;
         }
@@ -750,11 +845,6 @@ impl Verifier<'_, '_> {
             ),
         );
     }
-}
-
-fn shared_lock(path: &Path) -> Option<Flock<File>> {
-    let f = File::open(path).ok()?;
-    Flock::lock(f, FlockArg::LockShared).ok()
 }
 
 /// Verify segments in order (oldest first).
@@ -783,10 +873,16 @@ fn verify_in_batches(
         before_last: None,
         expect_prev: None,
         expect_seq: None,
+        last_seals: std::collections::VecDeque::with_capacity(2),
         recent: std::collections::VecDeque::with_capacity(64),
         last_time: String::new(),
         log_id: opts.seal_key.as_ref().map(|k| k.log_id),
         keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
+        key_id: opts.seal_key.as_ref().map(SealKey::key_id),
+        log_key_id: None,
+        seg_offset: 0,
+        last_end: 0,
+        foreign_key: false,
         seal_skipped: 0,
         hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
         lost: HashMap::new(),
@@ -810,6 +906,8 @@ fn verify_in_batches(
         v.line_no = 0;
         v.segment_index = i;
         v.first_in_segment = true;
+        v.seg_offset = 0;
+        let seg_start = bytes;
         let f = File::open(p).map_err(|source| VerifyError::Io {
             path: p.clone(),
             source,
@@ -860,7 +958,17 @@ fn verify_in_batches(
             };
             // Partial last line. On a live log, wait for the writer (shared lock) and read on.
             if last_segment && held.is_none() {
-                if let Some(l) = opts.lock.as_deref().and_then(shared_lock) {
+                // The writers' bounded wait, continuing a stopped holder
+                // (docs/log-format.md, "Locking"): never a hang.
+                let got = match opts.lock.as_deref() {
+                    Some(lp) => crate::fs::lock_shared_within(
+                        lp,
+                        opts.lock_wait.unwrap_or(crate::fs::LOCK_WAIT),
+                    )
+                    .map_err(|source| VerifyError::Lock { source })?,
+                    None => None,
+                };
+                if let Some(l) = got {
                     held = Some(l);
                     read_line(&mut r, &mut partial).map_err(io)?;
                     if partial.last() == Some(&b'\n') {
@@ -871,7 +979,7 @@ fn verify_in_batches(
                     }
                 }
             }
-            v.tail(&partial);
+            v.tail(&partial, bytes - seg_start + partial.len() as u64);
             break;
         }
         if v.line_no == 0 && last_segment && i > 0 {
@@ -920,7 +1028,15 @@ fn verify_in_batches(
         }
     }
     let mut state_checked = false;
-    if let Some(st) = opts.state.as_ref() {
+    if let Some(why) = opts.state_damaged.as_deref() {
+        state_checked = true;
+        v.push(
+            Class::Tampered,
+            Kind::StateCorrupt,
+            None,
+            format!("the state file is unusable: {why}; a crash always leaves one valid slot (each slot is written only after the other is on disk), so it was overwritten, damaged or forged"),
+        );
+    } else if let Some(st) = opts.state.as_ref() {
         state_checked = true;
         check_state(&mut v, st, opts.state_older.as_ref());
     }
@@ -943,7 +1059,7 @@ fn verify_in_batches(
         last_seq: v.last.map(|l| l.0),
         last_hash: v.last.map(|l| hex(&l.1)),
         log_id: v.log_id.map(|l| hex(&l)),
-        forward_integrity_checked: opts.seal_key.is_some(),
+        forward_integrity_checked: opts.seal_key.is_some() && !v.foreign_key,
         state_checked,
         syslog_checked,
         findings: v.findings,
@@ -1153,12 +1269,38 @@ pub fn read_state_slots(path: &Path) -> Result<(State, Option<State>), VerifyErr
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(VerifyError::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "state file does not exist"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "missing or empty (nothing written yet)",
+            ),
         }),
         Err(source) => Err(VerifyError::State {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+/// A state file as the verifier reads it ([`read_state_file`]).
+pub enum StateFile {
+    /// The newer slot and, when both are valid, the older one.
+    Slots(Box<(State, Option<State>)>),
+    /// No usable slot: why ([`Options::state_damaged`]).
+    Damaged(String),
+}
+
+/// Read a state file for `jit-verify log --state`: a missing or unreadable
+/// file is an error (could not check), a file whose slots no crash can leave
+/// is [`StateFile::Damaged`] (a finding, tampered).
+pub fn read_state_file(path: &Path) -> Result<StateFile, VerifyError> {
+    use super::state::StateError;
+    match read_state_slots(path) {
+        Ok(slots) => Ok(StateFile::Slots(Box::new(slots))),
+        Err(VerifyError::State {
+            source: e @ (StateError::Corrupt | StateError::Inconsistent(..)),
+            ..
+        }) => Ok(StateFile::Damaged(e.to_string())),
+        Err(e) => Err(e),
     }
 }
 
@@ -1184,9 +1326,53 @@ fn check_state(v: &mut Verifier<'_, '_>, st: &State, older: Option<&State>) {
             return;
         }
     }
+    // The state repeats the key id of the log's start/continue records.
+    if let Some(id) = v.log_key_id {
+        if id != st.key_id {
+            v.push(
+                Class::Tampered,
+                Kind::StateMismatch,
+                Some(st.seq),
+                format!(
+                    "the state's key id {} is not the log's ({}): the state was forged or belongs to another log",
+                    hex(&st.key_id),
+                    hex(&id)
+                ),
+            );
+        }
+    }
     match v.last {
         None => v.push(Class::Tampered, Kind::StateMismatch, Some(st.seq), "the state names a head record but the log has none".into()),
+        // The state's size is where its head record ends in the current
+        // segment (its device and inode name the file on the host, which a
+        // copy does not keep: not checked).
+        Some((seq, h)) if seq == st.seq && h == st.head && st.size != v.last_end => v.push(
+            Class::Tampered,
+            Kind::StateMismatch,
+            Some(st.seq),
+            format!(
+                "the state's head is the log's last record, but the state says the segment ends at byte {} and the record ends at byte {}: segment cut, padded or not the current file",
+                st.size, v.last_end
+            ),
+        ),
         Some((seq, h)) if seq == st.seq && h == st.head => {}
+        Some((seq, _))
+            if (st.seq.checked_add(1) == Some(seq) && v.before_last == Some(st.head)
+                || st.seq.checked_add(2) == Some(seq)
+                    && v.recent.iter().any(|r| *r == (st.seq, st.head)))
+                && v.keys.is_none()
+                && !behind_sealed_with_state_key(v, st) =>
+        {
+            v.push(
+                Class::Tampered,
+                Kind::StateKey,
+                Some(st.seq),
+                format!(
+                    "the state is behind the log (seq {} vs log {seq}) but the records after its head are not sealed with its key: not a crash leftover; the state or those records were forged",
+                    st.seq
+                ),
+            )
+        }
         Some((seq, _)) if st.seq.checked_add(1) == Some(seq) && v.before_last == Some(st.head) => v.push(
             Class::Torn,
             Kind::StateBehind,
@@ -1266,6 +1452,25 @@ fn check_state(v: &mut Verifier<'_, '_>, st: &State, older: Option<&State>) {
             );
         }
     }
+}
+
+/// A state behind the log is a crash leftover only when every record after
+/// its head verifies with the key it holds, evolved (docs/log-format.md,
+/// "Recovery"): without the seal key, that is the state's only proof.
+fn behind_sealed_with_state_key(v: &Verifier<'_, '_>, st: &State) -> bool {
+    let mut key = st.key;
+    let mut want = st.seq.wrapping_add(1);
+    let mut ok = true;
+    for &(seq, hash, seal) in v.last_seals.iter().filter(|r| r.0 > st.seq) {
+        if seq != want || record::seal(&key, &hash) != seal {
+            ok = false;
+            break;
+        }
+        key = record::evolve(&key);
+        want = want.wrapping_add(1);
+    }
+    key.zeroize();
+    ok && want == v.last.map_or(0, |l| l.0).wrapping_add(1)
 }
 
 fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {

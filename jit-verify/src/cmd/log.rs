@@ -48,12 +48,15 @@ pub fn run(a: Args) -> Result<i32> {
         .transpose()
         .context("reading the seal key")?;
     let lock = lock.or_else(|| state.as_deref().map(jit_core::log::lock_path_for));
-    let (state, state_older) = match state {
-        Some(p) => {
-            let (newer, older) = verify::read_state_slots(&p).context("reading the state file")?;
-            (Some(newer), older)
-        }
-        None => (None, None),
+    let (state, state_older, state_damaged) = match state {
+        Some(p) => match verify::read_state_file(&p).context("reading the state file")? {
+            verify::StateFile::Slots(slots) => {
+                let (newer, older) = *slots;
+                (Some(newer), older, None)
+            }
+            verify::StateFile::Damaged(why) => (None, None, Some(why)),
+        },
+        None => (None, None, None),
     };
     let syslog = against_syslog
         .map(|p| {
@@ -84,7 +87,9 @@ pub fn run(a: Args) -> Result<i32> {
         seal_key,
         state,
         state_older,
+        state_damaged,
         lock,
+        lock_wait: None,
         syslog,
         partial,
         progress: Some(&cb),
@@ -201,7 +206,7 @@ fn print_report(r: &Report, review: &[query::ReviewItem], json: bool) -> Result<
     let what = match r.exit_code {
         0 => "intact",
         1 => "TAMPERED",
-        3 => "crash leftover only (torn tail, state one step behind or a fork at a rotation; no tampering found)",
+        3 => "crash leftover only (torn tail, state behind or ahead by what a crash leaves, or a fork at a rotation; no tampering found)",
         _ => "could not check",
     };
     writeln!(out, "result: {what} (exit {})", r.exit_code)?;

@@ -132,3 +132,78 @@ fn empty_and_single_line_segments() {
     let r = same_at_every_batch_size(&l[0]);
     assert_eq!((r.outcome, r.records), (Outcome::Intact, 1));
 }
+
+/// Issue 18 item 6, defect 2: `--lock` waits like a writer (bounded,
+/// continuing a stopped holder), never forever.
+#[test]
+fn lock_wait_is_bounded() {
+    let (l, _) = lines(3);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log");
+    let all = l.concat();
+    std::fs::write(&p, &all[..all.len() - 10]).unwrap();
+    let lock = dir.path().join("log.state.lock");
+    let held = crate::fs::lock_file(&lock).unwrap();
+    let opts = Options {
+        lock: Some(lock.clone()),
+        lock_wait: Some(std::time::Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let t = std::time::Instant::now();
+    let e = verify_files(std::slice::from_ref(&p), &opts).unwrap_err();
+    assert!(matches!(e, VerifyError::Lock { .. }), "{e:?}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    drop(held);
+    // Free: it reads on; the tail is still partial, so torn.
+    let r = verify_files(&[p], &opts).unwrap();
+    assert_eq!(r.outcome, Outcome::TornTail, "{:#?}", r.findings);
+}
+
+/// A stopped writer holding the lock is continued, as by a writer.
+#[test]
+fn lock_wait_continues_a_stopped_holder() {
+    use std::process::Command;
+    let (l, _) = lines(3);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.log");
+    let all = l.concat();
+    std::fs::write(&p, &all[..all.len() - 10]).unwrap();
+    let lock = dir.path().join("log.state.lock");
+    std::fs::write(&lock, b"").unwrap();
+    // flock(1) takes the lock and runs sh, which stops flock (the holder)
+    // and exits: flock only releases the lock once someone continues it.
+    let Ok(mut child) = Command::new("flock")
+        .arg(&lock)
+        .args(["sh", "-c", "sleep 0.3; kill -STOP $PPID"])
+        .spawn()
+    else {
+        return; // no flock(1) here
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let opts = Options {
+        lock: Some(lock),
+        lock_wait: Some(std::time::Duration::from_secs(8)),
+        ..Default::default()
+    };
+    let t = std::time::Instant::now();
+    let r = verify_files(&[p], &opts);
+    let waited = t.elapsed();
+    let mut exited = None;
+    for _ in 0..200 {
+        exited = child.try_wait().unwrap();
+        if exited.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if exited.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(r.is_ok(), "{r:?}");
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "the stopped holder was not continued"
+    );
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+}
