@@ -194,46 +194,51 @@ pub struct Report {
     pub review: Vec<ReviewItem>,
 }
 
-/// One `(log, seq, hash)` anchor from a syslog file.
+/// One `(log, seq, hash)` anchor from a syslog file, with the record the
+/// line carries when it carries one whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Anchor {
     pub log_id: String,
     pub seq: u64,
     pub hash: [u8; 32],
     pub line: u64,
+    /// BLAKE3 of the mirrored record's line (with its `\n`), to compare
+    /// with the log's line byte for byte; `None` for an anchor-only line or
+    /// a record too long to be mirrored (`rec-omitted=`).
+    pub record: Option<[u8; 32]>,
 }
 
-/// Extract mirror anchors from a syslog file's text.
+/// Extract mirror anchors from a syslog file's text (lines that hold the
+/// marker but do not parse are skipped).
 pub fn parse_syslog(text: &[u8]) -> Vec<Anchor> {
     let mut out = Vec::new();
     for (i, l) in text.split(|&b| b == b'\n').enumerate() {
-        let Ok(l) = std::str::from_utf8(l) else {
+        let Some(Ok(m)) = super::syslog::parse_mirror_line(l) else {
             continue;
         };
-        let Some(p) = l.find("jit-log v1 log=") else {
-            continue;
-        };
-        let mut it = l[p + "jit-log v1 ".len()..].split(' ');
-        let (Some(lg), Some(sq), Some(hs)) = (it.next(), it.next(), it.next()) else {
-            continue;
-        };
-        let (Some(lg), Some(sq), Some(hs)) = (
-            lg.strip_prefix("log="),
-            sq.strip_prefix("seq=").and_then(|s| s.parse::<u64>().ok()),
-            hs.strip_prefix("hash=")
-                .and_then(|h| record::unhex::<32>(h.as_bytes())),
-        ) else {
-            continue;
+        let record = match &m.record {
+            super::syslog::MirrorRecord::Whole(r) => {
+                let mut h = blake3::Hasher::new();
+                h.update(r);
+                h.update(b"\n");
+                Some(*h.finalize().as_bytes())
+            }
+            _ => None,
         };
         out.push(Anchor {
-            log_id: lg.to_string(),
-            seq: sq,
-            hash: hs,
+            log_id: m.log_id.to_string(),
+            seq: m.seq,
+            hash: m.hash,
             line: i as u64 + 1,
+            record,
         });
     }
     out
 }
+
+/// A record's `(hash, BLAKE3 of its whole line)`, kept per seq when syslog
+/// anchors are checked.
+type RecordDigests = ([u8; 32], [u8; 32]);
 
 /// What to check besides the plain chain.
 #[derive(Default)]
@@ -330,7 +335,7 @@ struct Verifier<'o, 'a> {
     log_id: Option<[u8; 16]>,
     keys: Option<KeyWalk>,
     seal_skipped: u64,
-    hashes: Option<HashMap<u64, [u8; 32]>>,
+    hashes: Option<HashMap<u64, RecordDigests>>,
     /// Records a power cut took (seq, hash), as `state_ahead` recoveries
     /// name them: their syslog mirror lines are not rewrites.
     lost: HashMap<u64, [u8; 32]>,
@@ -677,7 +682,7 @@ impl Verifier<'_, '_> {
             );
         }
         if let Some(m) = self.hashes.as_mut() {
-            m.insert(seq, f.hash);
+            m.insert(seq, (f.hash, *blake3::hash(line).as_bytes()));
         }
         self.records += 1;
         self.first_seq.get_or_insert(seq);
@@ -1297,7 +1302,17 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
         }
         seen += 1;
         match hashes.get(&a.seq) {
-            Some(h) if *h == a.hash => {}
+            Some((h, d)) if *h == a.hash && a.record.map_or(true, |r| r == *d) => {}
+            Some((h, _)) if *h == a.hash => v.push(
+                Class::Tampered,
+                Kind::SyslogMismatch,
+                Some(a.seq),
+                format!(
+                    "syslog's copy of record {} differs from the log's line (same hash {}): record rewritten",
+                    a.seq,
+                    hex(h)
+                ),
+            ),
             Some(_) if v.lost.get(&a.seq) == Some(&a.hash) => v.push(
                 Class::Note,
                 Kind::Recovery,
@@ -1308,7 +1323,7 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
                     hex(&a.hash)
                 ),
             ),
-            Some(h) => v.push(
+            Some((h, _)) => v.push(
                 Class::Tampered,
                 Kind::SyslogMismatch,
                 Some(a.seq),
