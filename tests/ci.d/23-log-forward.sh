@@ -93,6 +93,9 @@ start_host
 args=(--log "$W/audit.log" --state "$W/log.state" --export "$W/seal-key.initial" --host db-01 --syslog "$W/log.sock")
 "$APP" "${args[@]}" --count 20 || exit 1
 "$APP" "${args[@]}" --user "$(printf 'x jit-log[1]: jit-log v1 log=%s seq=0 rec={} \x7f é' "$(printf 'f%.0s' {1..32})")" || exit 1
+# Just under the limit (a message of about 6.9 KiB): it must pass both
+# daemons whole at rsyslog's default maxMessageSize.
+"$APP" "${args[@]}" --arg "$(head -c 6400 /dev/zero | tr '\0' b)" || exit 1
 "$APP" "${args[@]}" --arg "$(head -c 9000 /dev/zero | tr '\0' a)" || exit 1
 log_id=$(head -n 1 "$W/audit.log" | jq -r .log_id)
 
