@@ -643,6 +643,56 @@ mod tests {
     }
 
     #[test]
+    fn any_record_bytes_round_trip_or_are_omitted_with_their_length() {
+        // Pseudo-random records over an alphabet heavy in what could break
+        // a line: spaces, markers' letters, `=`, control bytes, DEL, `\r`,
+        // non-UTF-8; the `\n` a record never holds excepted.
+        let id = "ab".repeat(16);
+        let alphabet: &[u8] = b" =rec64-omitted{}\"\\jitlogv1[]:<>\r\t\x00\x7f\xc3\xa9\xff#aZ";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let len = match round % 10 {
+                0 => (next() % 9000) as usize,
+                _ => (next() % 200) as usize,
+            };
+            let rec: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let alert =
+                (round % 7 == 0).then_some("BREAK-GLASS allowed=yes user=rec=x needs_review=yes");
+            let msg = full_message(&Mirror {
+                alert,
+                record: Some(&rec),
+                ..sample(&id)
+            });
+            assert!(msg.len() <= MESSAGE_MAX || msg.contains(" rec-omitted="));
+            for prefix in ["", "Dec  6 14:00:00 h jit-log[1]: "] {
+                let line = format!("{prefix}{msg}\n");
+                let p = parse_mirror_line(line.as_bytes()).unwrap().unwrap();
+                assert_eq!(p.seq, 7);
+                assert_eq!(p.break_glass, alert.is_some());
+                match p.record {
+                    MirrorRecord::Whole(r) => assert_eq!(r, rec, "round {round}"),
+                    MirrorRecord::Omitted(n) => {
+                        assert_eq!(n, rec.len());
+                        // Omitted only when the whole form is over the limit.
+                        let whole =
+                            msg.len() - format!(" rec-omitted={n}").len() + record_part(&rec).len();
+                        assert!(whole > MESSAGE_MAX, "round {round}");
+                    }
+                    MirrorRecord::Absent => panic!("round {round}: no record"),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn malformed_mirror_lines_are_errors_not_records() {
         let h = "11".repeat(32);
         let id = "ab".repeat(16);
