@@ -33,7 +33,7 @@ pub fn message(log_id: &str, seq: u64, hash: &[u8; 32], kind: EventKind) -> Stri
 
 /// Longest mirror message sent with its record, in bytes: the anchor, the
 /// alert, and ` rec=RECORD` or ` rec64=BASE64` together. rsyslog's default
-/// `maxMessageSize` is 8096 bytes for the whole message; 1 KiB is left for
+/// `maxMessageSize` is 8 KiB for the whole message; about 1 KiB is left for
 /// what the daemons put before it (priority, time stamp, host name up to 255
 /// bytes, tag). A longer message is sent as the anchor, the alert and
 /// ` rec-omitted=BYTES` instead (docs/log-format.md, "Syslog mirror").
