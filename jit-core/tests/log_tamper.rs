@@ -829,6 +829,23 @@ fn whole_mirrored_records_catch_a_changed_seal_without_the_key() {
     let p = fx.write("a.log", &lines);
     let r = run(std::slice::from_ref(&p), false, None, Some(anchors.clone()));
     assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
+    assert!(!r.findings.iter().any(|f| f.kind == Kind::SyslogNotMirrored));
+    // RELP duplicates (every line twice) but record 1 never arrived: still
+    // intact, and the missing line is noted, not hidden by the duplicates.
+    let dup: Vec<Anchor> = anchors
+        .iter()
+        .filter(|a| a.seq != 1)
+        .flat_map(|a| [a.clone(), a.clone()])
+        .collect();
+    let r = run(std::slice::from_ref(&p), false, None, Some(dup));
+    assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.kind == Kind::SyslogNotMirrored && f.detail.starts_with("1 records")),
+        "{:#?}",
+        r.findings
+    );
     // Record 2's seal changed (the hash kept): without the seal key only the
     // whole copy off the host sees it.
     let mut l = lines.clone();
