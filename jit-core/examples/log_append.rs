@@ -1,7 +1,11 @@
 //! Append decision records with the real writer (used by tests/ci.d/20-log-*.sh).
 //!
 //! log_append --log FILE --state FILE --export FILE [--host H] [--syslog SOCKET] [--count N] [--tag T]
-//!            [--sudo all-flushed|contract]
+//!            [--user U] [--arg A]... [--sudo all-flushed|contract]
+//!
+//! `--user` names the invoking user (default `ci`), each `--arg` adds an
+//! argument after `id` (tests of the syslog mirror use them for hostile
+//! names and records too long for a syslog line).
 //!
 //! With `--sudo`, each of the N rounds writes what one allowed sudo writes (an
 //! allowed decision, then its session_close), both flushed (`all-flushed`, as
@@ -17,6 +21,8 @@ fn main() {
     c.syslog = false;
     let mut count = 1u64;
     let mut tag = String::from("ci");
+    let mut user = String::from("ci");
+    let mut extra: Vec<String> = Vec::new();
     let mut sudo: Option<Durability> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -35,6 +41,8 @@ fn main() {
             }
             "--count" => count = v().parse().unwrap_or_else(|_| die("bad --count")),
             "--tag" => tag = v(),
+            "--user" => user = v(),
+            "--arg" => extra.push(v()),
             "--sudo" => {
                 sudo = Some(match v().as_str() {
                     "all-flushed" => Durability::Flushed,
@@ -50,10 +58,14 @@ fn main() {
     }
     for i in 0..count {
         let mut e = Event::new(EventKind::Decision);
-        e.user = Some("ci".into());
+        e.user = Some(user.clone());
         e.run_as_user = Some("root".into());
         e.command_path = Some("/usr/bin/id".into());
-        e.argv = Some(vec!["id".into()]);
+        e.argv = Some(
+            std::iter::once("id".to_string())
+                .chain(extra.iter().cloned())
+                .collect(),
+        );
         e.allowed = Some(i % 5 != 0);
         e.reason_code = Some(if i % 5 != 0 { "token_ok" } else { "no_token" }.into());
         e.message = Some(format!("{tag}-{i}"));

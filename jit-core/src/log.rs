@@ -45,7 +45,8 @@ pub struct LogConfig {
     pub seal_key_export: PathBuf,
     /// This host's name, written in every record.
     pub host: String,
-    /// Mirror `(seq, hash)` of each record to syslog (authpriv.info).
+    /// Mirror each record, whole, to syslog (authpriv.info; docs/log-format.md,
+    /// "Syslog mirror").
     pub syslog: bool,
     /// The syslog socket (default `/dev/log`).
     pub syslog_socket: PathBuf,

@@ -216,6 +216,7 @@ fn case02_deletions() {
         seq: 5,
         hash: c.head(),
         line: 1,
+        record: None,
     }];
     tampered(
         &run(&[p], false, None, Some(anchors)),
@@ -893,7 +894,7 @@ fn syslog_anchor_catches_rewrite_and_ignores_other_logs() {
             )
         })
         .collect::<String>()
-        + &format!("x jit-log v1 log={} seq=99 hash={}\n", "ab".repeat(16), "00".repeat(32));
+        + &format!("x jit-log v1 log={} seq=99 hash={} kind=x\n", "ab".repeat(16), "00".repeat(32));
     let anchors = verify::parse_syslog(text.as_bytes());
     assert_eq!(anchors.len(), 5);
     let p = fx.write("a.log", &lines);
@@ -909,6 +910,65 @@ fn syslog_anchor_catches_rewrite_and_ignores_other_logs() {
         l.push(f.seal_next(&mut r).unwrap());
     }
     let p = fx.write("b.log", &l);
+    tampered(&run(&[p], false, None, Some(anchors)), Kind::SyslogMismatch);
+}
+
+#[test]
+fn whole_mirrored_records_catch_a_changed_seal_without_the_key() {
+    let fx = Fx::new();
+    let (lines, _) = build(4);
+    let log_id = hex(&LOG_ID);
+    let text: String = lines
+        .iter()
+        .map(|l| {
+            let f = record::frame(l).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            let m = jit_core::log::syslog::Mirror {
+                log_id: &log_id,
+                seq: v["seq"].as_u64().unwrap(),
+                hash: &f.hash,
+                kind: EventKind::Decision,
+                alert: None,
+                record: Some(l),
+            };
+            format!(
+                "2026-12-06T14:00:00+00:00 db-01 jit-log[1]: {}\n",
+                jit_core::log::syslog::full_message(&m)
+            )
+        })
+        .collect();
+    let anchors = verify::parse_syslog(text.as_bytes());
+    assert_eq!(anchors.len(), 4);
+    assert!(anchors.iter().all(|a| a.record.is_some()));
+    let p = fx.write("a.log", &lines);
+    let r = run(std::slice::from_ref(&p), false, None, Some(anchors.clone()));
+    assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
+    assert!(!r.findings.iter().any(|f| f.kind == Kind::SyslogNotMirrored));
+    // RELP duplicates (every line twice) but record 1 never arrived: still
+    // intact, and the missing line is noted, not hidden by the duplicates.
+    let dup: Vec<Anchor> = anchors
+        .iter()
+        .filter(|a| a.seq != 1)
+        .flat_map(|a| [a.clone(), a.clone()])
+        .collect();
+    let r = run(std::slice::from_ref(&p), false, None, Some(dup));
+    assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.kind == Kind::SyslogNotMirrored && f.detail.starts_with("1 records")),
+        "{:#?}",
+        r.findings
+    );
+    // Record 2's seal changed (the hash kept): without the seal key only the
+    // whole copy off the host sees it.
+    let mut l = lines.clone();
+    let n = l[2].len();
+    let c = &mut l[2][n - 4];
+    *c = if *c == b'0' { b'1' } else { b'0' };
+    let p = fx.write("b.log", &l);
+    let r = run(std::slice::from_ref(&p), false, None, None);
+    assert_eq!(r.outcome, Outcome::Intact, "{:#?}", r.findings);
     tampered(&run(&[p], false, None, Some(anchors)), Kind::SyslogMismatch);
 }
 

@@ -487,3 +487,53 @@ fn a_record_of_escaped_bytes_stays_within_the_line_limit() {
         Outcome::Intact
     );
 }
+
+#[test]
+fn the_mirror_sends_each_record_whole_and_break_glass_at_emerg() {
+    use jit_core::log::syslog::{parse_mirror_line, MirrorRecord, MESSAGE_MAX};
+    use std::os::unix::net::UnixDatagram;
+    let d = tempfile::tempdir().unwrap();
+    let mut c = cfg(d.path());
+    c.syslog = true;
+    c.syslog_socket = d.path().join("log.sock");
+    let rx = UnixDatagram::bind(&c.syslog_socket).unwrap();
+    let mut hostile = ev(1);
+    hostile.user = Some("x jit-log v1 log=00 seq=1 rec={}\n<0>\u{7f}é".into());
+    let mut bg = ev(2);
+    bg.break_glass = true;
+    let mut long = ev(4);
+    long.argv = Some(vec!["x".repeat(MESSAGE_MAX)]);
+    for e in [&ev(0), &hostile, &bg, &long] {
+        let a = append(&c, e).unwrap();
+        assert_eq!(a.mirror_error, None);
+    }
+    let log = std::fs::read(&c.log_path).unwrap();
+    let lines: Vec<&[u8]> = log.split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 5); // start + 4
+    let mut buf = vec![0u8; 1 << 17];
+    for (i, line) in lines.iter().enumerate() {
+        let n = rx.recv(&mut buf).unwrap();
+        let sent = &buf[..n];
+        let m = parse_mirror_line(sent).unwrap().unwrap();
+        assert_eq!(m.seq, i as u64);
+        let body = &line[..line.len() - 1];
+        match i {
+            // The break-glass decision: emerg (priority 80), alerted.
+            3 => {
+                assert!(sent.starts_with(b"<80>"));
+                assert!(m.break_glass);
+            }
+            _ => assert!(sent.starts_with(b"<86>")),
+        }
+        if i == 4 {
+            assert_eq!(m.record, MirrorRecord::Omitted(body.len()));
+        } else {
+            assert_eq!(m.record, MirrorRecord::Whole(body.to_vec()), "seq {i}");
+        }
+        // One line: no raw newline reaches syslog; the DEL in the hostile
+        // user name sends that record as base64.
+        assert!(!sent.contains(&b'\n'));
+        let b64 = sent.windows(7).any(|w| w == b" rec64=");
+        assert_eq!(b64, i == 2, "seq {i}");
+    }
+}

@@ -347,6 +347,19 @@ if [ "$n_emerg" = 2 ] && [ "$n_all" = 2 ] && grep -q "^<80>.* seq=$bg_seq .*BREA
 else
     RC=-; bad "break-glass syslog" "$n_emerg emerg of $n_all lines: $(cat "$ROOT/syslog.txt")"
 fi
+# The alert carries the record whole, after the alert words: the log's line.
+if /usr/bin/python3 - "$ROOT/syslog.txt" "$ROOT/log/audit.log" "$bg_seq" <<'EOF'
+import json, sys
+seq = int(sys.argv[3])
+line = [l.rstrip("\n") for l in open(sys.argv[2], encoding="utf-8") if json.loads(l)["seq"] == seq][-1]
+sent = [l.rstrip("\n") for l in open(sys.argv[1], encoding="utf-8") if f" seq={seq} " in l]
+sys.exit(not (len(sent) == 1 and " BREAK-GLASS " in sent[0] and sent[0].endswith(" needs_review=yes rec=" + line)))
+EOF
+then
+    ok "break-glass: the emerg line carries the record whole"
+else
+    RC=-; bad "break-glass syslog record" "$(cat "$ROOT/syslog.txt")"
+fi
 e2e_write_conf "$ROOT/pam_jit.conf"
 rm -f "$ROOT/syslog.sock" "$ROOT/syslog.txt"
 set +e

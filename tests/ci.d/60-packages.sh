@@ -193,6 +193,12 @@ check "install: sshd snippet source 0644" mode_is /usr/share/jit/sshd-jit.conf 6
 check "install: sshd snippet inert (nothing in /etc/ssh/sshd_config.d)" absent /etc/ssh/sshd_config.d/jit.conf
 [ "$(grep -v '^[[:space:]]*\(#.*\)\{0,1\}$' "$R/usr/share/jit/sshd-jit.conf")" = "AcceptEnv JIT_TOKEN" ] \
     && ok "install: sshd snippet holds AcceptEnv JIT_TOKEN only" || bad "install: sshd snippet contents"
+# The rsyslog forwarding snippet and the collector configuration are shipped
+# inert too: only under /usr/share/jit; jit-ctl enable --forward installs the
+# host one (tested with real daemons in 23-log-forward.sh).
+check "install: rsyslog forward snippet source 0644" mode_is /usr/share/jit/rsyslog-jit-forward.conf 644 root root
+check "install: rsyslog collector config 0644" mode_is /usr/share/jit/rsyslog-jit-collector.conf 644 root root
+check "install: forwarding inert (nothing in /etc/rsyslog.d)" absent /etc/rsyslog.d/60-jit-forward.conf
 check "install: jit-verify" mode_is /usr/bin/jit-verify 755 root root
 check "install: jit-signer (signer package)" mode_is /usr/bin/jit-signer 755 root root
 for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz /usr/share/man/man8/jit-ctl.8.gz \
@@ -201,7 +207,7 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/fish/vendor_completions.d/jit-verify.fish /usr/share/bash-completion/completions/jit-signer \
     /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit \
     /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md \
-    /usr/share/doc/libpam-jit/ssh.md; do
+    /usr/share/doc/libpam-jit/ssh.md /usr/share/doc/libpam-jit/fleet.md; do
     check "install: $m" present "$m"
 done
 # --- the signer package: the service's user, unit, directories, and a run --

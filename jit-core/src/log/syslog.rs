@@ -21,13 +21,64 @@ use std::path::Path;
 /// could not be read).
 pub const DEFAULT_SOCKET: &str = "/dev/log";
 
-/// The message part of a mirror line (what `--against-syslog` looks for).
+/// The anchor part of a mirror line: `jit-log v1 log=LOGID seq=SEQ
+/// hash=HASH kind=KIND` (what `--against-syslog` looks for first).
 pub fn message(log_id: &str, seq: u64, hash: &[u8; 32], kind: EventKind) -> String {
     format!(
         "jit-log v1 log={log_id} seq={seq} hash={} kind={}",
         hex(hash),
         kind.as_str()
     )
+}
+
+/// Longest mirror message sent with its record, in bytes: the anchor, the
+/// alert, and ` rec=RECORD` or ` rec64=BASE64` together. rsyslog's default
+/// `maxMessageSize` is 8 KiB for the whole message; about 1 KiB is left for
+/// what the daemons put before it (priority, time stamp, host name up to 255
+/// bytes, tag). A longer message is sent as the anchor, the alert and
+/// ` rec-omitted=BYTES` instead (docs/log-format.md, "Syslog mirror").
+pub const MESSAGE_MAX: usize = 7168;
+
+/// The record part of a mirror line for `record` (the log's line, with or
+/// without its `\n`): ` rec=` and the line itself when it holds no byte a
+/// syslog daemon rewrites (a record never holds `\n` or another C0 control
+/// character, serde_json escapes them; it may hold DEL, 0x7F, which rsyslog
+/// turns into `#177`), else ` rec64=` and the line in standard base64 with
+/// padding.
+pub fn record_part(record: &[u8]) -> String {
+    let r = record.strip_suffix(b"\n").unwrap_or(record);
+    match std::str::from_utf8(r) {
+        Ok(t) if !r.iter().any(|&b| b < 0x20 || b == 0x7f) => format!(" rec={t}"),
+        _ => {
+            use base64::Engine as _;
+            format!(
+                " rec64={}",
+                base64::engine::general_purpose::STANDARD.encode(r)
+            )
+        }
+    }
+}
+
+/// The whole message of a mirror line: the anchor, then the break-glass
+/// alert if any, then the record ([`record_part`]), or ` rec-omitted=BYTES`
+/// (the line's length without its `\n`) when the message would exceed
+/// [`MESSAGE_MAX`].
+pub fn full_message(m: &Mirror<'_>) -> String {
+    let mut out = message(m.log_id, m.seq, m.hash, m.kind);
+    if let Some(a) = m.alert {
+        out.push(' ');
+        out.push_str(a);
+    }
+    if let Some(record) = m.record {
+        let part = record_part(record);
+        if out.len() + part.len() <= MESSAGE_MAX {
+            out.push_str(&part);
+        } else {
+            let n = record.strip_suffix(b"\n").unwrap_or(record).len();
+            out.push_str(&format!(" rec-omitted={n}"));
+        }
+    }
+    out
 }
 
 /// One mirror line to send.
@@ -43,6 +94,9 @@ pub struct Mirror<'a> {
     /// For a break-glass record: the text appended after the anchor, and the
     /// line is sent at severity emerg instead of info.
     pub alert: Option<&'a str>,
+    /// The record's line as the log holds it (sent whole, see
+    /// [`full_message`]); `None` sends the anchor alone.
+    pub record: Option<&'a [u8]>,
 }
 
 /// Only printable ASCII reaches syslog; anything else becomes `_`.
@@ -81,10 +135,10 @@ pub(crate) fn break_glass_alert(r: &Record<'_>) -> Option<String> {
 /// authpriv.info.
 pub fn mirror(socket: &Path, m: &Mirror<'_>) -> std::io::Result<()> {
     let mut logger = logger(socket)?;
-    let anchor = message(m.log_id, m.seq, m.hash, m.kind);
+    let line = full_message(m);
     match m.alert {
-        Some(a) => logger.emerg(format!("{anchor} {a}")).map_err(err),
-        None => logger.info(anchor).map_err(err),
+        Some(_) => logger.emerg(line).map_err(err),
+        None => logger.info(line).map_err(err),
     }
 }
 
@@ -135,6 +189,140 @@ fn logger(socket: &Path) -> std::io::Result<Logger> {
         _ => return Err(std::io::Error::other("unexpected syslog backend")),
     }
     Ok(logger)
+}
+
+/// The record a mirror line carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MirrorRecord {
+    /// The record's line, without its `\n` (decoded from `rec64=`).
+    Whole(Vec<u8>),
+    /// `rec-omitted=BYTES`: the record was too long for a syslog line.
+    Omitted(usize),
+    /// An anchor-only line (a writer before records were mirrored whole).
+    Absent,
+}
+
+/// One parsed mirror line (see [`parse_mirror_line`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorLine<'a> {
+    /// The host name the collector put before the tag, when the prefix has
+    /// the shape `... HOST jit-log[PID]:`.
+    pub host: Option<&'a str>,
+    /// The log's id (as sent: 32 hex digits by a real writer).
+    pub log_id: &'a str,
+    /// The record's seq.
+    pub seq: u64,
+    /// The record's hash.
+    pub hash: [u8; 32],
+    /// The record's kind (as sent).
+    pub kind: &'a str,
+    /// The line carries a break-glass alert.
+    pub break_glass: bool,
+    /// The record.
+    pub record: MirrorRecord,
+}
+
+/// Why a line that holds the mirror marker is not a valid mirror line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MirrorLineError {
+    /// `log=`, `seq=`, `hash=` or `kind=` is missing or malformed.
+    BadAnchor,
+    /// `rec64=` is not valid base64, or `rec-omitted=` not a number.
+    BadRecord,
+}
+
+/// The marker that starts a mirror message.
+pub const MARKER: &str = "jit-log v1 log=";
+
+/// Parse one line of a collector's file (or of any syslog file): `None` when
+/// it holds no [`MARKER`]; else the mirror line it holds. Pure: nothing is
+/// checked against a log. The first marker counts (what follows it comes from
+/// the writer, what precedes it from the daemons); the record is everything
+/// after the first word starting with `rec=` (to the end of the line, a
+/// trailing `\r` or `\n` excepted), so a record that itself holds
+/// syslog-looking text or another marker is taken whole. The caller checks
+/// the record against the anchor (its framed hash is `hash`).
+pub fn parse_mirror_line(line: &[u8]) -> Option<Result<MirrorLine<'_>, MirrorLineError>> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let p = find(line, MARKER.as_bytes())?;
+    Some(parse_at(line, p))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_at(line: &[u8], p: usize) -> Result<MirrorLine<'_>, MirrorLineError> {
+    use MirrorLineError::*;
+    // The prefix: `... HOST jit-log[PID]:`.
+    let host = std::str::from_utf8(&line[..p]).ok().and_then(|pre| {
+        let mut w = pre.split_ascii_whitespace().rev();
+        let tag = w.next()?;
+        (tag.starts_with("jit-log") && tag.ends_with(':'))
+            .then(|| w.next())
+            .flatten()
+    });
+    let rest = &line[p + "jit-log v1 ".len()..];
+    // The anchor and alert words are printable ASCII; the record is the
+    // tail after the first `rec=`/`rec64=`/`rec-omitted=` word.
+    let mut words = Vec::new();
+    let mut record = MirrorRecord::Absent;
+    let mut i = 0;
+    while i < rest.len() {
+        let end = rest[i..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(rest.len(), |e| i + e);
+        let w = &rest[i..end];
+        if w.starts_with(b"rec=") {
+            record = MirrorRecord::Whole(rest[i + 4..].to_vec());
+            break;
+        }
+        if let Some(r) = w.strip_prefix(b"rec64=") {
+            use base64::Engine as _;
+            let d = base64::engine::general_purpose::STANDARD
+                .decode(r)
+                .map_err(|_| BadRecord)?;
+            record = MirrorRecord::Whole(d);
+            break;
+        }
+        if let Some(r) = w.strip_prefix(b"rec-omitted=") {
+            let n = std::str::from_utf8(r)
+                .ok()
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or(BadRecord)?;
+            record = MirrorRecord::Omitted(n);
+            break;
+        }
+        words.push(w);
+        i = end + 1;
+    }
+    fn text<'l>(w: Option<&&'l [u8]>, key: &str) -> Result<&'l str, MirrorLineError> {
+        w.and_then(|w| std::str::from_utf8(w).ok())
+            .and_then(|w| w.strip_prefix(key))
+            .filter(|v| !v.is_empty())
+            .ok_or(MirrorLineError::BadAnchor)
+    }
+    let log_id = text(words.first(), "log=")?;
+    let seq = text(words.get(1), "seq=")?
+        .parse::<u64>()
+        .map_err(|_| BadAnchor)?;
+    let hash = text(words.get(2), "hash=")
+        .ok()
+        .and_then(|h| super::record::unhex::<32>(h.as_bytes()))
+        .ok_or(BadAnchor)?;
+    let kind = text(words.get(3), "kind=")?;
+    let break_glass = words.get(4).is_some_and(|w| *w == b"BREAK-GLASS");
+    Ok(MirrorLine {
+        host,
+        log_id,
+        seq,
+        hash,
+        kind,
+        break_glass,
+        record,
+    })
 }
 
 /// An event the audit log could not take: the configuration or the module
@@ -216,6 +404,7 @@ mod tests {
             hash: &[0x11; 32],
             kind: EventKind::Decision,
             alert: None,
+            record: None,
         }
     }
 
@@ -324,6 +513,226 @@ mod tests {
                 || e.to_string().contains("timed out"),
             "{e:?}"
         );
+    }
+
+    /// A record line in the log's shape for seq 7 with `user` (JSON-escaped
+    /// as serde_json writes it), hash 0x11.., with its `\n`.
+    fn record_line(user: &str) -> Vec<u8> {
+        let u = serde_json::to_string(user).unwrap();
+        format!(
+            "{{\"v\":1,\"seq\":7,\"time\":\"2026-12-06T14:00:00.000000Z\",\"host\":\"db-01\",\"kind\":\"decision\",\"user\":{u},\"prev\":\"{}\",\"hash\":\"{}\",\"seal\":\"{}\"}}\n",
+            "00".repeat(32),
+            "11".repeat(32),
+            "22".repeat(32)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn whole_record_round_trips_through_a_collector_line() {
+        let id = "ab".repeat(16);
+        // A user name that looks like syslog structure, another mirror line
+        // and a record marker, with a newline and a NUL.
+        let evil = "x jit-log[1]: jit-log v1 log=ffffffffffffffffffffffffffffffff seq=9 hash=00 kind=decision rec={}\n<0>Dec  1 evil jit-log[2]: \u{0}é";
+        let rec = record_line(evil);
+        let m = Mirror {
+            record: Some(&rec),
+            ..sample(&id)
+        };
+        let msg = full_message(&m);
+        // One line, the record as the log holds it after ` rec=`.
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.starts_with(&format!(
+            "jit-log v1 log={id} seq=7 hash={} kind=decision rec={{\"v\":1,",
+            "11".repeat(32)
+        )));
+        assert!(msg.ends_with("\"}"), "{msg}");
+        for prefix in [
+            "Dec  6 14:00:00 db-01 jit-log[4242]: ",
+            "2026-12-06T14:00:00.123456+00:00 db-01 jit-log[4242]: ",
+            "2026-12-06T14:00:00.123456+00:00 db-01 jit-log[4242]:",
+        ] {
+            let line = format!("{prefix}{msg}\n");
+            let p = parse_mirror_line(line.as_bytes()).unwrap().unwrap();
+            assert_eq!(p.host, Some("db-01"));
+            assert_eq!(p.log_id, id);
+            assert_eq!(p.seq, 7);
+            assert_eq!(p.hash, [0x11; 32]);
+            assert_eq!(p.kind, "decision");
+            assert!(!p.break_glass);
+            assert_eq!(p.record, MirrorRecord::Whole(rec[..rec.len() - 1].to_vec()));
+        }
+        // The bare message: no host.
+        let p = parse_mirror_line(msg.as_bytes()).unwrap().unwrap();
+        assert_eq!(p.host, None);
+        assert_eq!(p.record, MirrorRecord::Whole(rec[..rec.len() - 1].to_vec()));
+        // A line that is not ours.
+        assert_eq!(parse_mirror_line(b"Dec  6 db-01 sshd[1]: hello"), None);
+    }
+
+    #[test]
+    fn a_record_with_del_goes_as_base64_and_decodes_exactly() {
+        let id = "ab".repeat(16);
+        let rec = record_line("del\u{7f}here");
+        assert!(rec.contains(&0x7f));
+        let m = Mirror {
+            record: Some(&rec),
+            ..sample(&id)
+        };
+        let msg = full_message(&m);
+        assert!(msg.contains(" rec64="), "{msg}");
+        assert!(msg.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+        let p = parse_mirror_line(msg.as_bytes()).unwrap().unwrap();
+        assert_eq!(p.record, MirrorRecord::Whole(rec[..rec.len() - 1].to_vec()));
+    }
+
+    #[test]
+    fn a_record_over_the_limit_sends_the_anchor_and_its_length() {
+        let id = "ab".repeat(16);
+        let rec = record_line(&"u".repeat(MESSAGE_MAX));
+        let m = Mirror {
+            record: Some(&rec),
+            ..sample(&id)
+        };
+        let msg = full_message(&m);
+        assert_eq!(
+            msg,
+            format!(
+                "{} rec-omitted={}",
+                message(&id, 7, &[0x11; 32], EventKind::Decision),
+                rec.len() - 1
+            )
+        );
+        let p = parse_mirror_line(msg.as_bytes()).unwrap().unwrap();
+        assert_eq!(p.record, MirrorRecord::Omitted(rec.len() - 1));
+        // At the limit exactly: sent whole.
+        let short = record_line("u");
+        let fixed = full_message(&Mirror {
+            record: Some(&short),
+            ..sample(&id)
+        })
+        .len()
+            - (short.len() - 1);
+        let pad = MESSAGE_MAX - fixed - (short.len() - 1);
+        let rec = record_line(&"u".repeat(1 + pad));
+        let msg = full_message(&Mirror {
+            record: Some(&rec),
+            ..sample(&id)
+        });
+        assert_eq!(msg.len(), MESSAGE_MAX);
+        assert!(msg.contains(" rec={"));
+    }
+
+    #[test]
+    fn break_glass_alert_sits_before_the_record_and_cannot_fake_it() {
+        let id = "ab".repeat(16);
+        let mut r = Record::new(EventKind::Decision);
+        r.break_glass = Some(true);
+        r.allowed = Some(true);
+        r.user = Some("a rec={\"v\":1} rec64=AAAA".into());
+        let alert = break_glass_alert(&r).unwrap();
+        let rec = record_line("a rec={\"v\":1} rec64=AAAA");
+        let msg = full_message(&Mirror {
+            alert: Some(&alert),
+            record: Some(&rec),
+            ..sample(&id)
+        });
+        let p = parse_mirror_line(msg.as_bytes()).unwrap().unwrap();
+        assert!(p.break_glass);
+        assert_eq!(p.record, MirrorRecord::Whole(rec[..rec.len() - 1].to_vec()));
+    }
+
+    #[test]
+    fn any_record_bytes_round_trip_or_are_omitted_with_their_length() {
+        // Pseudo-random records over an alphabet heavy in what could break
+        // a line: spaces, markers' letters, `=`, control bytes, DEL, `\r`,
+        // non-UTF-8; the `\n` a record never holds excepted.
+        let id = "ab".repeat(16);
+        let alphabet: &[u8] = b" =rec64-omitted{}\"\\jitlogv1[]:<>\r\t\x00\x7f\xc3\xa9\xff#aZ";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let len = match round % 10 {
+                0 => (next() % 9000) as usize,
+                _ => (next() % 200) as usize,
+            };
+            let rec: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let alert =
+                (round % 7 == 0).then_some("BREAK-GLASS allowed=yes user=rec=x needs_review=yes");
+            let msg = full_message(&Mirror {
+                alert,
+                record: Some(&rec),
+                ..sample(&id)
+            });
+            assert!(msg.len() <= MESSAGE_MAX || msg.contains(" rec-omitted="));
+            for prefix in ["", "Dec  6 14:00:00 h jit-log[1]: "] {
+                let line = format!("{prefix}{msg}\n");
+                let p = parse_mirror_line(line.as_bytes()).unwrap().unwrap();
+                assert_eq!(p.seq, 7);
+                assert_eq!(p.break_glass, alert.is_some());
+                match p.record {
+                    MirrorRecord::Whole(r) => assert_eq!(r, rec, "round {round}"),
+                    MirrorRecord::Omitted(n) => {
+                        assert_eq!(n, rec.len());
+                        // Omitted only when the whole form is over the limit.
+                        let whole =
+                            msg.len() - format!(" rec-omitted={n}").len() + record_part(&rec).len();
+                        assert!(whole > MESSAGE_MAX, "round {round}");
+                    }
+                    MirrorRecord::Absent => panic!("round {round}: no record"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_mirror_lines_are_errors_not_records() {
+        let h = "11".repeat(32);
+        let id = "ab".repeat(16);
+        for (line, want) in [
+            (
+                format!("jit-log v1 log={id} seq=x hash={h} kind=decision rec={{}}"),
+                MirrorLineError::BadAnchor,
+            ),
+            (
+                format!("jit-log v1 log={id} seq=1 hash=11 kind=decision rec={{}}"),
+                MirrorLineError::BadAnchor,
+            ),
+            (
+                format!("jit-log v1 log={id} seq=1 hash={h} rec={{}}"),
+                MirrorLineError::BadAnchor,
+            ),
+            (
+                format!("jit-log v1 log= seq=1 hash={h} kind=decision"),
+                MirrorLineError::BadAnchor,
+            ),
+            (
+                format!("jit-log v1 log={id} seq=1 hash={h} kind=decision rec64=!!"),
+                MirrorLineError::BadRecord,
+            ),
+            (
+                format!("jit-log v1 log={id} seq=1 hash={h} kind=decision rec-omitted=-1"),
+                MirrorLineError::BadRecord,
+            ),
+        ] {
+            assert_eq!(
+                parse_mirror_line(line.as_bytes()),
+                Some(Err(want)),
+                "{line}"
+            );
+        }
+        // An anchor-only line (an older writer) parses, without a record.
+        let line = format!("db-01 jit-log[1]: jit-log v1 log={id} seq=1 hash={h} kind=decision");
+        let p = parse_mirror_line(line.as_bytes()).unwrap().unwrap();
+        assert_eq!(p.record, MirrorRecord::Absent);
+        assert_eq!(p.host, Some("db-01"));
     }
 
     #[test]

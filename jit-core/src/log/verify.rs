@@ -214,46 +214,51 @@ pub struct Report {
     pub review: Vec<ReviewItem>,
 }
 
-/// One `(log, seq, hash)` anchor from a syslog file.
+/// One `(log, seq, hash)` anchor from a syslog file, with the record the
+/// line carries when it carries one whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Anchor {
     pub log_id: String,
     pub seq: u64,
     pub hash: [u8; 32],
     pub line: u64,
+    /// BLAKE3 of the mirrored record's line (with its `\n`), to compare
+    /// with the log's line byte for byte; `None` for an anchor-only line or
+    /// a record too long to be mirrored (`rec-omitted=`).
+    pub record: Option<[u8; 32]>,
 }
 
-/// Extract mirror anchors from a syslog file's text.
+/// Extract mirror anchors from a syslog file's text (lines that hold the
+/// marker but do not parse are skipped).
 pub fn parse_syslog(text: &[u8]) -> Vec<Anchor> {
     let mut out = Vec::new();
     for (i, l) in text.split(|&b| b == b'\n').enumerate() {
-        let Ok(l) = std::str::from_utf8(l) else {
+        let Some(Ok(m)) = super::syslog::parse_mirror_line(l) else {
             continue;
         };
-        let Some(p) = l.find("jit-log v1 log=") else {
-            continue;
-        };
-        let mut it = l[p + "jit-log v1 ".len()..].split(' ');
-        let (Some(lg), Some(sq), Some(hs)) = (it.next(), it.next(), it.next()) else {
-            continue;
-        };
-        let (Some(lg), Some(sq), Some(hs)) = (
-            lg.strip_prefix("log="),
-            sq.strip_prefix("seq=").and_then(|s| s.parse::<u64>().ok()),
-            hs.strip_prefix("hash=")
-                .and_then(|h| record::unhex::<32>(h.as_bytes())),
-        ) else {
-            continue;
+        let record = match &m.record {
+            super::syslog::MirrorRecord::Whole(r) => {
+                let mut h = blake3::Hasher::new();
+                h.update(r);
+                h.update(b"\n");
+                Some(*h.finalize().as_bytes())
+            }
+            _ => None,
         };
         out.push(Anchor {
-            log_id: lg.to_string(),
-            seq: sq,
-            hash: hs,
+            log_id: m.log_id.to_string(),
+            seq: m.seq,
+            hash: m.hash,
             line: i as u64 + 1,
+            record,
         });
     }
     out
 }
+
+/// A record's `(hash, BLAKE3 of its whole line)`, kept per seq when syslog
+/// anchors are checked.
+type RecordDigests = ([u8; 32], [u8; 32]);
 
 /// What to check besides the plain chain.
 #[derive(Default)]
@@ -370,7 +375,7 @@ struct Verifier<'o, 'a> {
     /// said once, and no seal is checked with it.
     foreign_key: bool,
     seal_skipped: u64,
-    hashes: Option<HashMap<u64, [u8; 32]>>,
+    hashes: Option<HashMap<u64, RecordDigests>>,
     /// Records a power cut took (seq, hash), as `state_ahead` recoveries
     /// name them: their syslog mirror lines are not rewrites.
     lost: HashMap<u64, [u8; 32]>,
@@ -747,7 +752,7 @@ impl Verifier<'_, '_> {
             );
         }
         if let Some(m) = self.hashes.as_mut() {
-            m.insert(seq, f.hash);
+            m.insert(seq, (f.hash, *blake3::hash(line).as_bytes()));
         }
         self.records += 1;
         self.first_seq.get_or_insert(seq);
@@ -1478,7 +1483,8 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
     let hashes = v.hashes.take().unwrap_or_default();
     let first = v.first_seq.unwrap_or(0);
     let last = v.last.map(|l| l.0);
-    let mut seen = 0u64;
+    // Seqs mirrored (a RELP collector may hold a line twice: counted once).
+    let mut seen = std::collections::HashSet::new();
     for a in anchors
         .iter()
         .filter(|a| id.as_deref().map_or(true, |i| i == a.log_id))
@@ -1500,9 +1506,19 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
         if a.seq < first {
             continue;
         }
-        seen += 1;
+        seen.insert(a.seq);
         match hashes.get(&a.seq) {
-            Some(h) if *h == a.hash => {}
+            Some((h, d)) if *h == a.hash && a.record.map_or(true, |r| r == *d) => {}
+            Some((h, _)) if *h == a.hash => v.push(
+                Class::Tampered,
+                Kind::SyslogMismatch,
+                Some(a.seq),
+                format!(
+                    "syslog's copy of record {} differs from the log's line (same hash {}): record rewritten",
+                    a.seq,
+                    hex(h)
+                ),
+            ),
             Some(_) if v.lost.get(&a.seq) == Some(&a.hash) => v.push(
                 Class::Note,
                 Kind::Recovery,
@@ -1513,7 +1529,7 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
                     hex(&a.hash)
                 ),
             ),
-            Some(h) => v.push(
+            Some((h, _)) => v.push(
                 Class::Tampered,
                 Kind::SyslogMismatch,
                 Some(a.seq),
@@ -1536,7 +1552,7 @@ fn check_syslog(v: &mut Verifier<'_, '_>, anchors: &[Anchor]) {
         }
     }
     v.line_no = 0;
-    let missing = (hashes.len() as u64).saturating_sub(seen);
+    let missing = hashes.keys().filter(|s| !seen.contains(*s)).count();
     if missing > 0 {
         v.push(
             Class::Warning,

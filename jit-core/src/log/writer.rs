@@ -209,8 +209,9 @@ struct Open<'c> {
     size: u64,
     base: State,
     chain: Chain,
-    /// `(seq, hash, kind, break-glass alert)` of each record written.
-    written: Vec<(u64, [u8; 32], EventKind, Option<String>)>,
+    /// `(seq, hash, kind, break-glass alert, line)` of each record written;
+    /// the line only when it is mirrored (syslog on, or an alert).
+    written: Vec<Written>,
     /// The head record was written but not flushed (the state file holds two
     /// slots): the next record must be flushed.
     pending: bool,
@@ -265,7 +266,9 @@ impl Open<'_> {
         stored.map_err(io_err("update state", &self.cfg.state_path))?;
         self.pending = !flush;
         let seq = st.seq;
-        self.written.push((seq, self.chain.head(), kind, alert));
+        let keep = (self.cfg.syslog || alert.is_some()).then_some(line);
+        self.written
+            .push((seq, self.chain.head(), kind, alert, keep));
         Ok(seq)
     }
 
@@ -282,10 +285,11 @@ impl Open<'_> {
             let kind = rec.kind;
             let alert = syslog::break_glass_alert(&rec);
             let line = self.chain.seal_next(&mut rec)?;
-            buf.extend_from_slice(&line);
             let seq = rec.seq;
+            buf.extend_from_slice(&line);
             seqs.push(seq);
-            written.push((seq, self.chain.head(), kind, alert));
+            let keep = (self.cfg.syslog || alert.is_some()).then(|| line.clone());
+            written.push((seq, self.chain.head(), kind, alert, keep));
         }
         // (On an error nothing was written; the chain advanced only in this
         // Open, which the caller drops.)
@@ -468,6 +472,9 @@ pub fn bulk_append(cfg: &LogConfig, ev: &Event, n: u64) -> Result<Appended, LogE
     finish(cfg, o, seq)
 }
 
+/// `(seq, hash, kind, break-glass alert, line)` of a written record.
+type Written = (u64, [u8; 32], EventKind, Option<String>, Option<Vec<u8>>);
+
 fn finish(cfg: &LogConfig, o: Open<'_>, seq: u64) -> Result<Appended, LogError> {
     finish_own(cfg, o, &[seq])
 }
@@ -483,7 +490,7 @@ fn finish_own(cfg: &LogConfig, o: Open<'_>, own: &[u64]) -> Result<Appended, Log
     let mirror_error = if cfg.syslog || any_alert {
         let log_id = hex(&o.base.log_id);
         let mut err = None;
-        for (s, h, k, alert) in &o.written {
+        for (s, h, k, alert, rec) in &o.written {
             if !cfg.syslog && alert.is_none() {
                 continue;
             }
@@ -493,6 +500,7 @@ fn finish_own(cfg: &LogConfig, o: Open<'_>, own: &[u64]) -> Result<Appended, Log
                 hash: h,
                 kind: *k,
                 alert: alert.as_deref(),
+                record: rec.as_deref(),
             };
             if let Err(e) = syslog::mirror(&cfg.syslog_socket, &line) {
                 err = Some(format!(
@@ -508,8 +516,8 @@ fn finish_own(cfg: &LogConfig, o: Open<'_>, own: &[u64]) -> Result<Appended, Log
     let repaired = o
         .written
         .iter()
-        .filter(|(s, _, _, _)| !own.contains(s))
-        .map(|(s, _, k, _)| (*s, k.as_str().to_string()))
+        .filter(|(s, ..)| !own.contains(s))
+        .map(|(s, _, k, ..)| (*s, k.as_str().to_string()))
         .collect();
     Ok(Appended {
         seq,
