@@ -211,6 +211,7 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
     let mut out = std::io::stdout().lock();
     if o.json {
         let v = serde_json::json!({
+            "json_version": crate::JSON_VERSION,
             "at": s.at,
             "verified": l.verified,
             "verification": l.verification_json(),
@@ -327,6 +328,7 @@ pub fn report(
     let mut out = std::io::stdout().lock();
     if o.json {
         let v = serde_json::json!({
+            "json_version": crate::JSON_VERSION,
             "verified": verified,
             "ledger_verification": l.verification_json(),
             "log_verification": checks.iter().map(|(_, r)| r).collect::<Vec<_>>(),

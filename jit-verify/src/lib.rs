@@ -15,6 +15,12 @@ pub mod cmd;
 
 mod ledger;
 
+/// The version of every `--json` shape jit-verify prints, the top-level
+/// member `json_version` of each object (docs/json.md). It changes when a
+/// member is removed or changes meaning; new members may be added within a
+/// version.
+pub const JSON_VERSION: u32 = 1;
+
 /// The exit code of a subcommand's result; an error is printed to stderr.
 pub fn exit(res: Result<i32>) -> i32 {
     match res {

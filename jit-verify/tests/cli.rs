@@ -132,6 +132,7 @@ fn query_and_stats() {
     let (code, out, _) = jv(&["stats", "--json", log]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["json_version"], 1);
     assert_eq!(v["per_user"]["alice"], 2);
     assert_eq!(v["per_command"]["/usr/bin/apt"], 2);
     assert_eq!(v["denials_by_reason"]["no_token"], 1);
@@ -216,4 +217,17 @@ fn state_without_a_valid_slot_is_tampering() {
     let (code, _, err) = jv(&["log", "--state", state, log]);
     assert_eq!(code, 2);
     assert_eq!(err.matches("state file").count(), 1, "{err}");
+}
+
+/// `config --json` says why a configuration is refused, in a versioned shape.
+#[test]
+fn config_json_is_versioned_and_refuses_a_missing_file() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("pam_jit.conf");
+    let (code, out, _) = jv(&["config", "--json", "--config", missing.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["json_version"], 1);
+    assert_eq!(v["ok"], false);
+    assert!(v["error"].is_string() || v["error"].is_object(), "{out}");
 }

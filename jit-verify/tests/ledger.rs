@@ -166,6 +166,7 @@ fn signer_ledger_answers_standing_and_report() {
     // report without host logs: both grants unused, one refusal.
     let o = run(&v, &["report", "--ledger", &ledger, "--json"]);
     let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["json_version"], 1);
     assert_eq!(j["totals"]["grants_issued"], 2);
     assert_eq!(j["totals"]["grants_used"], 0);
     assert_eq!(j["totals"]["refused_requests"], 1);
@@ -319,6 +320,7 @@ fn rotated_segments_in_any_order_cut_tail_and_foreign_ledgers() {
         ],
     );
     let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["json_version"], 1);
     assert_eq!(j["live"].as_array().unwrap().len(), 2);
     // Only the newest segment: refused (its chain starts with continue) unless --partial.
     let o = run(

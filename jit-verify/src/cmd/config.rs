@@ -29,10 +29,13 @@ pub fn run(a: Args) -> Result<i32> {
     if json {
         let v = match &res {
             Ok(c) => serde_json::json!({
+                "json_version": crate::JSON_VERSION,
                 "ok": true, "config": config, "host_groups": c.host_groups,
                 "trusted_keys": c.trusted_keys, "kids": c.kids, "usable_now": c.usable_now,
             }),
-            Err(e) => serde_json::json!({"ok": false, "config": config, "error": e}),
+            Err(e) => {
+                serde_json::json!({"json_version": crate::JSON_VERSION, "ok": false, "config": config, "error": e})
+            }
         };
         serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;

@@ -23,7 +23,11 @@ pub fn run(a: Args) -> Result<i32> {
     })?;
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer(&mut out, &st)?;
+        let mut v = serde_json::to_value(&st)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("json_version".into(), crate::JSON_VERSION.into());
+        }
+        serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
         return Ok(0);
     }
