@@ -752,4 +752,26 @@ fn an_undetermined_command_records_sudos_argv_without_a_token() {
         text::attempted(&["sudo".into(), "\u{1b}[31m".into()]),
         r"sudo's argv: sudo \'\u{1b}[31m\'"
     );
+    // A token given as a plain argument, or inside one, is not logged either.
+    let token = include_str!("../../../docs/vectors/01-valid-exec.token").trim();
+    let a = text::attempted(&[
+        "sudo".into(),
+        "-E".into(),
+        "/usr/local/bin/deploy".into(),
+        token.to_string(),
+        format!("--token={token}"),
+        format!("x{token}"),
+        // Not token-shaped: kept.
+        "0oR-short".into(),
+        "A".repeat(80),
+    ]);
+    assert!(!a.contains(&token[..20]), "{a}");
+    assert_eq!(
+        a,
+        format!(
+            "sudo's argv: sudo -E /usr/local/bin/deploy '<token not logged>' \
+             '--token=<token not logged>' '<token not logged>' 0oR-short {}",
+            "A".repeat(80)
+        )
+    );
 }

@@ -76,16 +76,59 @@ pub fn grants_summary(t: &TokenInfo) -> String {
     }
 }
 
+/// A token's text starts with these characters: base64url of the COSE_Sign1
+/// tag and array header (0xD2 0x84), docs/token-format.md.
+const TOKEN_PREFIX: &str = "0oR";
+
+/// The shortest run of base64url characters taken for a token: far shorter
+/// than any token (a signature alone is 86 characters), far longer than
+/// the prefix by chance in a word.
+const TOKEN_RUN_MIN: usize = 64;
+
+/// `a` with every token-shaped run (base64url characters holding
+/// [`TOKEN_PREFIX`], at least [`TOKEN_RUN_MIN`] long) replaced by
+/// `<token not logged>`: a token given as a plain argument (`sudo cmd TOKEN`,
+/// `--token=TOKEN`, glued to other text) is not logged either. Other long
+/// base64 text that happens to hold the prefix is dropped too: a denial's
+/// record loses a little detail rather than risk a token.
+fn without_tokens(a: &str) -> std::borrow::Cow<'_, str> {
+    let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+    let bytes = a.as_bytes();
+    let mut out = String::new();
+    let (mut done, mut i) = (0, 0);
+    while i < bytes.len() {
+        if !b64(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && b64(bytes[i]) {
+            i += 1;
+        }
+        if i - start >= TOKEN_RUN_MIN && a[start..i].contains(TOKEN_PREFIX) {
+            out.push_str(&a[done..start]);
+            out.push_str("<token not logged>");
+            done = i;
+        }
+    }
+    if done == 0 {
+        return std::borrow::Cow::Borrowed(a);
+    }
+    out.push_str(&a[done..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// sudo's raw argv for the record of a denial whose command could not be
 /// determined: each word shell-quoted and escaped, at most
-/// [`ATTEMPTED_MAX`] bytes, and the value of a `JIT_TOKEN=` word replaced
-/// (a token is never logged; its id is, once it verifies).
+/// [`ATTEMPTED_MAX`] bytes, the value of a `JIT_TOKEN=` word replaced and
+/// any other token-shaped text too (a token is never logged; its id is,
+/// once it verifies).
 pub fn attempted(argv: &[String]) -> String {
     let mut out = String::from("sudo's argv:");
     for (i, a) in argv.iter().enumerate() {
         let word = match a.split_once('=') {
             Some((name, _)) if name == TOKEN_VAR => format!("{TOKEN_VAR}=<token not logged>"),
-            _ => printable(&shell_quote(a)).into_owned(),
+            _ => printable(&shell_quote(&without_tokens(a))).into_owned(),
         };
         if out.len() + 1 + word.len() > ATTEMPTED_MAX {
             let left = argv.len() - i;
