@@ -119,6 +119,15 @@ wait_sshd "reload after enable --ssh"
 "$SSHD" -T -f "$S/sshd_config" -C user="$UA",host=localhost,addr=127.0.0.1 >"$S/sshd-T" 2>&1 || true
 grep -qix 'acceptenv JIT_TOKEN' "$S/sshd-T" && ok "sshd -T: AcceptEnv JIT_TOKEN in effect" \
     || bad "sshd -T" "no acceptenv JIT_TOKEN: $(grep -i acceptenv "$S/sshd-T"; tail -n 3 "$S/sshd-T")"
+set +e
+ctl status >"$OUT" 2>"$ERR"; RC=$?
+set -e
+if [ "$RC" = 3 ] && [ "$(head -n 1 "$OUT")" = disabled ] \
+    && grep -qxF "ssh: sshd accepts JIT_TOKEN ($S/sshd_config.d/jit.conf)" "$OUT"; then
+    ok "jit-ctl status: first line unchanged (sudo enforcement), then says sshd accepts JIT_TOKEN"
+else
+    bad "jit-ctl status after enable --ssh" "rc $RC: $(cat "$OUT" "$ERR")"
+fi
 
 on_host jit-e2e-web-1 JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -un
 check "SendEnv JIT_TOKEN + AcceptEnv: sudo -n allowed over ssh" 0 "True ok"
@@ -154,6 +163,11 @@ if [ "$RC" = 0 ] && [ -z "$(ls -A "$S/sshd_config.d")" ] && grep -q "reloaded ss
 else
     bad "jit-ctl disable" "rc $RC: $(cat "$OUT") $(ls -A "$S/sshd_config.d")"
 fi
+set +e
+ctl status >"$OUT" 2>"$ERR"
+set -e
+grep -qxF "ssh: off (jit-ctl enable --ssh)" "$OUT" && ok "jit-ctl status after disable: ssh off" \
+    || bad "jit-ctl status after disable" "$(cat "$OUT" "$ERR")"
 wait_sshd "reload after disable"
 on_host jit-e2e-web-1 JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id -un
 check "after jit-ctl disable: the token no longer arrives" 1 "False no_token" "SendEnv JIT_TOKEN"
