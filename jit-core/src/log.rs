@@ -12,6 +12,7 @@
 //! environment, no `openlog`. Locks are `flock` locks on an open file
 //! description, never process-owned POSIX record locks.
 
+pub mod fleet;
 pub mod query;
 pub mod record;
 pub mod source;
