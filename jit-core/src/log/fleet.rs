@@ -703,6 +703,11 @@ fn check_log(
             format!("host {host}: the central copy holds no line of this log (never forwarded, or not given)"),
         ));
     }
+    // The file a syslog finding's line is in (its line numbers count in one file).
+    let central_file = match ls.mirrors.as_slice() {
+        [one] => one.display().to_string(),
+        _ => "central copy".to_string(),
+    };
     if let Some(h) = host_rep {
         fi_checked &= h.forward_integrity_checked;
         if !has_central {
@@ -715,12 +720,12 @@ fn check_log(
                 Kind::SyslogBeyondEnd => {
                     f.kind = Kind::HostCut;
                     f.detail = format!("host {host}: record {} is in the central copy but no longer in the host's log: cut on the host after it was forwarded ({})", f.seq.unwrap_or(0), f.detail);
-                    f.file = "central copy".into();
+                    f.file.clone_from(&central_file);
                 }
                 Kind::SyslogMismatch => {
                     f.kind = Kind::HostMismatch;
                     f.detail = format!("host {host}: record {} differs between the host's log and the central copy: rewritten on the host after it was forwarded ({})", f.seq.unwrap_or(0), f.detail);
-                    f.file = "central copy".into();
+                    f.file.clone_from(&central_file);
                 }
                 Kind::SyslogNotMirrored => {
                     f.class = Class::Note;
