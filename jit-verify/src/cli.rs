@@ -25,7 +25,7 @@ pub enum Cmd {
     /// Verify the chain (and with --seal-key the seals) of one or more segments, oldest first.
     #[command(after_help = EXIT_HELP)]
     Log(cmd::log::Args),
-    /// Check every host's log from the collector's copy (docs/fleet.md).
+    /// Check every host's log from the collector's copy.
     ///
     /// Takes the collector's tree (and optionally host log segments), groups
     /// everything by log id, verifies each log's chain (and with its
