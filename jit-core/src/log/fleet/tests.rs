@@ -15,11 +15,25 @@ fn id_of(n: u8) -> [u8; 16] {
 
 /// `n` sealed lines of log `id` on `host`, one a minute from 14:00.
 fn lines(id: [u8; 16], host: &str, n: u64, long_at: Option<u64>) -> Vec<Vec<u8>> {
+    lines_rotated(id, host, n, long_at, None)
+}
+
+/// As [`lines`], record `rotated_at` being the `continue` record a new
+/// segment starts with.
+fn lines_rotated(
+    id: [u8; 16],
+    host: &str,
+    n: u64,
+    long_at: Option<u64>,
+    rotated_at: Option<u64>,
+) -> Vec<Vec<u8>> {
     let mut c = crate::log::Chain::genesis(&K0);
     (0..n)
         .map(|i| {
             let kind = if i == 0 {
                 EventKind::Start
+            } else if rotated_at == Some(i) {
+                EventKind::Continue
             } else {
                 EventKind::Decision
             };
@@ -30,7 +44,7 @@ fn lines(id: [u8; 16], host: &str, n: u64, long_at: Option<u64>) -> Vec<Vec<u8>>
                 i % 60
             ));
             r.host = host.to_string().into();
-            if i == 0 {
+            if i == 0 || rotated_at == Some(i) {
                 r.log_id = Some(hex(&id).into());
                 r.key_id = Some(record::key_id(&K0).into());
             } else {
@@ -413,4 +427,50 @@ fn durations() {
     for bad in ["", "m", "1x", "-1h", "1.5h", "1 h"] {
         assert_eq!(parse_duration(bad), None, "{bad}");
     }
+}
+
+#[test]
+fn a_rotated_log_is_one_chain_in_the_central_copy() {
+    let t = Tree::new();
+    let id = id_of(1);
+    let ls = lines_rotated(id, "db-01", 20, None, Some(9));
+    let m: Vec<_> = ls.iter().map(|l| mirror_of(id, "db-01", l)).collect();
+    t.collector("db-01", id, &m);
+    let mut o = opts();
+    o.seal_keys = vec![SealKey::from_parts(id, K0)];
+    let r = run(&[t.fleet()], o);
+    assert_eq!(r.exit_code, 0, "{:?}", r.logs[0].findings);
+    assert_eq!(r.logs[0].records, 20);
+    // The host's two segments, given in any order, agree with it.
+    let d = t.dir.path().join("hosts");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("audit.log"), ls[9..].concat()).unwrap();
+    std::fs::write(d.join("audit.log.1"), ls[..9].concat()).unwrap();
+    let mut o = opts();
+    o.seal_keys = vec![SealKey::from_parts(id, K0)];
+    let r = run(&[t.fleet(), d], o);
+    let l = &r.logs[0];
+    assert_eq!(r.exit_code, 0, "{:?}", l.findings);
+    assert_eq!(l.host_segments.len(), 2);
+    assert!(l.host_checked && l.forward_integrity_checked);
+}
+
+#[test]
+fn foreign_and_malformed_lines() {
+    let t = Tree::new();
+    let id = id_of(1);
+    let ls = lines(id, "db-01", 6, None);
+    let mut m: Vec<_> = ls.iter().map(|l| mirror_of(id, "db-01", l)).collect();
+    let other = lines(id_of(2), "db-02", 2, None);
+    m.push(mirror_of(id_of(2), "db-02", &other[1]));
+    t.collector("db-01", id, &m);
+    let r = run(&[t.fleet()], opts());
+    assert_eq!(r.exit_code, 4);
+    assert!(kinds(&r.logs[0]).contains(&(Class::Warning, Kind::MirrorForeign, None)));
+    m.pop();
+    m.push(b"T db-01 jit-log[1]: jit-log v1 log=0101 seq=x\n".to_vec());
+    t.collector("db-01", id, &m);
+    let r = run(&[t.fleet()], opts());
+    assert_eq!(r.exit_code, 1);
+    assert!(kinds(&r.logs[0]).contains(&(Class::Tampered, Kind::Malformed, None)));
 }
