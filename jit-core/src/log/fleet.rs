@@ -506,6 +506,17 @@ fn read_central(
                 ),
             );
         }
+        Item::Unterminated { file, line } => {
+            set_file(&mut chain, file);
+            chain.push(
+                Class::Note,
+                Kind::MirrorOtherLines,
+                line,
+                None,
+                "the file's last line has no newline (the collector is writing it): not read"
+                    .into(),
+            );
+        }
         Item::Malformed { file, line, why } => {
             set_file(&mut chain, file);
             chain.push(

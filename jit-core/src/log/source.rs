@@ -416,6 +416,9 @@ pub enum Item<'a> {
         file: &'a Path,
         line: u64,
     },
+    /// A file's last line has no `\n`: a line the collector is still
+    /// writing (rsyslog may write a line in two writes). Not read.
+    Unterminated { file: &'a Path, line: u64 },
     /// A line that holds the mirror marker but does not parse, or is longer
     /// than any mirror line.
     Malformed {
@@ -729,6 +732,13 @@ pub fn read_mirrors(
                 break;
             }
             n += 1;
+            if raw.last() != Some(&b'\n') && !cut {
+                (s.emit)(Item::Unterminated {
+                    file: &files[fi],
+                    line: n,
+                });
+                continue;
+            }
             if cut {
                 s.stats.lines += 1;
                 (s.emit)(Item::Malformed {

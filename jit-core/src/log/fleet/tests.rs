@@ -474,3 +474,20 @@ fn foreign_and_malformed_lines() {
     assert_eq!(r.exit_code, 1);
     assert!(kinds(&r.logs[0]).contains(&(Class::Tampered, Kind::Malformed, None)));
 }
+
+#[test]
+fn a_line_being_written_is_not_read() {
+    let t = Tree::new();
+    let id = id_of(1);
+    let ls = lines(id, "db-01", 6, None);
+    let mut m: Vec<_> = ls.iter().map(|l| mirror_of(id, "db-01", l)).collect();
+    // The collector has written half of the last line.
+    let last = m.pop().unwrap();
+    m.push(last[..last.len() / 2].to_vec());
+    t.collector("db-01", id, &m);
+    let r = run(&[t.fleet()], opts());
+    let l = &r.logs[0];
+    assert_eq!(r.exit_code, 0, "{:?}", l.findings);
+    assert_eq!((l.records, l.last_seq), (5, Some(4)));
+    assert!(kinds(l).contains(&(Class::Note, Kind::MirrorOtherLines, None)));
+}
