@@ -3,13 +3,19 @@
 //! - [`append`]: the writer `pam_jit` calls once per sudo invocation.
 //! - [`verify`]: the checks behind `jit-verify log`.
 //! - [`query`]: filters and statistics behind `jit-verify query` / `stats`.
+//! - [`source`]: finding, telling apart and grouping inputs (host segments,
+//!   collector mirror files), and a log's records from its mirror lines in
+//!   seq order.
+//! - [`fleet`]: the checks behind `jit-verify fleet`.
 //!
 //! The writer changes no process-wide state: no umask, no signal handlers, no
 //! environment, no `openlog`. Locks are `flock` locks on an open file
 //! description, never process-owned POSIX record locks.
 
+pub mod fleet;
 pub mod query;
 pub mod record;
+pub mod source;
 pub mod state;
 pub mod syslog;
 pub mod verify;

@@ -10,7 +10,7 @@ pub(crate) const EXIT_HELP: &str = "Exit codes (log): 0 intact, 1 tampered (a st
 no valid slot included), 2 could not check (unreadable file, bad key file, missing or empty \
 state file, the writers' lock held past its 10 s wait, bad arguments), 3 crash leftovers only \
 (a torn tail, the state one or two steps behind or one ahead, a fork left at a rotation; no \
-tampering found). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
+tampering found). With several logs, log prints one report per log and exits with the worst (1 over 3 over 0). fleet: 0 every log intact, 1 a log tampered (in the central copy, or cut or rewritten on the host after forwarding), 2 could not check, 3 crash leftovers only, 4 no tampering but attention needed: a host silent longer than --max-silence, records missing from the central copy (or held by hash only) that no host log given fills, lines too far out of place, a host log with no central copy, or a file that could not be read as a log (1 over 4 over 3 over 0). query/stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
 
 /// Verify and query jit audit logs.
 #[derive(Parser)]
@@ -25,6 +25,18 @@ pub enum Cmd {
     /// Verify the chain (and with --seal-key the seals) of one or more segments, oldest first.
     #[command(after_help = EXIT_HELP)]
     Log(cmd::log::Args),
+    /// Check every host's log from the collector's copy.
+    ///
+    /// Takes the collector's tree (and optionally host log segments), groups
+    /// everything by log id, verifies each log's chain (and with its
+    /// --seal-key its seals) from the central copy, and reports per host:
+    /// records, first/last seq and time, gaps (and whether the host's log
+    /// still has them), duplicated lines (RELP resends: not tampering) and
+    /// lines out of order, hosts silent for longer than --max-silence, and
+    /// records cut or rewritten on the host after they were forwarded
+    /// (tampering, naming host and seq).
+    #[command(after_help = EXIT_HELP)]
+    Fleet(cmd::fleet::Args),
     /// Show matching records as a table or JSON lines. Does not verify: run `log` first.
     Query(cmd::query::Args),
     /// Per user / host / command counts, denials by reason, session durations.

@@ -17,6 +17,7 @@ fn main() {
 fn run(c: Cmd) -> Result<i32> {
     match c {
         Cmd::Log(a) => cmd::log::run(a),
+        Cmd::Fleet(a) => cmd::fleet::run(a),
         Cmd::Query(a) => cmd::query::run(a),
         Cmd::Stats(a) => cmd::stats::run(a),
         Cmd::Standing(a) => cmd::standing::run(a),

@@ -230,4 +230,230 @@ fn config_json_is_versioned_and_refuses_a_missing_file() {
     assert_eq!(v["json_version"], 1);
     assert_eq!(v["ok"], false);
     assert!(v["error"].is_string() || v["error"].is_object(), "{out}");
+
+/// A log of `n` decisions on `host` in `dir`, written by the real writer.
+fn host_log(dir: &Path, host: &str, n: usize) -> LogConfig {
+    let mut c = cfg(dir);
+    c.host = host.into();
+    for i in 0..n {
+        let mut e = Event::new(EventKind::Decision);
+        e.user = Some("alice".into());
+        e.command_path = Some("/usr/bin/id".into());
+        e.argv = Some(vec!["id".into(), format!("{i}")]);
+        e.allowed = Some(true);
+        append(&c, &e).unwrap();
+    }
+    c
+}
+
+/// The collector's lines for a log's lines, as the shipped configuration
+/// writes them (the writer's own mirror message after rsyslog's prefix).
+fn collector_lines(host: &str, log: &[u8]) -> Vec<String> {
+    use jit_core::log::record;
+    use jit_core::log::syslog::{full_message, Mirror};
+    let id = String::from_utf8_lossy(log)
+        .lines()
+        .next()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["log_id"].clone())
+        .unwrap();
+    let id = id.as_str().unwrap().to_string();
+    log.split_inclusive(|&b| b == b'\n')
+        .map(|line| {
+            let f = record::frame(line).unwrap();
+            let hd = record::header(f.body).unwrap();
+            let m = full_message(&Mirror {
+                log_id: &id,
+                seq: hd.seq,
+                hash: &f.hash,
+                kind: hd.kind,
+                alert: None,
+                record: Some(line),
+            });
+            format!("2026-12-06T18:00:00+00:00 {host} jit-log[7]: {m}\n")
+        })
+        .collect()
+}
+
+/// Several logs given to `log` are told apart by log id: one report each,
+/// keys matched by log id, the worst exit code, never a foreign_log.
+#[test]
+fn log_with_several_logs() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    let ca = host_log(&a, "db-01", 3);
+    let cb = host_log(&b, "db-02", 4);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (la, lb) = (s(&ca.log_path), s(&cb.log_path));
+    let (ka, kb) = (s(&ca.seal_key_export), s(&cb.seal_key_export));
+    let (sa, sb) = (s(&ca.state_path), s(&cb.state_path));
+    // Keys and states in the other order than the logs.
+    let (code, out, err) = jv(&[
+        "log",
+        "--json",
+        "--seal-key",
+        &kb,
+        "--seal-key",
+        &ka,
+        "--state",
+        &sb,
+        "--state",
+        &sa,
+        &la,
+        &lb,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["json_version"], 1);
+    assert_eq!(v["exit_code"], 0);
+    let logs = v["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 2);
+    for (l, n) in logs.iter().zip([4, 5]) {
+        assert_eq!(l["records"], n);
+        assert_eq!(l["forward_integrity_checked"], true);
+        assert_eq!(l["state_checked"], true);
+        assert_eq!(l["findings"].as_array().unwrap().len(), 0, "{l}");
+    }
+    // One tampered: exit 1, the other still reported intact.
+    let text = std::fs::read_to_string(&cb.log_path).unwrap();
+    std::fs::write(&cb.log_path, text.replacen("\"alice\"", "\"alicf\"", 1)).unwrap();
+    let (code, out, _) = jv(&["log", &la, &lb]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("result: intact (exit 0)"), "{out}");
+    assert!(out.contains("2 logs: result: TAMPERED (exit 1)"), "{out}");
+    assert!(!out.contains("foreign_log"), "{out}");
+    // A key of no log given: could not check.
+    let (_d3, c3) = fixture();
+    let (code, _, err) = jv(&[
+        "log",
+        "--seal-key",
+        c3.seal_key_export.to_str().unwrap(),
+        "--seal-key",
+        &ka,
+        &la,
+        &lb,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("matches no log given"), "{err}");
+    // One log: the JSON is the report itself, with its version.
+    let (code, out, _) = jv(&["log", "--json", &la]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["json_version"].clone(), v["records"].clone()),
+        (1.into(), 4.into())
+    );
+}
+
+/// `fleet` over a synthetic collector tree of many hosts (the real writer's
+/// logs, the writer's own mirror lines).
+#[test]
+fn fleet_synthetic_tree() {
+    let d = tempfile::tempdir().unwrap();
+    let fleet = d.path().join("fleet");
+    let mut cfgs = Vec::new();
+    for h in 0..24 {
+        let host = format!("web-{h:02}");
+        let c = host_log(&d.path().join("hosts").join(&host), &host, 5 + h % 4);
+        let log = std::fs::read(&c.log_path).unwrap();
+        let lines = collector_lines(&host, &log);
+        let id = serde_json::from_str::<serde_json::Value>(
+            String::from_utf8_lossy(&log).lines().next().unwrap(),
+        )
+        .unwrap()["log_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        std::fs::create_dir_all(fleet.join(&host)).unwrap();
+        let mut text = lines.concat();
+        if h == 3 {
+            // A RELP resend: lines 1..3 again.
+            text.push_str(&lines[1..3].concat());
+        }
+        std::fs::write(fleet.join(&host).join(format!("{id}.log")), text).unwrap();
+        cfgs.push((host, c, id));
+    }
+    let f = fleet.to_str().unwrap();
+    let key3 = cfgs[3].1.seal_key_export.to_str().unwrap().to_string();
+    let (code, out, err) = jv(&["fleet", "--json", "--seal-key", &key3, f]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["json_version"], 1);
+    assert_eq!(v["exit_code"], 0);
+    let logs = v["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 24);
+    let three = logs.iter().find(|l| l["host"] == "web-03").unwrap();
+    assert_eq!(three["duplicates"], 2);
+    assert_eq!(three["forward_integrity_checked"], true);
+    // 8 records: 5 + 3 decisions, plus the start record.
+    assert_eq!(three["records"], 9);
+    assert_eq!(three["outcome"], "intact");
+    for l in logs {
+        for m in [
+            "log_id",
+            "host",
+            "files",
+            "records",
+            "first_seq",
+            "last_seq",
+            "first_time",
+            "last_time",
+            "gaps",
+            "duplicates",
+            "out_of_order",
+            "silent",
+            "findings",
+            "exit_code",
+        ] {
+            assert!(l.get(m).is_some(), "{m} missing in {l}");
+        }
+    }
+    // Silence is measured at --now: every host silent a day later.
+    let (code, out, _) = jv(&["fleet", "--max-silence", "1h", "--now", "@4102444800", f]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("24 silent host(s)"), "{out}");
+    let (code, _, _) = jv(&["fleet", "--max-silence", "1d", f]);
+    assert_eq!(code, 0);
+    let (code, _, err) = jv(&["fleet", "--max-silence", "soon", f]);
+    assert_eq!(code, 2, "{err}");
+    // A host log cut after forwarding: tampered, naming host and seq.
+    let (host, c, _) = &cfgs[5];
+    let text = std::fs::read_to_string(&c.log_path).unwrap();
+    let n = text.lines().count();
+    let keep: String = text.lines().take(n - 2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&c.log_path, keep).unwrap();
+    let (code, out, _) = jv(&["fleet", f, c.log_path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    for seq in [n - 2, n - 1] {
+        assert!(
+            out.contains("TAMPERED [host_cut] ")
+                && out.contains(&format!(": seq {seq}: host {host}: record {seq} is in the central copy but no longer in the host's log")),
+            "{out}"
+        );
+    }
+    // A gap in the central copy, no host log: attention, not tampering.
+    let (host, _, id) = &cfgs[7];
+    let p = fleet.join(host).join(format!("{id}.log"));
+    let text = std::fs::read_to_string(&p).unwrap();
+    let kept: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&p, kept).unwrap();
+    std::fs::write(&c.log_path, &text).unwrap_or(());
+    let (code, out, _) = jv(&["fleet", "--json", f]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let seven = v["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["host"] == host.as_str())
+        .unwrap();
+    assert_eq!(
+        seven["gaps"],
+        serde_json::json!([{"first": 2, "last": 2, "host_has": null}])
+    );
+    assert_eq!(seven["exit_code"], 4);
+    assert_eq!(code, 4, "{out}");
 }

@@ -177,6 +177,63 @@ why=$(same_records "$f" 2>&1) && echo "note: host restart during the outage lost
          && echo "note: host restart during the outage: $why (the in-flight line, docs/fleet.md)" \
          || bad "records across a host restart" "$why"; }
 
+# jit-verify fleet over the collector's tree, with the host's own log.
+# Everything the collector holds verifies and matches the host's log (a line
+# the host restart lost above is a gap the host's log fills): exit 0.
+# The collector holds the host's last record before the checks start.
+for _ in $(seq 1 1500); do grep -q " seq=$((n - 1)) " "$f" && break; sleep 0.02; done
+fleet() {  # fleet ARGS...: run jit-verify fleet --json, keep rc and JSON
+    RC=0; "$JV" fleet --json "$@" >"$W/fleet.json" 2>"$W/fleet.err" || RC=$?
+}
+fj() { jq -e "$@" "$W/fleet.json" >/dev/null; }
+fleet --seal-key "$W/seal-key.initial" --max-silence 1h "$W/fleet" "$W/audit.log"
+[ "$RC" = 0 ] && fj '.json_version == 1 and (.logs | length) == 1 and .logs[0].forward_integrity_checked
+    and .logs[0].host_checked and .logs[0].records >= '"$((n - 1))"' and .logs[0].silent == false' \
+    && ok "jit-verify fleet: the collector's copy and the host's log verify and agree (exit 0)" \
+    || bad "jit-verify fleet on the real tree (exit $RC)" "$(head -c 1500 "$W/fleet.json") $(cat "$W/fleet.err")"
+why=$(jq -r '.logs[0].gaps[] | select(.host_has != true) | "\(.first)..\(.last)"' "$W/fleet.json" 2>&1)
+[ -z "$why" ] && ok "jit-verify fleet: every gap in the collector's copy is in the host's log" || bad "gaps the host does not fill" "$why"
+
+# Duplicates from a retry (RELP resends unacknowledged lines after a
+# reconnect: the collector writes them again): counted, not tampering.
+cp -a "$W/fleet" "$W/fleet-dup"
+fd=$(ls "$W"/fleet-dup/*/"$log_id.log")
+head -n 5 "$fd" | tail -n 3 >>"$fd"
+fleet --seal-key "$W/seal-key.initial" "$W/fleet-dup" "$W/audit.log"
+[ "$RC" = 0 ] && fj '.logs[0].duplicates >= 3 and .logs[0].outcome == "intact"' \
+    && ok "jit-verify fleet: lines resent by RELP are duplicates, not tampering (exit 0)" \
+    || bad "fleet with resent lines (exit $RC)" "$(head -c 1500 "$W/fleet.json")"
+
+# A record rewritten on the host after it was forwarded: tampered, naming the seq.
+sed '5s/"user":"ci"/"user":"cx"/' "$W/audit.log" >"$W/rewritten.log"
+fleet "$W/fleet" "$W/rewritten.log"
+[ "$RC" = 1 ] && fj '[.logs[0].findings[] | select(.kind == "host_mismatch" and .class == "tampered" and .seq == 4)] | length >= 1' \
+    && ok "jit-verify fleet: a record rewritten on the host after forwarding is TAMPERED (seq 4, exit 1)" \
+    || bad "fleet with a rewritten host record (exit $RC)" "$(head -c 1500 "$W/fleet.json")"
+
+# The host's log cut after forwarding: tampered, naming host and seq.
+head -n "$((n - 2))" "$W/audit.log" >"$W/cut.log"
+fleet "$W/fleet" "$W/cut.log"
+[ "$RC" = 1 ] && fj '[.logs[0].findings[] | select(.kind == "host_cut" and .class == "tampered" and (.seq == '"$((n - 2))"' or .seq == '"$((n - 1))"'))] | length == 2' \
+    && fj '[.logs[0].findings[] | select(.kind == "host_cut") | .detail | test("^host ")] | all' \
+    && ok "jit-verify fleet: the host's log cut after forwarding is TAMPERED (seqs $((n - 2)) and $((n - 1)), exit 1)" \
+    || bad "fleet with a cut host log (exit $RC)" "$(head -c 1500 "$W/fleet.json")"
+
+# The host stops sending: its daemon stopped, records still written on the
+# host. Two hours later (--now) with --max-silence 1h it is flagged silent:
+# exit 4, not tampering; the records the collector lacks are in its log.
+stop "$hpid"; hpid=""
+"$APP" --log "$W/audit.log" --state "$W/log.state" --export "$W/seal-key.initial" --host db-01 --count 3 --tag unsent || exit 1
+fleet --seal-key "$W/seal-key.initial" --max-silence 1h --now "@$(( $(date +%s) + 7200 ))" "$W/fleet" "$W/audit.log"
+[ "$RC" = 4 ] && fj '.logs[0].silent and .hosts[0].silent and .logs[0].outcome == "attention"
+    and ([.logs[0].findings[] | select(.kind == "silent" and .class == "warning")] | length == 1)
+    and ([.logs[0].findings[] | select(.class == "tampered")] | length == 0)' \
+    && ok "jit-verify fleet: a host that stopped sending is flagged silent (exit 4, not tampered)" \
+    || bad "fleet with a silent host (exit $RC)" "$(head -c 1500 "$W/fleet.json")"
+fleet --seal-key "$W/seal-key.initial" --max-silence 1h "$W/fleet" "$W/audit.log"
+[ "$RC" = 0 ] && ok "jit-verify fleet: the same host is not silent within --max-silence (exit 0)" \
+    || bad "fleet within --max-silence (exit $RC)" "$(head -c 1500 "$W/fleet.json")"
+
 ctl disable --forward && [ ! -e "$W/h.d/60-jit-forward.conf" ] && [ -z "$(ls -A "$W/h.d")" ] \
     && ok "jit-ctl disable --forward removes the snippet" || bad "jit-ctl disable --forward" "$(cat "$W/ctl.out")"
 

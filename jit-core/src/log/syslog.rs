@@ -243,17 +243,82 @@ pub const MARKER: &str = "jit-log v1 log=";
 /// syslog-looking text or another marker is taken whole. The caller checks
 /// the record against the anchor (its framed hash is `hash`).
 pub fn parse_mirror_line(line: &[u8]) -> Option<Result<MirrorLine<'_>, MirrorLineError>> {
+    let m = match parse_mirror_line_ref(line)? {
+        Ok(m) => m,
+        Err(e) => return Some(Err(e)),
+    };
+    let record = match m.record {
+        MirrorRecordRef::Text(r) => MirrorRecord::Whole(r.to_vec()),
+        MirrorRecordRef::Base64(r) => match decode64(r) {
+            Some(d) => MirrorRecord::Whole(d),
+            None => return Some(Err(MirrorLineError::BadRecord)),
+        },
+        MirrorRecordRef::Omitted(n) => MirrorRecord::Omitted(n),
+        MirrorRecordRef::Absent => MirrorRecord::Absent,
+    };
+    Some(Ok(MirrorLine {
+        host: m.host,
+        log_id: m.log_id,
+        seq: m.seq,
+        hash: m.hash,
+        kind: m.kind,
+        break_glass: m.break_glass,
+        record,
+    }))
+}
+
+/// The record of a mirror line as it stands in the line (see
+/// [`parse_mirror_line_ref`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MirrorRecordRef<'a> {
+    /// `rec=`: the record's line, without its `\n`.
+    Text(&'a [u8]),
+    /// `rec64=`: the record's line in base64 (syntax not yet checked:
+    /// [`decode64`] says whether it decodes).
+    Base64(&'a [u8]),
+    /// `rec-omitted=BYTES`.
+    Omitted(usize),
+    /// An anchor-only line.
+    Absent,
+}
+
+/// A mirror line parsed without copying its record ([`parse_mirror_line`]
+/// copies and decodes it): for readers of whole collector trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MirrorLineRef<'a> {
+    /// As [`MirrorLine::host`].
+    pub host: Option<&'a str>,
+    /// As [`MirrorLine::log_id`].
+    pub log_id: &'a str,
+    /// The record's seq.
+    pub seq: u64,
+    /// The record's hash.
+    pub hash: [u8; 32],
+    /// The record's kind (as sent).
+    pub kind: &'a str,
+    /// The line carries a break-glass alert.
+    pub break_glass: bool,
+    /// The record, as it stands in the line.
+    pub record: MirrorRecordRef<'a>,
+}
+
+/// [`parse_mirror_line`] without copying the record: `rec=` is borrowed from
+/// the line and `rec64=` left encoded ([`decode64`]). `rec-omitted=` that is
+/// not a number is [`MirrorLineError::BadRecord`], as there.
+pub fn parse_mirror_line_ref(line: &[u8]) -> Option<Result<MirrorLineRef<'_>, MirrorLineError>> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let p = find(line, MARKER.as_bytes())?;
+    let p = memchr::memmem::find(line, MARKER.as_bytes())?;
     Some(parse_at(line, p))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// Decode a `rec64=` value (standard base64 with padding).
+pub fn decode64(r: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(r).ok()
 }
 
-fn parse_at(line: &[u8], p: usize) -> Result<MirrorLine<'_>, MirrorLineError> {
+fn parse_at(line: &[u8], p: usize) -> Result<MirrorLineRef<'_>, MirrorLineError> {
     use MirrorLineError::*;
     // The prefix: `... HOST jit-log[PID]:`.
     let host = std::str::from_utf8(&line[..p]).ok().and_then(|pre| {
@@ -266,25 +331,19 @@ fn parse_at(line: &[u8], p: usize) -> Result<MirrorLine<'_>, MirrorLineError> {
     let rest = &line[p + "jit-log v1 ".len()..];
     // The anchor and alert words are printable ASCII; the record is the
     // tail after the first `rec=`/`rec64=`/`rec-omitted=` word.
-    let mut words = Vec::new();
-    let mut record = MirrorRecord::Absent;
+    let mut words: [&[u8]; 5] = [b""; 5];
+    let mut nwords = 0;
+    let mut record = MirrorRecordRef::Absent;
     let mut i = 0;
     while i < rest.len() {
-        let end = rest[i..]
-            .iter()
-            .position(|&b| b == b' ')
-            .map_or(rest.len(), |e| i + e);
+        let end = memchr::memchr(b' ', &rest[i..]).map_or(rest.len(), |e| i + e);
         let w = &rest[i..end];
         if w.starts_with(b"rec=") {
-            record = MirrorRecord::Whole(rest[i + 4..].to_vec());
+            record = MirrorRecordRef::Text(&rest[i + 4..]);
             break;
         }
         if let Some(r) = w.strip_prefix(b"rec64=") {
-            use base64::Engine as _;
-            let d = base64::engine::general_purpose::STANDARD
-                .decode(r)
-                .map_err(|_| BadRecord)?;
-            record = MirrorRecord::Whole(d);
+            record = MirrorRecordRef::Base64(r);
             break;
         }
         if let Some(r) = w.strip_prefix(b"rec-omitted=") {
@@ -292,12 +351,16 @@ fn parse_at(line: &[u8], p: usize) -> Result<MirrorLine<'_>, MirrorLineError> {
                 .ok()
                 .and_then(|n| n.parse::<usize>().ok())
                 .ok_or(BadRecord)?;
-            record = MirrorRecord::Omitted(n);
+            record = MirrorRecordRef::Omitted(n);
             break;
         }
-        words.push(w);
+        if nwords < words.len() {
+            words[nwords] = w;
+        }
+        nwords += 1;
         i = end + 1;
     }
+    let words = &words[..nwords.min(5)];
     fn text<'l>(w: Option<&&'l [u8]>, key: &str) -> Result<&'l str, MirrorLineError> {
         w.and_then(|w| std::str::from_utf8(w).ok())
             .and_then(|w| w.strip_prefix(key))
@@ -314,7 +377,7 @@ fn parse_at(line: &[u8], p: usize) -> Result<MirrorLine<'_>, MirrorLineError> {
         .ok_or(BadAnchor)?;
     let kind = text(words.get(3), "kind=")?;
     let break_glass = words.get(4).is_some_and(|w| *w == b"BREAK-GLASS");
-    Ok(MirrorLine {
+    Ok(MirrorLineRef {
         host,
         log_id,
         seq,

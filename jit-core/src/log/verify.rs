@@ -92,6 +92,14 @@ impl SealKey {
         record::key_id(&self.k0)
     }
 
+    /// A second copy of this key (zeroized on drop like the first).
+    pub fn duplicate(&self) -> SealKey {
+        SealKey {
+            log_id: self.log_id,
+            k0: self.k0,
+        }
+    }
+
     /// Read an export file.
     pub fn read(path: &Path) -> Result<SealKey, VerifyError> {
         let mut t = std::fs::read_to_string(path).map_err(|source| VerifyError::Io {
@@ -152,6 +160,20 @@ pub enum Kind {
     UnterminatedRecord,
     StateCorrupt,
     ForeignKey,
+    /// `jit-verify fleet` (docs/log-format.md, "Fleet findings").
+    MirrorGap,
+    MirrorOmitted,
+    MirrorDuplicate,
+    MirrorOrder,
+    MirrorConflict,
+    MirrorLate,
+    MirrorForeign,
+    MirrorAnchor,
+    MirrorOtherLines,
+    HostCut,
+    HostMismatch,
+    NoCentralCopy,
+    Silent,
 }
 
 /// The granularity at which the kernel tears a write (a page): a torn tail
@@ -852,6 +874,228 @@ impl Verifier<'_, '_> {
     }
 }
 
+impl<'o, 'a> Verifier<'o, 'a> {
+    fn new(opts: &'o Options<'a>) -> Self {
+        Verifier {
+            opts,
+            findings: Vec::new(),
+            file: String::new(),
+            line_no: 0,
+            records: 0,
+            first_seq: None,
+            last: None,
+            before_last: None,
+            expect_prev: None,
+            expect_seq: None,
+            last_seals: std::collections::VecDeque::with_capacity(2),
+            recent: std::collections::VecDeque::with_capacity(64),
+            last_time: String::new(),
+            log_id: opts.seal_key.as_ref().map(|k| k.log_id),
+            keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
+            key_id: opts.seal_key.as_ref().map(SealKey::key_id),
+            log_key_id: None,
+            seg_offset: 0,
+            last_end: 0,
+            foreign_key: false,
+            seal_skipped: 0,
+            hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
+            lost: HashMap::new(),
+            segment_index: 0,
+            first_in_segment: true,
+            review: Vec::new(),
+        }
+    }
+
+    /// The checks after the last record (keys, state, syslog) and the report.
+    fn finish(mut self) -> Report {
+        let opts = self.opts;
+        self.file.clear();
+        self.line_no = 0;
+        if self.seal_skipped > 0 {
+            let n = self.seal_skipped;
+            self.push(
+                Class::Tampered,
+                Kind::SealNotChecked,
+                None,
+                format!("{n} seals not checked: seq values too far apart to evolve the key"),
+            );
+        }
+        // Seal key of another log.
+        if let (Some(k), Some(id)) = (opts.seal_key.as_ref(), self.log_id) {
+            if k.log_id != id {
+                self.push(
+                    Class::Tampered,
+                    Kind::ForeignLog,
+                    None,
+                    "the seal key belongs to another log".into(),
+                );
+            }
+        }
+        let mut state_checked = false;
+        if let Some(why) = opts.state_damaged.as_deref() {
+            state_checked = true;
+            self.push(
+                Class::Tampered,
+                Kind::StateCorrupt,
+                None,
+                format!("the state file is unusable: {why}; a crash always leaves one valid slot (each slot is written only after the other is on disk), so it was overwritten, damaged or forged"),
+            );
+        } else if let Some(st) = opts.state.as_ref() {
+            state_checked = true;
+            check_state(&mut self, st, opts.state_older.as_ref());
+        }
+        let mut syslog_checked = false;
+        if let Some(anchors) = opts.syslog.as_ref() {
+            syslog_checked = true;
+            check_syslog(&mut self, anchors);
+        }
+        let worst = self.findings.iter().map(|f| f.class).max();
+        let outcome = match worst {
+            Some(Class::Tampered) => Outcome::Tampered,
+            Some(Class::Torn) => Outcome::TornTail,
+            _ => Outcome::Intact,
+        };
+        Report {
+            outcome,
+            exit_code: outcome.exit_code(),
+            records: self.records,
+            first_seq: self.first_seq,
+            last_seq: self.last.map(|l| l.0),
+            last_hash: self.last.map(|l| hex(&l.1)),
+            log_id: self.log_id.map(|l| hex(&l)),
+            forward_integrity_checked: opts.seal_key.is_some() && !self.foreign_key,
+            state_checked,
+            syslog_checked,
+            findings: self.findings,
+            review: self.review,
+        }
+    }
+}
+
+/// The verifier fed one record at a time, for a copy of a log that is not a
+/// set of segment files: a collector's mirror lines put back in seq order
+/// ([`super::source`]). The rules are those of [`verify_files`] (chain, seq,
+/// seals, framing); what a stream cannot have (torn tails, empty segments,
+/// the writers' lock) is not checked. A `continue` record starts a segment, as
+/// it does in the files; a copy that does not begin with a `start` or
+/// `continue` record begins mid-log (a note, `chain_starts_mid`). Records the
+/// copy does not hold are [`Chain::gap`]s, records known only by their hash
+/// [`Chain::known`].
+pub struct Chain<'o, 'a> {
+    v: Verifier<'o, 'a>,
+    hs: record::Hashers,
+    started: bool,
+    first_time: Option<String>,
+}
+
+impl<'o, 'a> Chain<'o, 'a> {
+    /// A chain checked with `opts` (its seal key, `partial`; `state`, `lock`
+    /// and `syslog` apply at [`Chain::finish`] as in [`verify_files`]).
+    /// `log_id`: the log this copy claims to be (a `start`/`continue` record
+    /// of another log is `foreign_log`).
+    pub fn new(opts: &'o Options<'a>, log_id: Option<[u8; 16]>) -> Self {
+        let mut v = Verifier::new(opts);
+        if v.log_id.is_none() {
+            v.log_id = log_id;
+        }
+        Chain {
+            v,
+            hs: record::Hashers::default(),
+            started: false,
+            first_time: None,
+        }
+    }
+
+    /// Findings from now on name `file`.
+    pub fn set_file(&mut self, file: &str) {
+        if self.v.file != file {
+            self.v.file.clear();
+            self.v.file.push_str(file);
+        }
+    }
+
+    /// Check the record `line` (with its `\n`), line `line_no` of the current file.
+    pub fn record(&mut self, line: &[u8], line_no: u64) {
+        let pre = record::frame(line).map(|f| (self.hs.record_hash(f.body), f.hash, f.seal));
+        let hd = pre.and_then(|_| record::header(&line[..line.len() - SUFFIX_LEN]));
+        let kind = hd.map(|h| h.kind);
+        if kind == Some(EventKind::Continue) && self.started {
+            self.v.segment_index += 1;
+            self.v.first_in_segment = true;
+            self.v.seg_offset = 0;
+        } else if !self.started && !matches!(kind, Some(EventKind::Start | EventKind::Continue)) {
+            self.v.first_in_segment = false;
+            if let Some(h) = hd {
+                self.v.line_no = line_no.saturating_sub(1) + 1;
+                self.v.push(
+                    Class::Note,
+                    Kind::ChainStartsMid,
+                    Some(h.seq),
+                    format!(
+                        "this copy starts at seq {} (records before it were not forwarded or not given): checked from there",
+                        h.seq
+                    ),
+                );
+            }
+        } else {
+            self.v.first_in_segment = !self.started || kind == Some(EventKind::Continue);
+        }
+        self.started = true;
+        self.v.line_no = line_no.saturating_sub(1);
+        self.v.line(line, pre, false);
+        if self.first_time.is_none() && hd.is_some() {
+            self.first_time = Some(self.v.last_time.clone());
+        }
+    }
+
+    /// Record `seq`, whose hash is `hash`, is known but its content is not
+    /// (a mirror line with `rec-omitted=`): not checked, and the chain goes
+    /// on from its hash (the next record must name it as `prev`).
+    pub fn known(&mut self, seq: u64, hash: [u8; 32]) {
+        if self.v.expect_seq.is_some_and(|e| e != seq) {
+            self.v.resync();
+        }
+        self.started = true;
+        self.v.first_in_segment = false;
+        self.v.before_last = self.v.last.map(|l| l.1);
+        self.v.last = Some((seq, hash));
+        if self.v.recent.len() == 64 {
+            self.v.recent.pop_front();
+        }
+        self.v.recent.push_back((seq, hash));
+        self.v.expect_seq = Some(seq.wrapping_add(1));
+        self.v.expect_prev = Some(hash);
+    }
+
+    /// Records are missing before the next one: its seq and link are not
+    /// checked against the record before the gap.
+    pub fn gap(&mut self) {
+        self.v.resync();
+        if self.started {
+            self.v.first_in_segment = false;
+        }
+    }
+
+    /// Add a finding of the caller's (about the current file, at `line`).
+    pub fn push(&mut self, class: Class, kind: Kind, line: u64, seq: Option<u64>, detail: String) {
+        self.v.line_no = line;
+        self.v.push(class, kind, seq, detail);
+    }
+
+    /// The time of the first and of the last record checked.
+    pub fn times(&self) -> (Option<&str>, Option<&str>) {
+        (
+            self.first_time.as_deref(),
+            self.first_time.as_ref().map(|_| self.v.last_time.as_str()),
+        )
+    }
+
+    /// The report, after the end-of-log checks of [`verify_files`].
+    pub fn finish(self) -> Report {
+        self.v.finish()
+    }
+}
+
 /// Verify segments in order (oldest first).
 pub fn verify_files(paths: &[PathBuf], opts: &Options<'_>) -> Result<Report, VerifyError> {
     verify_in_batches(paths, opts, BATCH_BYTES)
@@ -867,34 +1111,7 @@ fn verify_in_batches(
     if paths.is_empty() {
         return Err(VerifyError::NoFiles);
     }
-    let mut v = Verifier {
-        opts,
-        findings: Vec::new(),
-        file: String::new(),
-        line_no: 0,
-        records: 0,
-        first_seq: None,
-        last: None,
-        before_last: None,
-        expect_prev: None,
-        expect_seq: None,
-        last_seals: std::collections::VecDeque::with_capacity(2),
-        recent: std::collections::VecDeque::with_capacity(64),
-        last_time: String::new(),
-        log_id: opts.seal_key.as_ref().map(|k| k.log_id),
-        keys: opts.seal_key.as_ref().map(|k| KeyWalk::new(&k.k0)),
-        key_id: opts.seal_key.as_ref().map(SealKey::key_id),
-        log_key_id: None,
-        seg_offset: 0,
-        last_end: 0,
-        foreign_key: false,
-        seal_skipped: 0,
-        hashes: opts.syslog.as_ref().map(|_| HashMap::new()),
-        lost: HashMap::new(),
-        segment_index: 0,
-        first_in_segment: true,
-        review: Vec::new(),
-    };
+    let mut v = Verifier::new(opts);
     let mut bytes = 0u64;
     let mut held: Option<Flock<File>> = None;
     let threads = std::thread::available_parallelism()
@@ -1010,66 +1227,7 @@ fn verify_in_batches(
     if let Some(cb) = opts.progress {
         cb(bytes);
     }
-    v.file.clear();
-    v.line_no = 0;
-    if v.seal_skipped > 0 {
-        let n = v.seal_skipped;
-        v.push(
-            Class::Tampered,
-            Kind::SealNotChecked,
-            None,
-            format!("{n} seals not checked: seq values too far apart to evolve the key"),
-        );
-    }
-    // Seal key of another log.
-    if let (Some(k), Some(id)) = (opts.seal_key.as_ref(), v.log_id) {
-        if k.log_id != id {
-            v.push(
-                Class::Tampered,
-                Kind::ForeignLog,
-                None,
-                "the seal key belongs to another log".into(),
-            );
-        }
-    }
-    let mut state_checked = false;
-    if let Some(why) = opts.state_damaged.as_deref() {
-        state_checked = true;
-        v.push(
-            Class::Tampered,
-            Kind::StateCorrupt,
-            None,
-            format!("the state file is unusable: {why}; a crash always leaves one valid slot (each slot is written only after the other is on disk), so it was overwritten, damaged or forged"),
-        );
-    } else if let Some(st) = opts.state.as_ref() {
-        state_checked = true;
-        check_state(&mut v, st, opts.state_older.as_ref());
-    }
-    let mut syslog_checked = false;
-    if let Some(anchors) = opts.syslog.as_ref() {
-        syslog_checked = true;
-        check_syslog(&mut v, anchors);
-    }
-    let worst = v.findings.iter().map(|f| f.class).max();
-    let outcome = match worst {
-        Some(Class::Tampered) => Outcome::Tampered,
-        Some(Class::Torn) => Outcome::TornTail,
-        _ => Outcome::Intact,
-    };
-    Ok(Report {
-        outcome,
-        exit_code: outcome.exit_code(),
-        records: v.records,
-        first_seq: v.first_seq,
-        last_seq: v.last.map(|l| l.0),
-        last_hash: v.last.map(|l| hex(&l.1)),
-        log_id: v.log_id.map(|l| hex(&l)),
-        forward_integrity_checked: opts.seal_key.is_some() && !v.foreign_key,
-        state_checked,
-        syslog_checked,
-        findings: v.findings,
-        review: v.review,
-    })
+    Ok(v.finish())
 }
 
 /// Result of the parallel stage for one line: (computed hash, stored hash, stored seal).

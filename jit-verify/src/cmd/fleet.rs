@@ -1,0 +1,198 @@
+//! `jit-verify fleet`: every host's log checked from the collector's copy
+//! (docs/fleet.md, "jit-verify fleet"); the work is `jit_core::log::fleet`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use jit_core::log::fleet::{self, FleetReport, LogReport, Options};
+use jit_core::log::source;
+use jit_core::log::verify::{Class, SealKey};
+use jit_core::token::printable;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A log's initial seal key (forward integrity). Repeatable: each key
+    /// goes to the log of its log id (one that matches no log is an error).
+    #[arg(long, value_name = "FILE")]
+    seal_key: Vec<PathBuf>,
+    /// Flag hosts whose newest record in the central copy is older than
+    /// this (e.g. 30m, 2h, 1d; a plain number is seconds).
+    #[arg(long, value_name = "DURATION")]
+    max_silence: Option<String>,
+    /// The time --max-silence is measured at: RFC 3339 or @UNIXSECONDS
+    /// (default: now).
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// The collector's tree (e.g. /var/log/jit-fleet), its files, and
+    /// optionally host log segments: everything is grouped by log id.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    paths: Vec<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<i32> {
+    let max_silence = a
+        .max_silence
+        .as_deref()
+        .map(|s| {
+            fleet::parse_duration(s).with_context(|| {
+                format!(
+                    "--max-silence {s:?}: use a number and a unit s, m, h, d or w (30m, 2h, 1d)"
+                )
+            })
+        })
+        .transpose()?;
+    let now = match a.now.as_deref() {
+        Some(t) => jit_core::text::parse_time(t)
+            .with_context(|| format!("--now {t:?}: use RFC 3339 or @UNIXSECONDS"))?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    };
+    let seal_keys = a
+        .seal_key
+        .iter()
+        .map(|p| SealKey::read(p))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading the seal key")?;
+    let src = source::scan(&a.paths).context("reading the inputs")?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let r = fleet::check(
+        src,
+        Options {
+            seal_keys,
+            max_silence,
+            now,
+            threads,
+            window: fleet::WINDOW,
+        },
+    )
+    .context("checking the fleet")?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let mut v = serde_json::to_value(&r)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("json_version".into(), 1.into());
+        }
+        serde_json::to_writer(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        print_text(&mut out, &r, max_silence.is_some())?;
+    }
+    Ok(r.exit_code)
+}
+
+fn result_word(code: i32) -> &'static str {
+    match code {
+        0 => "intact",
+        1 => "TAMPERED",
+        3 => "crash leftover only",
+        4 => "ATTENTION (silent host, records missing from the central copy, or unreadable files; no tampering found)",
+        _ => "could not check",
+    }
+}
+
+fn print_log(out: &mut impl std::io::Write, l: &LogReport) -> Result<()> {
+    let range = match (l.first_seq, l.last_seq) {
+        (Some(a), Some(b)) => format!("seq {a}..{b}"),
+        _ => "no records".into(),
+    };
+    let times = match (&l.first_time, &l.last_time) {
+        (Some(a), Some(b)) => format!(", {a} .. {b}"),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "host {} log {}: {} records, {range}{times}, {} central file(s), {} host segment(s)",
+        printable(&l.host),
+        l.log_id.as_deref().unwrap_or("?"),
+        l.records,
+        l.files.len(),
+        l.host_segments.len()
+    )?;
+    if l.duplicates > 0 || l.out_of_order > 0 {
+        writeln!(
+            out,
+            "  {} duplicate line(s) (RELP resends, not tampering), {} out of order",
+            l.duplicates, l.out_of_order
+        )?;
+    }
+    for f in &l.findings {
+        let class = match f.class {
+            Class::Tampered => "TAMPERED",
+            Class::Torn => "TORN",
+            Class::Warning => "warning",
+            Class::Note => "note",
+        };
+        let kind = serde_json::to_value(f.kind)?;
+        let loc = if f.file.is_empty() {
+            String::new()
+        } else if f.line == 0 {
+            format!("{}: ", f.file)
+        } else {
+            format!("{}:{}: ", f.file, f.line)
+        };
+        let seq = f.seq.map(|s| format!("seq {s}: ")).unwrap_or_default();
+        writeln!(
+            out,
+            "  {class} [{}] {loc}{seq}{}",
+            kind.as_str().unwrap_or("?"),
+            printable(&f.detail)
+        )?;
+    }
+    if !l.forward_integrity_checked {
+        writeln!(
+            out,
+            "  forward integrity: NOT checked (no --seal-key for this log): only the plain hash chain"
+        )?;
+    }
+    writeln!(
+        out,
+        "  result: {} (exit {})",
+        result_word(l.exit_code),
+        l.exit_code
+    )?;
+    Ok(())
+}
+
+fn print_text(out: &mut impl std::io::Write, r: &FleetReport, silence: bool) -> Result<()> {
+    for l in &r.logs {
+        print_log(out, l)?;
+    }
+    for u in &r.unrecognised {
+        writeln!(out, "not read: {}: {}", printable(&u.file), u.why)?;
+    }
+    for u in &r.unrecorded {
+        writeln!(
+            out,
+            "unrecorded events (a host could not write its log; read them): {}",
+            printable(u)
+        )?;
+    }
+    let count = |c: i32| r.logs.iter().filter(|l| l.exit_code == c).count();
+    let silent = r.hosts.iter().filter(|h| h.silent).count();
+    writeln!(
+        out,
+        "fleet: {} logs of {} hosts: {} tampered, {} need attention, {} crash leftovers{}",
+        r.logs.len(),
+        r.hosts.len(),
+        count(1),
+        count(4),
+        count(3),
+        if silence {
+            format!(", {silent} silent host(s)")
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(
+        out,
+        "result: {} (exit {})",
+        result_word(r.exit_code),
+        r.exit_code
+    )?;
+    Ok(())
+}
