@@ -203,7 +203,7 @@ fn list(v: &[String]) -> String {
 
 /// `standing`.
 pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpts) -> Result<i32> {
-    let at_n = query::parse_time(at)?;
+    let at_n = crate::clock()?.parse(at)?;
     let secs = standing::secs_of(&at_n).context("the --at time")?;
     let l = load(o)?;
     let mut s = standing::standing(&l.ledger, &at_n, secs);
@@ -297,9 +297,10 @@ pub fn report(
     logs: &[PathBuf],
     o: &LedgerOpts,
 ) -> Result<i32> {
+    let clock = crate::clock()?;
     let win = Window {
-        from: from.map(query::parse_time).transpose()?,
-        to: to.map(query::parse_time).transpose()?,
+        from: from.map(|t| clock.parse(t)).transpose()?,
+        to: to.map(|t| clock.parse(t)).transpose()?,
     };
     let l = load(o)?;
     let mut verified = l.verified;

@@ -26,6 +26,8 @@ fn run(bin: &Path, args: &[&str]) -> Output {
     Command::new(bin)
         .args(args)
         .env_remove("JIT_LEDGER")
+        // The ledger's times below are UTC: read the typed ones as UTC too.
+        .env("TZ", "UTC")
         .output()
         .unwrap()
 }

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
-    /// A time argument could not be parsed.
-    #[error("cannot parse time {0:?}: use RFC 3339 (2026-11-19T14:00:00Z, 2026-11-19T15:00:00+01:00), \"YYYY-MM-DD HH:MM\" (UTC) or \"YYYY-MM-DD\" (UTC midnight)")]
-    Time(String),
+    /// A time argument could not be read.
+    #[error(transparent)]
+    Time(#[from] crate::text::user_time::TimeError),
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -24,20 +24,15 @@ pub enum QueryError {
     },
 }
 
-/// Normalise a user-given time to the log's fixed UTC format (so string
-/// order is time order): [`crate::text::parse_log_time`].
-pub fn parse_time(s: &str) -> Result<String, QueryError> {
-    crate::text::parse_log_time(s).ok_or_else(|| QueryError::Time(s.trim().to_string()))
-}
-
 /// Which records to show. `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub user: Option<String>,
     pub host: Option<String>,
-    /// Inclusive, normalised by [`parse_time`].
+    /// Inclusive, in the records' time format
+    /// ([`crate::text::user_time::Clock::parse`]).
     pub since: Option<String>,
-    /// Exclusive, normalised by [`parse_time`].
+    /// Exclusive, in the records' time format.
     pub until: Option<String>,
     /// Matches the command path exactly, its file name, or `argv[0]`.
     pub command: Option<String>,
@@ -271,21 +266,10 @@ impl Stats {
 mod tests {
     use super::*;
 
-    #[test]
-    fn times_normalise() {
-        assert_eq!(
-            parse_time("2026-11-19 14:00").unwrap(),
-            "2026-11-19T14:00:00.000000Z"
-        );
-        assert_eq!(
-            parse_time("2026-11-19T15:00:00+01:00").unwrap(),
-            "2026-11-19T14:00:00.000000Z"
-        );
-        assert_eq!(
-            parse_time("2026-11-19").unwrap(),
-            "2026-11-19T00:00:00.000000Z"
-        );
-        assert!(parse_time("last thursday").is_err());
+    fn parse_time(s: &str) -> Result<String, crate::text::user_time::TimeError> {
+        crate::text::user_time::Clock::fixed(0, "UTC")
+            .unwrap()
+            .parse(s)
     }
 
     #[test]

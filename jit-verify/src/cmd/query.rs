@@ -48,11 +48,12 @@ pub fn run(a: Args) -> Result<i32> {
         json,
         files,
     } = a;
+    let clock = crate::clock()?;
     let filter = Filter {
         user,
         host,
-        since: since.map(|s| query::parse_time(&s)).transpose()?,
-        until: until.map(|s| query::parse_time(&s)).transpose()?,
+        since: since.map(|s| clock.parse(&s)).transpose()?,
+        until: until.map(|s| clock.parse(&s)).transpose()?,
         command,
         decision: decision.map(|d| matches!(d, Decision::Allow)),
         kinds: Vec::new(),

@@ -8,7 +8,8 @@ use crate::ledger;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Grants and refusals issued from this time on (inclusive); times as for --at.
+    /// Grants and refusals issued from this time on (inclusive); local time unless
+    /// Z, UTC or an offset is given (forms below).
     #[arg(long, value_name = "TIME")]
     from: Option<String>,
     /// Up to this time (exclusive).
