@@ -10,6 +10,7 @@
 
 pub mod query;
 pub mod record;
+pub mod segments;
 pub mod state;
 pub mod syslog;
 pub mod verify;

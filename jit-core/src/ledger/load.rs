@@ -5,8 +5,7 @@ use crate::log::record::{self, EventKind, GrantRec, Record, RevokedToken, Waterm
 use crate::log::state::State;
 use crate::log::verify::{self, Options, Report, SealKey};
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 pub use crate::text::{fmt_time as format_unix, log_time_micros as record_micros};
@@ -48,57 +47,8 @@ pub enum LoadError {
     Query(#[from] query::QueryError),
 }
 
-/// The first record of a file: (log_id, first seq), if it parses.
-fn first_record(path: &Path) -> Result<(Option<String>, Option<u64>), LoadError> {
-    let f = std::fs::File::open(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut r = std::io::BufReader::new(f.take(record::MAX_LINE as u64 + 1));
-    let mut buf = Vec::new();
-    r.read_until(b'\n', &mut buf)
-        .map_err(|source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(match record::parse(&buf) {
-        Ok(rec) => (rec.log_id.map(|l| l.into_owned()), Some(rec.seq)),
-        Err(_) => (None, None),
-    })
-}
-
-/// Group files by the `log_id` of their first record (a `start` or
-/// `continue` record names it) and order each group by first `seq`, oldest
-/// first: the segments of one chain, whatever order the shell globbed them in.
-/// A file whose first record does not name a log is a group of its own
-/// (verification then says what is wrong with it).
-pub fn group_segments(files: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>, LoadError> {
-    let mut groups: BTreeMap<String, Vec<(u64, PathBuf)>> = BTreeMap::new();
-    for (i, f) in files.iter().enumerate() {
-        let (id, seq) = first_record(f)?;
-        let key = id.unwrap_or_else(|| format!("~{i}:{}", f.display()));
-        groups
-            .entry(key)
-            .or_default()
-            .push((seq.unwrap_or(u64::MAX), f.clone()));
-    }
-    Ok(groups
-        .into_values()
-        .map(|mut g| {
-            g.sort_by_key(|(s, _)| *s);
-            g.into_iter().map(|(_, p)| p).collect()
-        })
-        .collect())
-}
-
-/// The log id of a ledger's segments (hex), from its first segment's first
-/// record; `None` if it holds no readable record.
-pub fn log_id_of(files: &[PathBuf]) -> Result<Option<String>, LoadError> {
-    match files.first() {
-        Some(f) => Ok(first_record(f)?.0),
-        None => Ok(None),
-    }
-}
+// Which files belong to which ledger: shared with the host-log queries.
+pub use crate::log::segments::{group_segments, log_id_of};
 
 /// How to verify a ledger.
 #[derive(Default)]
