@@ -2,12 +2,14 @@
 //!
 //! - [`append`]: the writer `pam_jit` calls once per sudo invocation.
 //! - [`verify`]: the checks behind `jit-verify log`.
-//! - [`query`]: filters and statistics behind `jit-verify query` / `stats`.
+//! - [`query`]: filters and statistics behind `jit-verify query` / `stats`;
+//!   [`segments`] and [`merge`]: many logs' records merged by time.
 //!
 //! The writer changes no process-wide state: no umask, no signal handlers, no
 //! environment, no `openlog`. Locks are `flock` locks on an open file
 //! description, never process-owned POSIX record locks.
 
+pub mod merge;
 pub mod query;
 pub mod record;
 pub mod segments;

@@ -82,6 +82,11 @@ fn finding_lines(what: &str, r: &VReport) -> Vec<String> {
 
 /// Say loudly that `what` does not verify; Err unless --unverified.
 fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
+    judge_with(what, r, unverified, "--unverified")
+}
+
+/// [`judge`], naming `flag` as the option that answers anyway.
+pub(crate) fn judge_with(what: &str, r: &VReport, unverified: bool, flag: &str) -> Result<bool> {
     if r.outcome == Outcome::Intact {
         return Ok(true);
     }
@@ -95,7 +100,7 @@ fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
     };
     if !unverified {
         bail!(Refused(format!(
-            "{what} does not verify ({state}); refusing to answer from it (--unverified answers anyway)"
+            "{what} does not verify ({state}); refusing to answer from it ({flag} answers anyway)"
         )));
     }
     eprintln!(
@@ -304,6 +309,7 @@ pub fn report(
     };
     let l = load(o)?;
     let mut verified = l.verified;
+    let logs = &jit_core::log::segments::expand_inputs(logs).context("reading the host logs")?;
     let checks = load::verify_host_logs(logs, o.partial).context("verifying the host logs")?;
     for (files, r) in &checks {
         let name = format!(

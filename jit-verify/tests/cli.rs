@@ -173,8 +173,15 @@ fn unterminated_record_is_never_listed() {
     let (code, out, _) = jv(&["log", log]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("[unterminated_record]"), "{out}");
+    // query verifies first: refused, naming the log and the finding.
     let (code, out, err) = jv(&["query", "--json", "--user", "mallory", log]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("[unterminated_record]"), "{err}");
+    assert!(err.contains("refusing to answer"), "{err}");
+    // Unverified on request: still no record made of those bytes.
+    let (code, out, err) = jv(&["query", "--no-verify", "--json", "--user", "mallory", log]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(err.contains("UNVERIFIED"), "{err}");
     assert!(err.contains("1 unparsable lines skipped"), "{err}");
     let (code, out, _) = jv(&["stats", "--json", log]);
     assert_eq!(code, 0);

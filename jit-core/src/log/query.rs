@@ -1,6 +1,7 @@
 //! Audit queries and statistics (`jit-verify query` / `stats`).
 //!
-//! These read records without verifying them; run `jit-verify log` first.
+//! These read records without verifying them: `jit-verify query` verifies
+//! each log first ([`super::merge`]); `stats` leaves it to `jit-verify log`.
 
 use super::record::{self, EventKind, Record};
 use serde::Serialize;
@@ -15,6 +16,9 @@ pub enum QueryError {
     /// A time argument could not be read.
     #[error(transparent)]
     Time(#[from] crate::text::user_time::TimeError),
+    /// The answer could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -27,8 +31,13 @@ pub enum QueryError {
 /// Which records to show. `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// The invoking user.
     pub user: Option<String>,
     pub host: Option<String>,
+    /// The user the command runs as (`run_as_user`).
+    pub run_as: Option<String>,
+    /// The ticket of the token used.
+    pub ticket: Option<String>,
     /// Inclusive, in the records' time format
     /// ([`crate::text::user_time::Clock::parse`]).
     pub since: Option<String>,
@@ -50,7 +59,11 @@ impl Filter {
         let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().map_or(true, |w| have == Some(w))
         };
-        if !eq(&self.user, r.user.as_deref()) || !eq(&self.host, Some(&r.host)) {
+        if !eq(&self.user, r.user.as_deref())
+            || !eq(&self.host, Some(&r.host))
+            || !eq(&self.run_as, r.run_as_user.as_deref())
+            || !eq(&self.ticket, r.ticket.as_deref())
+        {
             return false;
         }
         if self.since.as_deref().is_some_and(|s| r.time.as_ref() < s) {

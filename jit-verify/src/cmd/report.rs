@@ -15,8 +15,9 @@ pub struct Args {
     /// Up to this time (exclusive).
     #[arg(long, value_name = "TIME")]
     to: Option<String>,
-    /// Host audit logs (any hosts, any order: grouped by log and sorted by first seq).
-    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
+    /// Host audit logs, or directories of them (walked as for query), of any
+    /// hosts, in any order: grouped by log and sorted by first seq.
+    #[arg(long = "log", value_name = "FILE|DIR", num_args = 1..)]
     logs: Vec<PathBuf>,
     #[command(flatten)]
     opts: ledger::LedgerOpts,
