@@ -39,10 +39,10 @@ pub struct Args {
     break_glass: bool,
     /// From this time on (inclusive): "yesterday 14:00", "-1h", "2026-11-19 14:00",
     /// RFC 3339, ...; local time unless Z, UTC or an offset is given (see below).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     since: Option<String>,
     /// Up to this time (exclusive); forms as for --since.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     until: Option<String>,
     /// JSON lines: each matching record exactly as stored in its log, one per
     /// line (its "v" is the record format version); nothing else on stdout.

@@ -10,10 +10,10 @@ use crate::ledger;
 pub struct Args {
     /// Grants and refusals issued from this time on (inclusive); local time unless
     /// Z, UTC or an offset is given (forms below).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     from: Option<String>,
     /// Up to this time (exclusive).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     to: Option<String>,
     /// Host audit logs, or directories of them (walked as for query), of any
     /// hosts, in any order: grouped by log and sorted by first seq.

@@ -8,7 +8,7 @@ use crate::ledger;
 pub struct Args {
     /// The instant ("2026-11-17 03:00", "yesterday 14:00", "-2h", RFC 3339; local time unless
     /// Z, UTC or an offset is given: see below).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     at: String,
     /// Only this user's grants.
     #[arg(long)]
