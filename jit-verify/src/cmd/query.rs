@@ -136,7 +136,7 @@ pub fn run(a: Args) -> Result<i32> {
     if !json {
         writeln!(
             out,
-            "{:<27} {:<12} {:>8} {:<10} {:<8} {:<6} {:<14} {:<12} COMMAND",
+            "{:<27} {:<12} {:>8} {:<10} {:<8} {:<13} {:<20} {:<12} COMMAND",
             "TIME (UTC)", "HOST", "SEQ", "USER", "AS", "ALLOW", "REASON", "TICKET"
         )?;
     }
@@ -152,7 +152,7 @@ pub fn run(a: Args) -> Result<i32> {
         let field = |v: Option<&str>| printable(v.unwrap_or("-")).into_owned();
         writeln!(
             out,
-            "{:<27} {:<12} {:>8} {:<10} {:<8} {:<6} {:<14} {:<12} {}",
+            "{:<27} {:<12} {:>8} {:<10} {:<8} {:<13} {:<20} {:<12} {}",
             r.time,
             printable(&r.host),
             r.seq,
@@ -179,17 +179,22 @@ pub fn run(a: Args) -> Result<i32> {
     Ok(0)
 }
 
-/// "host log LOG_ID (FILE ...)", for messages.
+/// "host log LOG_ID (FIRST FILE, N segments)", for messages (each finding
+/// names its own file and line).
 fn log_name(files: &[PathBuf]) -> Result<String> {
     let id = segments::log_id_of(files).context("reading the inputs")?;
-    let list = files
-        .iter()
+    let first = files
+        .first()
         .map(|f| f.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+        .unwrap_or_default();
+    let first = printable(&first);
+    let what = match files.len() {
+        1 => first.into_owned(),
+        n => format!("{first} and {} later segment(s)", n - 1),
+    };
     Ok(match id {
-        Some(id) => format!("host log {} ({list})", printable(&id)),
-        None => format!("host log {list}"),
+        Some(id) => format!("host log {} ({what})", printable(&id)),
+        None => format!("host log {what}"),
     })
 }
 
