@@ -694,6 +694,77 @@ mod tests {
         assert_eq!(p(&c, "@253402200000"), "9999-12-30T20:00:00.000000Z");
     }
 
+    /// Pseudo-random texts built from the forms' pieces: never a panic, and
+    /// whatever is accepted reads back as itself in the records' format.
+    #[test]
+    fn hostile_mixtures_never_panic_and_answers_round_trip() {
+        const PIECES: &[&str] = &[
+            "2026-11-19",
+            "2026-03-29",
+            "2026-10-25",
+            "9999-12-31",
+            "0000-01-01",
+            "T",
+            "t",
+            " ",
+            "  ",
+            "14:00",
+            "02:30",
+            "23:59:59",
+            "00:00:00.000001",
+            ".5",
+            ":",
+            "-",
+            "+",
+            "Z",
+            "z",
+            " UTC",
+            "+01:00",
+            "-0500",
+            "+25",
+            "@",
+            "1",
+            "0",
+            "99999999999",
+            ".",
+            "h",
+            "min",
+            "m",
+            "s",
+            "d",
+            "w",
+            "ago",
+            " ago",
+            "now",
+            "today",
+            "yesterday",
+            "tomorrow",
+            "\u{1b}",
+            "é",
+            "\0",
+            "x",
+        ];
+        let c = berlin();
+        let utc = Clock::fixed(NOON, "UTC").unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for k in 0..(x % 5 + 1) {
+                s.push_str(PIECES[((x >> (8 * k + 3)) % PIECES.len() as u64) as usize]);
+            }
+            if let Ok(t) = c.parse(&s) {
+                accepted += 1;
+                assert_eq!(utc.parse(&t).as_ref(), Ok(&t), "{s:?}");
+                assert_eq!(c.parse(&t).as_ref(), Ok(&t), "{s:?}");
+            }
+        }
+        assert!(accepted > 100, "{accepted}");
+    }
+
     #[test]
     fn zones_by_name_rule_or_utc() {
         assert_eq!(Clock::fixed(NOON, "UTC").unwrap().zone_name(), "UTC");
