@@ -302,10 +302,20 @@ pub fn report(
     logs: &[PathBuf],
     o: &LedgerOpts,
 ) -> Result<i32> {
-    let clock = crate::clock()?;
+    // The local zone is only looked up when a time is given.
+    let clock = match (from, to) {
+        (None, None) => None,
+        _ => Some(crate::clock()?),
+    };
+    let read = |t: Option<&str>| -> Result<Option<String>> {
+        match (t, &clock) {
+            (Some(t), Some(c)) => Ok(Some(c.parse(t)?)),
+            _ => Ok(None),
+        }
+    };
     let win = Window {
-        from: from.map(|t| clock.parse(t)).transpose()?,
-        to: to.map(|t| clock.parse(t)).transpose()?,
+        from: read(from)?,
+        to: read(to)?,
     };
     let l = load(o)?;
     let mut verified = l.verified;

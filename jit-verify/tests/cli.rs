@@ -553,6 +553,9 @@ fn bad_times_and_zones_are_errors() {
     let (code, _, err) = jv_tz("Nowhere/Atlantis", &["query", "--since", "-1h", log]);
     assert_eq!(code, 2);
     assert!(err.contains("time zone"), "{err}");
+    // Without a time the zone is not needed.
+    let (code, out, err) = jv_tz("Nowhere/Atlantis", &["query", "--json", log]);
+    assert_eq!((code, out.lines().count()), (0, 5), "{err}");
     let (code, _, err) = jv(&["query", "--since", "14:00 garbage", log]);
     assert_eq!(code, 2);
     assert!(

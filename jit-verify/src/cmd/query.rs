@@ -78,20 +78,30 @@ pub fn run(a: Args) -> Result<i32> {
         partial,
         inputs,
     } = a;
-    let clock = crate::clock()?;
+    // The local zone is only looked up when a time is given.
+    let clock = match (&since, &until) {
+        (None, None) => None,
+        _ => Some(crate::clock()?),
+    };
+    let read = |t: Option<String>| -> Result<Option<String>> {
+        match (t, &clock) {
+            (Some(t), Some(c)) => Ok(Some(c.parse(&t)?)),
+            _ => Ok(None),
+        }
+    };
     let filter = Filter {
         user,
         host,
         run_as,
         ticket,
-        since: since.map(|s| clock.parse(&s)).transpose()?,
-        until: until.map(|s| clock.parse(&s)).transpose()?,
+        since: read(since)?,
+        until: read(until)?,
         command,
         decision: decision.map(|d| matches!(d, Decision::Allow)),
         kinds: Vec::new(),
         break_glass,
     };
-    if filter.since.is_some() || filter.until.is_some() {
+    if let Some(clock) = &clock {
         eprintln!(
             "jit-verify: records from {} to {} (UTC; typed times read in {})",
             filter.since.as_deref().unwrap_or("the start"),
