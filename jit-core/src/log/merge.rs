@@ -81,12 +81,25 @@ impl RecordSource for SegmentFiles {
     }
 }
 
+/// What verification found at the end of a log: the merge reads that chain
+/// and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The last record's seq: reading stops after it, so nothing appended
+    /// after verifying is shown as verified.
+    pub last_seq: u64,
+    /// The last record's hash. Each line read must match its own hash and
+    /// link to the one before, and the record at `last_seq` must have this
+    /// hash: the lines shown are those verified, even if a file was
+    /// replaced between verifying and reading.
+    pub last_hash: [u8; 32],
+}
+
 /// One log to merge.
 pub struct LogInput {
     pub source: Box<dyn RecordSource>,
-    /// Stop after the record with this seq: the last one verification saw,
-    /// so nothing appended after verifying is shown as verified.
-    pub last_seq: Option<u64>,
+    /// `None`: read unverified (lines that are no record are counted).
+    pub verified: Option<Verified>,
 }
 
 /// What a merge read.
@@ -107,6 +120,8 @@ struct Head {
     input: LogInput,
     line: Vec<u8>,
     done: bool,
+    /// The hash of the last line read (verified inputs).
+    prev: Option<[u8; 32]>,
 }
 
 /// Call `f` for every record of `inputs` that `filter` matches, in time
@@ -130,6 +145,7 @@ pub fn merge(
             input,
             line: Vec::new(),
             done: false,
+            prev: None,
         })
         .collect();
     let mut heap: BinaryHeap<Key> = BinaryHeap::with_capacity(heads.len());
@@ -161,19 +177,50 @@ fn advance(
     filter: &Filter,
     unparsable: &mut u64,
 ) -> Result<Option<Key>, QueryError> {
-    while !h.done && h.input.source.next_line(&mut h.line)? {
-        // Bytes without their newline are no record (a torn tail, or
-        // something appended): `jit-verify log` never accepts them.
-        if h.line.last() != Some(&b'\n') || h.line.len() > record::MAX_LINE {
+    while !h.done {
+        if !h.input.source.next_line(&mut h.line)? {
+            h.done = true;
+            if let Some(v) = h.input.verified {
+                return Err(changed(
+                    h,
+                    format!("it ends before seq {}, the last verified", v.last_seq),
+                ));
+            }
+            break;
+        }
+        let hash = match h.input.verified {
+            Some(_) => Some(own_hash(&h.line).map_err(|why| changed(h, why))?),
+            None => None,
+        };
+        if hash.is_none() && (h.line.last() != Some(&b'\n') || h.line.len() > record::MAX_LINE) {
+            // Bytes without their newline are no record (a torn tail, or
+            // something appended): `jit-verify log` never accepts them.
             *unparsable += 1;
             continue;
         }
         let Ok(rec) = record::parse(&h.line) else {
+            if h.input.verified.is_some() {
+                return Err(changed(h, "a line that is no record".into()));
+            }
             *unparsable += 1;
             continue;
         };
-        if h.input.last_seq == Some(rec.seq) {
-            h.done = true;
+        if let (Some(v), Some(hash)) = (h.input.verified, hash) {
+            if h.prev
+                .is_some_and(|p| rec.prev.as_bytes() != record::hex(&p).as_bytes())
+            {
+                return Err(changed(
+                    h,
+                    "a record that does not link to the one before".into(),
+                ));
+            }
+            h.prev = Some(hash);
+            if rec.seq == v.last_seq {
+                if h.prev != Some(v.last_hash) {
+                    return Err(changed(h, format!("seq {} has another hash", v.last_seq)));
+                }
+                h.done = true;
+            }
         }
         if filter.matches(&rec) {
             return Ok(Some(Reverse((
@@ -184,8 +231,30 @@ fn advance(
             ))));
         }
     }
-    h.done = true;
     Ok(None)
+}
+
+/// The hash of a verified log's line, checked against its body.
+fn own_hash(line: &[u8]) -> Result<[u8; 32], String> {
+    let f = match line.last() {
+        Some(b'\n') => record::frame(line),
+        _ => None,
+    }
+    .ok_or("a line that is no record")?;
+    let hash = record::record_hash(f.body);
+    if hash != f.hash {
+        return Err("a record that does not match its hash".into());
+    }
+    Ok(hash)
+}
+
+fn changed(h: &Head, why: String) -> QueryError {
+    let (path, line) = h.input.source.position();
+    QueryError::Changed {
+        path: path.to_path_buf(),
+        line,
+        why,
+    }
 }
 
 #[cfg(test)]
@@ -216,60 +285,75 @@ mod tests {
         }
     }
 
-    fn rec(host: &str, seq: u64, min: u32, user: &str) -> Vec<u8> {
+    /// A decision record of `host` at 14:`min`, before sealing.
+    fn rec(host: &str, min: u32, user: &str) -> Record<'static> {
         let mut r = Record::new(EventKind::Decision);
         r.host = host.to_string().into();
-        r.seq = seq;
         r.time = format!("2026-11-19T14:{min:02}:00.000000Z").into();
         r.user = Some(user.to_string().into());
         r.run_as_user = Some(if user == "alice" { "root" } else { "postgres" }.into());
-        r.allowed = Some(seq % 2 == 1);
         r.ticket = (user == "bob").then(|| "INC-7".into());
-        r.prev = "00".repeat(32).into();
-        let mut l = serde_json::to_vec(&r).unwrap();
-        l.push(b'\n');
-        l
+        r
     }
 
-    fn input(lines: Vec<Vec<u8>>, last_seq: Option<u64>) -> LogInput {
+    /// The lines of a log of `host` sealed by the real chain code (seq 0,
+    /// 1, ...; odd seqs allowed), and its last hash.
+    fn log(host: &str, recs: &[(u32, &str)]) -> (Vec<Vec<u8>>, [u8; 32]) {
+        let mut c = crate::log::Chain::genesis(&[3u8; 32]);
+        let lines = recs
+            .iter()
+            .map(|(min, user)| {
+                let mut r = rec(host, *min, user);
+                r.allowed = Some(c.next_seq() % 2 == 1);
+                c.seal_next(&mut r).unwrap()
+            })
+            .collect();
+        (lines, c.head())
+    }
+
+    fn input(lines: Vec<Vec<u8>>, verified: Option<Verified>) -> LogInput {
         LogInput {
             source: Box::new(Lines { lines, next: 0 }),
-            last_seq,
+            verified,
         }
     }
 
     fn run(inputs: Vec<LogInput>, filter: &Filter) -> (Vec<(String, u64)>, MergeStats) {
+        try_run(inputs, filter).unwrap()
+    }
+
+    fn try_run(
+        inputs: Vec<LogInput>,
+        filter: &Filter,
+    ) -> Result<(Vec<(String, u64)>, MergeStats), QueryError> {
         let mut got = Vec::new();
         let stats = merge(inputs, filter, |_, _, line, r| {
             assert_eq!(record::parse(line).unwrap().seq, r.seq);
             got.push((r.host.to_string(), r.seq));
             Ok(())
-        })
-        .unwrap();
-        (got, stats)
+        })?;
+        Ok((got, stats))
     }
 
+    /// Three hosts, given out of host order, verified up to their ends.
     fn three() -> Vec<LogInput> {
-        vec![
-            // Given out of host order: the order of the output is by time.
-            input(
-                vec![
-                    rec("web-01", 0, 1, "carol"),
-                    rec("web-01", 1, 5, "alice"),
-                    rec("web-01", 2, 9, "bob"),
-                ],
-                None,
-            ),
-            input(
-                vec![
-                    rec("db-01", 0, 2, "alice"),
-                    rec("db-01", 1, 5, "alice"),
-                    rec("db-01", 2, 7, "bob"),
-                ],
-                None,
-            ),
-            input(vec![rec("app-01", 0, 5, "alice")], None),
+        [
+            log("web-01", &[(1, "carol"), (5, "alice"), (9, "bob")]),
+            log("db-01", &[(2, "alice"), (5, "alice"), (7, "bob")]),
+            log("app-01", &[(5, "alice")]),
         ]
+        .into_iter()
+        .map(|(lines, last_hash)| {
+            let last_seq = lines.len() as u64 - 1;
+            input(
+                lines,
+                Some(Verified {
+                    last_seq,
+                    last_hash,
+                }),
+            )
+        })
+        .collect()
     }
 
     #[test]
@@ -322,47 +406,69 @@ mod tests {
     }
 
     #[test]
-    fn stops_at_the_last_verified_seq_and_counts_what_is_no_record() {
-        let mut torn = rec("db-01", 3, 8, "eve");
-        torn.pop();
-        let db = vec![
-            rec("db-01", 0, 2, "alice"),
-            b"not json\n".to_vec(),
-            rec("db-01", 1, 5, "alice"),
-            rec("db-01", 2, 7, "bob"),
-            torn,
-        ];
-        let (got, stats) = run(vec![input(db.clone(), None)], &Filter::default());
+    fn unverified_logs_skip_and_count_what_is_no_record() {
+        let (mut db, _) = log(
+            "db-01",
+            &[(2, "alice"), (5, "alice"), (7, "bob"), (8, "eve")],
+        );
+        db.last_mut().unwrap().pop(); // torn: no newline
+        db.insert(1, b"not json\n".to_vec());
+        let (got, stats) = run(vec![input(db, None)], &Filter::default());
         assert_eq!(got.len(), 3);
         assert_eq!(stats.unparsable, vec![2]);
-        // Verified up to seq 1: seq 2 and what follows are not shown.
-        let (got, stats) = run(vec![input(db, Some(1))], &Filter::default());
-        assert_eq!(got, vec![("db-01".into(), 0), ("db-01".into(), 1)]);
-        assert_eq!(stats.unparsable, vec![1]);
     }
 
     #[test]
-    fn an_endless_log_stops_at_the_last_verified_seq() {
-        // Lines appended while the query runs: never read past what was
-        // verified.
-        struct Endless(u64);
-        impl RecordSource for Endless {
-            fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool, QueryError> {
-                line.clear();
-                line.extend_from_slice(&rec("db-01", self.0, 1, "alice"));
-                self.0 += 1;
-                Ok(true)
-            }
-            fn position(&self) -> (&Path, u64) {
-                (Path::new("endless"), self.0)
-            }
-        }
-        let inputs = vec![LogInput {
-            source: Box::new(Endless(0)),
-            last_seq: Some(10_000),
-        }];
-        let (got, _) = run(inputs, &Filter::default());
-        assert_eq!(got.len(), 10_001);
+    fn a_verified_log_is_read_up_to_its_last_verified_record_only() {
+        let (lines, _) = log("db-01", &[(2, "alice"), (5, "alice"), (7, "bob")]);
+        let (first_two, head) = log("db-01", &[(2, "alice"), (5, "alice")]);
+        assert_eq!(first_two, lines[..2]);
+        // Verified when it held two records; a third appended since.
+        let v = Verified {
+            last_seq: 1,
+            last_hash: head,
+        };
+        let (got, _) = run(vec![input(lines.clone(), Some(v))], &Filter::default());
+        assert_eq!(got, vec![("db-01".into(), 0), ("db-01".into(), 1)]);
+        // Filters do not stop the checks: nothing matches, all is read.
+        let none = Filter {
+            user: Some("nobody".into()),
+            ..Default::default()
+        };
+        assert_eq!(run(vec![input(lines, Some(v))], &none).0, vec![]);
+    }
+
+    #[test]
+    fn a_verified_log_that_changed_since_is_an_error() {
+        let (lines, head) = log("db-01", &[(2, "alice"), (5, "alice"), (7, "bob")]);
+        let v = Some(Verified {
+            last_seq: 2,
+            last_hash: head,
+        });
+        let changed = |lines: Vec<Vec<u8>>, why: &str| {
+            let e = try_run(vec![input(lines, v)], &Filter::default()).unwrap_err();
+            assert!(
+                matches!(&e, QueryError::Changed { why: w, .. } if w.contains(why)),
+                "{e}"
+            );
+        };
+        // A record edited (its hash no longer matches).
+        let mut edited = lines.clone();
+        let text = String::from_utf8(edited[1].clone()).unwrap();
+        edited[1] = text.replace("alice", "alicf").into_bytes();
+        changed(edited, "does not match its hash");
+        // A record dropped: the next one does not link.
+        changed(vec![lines[0].clone(), lines[2].clone()], "does not link");
+        // Cut short.
+        changed(lines[..2].to_vec(), "ends before seq 2");
+        // A whole new chain put in its place.
+        let (other, _) = log("db-01", &[(2, "alice"), (5, "mallory"), (7, "bob")]);
+        changed(other, "has another hash");
+        // Bytes that are no record.
+        let mut junk = lines.clone();
+        junk.insert(1, b"junk\n".to_vec());
+        changed(junk, "no record");
+        assert_eq!(run(vec![input(lines, v)], &Filter::default()).0.len(), 3);
     }
 
     #[test]
@@ -370,17 +476,17 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let a = d.path().join("audit.log.1");
         let b = d.path().join("audit.log");
-        std::fs::write(
-            &a,
-            [rec("db-01", 0, 1, "alice"), rec("db-01", 1, 2, "alice")].concat(),
-        )
-        .unwrap();
-        std::fs::write(&b, rec("db-01", 2, 3, "bob")).unwrap();
+        let (lines, last_hash) = log("db-01", &[(1, "alice"), (2, "alice"), (3, "bob")]);
+        std::fs::write(&a, lines[..2].concat()).unwrap();
+        std::fs::write(&b, &lines[2]).unwrap();
         let mut positions = Vec::new();
         let stats = merge(
             vec![LogInput {
                 source: Box::new(SegmentFiles::new(vec![a.clone(), b.clone()])),
-                last_seq: None,
+                verified: Some(Verified {
+                    last_seq: 2,
+                    last_hash,
+                }),
             }],
             &Filter::default(),
             |p, n, _, r| {

@@ -19,6 +19,13 @@ pub enum QueryError {
     /// The answer could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
+    /// A log read differs from the one verified moments before.
+    #[error("{}:{line}: the log changed after it was verified ({why}): verify it again", path.display())]
+    Changed {
+        path: PathBuf,
+        line: u64,
+        why: String,
+    },
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
