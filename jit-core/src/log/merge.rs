@@ -7,7 +7,8 @@
 //! with the number of logs, not of records.
 
 use super::query::{Filter, QueryError};
-use super::record::{self, Record};
+use super::record::{self, unhex, Record};
+use super::verify::{self, Options, Outcome, Report};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::BufRead;
@@ -100,6 +101,52 @@ pub struct LogInput {
     pub source: Box<dyn RecordSource>,
     /// `None`: read unverified (lines that are no record are counted).
     pub verified: Option<Verified>,
+}
+
+impl LogInput {
+    /// The segment files of one log, read unverified.
+    pub fn unverified(files: Vec<PathBuf>) -> Self {
+        LogInput {
+            source: Box::new(SegmentFiles::new(files)),
+            verified: None,
+        }
+    }
+}
+
+/// One log, verified: its segment files and the verifier's report.
+pub struct CheckedLog {
+    pub files: Vec<PathBuf>,
+    pub report: Report,
+}
+
+impl CheckedLog {
+    /// Verify the segments of one log (oldest first) exactly as
+    /// `jit-verify log` does without a seal key or state (`partial`: its
+    /// `--partial`).
+    pub fn verify(files: Vec<PathBuf>, partial: bool) -> Result<Self, QueryError> {
+        let opts = Options {
+            partial,
+            ..Options::default()
+        };
+        let report = verify::verify_files(&files, &opts)?;
+        Ok(CheckedLog { files, report })
+    }
+
+    /// The log's records for a merge, bound to the chain verified; `None`
+    /// unless the log is intact (nothing is answered from any other).
+    pub fn input(self) -> Option<LogInput> {
+        if self.report.outcome != Outcome::Intact {
+            return None;
+        }
+        let last_hash = unhex::<32>(self.report.last_hash.as_deref()?.as_bytes())?;
+        Some(LogInput {
+            source: Box::new(SegmentFiles::new(self.files)),
+            verified: Some(Verified {
+                last_seq: self.report.last_seq?,
+                last_hash,
+            }),
+        })
+    }
 }
 
 /// What a merge read.
@@ -469,6 +516,40 @@ mod tests {
         junk.insert(1, b"junk\n".to_vec());
         changed(junk, "no record");
         assert_eq!(run(vec![input(lines, v)], &Filter::default()).0.len(), 3);
+    }
+
+    #[test]
+    fn only_an_intact_log_becomes_a_verified_input() {
+        let k0 = [3u8; 32];
+        let mut c = crate::log::Chain::genesis(&k0);
+        let mut start = rec("db-01", 0, "-");
+        start.kind = EventKind::Start;
+        start.user = None;
+        start.log_id = Some(record::hex(&[5u8; 16]).into());
+        start.key_id = Some(record::key_id(&k0).into());
+        let mut lines = vec![c.seal_next(&mut start).unwrap()];
+        for (min, user) in [(1, "alice"), (2, "bob")] {
+            lines.push(c.seal_next(&mut rec("db-01", min, user)).unwrap());
+        }
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.log");
+        std::fs::write(&p, lines.concat()).unwrap();
+        let log = CheckedLog::verify(vec![p.clone()], false).unwrap();
+        assert_eq!(log.report.outcome, Outcome::Intact);
+        let input = log.input().unwrap();
+        assert_eq!(
+            input.verified,
+            Some(Verified {
+                last_seq: 2,
+                last_hash: c.head()
+            })
+        );
+        assert_eq!(run(vec![input], &Filter::default()).0.len(), 3);
+        let text = String::from_utf8(lines.concat()).unwrap();
+        std::fs::write(&p, text.replacen("\"bob\"", "\"bxb\"", 1)).unwrap();
+        let log = CheckedLog::verify(vec![p], false).unwrap();
+        assert_eq!(log.report.outcome, Outcome::Tampered);
+        assert!(log.input().is_none());
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum QueryError {
         line: u64,
         why: String,
     },
+    /// A log could not be verified at all.
+    #[error(transparent)]
+    Verify(#[from] super::verify::VerifyError),
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {

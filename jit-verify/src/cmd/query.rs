@@ -6,11 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use jit_core::log::merge::{self, LogInput, SegmentFiles, Verified};
+use jit_core::log::merge::{self, CheckedLog, LogInput};
 use jit_core::log::query::Filter;
-use jit_core::log::record::unhex;
 use jit_core::log::segments;
-use jit_core::log::verify::{self, Options};
 use jit_core::token::printable;
 
 use crate::ledger;
@@ -124,33 +122,15 @@ pub fn run(a: Args) -> Result<i32> {
         );
     }
     for files in groups {
-        let verified = if no_verify {
-            None
-        } else {
-            let name = log_name(&files)?;
-            let opts = Options {
-                partial,
-                ..Options::default()
-            };
-            let r =
-                verify::verify_files(&files, &opts).with_context(|| format!("verifying {name}"))?;
-            ledger::judge_with(&name, &r, false, "--no-verify")?;
-            let last_hash = r
-                .last_hash
-                .as_deref()
-                .and_then(|h| unhex::<32>(h.as_bytes()));
-            match (r.last_seq, last_hash) {
-                (Some(last_seq), Some(last_hash)) => Some(Verified {
-                    last_seq,
-                    last_hash,
-                }),
-                _ => bail!("{name}: verified, but no last record to read up to"),
-            }
-        };
-        logs.push(LogInput {
-            source: Box::new(SegmentFiles::new(files)),
-            verified,
-        });
+        if no_verify {
+            logs.push(LogInput::unverified(files));
+            continue;
+        }
+        let name = log_name(&files)?;
+        let log =
+            CheckedLog::verify(files, partial).with_context(|| format!("verifying {name}"))?;
+        ledger::judge_with(&name, &log.report, false, "--no-verify")?;
+        logs.push(log.input().context("an intact log without a last record")?);
     }
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
