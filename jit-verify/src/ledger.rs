@@ -6,8 +6,10 @@ use clap::Args;
 use jit_core::ledger::load::{self, Ledger, LedgerCheck};
 use jit_core::ledger::report::{self, HostUsage, Window};
 use jit_core::ledger::standing;
-use jit_core::log::query;
+use jit_core::log::merge::{self, CheckedLog, LogInput};
+use jit_core::log::query::Filter;
 use jit_core::log::record::hex;
+use jit_core::log::segments;
 use jit_core::log::verify::{self, Class, Outcome, Report as VReport, SealKey};
 use std::io::Write;
 use std::path::PathBuf;
@@ -319,9 +321,12 @@ pub fn report(
     };
     let l = load(o)?;
     let mut verified = l.verified;
-    let logs = &jit_core::log::segments::expand_inputs(logs).context("reading the host logs")?;
-    let checks = load::verify_host_logs(logs, o.partial).context("verifying the host logs")?;
-    for (files, r) in &checks {
+    // Each host log verified, then read bound to the chain verified (or,
+    // with --unverified, as it is), all of them merged by time.
+    let logs = segments::expand_inputs(logs).context("reading the host logs")?;
+    let mut checks = Vec::new();
+    let mut inputs = Vec::new();
+    for files in segments::group_segments(&logs).context("reading the host logs")? {
         let name = format!(
             "host log {}",
             files
@@ -330,13 +335,21 @@ pub fn report(
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        verified &= judge(&name, r, o.unverified)?;
+        let log = CheckedLog::verify(files, o.partial).context("verifying the host logs")?;
+        verified &= judge(&name, &log.report, o.unverified)?;
+        let (files, r) = (log.files.clone(), log.report.clone());
+        inputs.push(
+            log.input()
+                .unwrap_or_else(|| LogInput::unverified(files.clone())),
+        );
+        checks.push((files, r));
     }
     let mut usage = HostUsage::default();
-    let bad = query::for_each_record(logs, |f, n, r| {
+    let stats = merge::merge(inputs, &Filter::default(), |f, n, _, r| {
         usage.add(&win, f, n, r);
         Ok(())
     })?;
+    let bad: u64 = stats.unparsable.iter().sum();
     if bad > 0 && verified {
         bail!("{bad} unparsable host-log lines although the logs verify");
     }

@@ -569,3 +569,29 @@ fn bad_times_and_zones_are_errors() {
         "{out}"
     );
 }
+
+/// report --log takes directories too, verifies each host log and reads it
+/// through the same merge as query.
+#[test]
+fn report_reads_a_directory_of_host_logs() {
+    let d = tempfile::tempdir().unwrap();
+    three_hosts(d.path());
+    let ledger = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/vectors/log/ledger.log"
+    );
+    let logs = d.path().join("logs");
+    let logs = logs.to_str().unwrap();
+    let (code, out, err) = jv(&["report", "--ledger", ledger, "--log", logs, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["host_log_records"], 12);
+    assert_eq!(v["log_verification"].as_array().unwrap().len(), 3);
+    assert_eq!(v["totals"]["host_denials"], 3);
+    let web = d.path().join("logs/web-01/audit.log");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(&web, text.replacen("\"carol\"", "\"carox\"", 1)).unwrap();
+    let (code, out, err) = jv(&["report", "--ledger", ledger, "--log", logs, "--json"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("[bad_hash]"), "{err}");
+}
