@@ -217,9 +217,6 @@ impl Clock {
             [] => return Err("no time given".into()),
             [w, ..] => return Err(format!("{w:?} is not a date, a time or a day name")),
         };
-        if matches!(day, Day::Relative(_)) && words.len() > 2 {
-            return Err("unexpected text after the time".into());
-        }
         let time = match time_text {
             None => None,
             Some(tm) => {
