@@ -2,7 +2,8 @@
 //!
 //! - [`append`]: the writer `pam_jit` calls once per sudo invocation.
 //! - [`verify`]: the checks behind `jit-verify log`.
-//! - [`query`]: filters and statistics behind `jit-verify query` / `stats`.
+//! - [`query`]: filters and statistics behind `jit-verify query` / `stats`;
+//!   [`segments`] and [`merge`]: many logs' records merged by time.
 //! - [`source`]: finding, telling apart and grouping inputs (host segments,
 //!   collector mirror files), and a log's records from its mirror lines in
 //!   seq order.
@@ -13,8 +14,10 @@
 //! description, never process-owned POSIX record locks.
 
 pub mod fleet;
+pub mod merge;
 pub mod query;
 pub mod record;
+pub mod segments;
 pub mod source;
 pub mod state;
 pub mod syslog;

@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+pub mod user_time;
+
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
@@ -147,34 +149,6 @@ pub fn log_time_micros(t: &str) -> Option<i64> {
     i64::try_from(dt.unix_timestamp_nanos() / 1000).ok()
 }
 
-/// A time given by a user (RFC 3339 with an offset, `YYYY-MM-DD HH:MM[:SS]`
-/// in UTC, or `YYYY-MM-DD` for UTC midnight) in the log records' own format,
-/// so that string order is time order.
-pub fn parse_log_time(s: &str) -> Option<String> {
-    let s = s.trim();
-    let t = if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        t.to_offset(time::UtcOffset::UTC)
-    } else if let Ok(t) = time::PrimitiveDateTime::parse(
-        s,
-        format_description!("[year]-[month]-[day] [hour]:[minute]"),
-    ) {
-        t.assume_utc()
-    } else if let Ok(t) = time::PrimitiveDateTime::parse(
-        s,
-        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
-    ) {
-        t.assume_utc()
-    } else if let Ok(d) = time::Date::parse(s, format_description!("[year]-[month]-[day]")) {
-        d.midnight().assume_utc()
-    } else {
-        return None;
-    };
-    t.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    ))
-    .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,10 +220,5 @@ mod tests {
             Some(1_000_002)
         );
         assert_eq!(log_time_micros("1970-01-01T00:00:01Z"), None);
-        assert_eq!(
-            parse_log_time(" 2026-11-19 ").as_deref(),
-            Some("2026-11-19T00:00:00.000000Z")
-        );
-        assert_eq!(parse_log_time("yesterday"), None);
     }
 }

@@ -6,8 +6,10 @@ use clap::Args;
 use jit_core::ledger::load::{self, Ledger, LedgerCheck};
 use jit_core::ledger::report::{self, HostUsage, Window};
 use jit_core::ledger::standing;
-use jit_core::log::query;
+use jit_core::log::merge::{self, CheckedLog, LogInput};
+use jit_core::log::query::Filter;
 use jit_core::log::record::hex;
+use jit_core::log::segments;
 use jit_core::log::verify::{self, Class, Outcome, Report as VReport, SealKey};
 use std::io::Write;
 use std::path::PathBuf;
@@ -82,6 +84,11 @@ fn finding_lines(what: &str, r: &VReport) -> Vec<String> {
 
 /// Say loudly that `what` does not verify; Err unless --unverified.
 fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
+    judge_with(what, r, unverified, "--unverified")
+}
+
+/// [`judge`], naming `flag` as the option that answers anyway.
+pub(crate) fn judge_with(what: &str, r: &VReport, unverified: bool, flag: &str) -> Result<bool> {
     if r.outcome == Outcome::Intact {
         return Ok(true);
     }
@@ -95,7 +102,7 @@ fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
     };
     if !unverified {
         bail!(Refused(format!(
-            "{what} does not verify ({state}); refusing to answer from it (--unverified answers anyway)"
+            "{what} does not verify ({state}); refusing to answer from it ({flag} answers anyway)"
         )));
     }
     eprintln!(
@@ -203,7 +210,7 @@ fn list(v: &[String]) -> String {
 
 /// `standing`.
 pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpts) -> Result<i32> {
-    let at_n = query::parse_time(at)?;
+    let at_n = crate::clock()?.parse(at)?;
     let secs = standing::secs_of(&at_n).context("the --at time")?;
     let l = load(o)?;
     let mut s = standing::standing(&l.ledger, &at_n, secs);
@@ -298,14 +305,29 @@ pub fn report(
     logs: &[PathBuf],
     o: &LedgerOpts,
 ) -> Result<i32> {
+    // The local zone is only looked up when a time is given.
+    let clock = match (from, to) {
+        (None, None) => None,
+        _ => Some(crate::clock()?),
+    };
+    let read = |t: Option<&str>| -> Result<Option<String>> {
+        match (t, &clock) {
+            (Some(t), Some(c)) => Ok(Some(c.parse(t)?)),
+            _ => Ok(None),
+        }
+    };
     let win = Window {
-        from: from.map(query::parse_time).transpose()?,
-        to: to.map(query::parse_time).transpose()?,
+        from: read(from)?,
+        to: read(to)?,
     };
     let l = load(o)?;
     let mut verified = l.verified;
-    let checks = load::verify_host_logs(logs, o.partial).context("verifying the host logs")?;
-    for (files, r) in &checks {
+    // Each host log verified, then read bound to the chain verified (or,
+    // with --unverified, as it is), all of them merged by time.
+    let logs = segments::expand_inputs(logs).context("reading the host logs")?;
+    let mut checks = Vec::new();
+    let mut inputs = Vec::new();
+    for files in segments::group_segments(&logs).context("reading the host logs")? {
         let name = format!(
             "host log {}",
             files
@@ -314,13 +336,21 @@ pub fn report(
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        verified &= judge(&name, r, o.unverified)?;
+        let log = CheckedLog::verify(files, o.partial).context("verifying the host logs")?;
+        verified &= judge(&name, &log.report, o.unverified)?;
+        let (files, r) = (log.files.clone(), log.report.clone());
+        inputs.push(
+            log.input()
+                .unwrap_or_else(|| LogInput::unverified(files.clone())),
+        );
+        checks.push((files, r));
     }
     let mut usage = HostUsage::default();
-    let bad = query::for_each_record(logs, |f, n, r| {
+    let stats = merge::merge(inputs, &Filter::default(), |f, n, _, r| {
         usage.add(&win, f, n, r);
         Ok(())
     })?;
+    let bad: u64 = stats.unparsable.iter().sum();
     if bad > 0 && verified {
         bail!("{bad} unparsable host-log lines although the logs verify");
     }

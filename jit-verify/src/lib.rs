@@ -21,6 +21,12 @@ mod ledger;
 /// version.
 pub const JSON_VERSION: u32 = 1;
 
+/// What the times given on the command line are read against: the system's
+/// clock and local zone (`TZ`, else `/etc/localtime`).
+pub(crate) fn clock() -> Result<jit_core::text::user_time::Clock> {
+    Ok(jit_core::text::user_time::Clock::system()?)
+}
+
 /// The exit code of a subcommand's result; an error is printed to stderr.
 pub fn exit(res: Result<i32>) -> i32 {
     match res {

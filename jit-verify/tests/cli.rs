@@ -16,6 +16,8 @@ fn cfg(dir: &Path) -> LogConfig {
 fn jv(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_jit-verify"))
         .args(args)
+        // Typed times are local: fix the zone so the tests do not depend on the machine's.
+        .env("TZ", "UTC")
         .output()
         .unwrap();
     (
@@ -172,8 +174,15 @@ fn unterminated_record_is_never_listed() {
     let (code, out, _) = jv(&["log", log]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("[unterminated_record]"), "{out}");
+    // query verifies first: refused, naming the log and the finding.
     let (code, out, err) = jv(&["query", "--json", "--user", "mallory", log]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("[unterminated_record]"), "{err}");
+    assert!(err.contains("refusing to answer"), "{err}");
+    // Unverified on request: still no record made of those bytes.
+    let (code, out, err) = jv(&["query", "--no-verify", "--json", "--user", "mallory", log]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(err.contains("UNVERIFIED"), "{err}");
     assert!(err.contains("1 unparsable lines skipped"), "{err}");
     let (code, out, _) = jv(&["stats", "--json", log]);
     assert_eq!(code, 0);
@@ -230,6 +239,7 @@ fn config_json_is_versioned_and_refuses_a_missing_file() {
     assert_eq!(v["json_version"], 1);
     assert_eq!(v["ok"], false);
     assert!(v["error"].is_string() || v["error"].is_object(), "{out}");
+}
 
 /// A log of `n` decisions on `host` in `dir`, written by the real writer.
 fn host_log(dir: &Path, host: &str, n: usize) -> LogConfig {
@@ -456,4 +466,373 @@ fn fleet_synthetic_tree() {
     );
     assert_eq!(seven["exit_code"], 4);
     assert_eq!(code, 4, "{out}");
+}
+
+/// Europe/Berlin's rule as a POSIX TZ string: needs no tz database, and GNU
+/// date reads it the same way.
+const BERLIN: &str = "CET-1CEST,M3.5.0,M10.5.0/3";
+
+fn jv_tz(tz: &str, args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_jit-verify"))
+        .args(args)
+        .env("TZ", tz)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Three hosts' logs written by the real writer, appended to in turn, in
+/// `root/logs/<host>/audit.log` (their state and keys elsewhere): the
+/// hosts and users in the order they were written.
+fn three_hosts(root: &Path) -> Vec<(String, String)> {
+    let hosts = ["web-01", "db-01", "app-01"];
+    let cfgs: Vec<LogConfig> = hosts
+        .iter()
+        .map(|h| {
+            let mut c = LogConfig::new(*h);
+            c.log_path = root.join("logs").join(h).join("audit.log");
+            c.state_path = root.join("state").join(h).join("log.state");
+            c.seal_key_export = root.join("state").join(h).join("seal-key.initial");
+            c.syslog = false;
+            c
+        })
+        .collect();
+    let mut order = Vec::new();
+    for round in 0..3 {
+        for (i, c) in cfgs.iter().enumerate() {
+            let user = ["alice", "bob", "carol"][(round + i) % 3];
+            let mut e = Event::new(EventKind::Decision);
+            e.user = Some(user.into());
+            e.run_as_user = Some(if user == "bob" { "postgres" } else { "root" }.into());
+            e.command_path = Some("/usr/bin/systemctl".into());
+            e.argv = Some(vec!["systemctl".into(), format!("restart-{round}")]);
+            e.allowed = Some(user != "carol");
+            e.reason_code = Some(
+                if user != "carol" {
+                    "token_ok"
+                } else {
+                    "no_token"
+                }
+                .into(),
+            );
+            e.ticket = (user == "alice").then(|| "INC-4711".into());
+            append(&c.clone(), &e).unwrap();
+            order.push((hosts[i].to_string(), user.to_string()));
+        }
+    }
+    order
+}
+
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// Issue 18 item 4: many hosts in one command, merged by time, verified.
+#[test]
+fn query_merges_many_hosts_by_time() {
+    let d = tempfile::tempdir().unwrap();
+    let order = three_hosts(d.path());
+    let logs = d.path().join("logs");
+    let logs = logs.to_str().unwrap();
+    let (code, out, err) = jv(&["query", "--json", "--decision", "allow", logs]);
+    assert_eq!(code, 0, "{err}");
+    let recs = json_lines(&out);
+    // Interleaved as written, not host after host.
+    let got: Vec<(String, String)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["host"].as_str().unwrap().into(),
+                r["user"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = order.into_iter().filter(|(_, u)| u != "carol").collect();
+    assert_eq!(got, want);
+    let times: Vec<&str> = recs.iter().map(|r| r["time"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    // Each line is the record as stored: the same bytes as in its log.
+    for l in out.lines() {
+        let r: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(r["v"], 1);
+        let file = d
+            .path()
+            .join("logs")
+            .join(r["host"].as_str().unwrap())
+            .join("audit.log");
+        let stored = std::fs::read_to_string(file).unwrap();
+        assert!(stored.lines().any(|s| s == l), "{l}");
+    }
+    // Filters across hosts; files and directories mixed, in any order.
+    let db = d.path().join("logs/db-01/audit.log");
+    let (code, out, err) = jv(&[
+        "query",
+        "--json",
+        "--run-as",
+        "root",
+        "--ticket",
+        "INC-4711",
+        "--command",
+        "systemctl",
+        db.to_str().unwrap(),
+        logs,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let recs = json_lines(&out);
+    assert_eq!(recs.len(), 3, "{out}");
+    assert!(recs
+        .iter()
+        .all(|r| r["user"] == "alice" && r["run_as_user"] == "root"));
+    let (code, out, _) = jv(&[
+        "query", "--json", "--run-as", "postgres", "--host", "db-01", logs,
+    ]);
+    assert_eq!(code, 0);
+    let recs = json_lines(&out);
+    assert_eq!(recs.len(), 1, "{out}");
+    assert_eq!(
+        (&recs[0]["host"], &recs[0]["user"]),
+        (&"db-01".into(), &"bob".into())
+    );
+    let (code, out, _) = jv(&["query", "--decision", "deny", logs]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 4, "{out}"); // header + carol on each host
+    assert!(out.lines().next().unwrap().contains("TICKET"), "{out}");
+    // --since/--until over every host: nothing before 2000, everything after.
+    let (code, out, _) = jv(&["query", "--json", "--until", "2000-01-01", logs]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, out, _) = jv(&["query", "--json", "--since", "-1h", "--until", "+1h", logs]);
+    assert_eq!(code, 0);
+    assert_eq!(json_lines(&out).len(), 12); // 3 start records + 9 decisions
+}
+
+/// A log that does not verify is refused, naming it; --no-verify answers
+/// with a loud note.
+#[test]
+fn query_refuses_a_tampered_host_log() {
+    let d = tempfile::tempdir().unwrap();
+    three_hosts(d.path());
+    let web = d.path().join("logs/web-01/audit.log");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(&web, text.replacen("\"bob\"", "\"bxb\"", 1)).unwrap();
+    let logs = d.path().join("logs");
+    let logs = logs.to_str().unwrap();
+    let (code, out, err) = jv(&["query", "--json", logs]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains(web.to_str().unwrap()), "{err}");
+    assert!(err.contains("[bad_hash]"), "{err}");
+    assert!(
+        err.contains("TAMPERED") && err.contains("--no-verify"),
+        "{err}"
+    );
+    // Only the good hosts: answered.
+    let db = d.path().join("logs/db-01");
+    let (code, out, _) = jv(&["query", "--json", db.to_str().unwrap()]);
+    assert_eq!((code, json_lines(&out).len()), (0, 4));
+    let (code, out, err) = jv(&["query", "--json", "--no-verify", "--user", "bxb", logs]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_lines(&out).len(), 1);
+    assert!(err.contains("UNVERIFIED"), "{err}");
+    // A file that is no log in a directory given is refused too, not skipped.
+    std::fs::write(d.path().join("logs/db-01/notes.txt"), "hello\n").unwrap();
+    let (code, _, err) = jv(&["query", db.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("notes.txt"), "{err}");
+}
+
+/// `date` (GNU coreutils) as the independent reading of a local time.
+fn gnu_date(tz: &str, args: &[&str]) -> String {
+    let o = Command::new("date")
+        .env("TZ", tz)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+/// The log time (UTC) of a local time as GNU date reads it in `tz`.
+fn log_time(tz: &str, local: &str) -> String {
+    let secs = gnu_date(tz, &["-d", local, "+%s"]);
+    gnu_date(
+        "UTC",
+        &["-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%S.000000Z"],
+    )
+}
+
+/// A host log sealed by the real chain code, with records at given times.
+fn log_at_times(path: &Path, host: &str, recs: &[(&str, &str, &str)]) {
+    use jit_core::log::record::{self, Record};
+    use jit_core::log::Chain;
+    let k0 = [7u8; 32];
+    let mut c = Chain::genesis(&k0);
+    let mut out = Vec::new();
+    let first = recs.first().map_or(String::new(), |r| r.0.to_string());
+    let mut start = Record::new(EventKind::Start);
+    start.time = first.into();
+    start.host = host.to_string().into();
+    let mut id = [0u8; 16];
+    id[..host.len()].copy_from_slice(host.as_bytes());
+    start.log_id = Some(jit_core::text::hex(&id).into());
+    start.key_id = Some(record::key_id(&k0).into());
+    out.extend(c.seal_next(&mut start).unwrap());
+    for (time, user, run_as) in recs {
+        let mut r = Record::new(EventKind::Decision);
+        r.time = time.to_string().into();
+        r.host = host.to_string().into();
+        r.user = Some(user.to_string().into());
+        r.run_as_user = Some(run_as.to_string().into());
+        r.command = Some("/usr/bin/psql".into());
+        r.allowed = Some(true);
+        out.extend(c.seal_next(&mut r).unwrap());
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+/// The done-when of issue 18 item 4: "who ran what as root on db-01
+/// between 14:00 and 16:00 yesterday", in one command, local time.
+#[test]
+fn who_ran_what_as_root_on_db01_between_14_and_16_yesterday() {
+    // Retried once if the local day changes while the test runs.
+    for attempt in 0..2 {
+        let day = gnu_date(BERLIN, &["-d", "yesterday", "+%F"]);
+        let t = |hm: &str| log_time(BERLIN, &format!("{day} {hm}"));
+        let d = tempfile::tempdir().unwrap();
+        log_at_times(
+            &d.path().join("db-01/audit.log"),
+            "db-01",
+            &[
+                (&t("13:59:59")[..], "alice", "root"),
+                (&t("14:00"), "alice", "root"),
+                (&t("14:30"), "bob", "postgres"),
+                (&t("15:59:59"), "carol", "root"),
+                (&t("16:00"), "alice", "root"),
+            ],
+        );
+        log_at_times(
+            &d.path().join("web-01/audit.log"),
+            "web-01",
+            &[(&t("14:30")[..], "alice", "root")],
+        );
+        let dir = d.path().to_str().unwrap();
+        let (code, out, err) = jv_tz(
+            BERLIN,
+            &[
+                "query",
+                "--host",
+                "db-01",
+                "--run-as",
+                "root",
+                "--since",
+                "yesterday 14:00",
+                "--until",
+                "yesterday 16:00",
+                "--json",
+                dir,
+            ],
+        );
+        if gnu_date(BERLIN, &["-d", "yesterday", "+%F"]) != day && attempt == 0 {
+            continue;
+        }
+        assert_eq!(code, 0, "{err}");
+        let got: Vec<(String, String)> = json_lines(&out)
+            .iter()
+            .map(|r| {
+                (
+                    r["time"].as_str().unwrap().into(),
+                    r["user"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (t("14:00"), "alice".into()),
+                (t("15:59:59"), "carol".into())
+            ]
+        );
+        // The window is said on stderr, in UTC.
+        assert!(
+            err.contains(&t("14:00")) && err.contains(&t("16:00")),
+            "{err}"
+        );
+        // The same question in UTC differs by the zone's offset.
+        let (code, out, _) = jv_tz(
+            "UTC",
+            &[
+                "query",
+                "--host",
+                "db-01",
+                "--since",
+                &t("14:00"),
+                "--until",
+                &t("16:00"),
+                "--json",
+                dir,
+            ],
+        );
+        assert_eq!((code, json_lines(&out).len()), (0, 3));
+        return;
+    }
+}
+
+/// Times: an unknown zone and a nonexistent local time are errors, and the
+/// message names the accepted forms.
+#[test]
+fn bad_times_and_zones_are_errors() {
+    let (_d, c) = fixture();
+    let log = c.log_path.to_str().unwrap();
+    let (code, _, err) = jv_tz(BERLIN, &["query", "--since", "2026-03-29 02:30", log]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not exist"), "{err}");
+    let (code, _, err) = jv_tz("Nowhere/Atlantis", &["query", "--since", "-1h", log]);
+    assert_eq!(code, 2);
+    assert!(err.contains("time zone"), "{err}");
+    // Without a time the zone is not needed.
+    let (code, out, err) = jv_tz("Nowhere/Atlantis", &["query", "--json", log]);
+    assert_eq!((code, out.lines().count()), (0, 5), "{err}");
+    let (code, _, err) = jv(&["query", "--since", "14:00 garbage", log]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("yesterday") && err.contains("@UNIXSECONDS"),
+        "{err}"
+    );
+    let (code, out, _) = jv(&["query", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("LOCAL time") && out.contains("yesterday 14:00"),
+        "{out}"
+    );
+}
+
+/// report --log takes directories too, verifies each host log and reads it
+/// through the same merge as query.
+#[test]
+fn report_reads_a_directory_of_host_logs() {
+    let d = tempfile::tempdir().unwrap();
+    three_hosts(d.path());
+    let ledger = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/vectors/log/ledger.log"
+    );
+    let logs = d.path().join("logs");
+    let logs = logs.to_str().unwrap();
+    let (code, out, err) = jv(&["report", "--ledger", ledger, "--log", logs, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["host_log_records"], 12);
+    assert_eq!(v["log_verification"].as_array().unwrap().len(), 3);
+    assert_eq!(v["totals"]["host_denials"], 3);
+    let web = d.path().join("logs/web-01/audit.log");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(&web, text.replacen("\"carol\"", "\"carox\"", 1)).unwrap();
+    let (code, out, err) = jv(&["report", "--ledger", ledger, "--log", logs, "--json"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("[bad_hash]"), "{err}");
 }

@@ -26,6 +26,8 @@ fn run(bin: &Path, args: &[&str]) -> Output {
     Command::new(bin)
         .args(args)
         .env_remove("JIT_LEDGER")
+        // The ledger's times below are UTC: read the typed ones as UTC too.
+        .env("TZ", "UTC")
         .output()
         .unwrap()
 }
@@ -154,6 +156,22 @@ fn signer_ledger_answers_standing_and_report() {
         "alice's exp excluded"
     );
     assert!(standing("2027-01-15T07:59:59Z").is_empty());
+    // --at is local time: 09:35 in Berlin (CET, +01:00) is 08:35 UTC.
+    let o = Command::new(&v)
+        .args([
+            "standing",
+            "--at",
+            "2027-01-15 09:35",
+            "--ledger",
+            &ledger,
+            "--json",
+        ])
+        .env("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["at"], "2027-01-15T08:35:00.000000Z");
+    assert_eq!(j["live"].as_array().unwrap().len(), 2);
     let o = run(
         &v,
         &["standing", "--at", "2027-01-15 08:35", "--ledger", &ledger],

@@ -50,16 +50,8 @@ pub enum LoadError {
     Query(#[from] query::QueryError),
 }
 
-pub use crate::log::source::group_segments;
-
-/// The log id of a ledger's segments (hex), from its first segment's first
-/// record; `None` if it holds no readable record.
-pub fn log_id_of(files: &[PathBuf]) -> Result<Option<String>, LoadError> {
-    match files.first() {
-        Some(f) => Ok(crate::log::source::first_record(f)?.0),
-        None => Ok(None),
-    }
-}
+// Which files belong to which ledger: shared with the host-log queries.
+pub use crate::log::segments::{group_segments, log_id_of};
 
 /// How to verify a ledger.
 #[derive(Default)]

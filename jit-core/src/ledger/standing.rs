@@ -123,7 +123,7 @@ fn held(g: &IssuedEntry) -> Held {
 }
 
 /// Who held a live grant at `at` (normalised by
-/// [`crate::log::query::parse_time`]); `at_secs` is the same instant in
+/// [`crate::text::user_time::Clock::parse`]); `at_secs` is the same instant in
 /// whole Unix seconds (floor).
 pub fn standing(ledger: &Ledger, at: &str, at_secs: i64) -> Standing {
     let list = list_at(ledger, at);
@@ -176,8 +176,13 @@ pub fn secs_of(at: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::ledger::load::{IssuedEntry, Ledger, RevokedEntry};
-    use crate::log::query::parse_time;
     use crate::log::record::{RevokedToken, Watermark};
+
+    fn parse_time(s: &str) -> Result<String, crate::text::user_time::TimeError> {
+        crate::text::user_time::Clock::fixed(0, "UTC")
+            .unwrap()
+            .parse(s)
+    }
 
     const NBF: i64 = 1_800_000_000; // 2027-01-15T08:00:00Z
     const EXP: i64 = NBF + 3600;

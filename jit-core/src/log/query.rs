@@ -1,6 +1,7 @@
 //! Audit queries and statistics (`jit-verify query` / `stats`).
 //!
-//! These read records without verifying them; run `jit-verify log` first.
+//! These read records without verifying them: `jit-verify query` verifies
+//! each log first ([`super::merge`]); `stats` leaves it to `jit-verify log`.
 
 use super::record::{self, EventKind, Record};
 use serde::Serialize;
@@ -12,9 +13,22 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
-    /// A time argument could not be parsed.
-    #[error("cannot parse time {0:?}: use RFC 3339 (2026-11-19T14:00:00Z, 2026-11-19T15:00:00+01:00), \"YYYY-MM-DD HH:MM\" (UTC) or \"YYYY-MM-DD\" (UTC midnight)")]
-    Time(String),
+    /// A time argument could not be read.
+    #[error(transparent)]
+    Time(#[from] crate::text::user_time::TimeError),
+    /// The answer could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// A log read differs from the one verified moments before.
+    #[error("{}:{line}: the log changed after it was verified ({why}): verify it again", path.display())]
+    Changed {
+        path: PathBuf,
+        line: u64,
+        why: String,
+    },
+    /// A log could not be verified at all.
+    #[error(transparent)]
+    Verify(#[from] super::verify::VerifyError),
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -24,20 +38,20 @@ pub enum QueryError {
     },
 }
 
-/// Normalise a user-given time to the log's fixed UTC format (so string
-/// order is time order): [`crate::text::parse_log_time`].
-pub fn parse_time(s: &str) -> Result<String, QueryError> {
-    crate::text::parse_log_time(s).ok_or_else(|| QueryError::Time(s.trim().to_string()))
-}
-
 /// Which records to show. `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// The invoking user.
     pub user: Option<String>,
     pub host: Option<String>,
-    /// Inclusive, normalised by [`parse_time`].
+    /// The user the command runs as (`run_as_user`).
+    pub run_as: Option<String>,
+    /// The ticket of the token used.
+    pub ticket: Option<String>,
+    /// Inclusive, in the records' time format
+    /// ([`crate::text::user_time::Clock::parse`]).
     pub since: Option<String>,
-    /// Exclusive, normalised by [`parse_time`].
+    /// Exclusive, in the records' time format.
     pub until: Option<String>,
     /// Matches the command path exactly, its file name, or `argv[0]`.
     pub command: Option<String>,
@@ -55,7 +69,11 @@ impl Filter {
         let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().map_or(true, |w| have == Some(w))
         };
-        if !eq(&self.user, r.user.as_deref()) || !eq(&self.host, Some(&r.host)) {
+        if !eq(&self.user, r.user.as_deref())
+            || !eq(&self.host, Some(&r.host))
+            || !eq(&self.run_as, r.run_as_user.as_deref())
+            || !eq(&self.ticket, r.ticket.as_deref())
+        {
             return false;
         }
         if self.since.as_deref().is_some_and(|s| r.time.as_ref() < s) {
@@ -271,21 +289,10 @@ impl Stats {
 mod tests {
     use super::*;
 
-    #[test]
-    fn times_normalise() {
-        assert_eq!(
-            parse_time("2026-11-19 14:00").unwrap(),
-            "2026-11-19T14:00:00.000000Z"
-        );
-        assert_eq!(
-            parse_time("2026-11-19T15:00:00+01:00").unwrap(),
-            "2026-11-19T14:00:00.000000Z"
-        );
-        assert_eq!(
-            parse_time("2026-11-19").unwrap(),
-            "2026-11-19T00:00:00.000000Z"
-        );
-        assert!(parse_time("last thursday").is_err());
+    fn parse_time(s: &str) -> Result<String, crate::text::user_time::TimeError> {
+        crate::text::user_time::Clock::fixed(0, "UTC")
+            .unwrap()
+            .parse(s)
     }
 
     #[test]

@@ -8,14 +8,16 @@ use crate::ledger;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Grants and refusals issued from this time on (inclusive); times as for --at.
-    #[arg(long, value_name = "TIME")]
+    /// Grants and refusals issued from this time on (inclusive); local time unless
+    /// Z, UTC or an offset is given (forms below).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     from: Option<String>,
     /// Up to this time (exclusive).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     to: Option<String>,
-    /// Host audit logs (any hosts, any order: grouped by log and sorted by first seq).
-    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
+    /// Host audit logs, or directories of them (walked as for query), of any
+    /// hosts, in any order: grouped by log and sorted by first seq.
+    #[arg(long = "log", value_name = "FILE|DIR", num_args = 1..)]
     logs: Vec<PathBuf>,
     #[command(flatten)]
     opts: ledger::LedgerOpts,

@@ -6,8 +6,9 @@ use crate::ledger;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The instant: RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or "YYYY-MM-DD" (UTC midnight).
-    #[arg(long, value_name = "TIME")]
+    /// The instant ("2026-11-17 03:00", "yesterday 14:00", "-2h", RFC 3339; local time unless
+    /// Z, UTC or an offset is given: see below).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     at: String,
     /// Only this user's grants.
     #[arg(long)]
