@@ -53,7 +53,7 @@ pub struct Source<'a> {
 #[non_exhaustive]
 pub enum ExportError {
     /// A record of a kind its input cannot hold.
-    #[error("seq {seq}: a {kind} record in {input}")]
+    #[error("seq {seq}: `{kind}` record in {input}")]
     WrongInput {
         seq: u64,
         kind: &'static str,
@@ -706,9 +706,6 @@ fn ocsf(x: &Ctx<'_, '_>, w: &What) -> Value {
             }
             if let Some(u) = &r.run_as_user {
                 p.insert("user".into(), user_obj(u));
-            }
-            if let Some(t) = &r.tty {
-                p.insert("terminal".into(), json!(t));
             }
             if let Some(pid) = r.pid {
                 p.insert("parent_process".into(), json!({"pid": pid}));
