@@ -2,6 +2,7 @@
 //! the exit code (errors: [`crate::exit`]).
 
 pub mod config;
+pub mod export;
 pub mod log;
 pub mod query;
 pub mod report;

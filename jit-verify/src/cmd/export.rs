@@ -1,0 +1,192 @@
+//! `jit-verify export`: host-log and ledger records as OCSF or ECS NDJSON
+//! for a SIEM. The mapping is `jit_core::export` (docs/export.md); this
+//! reads and verifies the inputs, and writes the lines.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use jit_core::export::{Exporter, Format, Source};
+use jit_core::ledger::load::{self, LedgerCheck};
+use jit_core::log::query;
+use jit_core::log::record::EventKind;
+
+use crate::ledger::judge;
+
+pub(crate) const EXPORT_HELP: &str = "Every input is verified first, as `report` verifies \
+it (the plain hash chain of each log and ledger; run `jit-verify log --seal-key` for forward \
+integrity). Exit codes: 0 exported from inputs that verify; 1 an input does not verify: \
+nothing exported, or exported anyway with --unverified (every event then carries \
+jit.verified false, and in ECS the tag unverified); 2 error (bad arguments, unreadable file, \
+a record that cannot be exported): the output is incomplete, and with --output nothing is \
+written. Mapping, versions and the jit fields: docs/export.md.";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output schema: OCSF 1.8.0 or ECS 8.17.0, one JSON object per line.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// Issuance ledger segments (any order: sorted by first seq; several
+    /// ledgers are told apart by log id). Exported after the host logs.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    ledger: Vec<PathBuf>,
+    /// Write to FILE (created or replaced only when the whole export
+    /// succeeds) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Accept chains whose oldest segment starts with a continue record (older segments gone).
+    #[arg(long)]
+    partial: bool,
+    /// Export even if an input does not verify: every event then says so,
+    /// a warning goes to stderr, and the exit code is still 1.
+    #[arg(long)]
+    unverified: bool,
+    /// Host audit logs: any hosts, any order (grouped by log and sorted by first seq).
+    #[arg(value_name = "FILE")]
+    logs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Ocsf,
+    Ecs,
+}
+
+/// One chain to export: its files and whether it verified.
+struct Chain {
+    files: Vec<PathBuf>,
+    ledger: bool,
+    verified: bool,
+}
+
+pub fn run(a: Args) -> Result<i32> {
+    if a.logs.is_empty() && a.ledger.is_empty() {
+        bail!("nothing to export: give host audit logs (FILE...) and/or --ledger FILE...");
+    }
+    let mut chains = Vec::new();
+    for (files, r) in
+        load::verify_host_logs(&a.logs, a.partial).context("verifying the host logs")?
+    {
+        let name = format!("host log {}", names(&files));
+        let verified = judge(&name, &r, a.unverified)?;
+        chains.push(Chain {
+            files,
+            ledger: false,
+            verified,
+        });
+    }
+    for files in load::group_segments(&a.ledger).context("reading the ledger")? {
+        let check = LedgerCheck {
+            partial: a.partial,
+            ..LedgerCheck::default()
+        };
+        let r = load::verify_ledger(&files, check).context("verifying the ledger")?;
+        let name = format!("ledger {}", names(&files));
+        let verified = judge(&name, &r, a.unverified)?;
+        chains.push(Chain {
+            files,
+            ledger: true,
+            verified,
+        });
+    }
+    eprintln!(
+        "jit-verify: note: forward integrity NOT checked by export (plain hash chain only): \
+         run `jit-verify log --seal-key` on each log and ledger"
+    );
+    let format = match a.format {
+        ExportFormat::Ocsf => Format::Ocsf,
+        ExportFormat::Ecs => Format::Ecs,
+    };
+    let mut x = Exporter::new(format, env!("CARGO_PKG_VERSION"));
+    let verified = chains.iter().all(|c| c.verified);
+    match &a.output {
+        None => {
+            let out = std::io::stdout();
+            let mut out = std::io::BufWriter::new(out.lock());
+            export_all(&chains, &mut x, &mut out)?;
+            out.flush()?;
+        }
+        Some(path) => write_whole(path, |out| export_all(&chains, &mut x, out))?,
+    }
+    Ok(if verified { 0 } else { 1 })
+}
+
+fn names(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Write FILE through a temporary file beside it, renamed over FILE only
+/// when `f` succeeds: a failed export leaves no partial file.
+fn write_whole(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let res = f(&mut w).and_then(|()| {
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    });
+    match res {
+        Ok(()) => std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display())),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn export_all(chains: &[Chain], x: &mut Exporter, out: &mut dyn std::io::Write) -> Result<()> {
+    for c in chains {
+        let mut log_id: Option<String> = None;
+        let mut failed: Option<anyhow::Error> = None;
+        let bad = query::for_each_record(&c.files, |path, line, r| {
+            if matches!(r.kind, EventKind::Start | EventKind::Continue) {
+                log_id = r.log_id.as_deref().map(str::to_string);
+            }
+            let src = Source {
+                log_id: log_id.as_deref(),
+                ledger: c.ledger,
+                verified: c.verified,
+            };
+            match x.export(&src, r) {
+                Ok(events) => {
+                    for e in events {
+                        serde_json::to_writer(&mut *out, &e)?;
+                        out.write_all(b"\n")?;
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    failed = Some(anyhow::anyhow!("{}:{line}: {e}", path.display()));
+                    Err(std::io::Error::other("record cannot be exported"))
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e.context("cannot export"));
+        }
+        let bad = bad?;
+        if bad > 0 {
+            if c.verified {
+                bail!(
+                    "{bad} unparsable lines in {} although it verifies",
+                    names(&c.files)
+                );
+            }
+            eprintln!(
+                "jit-verify: WARNING: {bad} unparsable lines in {} NOT exported",
+                names(&c.files)
+            );
+        }
+    }
+    Ok(())
+}
