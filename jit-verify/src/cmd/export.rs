@@ -58,6 +58,9 @@ struct Chain {
     files: Vec<PathBuf>,
     ledger: bool,
     verified: bool,
+    /// The last seq verification read: a record appended after it (a live
+    /// log) was not verified and is not exported from a verified chain.
+    last_seq: Option<u64>,
 }
 
 pub fn run(a: Args) -> Result<i32> {
@@ -74,6 +77,7 @@ pub fn run(a: Args) -> Result<i32> {
             files,
             ledger: false,
             verified,
+            last_seq: r.last_seq,
         });
     }
     for files in load::group_segments(&a.ledger).context("reading the ledger")? {
@@ -88,6 +92,7 @@ pub fn run(a: Args) -> Result<i32> {
             files,
             ledger: true,
             verified,
+            last_seq: r.last_seq,
         });
     }
     eprintln!(
@@ -148,7 +153,12 @@ fn export_all(chains: &[Chain], x: &mut Exporter, out: &mut dyn std::io::Write) 
     for c in chains {
         let mut log_id: Option<String> = None;
         let mut failed: Option<anyhow::Error> = None;
+        let mut later = 0u64;
         let bad = query::for_each_record(&c.files, |path, line, r| {
+            if c.verified && c.last_seq.map_or(true, |l| r.seq > l) {
+                later += 1;
+                return Ok(());
+            }
             if matches!(r.kind, EventKind::Start | EventKind::Continue) {
                 log_id = r.log_id.as_deref().map(str::to_string);
             }
@@ -175,6 +185,12 @@ fn export_all(chains: &[Chain], x: &mut Exporter, out: &mut dyn std::io::Write) 
             return Err(e.context("cannot export"));
         }
         let bad = bad?;
+        if later > 0 {
+            eprintln!(
+                "jit-verify: note: {later} records of {} were appended after verification and are NOT exported",
+                names(&c.files)
+            );
+        }
         if bad > 0 {
             if c.verified {
                 bail!(
