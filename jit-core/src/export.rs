@@ -233,18 +233,23 @@ impl Exporter {
                 self.owners.insert(t.to_string(), u.to_string());
             }
         }
-        let ctx = Ctx {
-            r,
-            src,
-            log_id,
-            micros,
-            product_version: &self.product_version,
-        };
         Ok(whats
             .iter()
-            .map(|w| match self.format {
-                Format::Ocsf => ocsf(&ctx, w),
-                Format::Ecs => ecs(&ctx, w),
+            .enumerate()
+            .map(|(i, w)| {
+                let ctx = Ctx {
+                    r,
+                    src,
+                    log_id,
+                    micros,
+                    product_version: &self.product_version,
+                    // The entries of one revocation list are told apart.
+                    part: (r.kind == EventKind::Revoked).then_some(i),
+                };
+                match self.format {
+                    Format::Ocsf => ocsf(&ctx, w),
+                    Format::Ecs => ecs(&ctx, w),
+                }
             })
             .collect())
     }
@@ -293,6 +298,8 @@ struct Ctx<'a, 'r> {
     log_id: &'a str,
     micros: i64,
     product_version: &'a str,
+    /// Which of the events of a record that gives several (a revocation list).
+    part: Option<usize>,
 }
 
 impl Ctx<'_, '_> {
@@ -300,9 +307,13 @@ impl Ctx<'_, '_> {
         self.r.break_glass == Some(true)
     }
 
-    /// The event's unique id: the record's log and sequence number.
+    /// The event's unique id: the record's log and sequence number, and for
+    /// a revocation list's entries their index (`LOG:SEQ:N`, from 0).
     fn uid(&self) -> String {
-        format!("{}:{}", self.log_id, self.r.seq)
+        match self.part {
+            None => format!("{}:{}", self.log_id, self.r.seq),
+            Some(n) => format!("{}:{}:{n}", self.log_id, self.r.seq),
+        }
     }
 
     /// The command line: argv shell-quoted (as `--command` is written),

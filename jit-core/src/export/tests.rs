@@ -333,6 +333,9 @@ fn revocation_lists_export_what_they_add() {
     assert_eq!(v[0]["privileges"], json!(["jit token t1"]));
     assert_eq!(v[0]["actor"]["user"]["name"], "carol");
     assert_eq!(v[1]["user"]["name"], "mallory");
+    // One record, two events: each its own id.
+    assert_eq!(v[0]["metadata"]["uid"], format!("{LOG}:2:0"));
+    assert_eq!(v[1]["metadata"]["uid"], format!("{LOG}:2:1"));
     // v2 repeats v1 and adds a token of unknown owner and a watermark.
     let v = x
         .export(
@@ -439,6 +442,7 @@ fn type_uid_is_class_times_100_plus_activity() {
         log_id: LOG,
         micros: 0,
         product_version: "x",
+        part: None,
     };
     for w in &all {
         let e = ocsf(&ctx, w);
