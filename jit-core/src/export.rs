@@ -356,6 +356,7 @@ impl Ctx<'_, '_> {
         put("requester", json!(r.requester));
         put("rule", json!(r.rule));
         put("reason_code", json!(r.reason_code));
+        put("message", json!(r.message));
         put("allowed", json!(r.allowed));
         put("break_glass", json!(self.break_glass()));
         put("run_as_group", json!(r.run_as_group));

@@ -343,3 +343,29 @@ fn export_refuses_unverified_input_and_never_leaves_a_partial_file() {
     let (code, _) = jv(&["export", "--format", "ecs"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn the_examples_in_docs_export_md_are_what_export_writes() {
+    let doc = std::fs::read_to_string(root().join("docs/export.md")).unwrap();
+    let examples: Vec<Value> = doc
+        .lines()
+        .filter(|l| l.starts_with("{\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(examples.len(), 2, "one OCSF and one ECS example");
+    let intact = root().join("docs/vectors/log/intact.log");
+    for (format, want) in ["ocsf", "ecs"].iter().zip(&examples) {
+        let o = Command::new(env!("CARGO_BIN_EXE_jit-verify"))
+            .args(["export", "--format", format, intact.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let mut got: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+        // The example names the release it was written with.
+        if let Some(v) = got.pointer_mut("/metadata/product/version") {
+            *v = "0.1.0".into();
+        }
+        assert_eq!(&got, want, "{format}: docs/export.md's example is stale");
+    }
+}

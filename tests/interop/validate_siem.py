@@ -50,7 +50,7 @@ ECS_DIR = os.path.join(SCHEMAS, "ecs-8.17.0")
 JIT_FIELDS = {
     "kind": str, "log_id": str, "seq": int, "hash": str, "verified": bool, "time": str,
     "token_id": str, "issuer": str, "kid": str, "token_reason": str, "ticket": str,
-    "approver": str, "requester": str, "rule": str, "reason_code": str, "allowed": bool,
+    "approver": str, "requester": str, "rule": str, "reason_code": str, "message": str, "allowed": bool,
     "break_glass": bool, "run_as_group": str, "tty": str, "pid": int,
     "argv_truncated": {"argc": int, "bytes": int, "blake3": str},
     "session_secs": float, "found": str, "discarded_bytes": int, "discarded_blake3": str,

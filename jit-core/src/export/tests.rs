@@ -291,6 +291,10 @@ fn refused_request_is_a_failed_assignment() {
     assert_eq!(e["type_uid"], 300501);
     assert_eq!(e["status_id"], 2);
     assert_eq!(e["status_code"], "ttl_out_of_range");
+    assert_eq!(e["status_detail"], "--ttl must be between 1 min and 24 h");
+    let d = one(&mut ecs_x(), &ledger(), &r);
+    assert_eq!(d["jit"]["message"], "--ttl must be between 1 min and 24 h");
+    assert_eq!(d["event"]["outcome"], "failure");
     // No user named: the schema's required user gets the placeholder.
     assert_eq!(e["user"]["name"], UNKNOWN_USER);
     assert_eq!(e["privileges"], json!([]));
