@@ -191,18 +191,16 @@ impl Exporter {
             EventKind::Continue => vec![What::LogContinue],
             EventKind::Recovery => vec![What::LogRecovery],
             EventKind::Issued => {
-                for m in ["token_id", "user", "host_groups", "iat", "nbf", "exp"] {
-                    let present = match m {
-                        "token_id" => r.token_id.is_some(),
-                        "user" => r.user.is_some(),
-                        "host_groups" => r.host_groups.is_some(),
-                        "iat" => r.iat.is_some(),
-                        "nbf" => r.nbf.is_some(),
-                        _ => r.exp.is_some(),
-                    };
-                    if !present {
-                        return Err(missing(m));
-                    }
+                let members = [
+                    ("token_id", r.token_id.is_some()),
+                    ("user", r.user.is_some()),
+                    ("host_groups", r.host_groups.is_some()),
+                    ("iat", r.iat.is_some()),
+                    ("nbf", r.nbf.is_some()),
+                    ("exp", r.exp.is_some()),
+                ];
+                if let Some((m, _)) = members.iter().find(|(_, present)| !present) {
+                    return Err(missing(m));
                 }
                 vec![What::Issued]
             }
@@ -530,17 +528,16 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// The user a grant event is about.
-    fn grant_target(&self, w: &What) -> String {
-        let r = self.r;
+    /// The user a grant event is about, if the record (or, for a revoked
+    /// token id, an `issued` record read before) names one.
+    fn grant_target(&self, w: &What) -> Option<String> {
         match w {
             What::Revoke(Revoked::Token { owner, .. }) => owner.clone(),
             What::Revoke(Revoked::User(u)) | What::Revoke(Revoked::Watermark { user: u, .. }) => {
                 Some(u.clone())
             }
-            _ => r.user.as_deref().map(str::to_string),
+            _ => self.r.user.as_deref().map(str::to_string),
         }
-        .unwrap_or_else(|| UNKNOWN_USER.to_string())
     }
 
     /// Who acted on a grant: the approver of an issued token when a person
@@ -751,7 +748,12 @@ fn ocsf(x: &Ctx<'_, '_>, w: &What) -> Value {
             }
         }
         What::Issued | What::Refused | What::Revoke(_) => {
-            e.insert("user".into(), user_obj(&x.grant_target(w)));
+            // OCSF requires a user: the placeholder when none is known.
+            let target = x.grant_target(w);
+            e.insert(
+                "user".into(),
+                user_obj(target.as_deref().unwrap_or(UNKNOWN_USER)),
+            );
             e.insert("privileges".into(), json!(x.privileges(w)));
             if !matches!(w, What::Revoke(_)) {
                 let res: Vec<Value> = r
@@ -909,17 +911,22 @@ fn ecs(x: &Ctx<'_, '_>, w: &What) -> Value {
         }
         What::LogStart | What::LogContinue | What::LogRecovery => {}
         What::Issued | What::Refused | What::Revoke(_) => {
+            // ECS requires no user: an unknown one is left out.
             let target = x.grant_target(w);
             let mut user = Map::new();
             if let Some(a) = x.grant_actor(w) {
                 user.insert("name".into(), json!(a));
             }
-            user.insert("target".into(), json!({"name": target}));
-            doc.insert("user".into(), Value::Object(user));
-            let mut related: BTreeSet<String> = BTreeSet::new();
-            related.insert(target);
-            related.extend(x.grant_actor(w));
-            doc.insert("related".into(), json!({"user": related}));
+            if let Some(t) = &target {
+                user.insert("target".into(), json!({ "name": t }));
+            }
+            if !user.is_empty() {
+                doc.insert("user".into(), Value::Object(user));
+            }
+            let related: BTreeSet<String> = target.into_iter().chain(x.grant_actor(w)).collect();
+            if !related.is_empty() {
+                doc.insert("related".into(), json!({ "user": related }));
+            }
         }
     }
     doc.insert("jit".into(), x.jit(w));

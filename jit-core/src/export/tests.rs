@@ -295,9 +295,10 @@ fn refused_request_is_a_failed_assignment() {
     let d = one(&mut ecs_x(), &ledger(), &r);
     assert_eq!(d["jit"]["message"], "--ttl must be between 1 min and 24 h");
     assert_eq!(d["event"]["outcome"], "failure");
-    // No user named: the schema's required user gets the placeholder.
+    // No user named: OCSF's required user gets the placeholder, ECS none.
     assert_eq!(e["user"]["name"], UNKNOWN_USER);
     assert_eq!(e["privileges"], json!([]));
+    assert!(one(&mut ecs_x(), &ledger(), &r).get("user").is_none());
 }
 
 #[test]
@@ -350,6 +351,7 @@ fn revocation_lists_export_what_they_add() {
     assert_eq!(v.len(), 2, "{v:?}");
     assert_eq!(v[0]["user"]["name"], UNKNOWN_USER);
     assert_eq!(v[0]["unmapped"]["jit"]["revoked"]["token_id"], "t9");
+    assert_eq!(v[0]["unmapped"]["jit"]["revoked"]["owner"], Value::Null);
     assert_eq!(v[1]["unmapped"]["jit"]["revoked"]["by"], "watermark");
     // Nothing new (an expired entry pruned): no event; a raised watermark is new.
     assert!(x
