@@ -339,6 +339,19 @@ fn export_refuses_unverified_input_and_never_leaves_a_partial_file() {
     assert!(err.contains("`issued` record in a host audit log"), "{err}");
     assert!(!out.exists());
     assert!(!d.path().join("out.ndjson.partial").exists());
+    // The output is as private as the logs; a leftover FILE.partial (an
+    // interrupted run, or a planted link) is not written through.
+    let (code, err) = jv(&["export", "--format", "ecs", "--output", o, all[2]]);
+    assert_eq!(code, 0, "{err}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let partial = d.path().join("out.ndjson.partial");
+    std::os::unix::fs::symlink(d.path().join("elsewhere"), &partial).unwrap();
+    let (code, err) = jv(&["export", "--format", "ecs", "--output", o, all[2]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("out.ndjson.partial"), "{err}");
+    assert!(!d.path().join("elsewhere").exists());
     // Nothing to export.
     let (code, _) = jv(&["export", "--format", "ecs"]);
     assert_eq!(code, 2);

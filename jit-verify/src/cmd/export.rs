@@ -31,8 +31,8 @@ pub struct Args {
     /// ledgers are told apart by log id). Exported after the host logs.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     ledger: Vec<PathBuf>,
-    /// Write to FILE (created or replaced only when the whole export
-    /// succeeds) instead of standard output.
+    /// Write to FILE (mode 0600; created or replaced only when the whole
+    /// export succeeds, through FILE.partial) instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Accept chains whose oldest segment starts with a continue record (older segments gone).
@@ -125,14 +125,21 @@ fn names(files: &[PathBuf]) -> String {
         .join(" ")
 }
 
-/// Write FILE through a temporary file beside it, renamed over FILE only
-/// when `f` succeeds: a failed export leaves no partial file.
+/// Write FILE through a new temporary file beside it (mode 0600: the
+/// export holds what the 0600 logs hold), renamed over FILE only when `f`
+/// succeeds: a failed export leaves no partial file. An existing temporary
+/// file (a link planted there, or an interrupted run) is an error.
 fn write_whole(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let res = f(&mut w).and_then(|()| {
         let file = w.into_inner().map_err(|e| e.into_error())?;
