@@ -382,3 +382,60 @@ fn the_examples_in_docs_export_md_are_what_export_writes() {
         assert_eq!(&got, want, "{format}: docs/export.md's example is stale");
     }
 }
+
+#[test]
+fn a_seal_key_checks_forward_integrity_before_export() {
+    let v = root().join("docs/vectors/log");
+    let key = v.join("seal-key.initial");
+    let (k, resealed) = (key.to_str().unwrap(), v.join("resealed.log"));
+    let resealed = resealed.to_str().unwrap();
+    // Every seal re-made with a later key: the plain chain cannot tell...
+    let (code, err) = jv(&["export", "--format", "ocsf", resealed]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("forward integrity NOT checked"), "{err}");
+    // ...the seal key can, and nothing is exported.
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o.ndjson");
+    let o = out.to_str().unwrap();
+    let (code, err) = jv(&[
+        "export",
+        "--format",
+        "ocsf",
+        "--seal-key",
+        k,
+        "--output",
+        o,
+        resealed,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("bad_seal"), "{err}");
+    assert!(!out.exists());
+    // The intact log and the ledger (the vectors share one key) pass with it.
+    let intact = v.join("intact.log");
+    let (code, err) = jv(&[
+        "export",
+        "--format",
+        "ocsf",
+        "--seal-key",
+        k,
+        "--output",
+        o,
+        intact.to_str().unwrap(),
+        "--ledger",
+        ledger().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("NOT checked"), "{err}");
+    // A key of no log given is an error, not silently unused.
+    let other = host_logs(d.path());
+    let (code, err) = jv(&[
+        "export",
+        "--format",
+        "ecs",
+        "--seal-key",
+        k,
+        other[2].to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("matches no log or ledger given"), "{err}");
+}

@@ -10,13 +10,14 @@ use clap::ValueEnum;
 use jit_core::export::{Exporter, Format, Source};
 use jit_core::ledger::load::{self, LedgerCheck};
 use jit_core::log::query;
-use jit_core::log::record::EventKind;
+use jit_core::log::record::{hex, EventKind};
+use jit_core::log::verify::{self, SealKey};
 
 use crate::ledger::judge;
 
-pub(crate) const EXPORT_HELP: &str = "Every input is verified first, as `report` verifies \
-it (the plain hash chain of each log and ledger; run `jit-verify log --seal-key` for forward \
-integrity). Exit codes: 0 exported from inputs that verify; 1 an input does not verify: \
+pub(crate) const EXPORT_HELP: &str = "Every input is verified first, as `jit-verify log` \
+verifies it: the hash chain, and the seals of each log or ledger whose --seal-key is given. \
+Exit codes: 0 exported from inputs that verify; 1 an input does not verify: \
 nothing exported, or exported anyway with --unverified (every event then carries \
 jit.verified false, and in ECS the tag unverified); 2 error (bad arguments, unreadable file, \
 a record that cannot be exported): the output is incomplete, and with --output nothing is \
@@ -35,6 +36,11 @@ pub struct Args {
     /// export succeeds, through FILE.partial) instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The initial seal key of a log or ledger (seal-key.initial,
+    /// NAME.seal-key.initial): check its forward integrity too. Repeatable:
+    /// each key goes to the chain of its log id.
+    #[arg(long, value_name = "FILE")]
+    seal_key: Vec<PathBuf>,
     /// Accept chains whose oldest segment starts with a continue record (older segments gone).
     #[arg(long)]
     partial: bool,
@@ -67,38 +73,80 @@ pub fn run(a: Args) -> Result<i32> {
     if a.logs.is_empty() && a.ledger.is_empty() {
         bail!("nothing to export: give host audit logs (FILE...) and/or --ledger FILE...");
     }
+    // Each --seal-key goes to the chains of its log id (a ledger and a host
+    // log may share one only in test vectors, but nothing forbids it).
+    let mut keys: Vec<(PathBuf, String, bool)> = Vec::new();
+    for p in &a.seal_key {
+        let k = SealKey::read(p).context("reading the seal key")?;
+        keys.push((p.clone(), hex(&k.log_id), false));
+    }
+    let mut take_key = |files: &[PathBuf]| -> Result<Option<SealKey>> {
+        let id = load::log_id_of(files).context("reading the log")?;
+        match keys.iter_mut().find(|k| id.as_deref() == Some(&k.1[..])) {
+            Some(k) => {
+                k.2 = true;
+                Ok(Some(SealKey::read(&k.0).context("reading the seal key")?))
+            }
+            None => Ok(None),
+        }
+    };
     let mut chains = Vec::new();
-    for (files, r) in
-        load::verify_host_logs(&a.logs, a.partial).context("verifying the host logs")?
+    let mut unsealed = Vec::new();
+    for (ledger, files) in load::group_segments(&a.logs)
+        .context("reading the host logs")?
+        .into_iter()
+        .map(|g| (false, g))
+        .chain(
+            load::group_segments(&a.ledger)
+                .context("reading the ledger")?
+                .into_iter()
+                .map(|g| (true, g)),
+        )
     {
-        let name = format!("host log {}", names(&files));
-        let verified = judge(&name, &r, a.unverified)?;
-        chains.push(Chain {
-            files,
-            ledger: false,
-            verified,
-            last_seq: r.last_seq,
-        });
-    }
-    for files in load::group_segments(&a.ledger).context("reading the ledger")? {
-        let check = LedgerCheck {
-            partial: a.partial,
-            ..LedgerCheck::default()
+        let seal_key = take_key(&files)?;
+        let r = if ledger {
+            let check = LedgerCheck {
+                seal_key,
+                partial: a.partial,
+                ..LedgerCheck::default()
+            };
+            load::verify_ledger(&files, check).context("verifying the ledger")?
+        } else {
+            let opts = verify::Options {
+                seal_key,
+                partial: a.partial,
+                ..verify::Options::default()
+            };
+            verify::verify_files(&files, &opts).context("verifying the host log")?
         };
-        let r = load::verify_ledger(&files, check).context("verifying the ledger")?;
-        let name = format!("ledger {}", names(&files));
+        let name = format!(
+            "{} {}",
+            if ledger { "ledger" } else { "host log" },
+            names(&files)
+        );
         let verified = judge(&name, &r, a.unverified)?;
+        if !r.forward_integrity_checked {
+            unsealed.push(name);
+        }
         chains.push(Chain {
             files,
-            ledger: true,
+            ledger,
             verified,
             last_seq: r.last_seq,
         });
     }
-    eprintln!(
-        "jit-verify: note: forward integrity NOT checked by export (plain hash chain only): \
-         run `jit-verify log --seal-key` on each log and ledger"
-    );
+    if let Some((p, id, _)) = keys.iter().find(|k| !k.2) {
+        bail!(
+            "--seal-key {} (log {id}) matches no log or ledger given",
+            p.display()
+        );
+    }
+    for name in &unsealed {
+        eprintln!(
+            "jit-verify: note: {name}: forward integrity NOT checked (no --seal-key for it): \
+             only the plain hash chain"
+        );
+    }
     let format = match a.format {
         ExportFormat::Ocsf => Format::Ocsf,
         ExportFormat::Ecs => Format::Ecs,
