@@ -18,7 +18,8 @@ agree with the schema; every attribute, at any depth, is defined for its
 class or object (inherited through `extends`; a profile's attributes only when
 metadata.profiles names the profile); each value has the attribute's type
 (string, integer, long, timestamp in milliseconds, boolean, object, array);
-every enum id is one the schema lists; every required attribute is present and
+every enum id is one the schema lists; no attribute is deprecated; every
+required attribute is present and
 the classes' and objects' at_least_one / just_one constraints hold;
 metadata.version is the vendored release. Below `unmapped` only the jit fields
 of docs/export.md (JIT_FIELDS) are allowed, with their types.
@@ -273,6 +274,8 @@ class Ocsf:
             if d is None:
                 p.add(line, where, "not an attribute of OCSF %s %s" % (what, scope["name"]))
                 continue
+            if "@deprecated" in d:
+                p.add(line, where, "deprecated in OCSF %s: %s" % (self.version, d["@deprecated"].get("message", "")))
             self.check_value(p, line, where, d, x, profiles)
             sib = d.get("sibling")
             enum = d.get("enum")
