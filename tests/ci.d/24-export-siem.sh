@@ -55,8 +55,11 @@ check "sudo without a token after the rotation: denied" test "$RC" != 0
 # --- export and validate ------------------------------------------------------
 for fmt in ocsf ecs; do
     out=$W/$fmt.ndjson
-    rc=0; "$V" export --format "$fmt" --output "$out" "$LOG" "$LOG.1" --ledger "$E2E_LEDGER" 2>"$W/err" || rc=$?
+    rc=0; "$V" export --format "$fmt" --output "$out" "$LOG" "$LOG.1" --ledger "$E2E_LEDGER" \
+        --seal-key "$ROOT/state/seal-key.initial" --seal-key "${E2E_LEDGER%.log}.seal-key.initial" 2>"$W/err" || rc=$?
     check "export --format $fmt: exit 0" test "$rc" = 0
+    check "export --format $fmt: forward integrity checked for the log and the ledger" \
+        bash -c '! grep -q "NOT checked" "$1"' _ "$W/err"
     check "export --format $fmt: one line per event" test "$(wc -l <"$out")" -ge 12
     if python3 "$VALIDATE" "$fmt" "$out" >"$W/v.txt" 2>&1; then
         ok "$fmt: every line valid against the published schema ($(tail -n1 "$W/v.txt"))"
