@@ -21,7 +21,8 @@ Exit codes: 0 exported from inputs that verify; 1 an input does not verify: \
 nothing exported, or exported anyway with --unverified (every event then carries \
 jit.verified false, and in ECS the tag unverified); 2 error (bad arguments, unreadable file, \
 a record that cannot be exported): the output is incomplete, and with --output nothing is \
-written. Mapping, versions and the jit fields: docs/export.md.";
+written. Every event carries the record's log id, seq and hash; record members \
+with no field of their own in the schema are under unmapped.jit (OCSF) or jit (ECS).";
 
 #[derive(clap::Args)]
 pub struct Args {
