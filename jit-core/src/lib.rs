@@ -8,6 +8,7 @@
 //! - [`name`] — the one rule for user and group names, host groups, kids (docs/names.md).
 //! - [`log`] — the hash-chained, forward-sealed audit log (docs/log-format.md).
 //! - [`ledger`] — the signer's issuance ledger (same format), standing access and reports.
+//! - [`export`] — audit-log and ledger records as OCSF or ECS events for a SIEM (docs/export.md).
 //! - [`config`] — `/etc/security/pam_jit.conf`.
 //! - [`fs`] — file safety: trusted reads, private files, the lock.
 //! - [`sudo`] — determining exactly what sudo is about to run.
@@ -19,6 +20,7 @@
 
 pub mod config;
 pub mod cose;
+pub mod export;
 pub mod fs;
 pub mod host;
 pub mod invocation;

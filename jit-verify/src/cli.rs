@@ -89,4 +89,11 @@ pub enum Cmd {
     /// refuses would deny every sudo, root's included.
     #[command(after_help = EXIT_HELP)]
     Config(cmd::config::Args),
+    /// Write host-log and ledger records as NDJSON for a SIEM: OCSF (process
+    /// launches, failed account switches, sessions, privilege assignments and
+    /// revocations, log starts, rotations and recoveries) or ECS (user.name,
+    /// user.effective.name, process.command_line, host.name, event.outcome,
+    /// the jit fields under jit.*).
+    #[command(after_help = cmd::export::EXPORT_HELP)]
+    Export(cmd::export::Args),
 }

@@ -83,7 +83,7 @@ fn finding_lines(what: &str, r: &VReport) -> Vec<String> {
 }
 
 /// Say loudly that `what` does not verify; Err unless --unverified.
-fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
+pub(crate) fn judge(what: &str, r: &VReport, unverified: bool) -> Result<bool> {
     judge_with(what, r, unverified, "--unverified")
 }
 

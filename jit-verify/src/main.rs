@@ -23,5 +23,6 @@ fn run(c: Cmd) -> Result<i32> {
         Cmd::Standing(a) => cmd::standing::run(a),
         Cmd::Report(a) => cmd::report::run(a),
         Cmd::Config(a) => cmd::config::run(a),
+        Cmd::Export(a) => cmd::export::run(a),
     }
 }

@@ -72,7 +72,9 @@ fn jit_verify_man_pages_and_completions() {
         man.contains("Exit codes"),
         "exit codes missing from the man page"
     );
-    for sub in ["log", "fleet", "query", "stats", "standing", "report"] {
+    for sub in [
+        "log", "fleet", "query", "stats", "standing", "report", "export",
+    ] {
         let page = read(&format!("jit-verify-{sub}.1"));
         assert!(page.contains(".SH OPTIONS"), "{sub}: no OPTIONS section");
         assert!(

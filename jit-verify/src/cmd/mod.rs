@@ -2,6 +2,7 @@
 //! the exit code (errors: [`crate::exit`]).
 
 pub mod config;
+pub mod export;
 pub mod fleet;
 pub mod log;
 pub mod query;
