@@ -23,6 +23,9 @@ CACHE=${JIT_CI_CACHE:-/var/cache/jit-ci}/vm
 MIRROR=${JIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PKGS=linux-image-amd64,systemd-sysv,udev,dbus,libpam-systemd,openssh-server,sudo,selinux-basics,selinux-policy-default,policycoreutils-python-utils,auditd,kmod,iproute2,python3
 
+# Only the image directory goes to stdout (callers capture it); everything
+# the tools print goes to stderr (mkfs.ext4 -d prints even with -q).
+exec 3>&1 1>&2
 say() { echo "vm/image: $*" >&2; }
 die() { say "$*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -34,14 +37,14 @@ KEY=$( { cat tests/vm/image.sh; find tests/vm/image -type f | LC_ALL=C sort | xa
     | sha256sum | cut -c1-16)
 DIR=$CACHE/$KEY
 if [ -f "$DIR/complete" ]; then
-    echo "$DIR"
+    echo "$DIR" >&3
     exit 0
 fi
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
-[ -f "$DIR/complete" ] && { echo "$DIR"; exit 0; }
+[ -f "$DIR/complete" ] && { echo "$DIR" >&3; exit 0; }
 T0=$(date +%s)
 WORK=$(mktemp -d "$CACHE/.build.XXXXXX")
 MOUNTED=()
@@ -105,4 +108,4 @@ for old in "$CACHE"/*/; do
     [ "${old%/}" = "$DIR" ] || rm -rf --one-file-system "$old"
 done
 say "image built in $(($(date +%s) - T0)) s: $DIR"
-echo "$DIR"
+echo "$DIR" >&3
