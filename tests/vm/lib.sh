@@ -85,8 +85,10 @@ vm_start() {
     local try
     for try in 1 2 3; do
         VM_PORT=$(vm_free_port)
+        # --pdeathsig: QEMU dies with the shell that started it, even when
+        # that shell is killed before its EXIT trap can run.
         # shellcheck disable=SC2086
-        nice -n "${JIT_VM_NICE:-10}" qemu-system-x86_64 -machine q35 $accel -m "${JIT_VM_MEM:-1536}" -smp 2 \
+        setpriv --pdeathsig KILL nice -n "${JIT_VM_NICE:-10}" qemu-system-x86_64 -machine q35 $accel -m "${JIT_VM_MEM:-1536}" -smp 2 \
             -nographic -no-reboot -monitor none -display none \
             -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initrd.img" \
             -append "root=/dev/vda rw console=ttyS0,115200 security=selinux selinux=1 enforcing=1 jitvm.key=$key $extra" \
