@@ -592,15 +592,21 @@ fn create(
             return Err(io_err("create", p)(e));
         }
     };
+    // The mode first, while the file still has the creator's group: a chmod
+    // after the chown to root:root, by a process whose group is not root's
+    // (sudo's egid is the invoking user's), makes the kernel check
+    // CAP_FSETID, which SELinux denies to sudo's domains (an AVC on every new
+    // log, seen in the test VM).
+    if let Err(e) = f.set_permissions(std::fs::Permissions::from_mode(0o400)) {
+        k0.zeroize();
+        return Err(io_err("set mode of", p)(e));
+    }
     if let Err(e) = give_to_root(&f, p) {
         k0.zeroize();
         return Err(e.into());
     }
     let mut text = super::verify::SealKey::export_text(&log_id, &k0);
-    let r = f
-        .set_permissions(std::fs::Permissions::from_mode(0o400))
-        .and_then(|_| f.write_all(text.as_bytes()))
-        .and_then(|_| f.sync_all());
+    let r = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
     text.zeroize();
     r.map_err(io_err("write", p))?;
     sync_dir(parent(p))?;
