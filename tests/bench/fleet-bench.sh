@@ -27,6 +27,7 @@ T=${CARGO_TARGET_DIR:-$PWD/target}
 BIN=${BIN:-$T/release}
 die() { echo "fleet-bench: $*" >&2; exit 1; }
 command -v b3sum >/dev/null || die "needs b3sum (Debian package b3sum)"
+[ -x /usr/bin/time ] || die "needs /usr/bin/time (Debian package time) for the peak RSS"
 [ -x "$BIN/jit-verify" ] || die "$BIN/jit-verify missing (build first)"
 cargo build -q --release --locked -p jit-core --example bench_fleet
 GEN=$T/release/examples/bench_fleet
@@ -47,7 +48,7 @@ fi
 RT=()
 [ "$(id -u)" = 0 ] && RT=(chrt -f 50)
 "${RT[@]}" /usr/bin/python3 - "$BIN/jit-verify" "$GEN" "$DIR" "$RUNS" <<'PY'
-import glob, os, statistics, subprocess, sys, time
+import glob, os, statistics, subprocess, sys, tempfile, time
 verify, gen, d, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 files = sorted(glob.glob(os.path.join(d, "central", "*", "*.log")))
 keys = sorted(glob.glob(os.path.join(d, "keys", "*.seal-key")))
@@ -66,7 +67,11 @@ cmds = {
     "bare BLAKE3 per line": [gen, "hash", d],
     "b3sum": ["b3sum", "--no-names"] + files,
 }
+rss_file = tempfile.NamedTemporaryFile(prefix="fleet-bench-rss.")
 def once(argv):
+    # Peak RSS through /usr/bin/time: a child forked from this Python
+    # would report Python's own pages as its high-water mark.
+    argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + argv
     t = time.perf_counter_ns()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = p.stderr.read()
@@ -74,8 +79,10 @@ def once(argv):
     wall = (time.perf_counter_ns() - t) / 1e9
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        sys.exit(f"fleet-bench: {argv[0]} {argv[1]} exited {code}: {err.decode()[-500:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+        sys.exit(f"fleet-bench: {argv[5]} {argv[6]} exited {code}: {err.decode()[-500:]}")
+    with open(rss_file.name) as f:
+        rss_kib = int(f.read().split()[-1])
+    return wall, ru.ru_utime + ru.ru_stime, rss_kib / 1024
 for argv in cmds.values():  # warm-up
     once(argv)
 times = {k: [] for k in cmds}
