@@ -236,40 +236,7 @@ pub struct Allowed {
     pub max_uses: Option<u32>,
 }
 
-/// `30s`, `15m`, `2h`, `1d`, or combinations such as `1h30m`; bare digits are seconds.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().ok();
-    }
-    let mut total: u64 = 0;
-    let mut num: Option<u64> = None;
-    for c in s.chars() {
-        if let Some(d) = c.to_digit(10) {
-            num = Some(
-                num.unwrap_or(0)
-                    .checked_mul(10)?
-                    .checked_add(u64::from(d))?,
-            );
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return None,
-        };
-        total = total.checked_add(num.take()?.checked_mul(unit)?)?;
-    }
-    if num.is_some() {
-        return None;
-    }
-    Some(total)
-}
+pub use crate::text::parse_duration;
 
 impl Policy {
     /// Parse and validate a policy file (TOML, unknown keys refused).

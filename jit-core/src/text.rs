@@ -107,6 +107,44 @@ pub fn human_duration(secs: u64) -> String {
     }
 }
 
+/// A duration as the policy's `max_ttl` and `jit-verify fleet --max-silence`
+/// take it: `30s`, `15m`, `2h`, `1d`, `1w`, or combinations such as `1h30m`;
+/// bare digits are seconds. Overflow is `None`.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    let mut total: u64 = 0;
+    let mut num: Option<u64> = None;
+    for c in s.chars() {
+        if let Some(d) = c.to_digit(10) {
+            num = Some(
+                num.unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(d))?,
+            );
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(num.take()?.checked_mul(unit)?)?;
+    }
+    if num.is_some() {
+        return None;
+    }
+    Some(total)
+}
+
 /// Parse an instant as written in key files and on the signer's command
 /// line: RFC 3339 with an offset, or `@UNIXSECONDS`.
 pub fn parse_time(s: &str) -> Option<i64> {

@@ -13,7 +13,7 @@ state file, the writers' lock held past its 10 s wait, bad arguments), 3 crash l
 tampering found). With several logs, log prints one report per log and exits with the worst (1 over 3 over 0). fleet: 0 every log intact, 1 a log tampered (in the central copy, or cut or rewritten on the host after forwarding), 2 could not check, 3 crash leftovers only, 4 no tampering but attention needed: a host silent longer than --max-silence, records missing from the central copy (or held by hash only) that no host log given fills, lines too far out of place, a host log with no central copy, or a file that could not be read as a log (1 over 4 over 3 over 0). query: 0 answered (from logs that verify, or unverified with --no-verify), 1 a log does not verify: refused, 2 error. stats: 0 ok, 2 error. standing/report: 0 answered from inputs that verify, 1 an input (ledger or host log) does not verify: refused, or answered anyway with --unverified, 2 error. config: 0 pam_jit would accept the configuration and keys, 1 it would refuse them.";
 
 /// How every time option is read (`jit_core::text::user_time`).
-pub(crate) const TIMES_HELP: &str = "Times (--since, --until, --at, --from, --to) are read as \
+pub(crate) const TIMES_HELP: &str = "Times (--since, --until, --at, --from, --to, --now) are read as \
 journalctl reads them: \"2026-11-19 14:00[:SS]\", \"2026-11-19\" (the start of that day), \"14:00\" \
 (today), \"now\", \"today\", \"yesterday\", \"tomorrow\" (the start of that day, or with a time: \
 \"yesterday 14:00\"), relative \"-1h\", \"+30min\", \"-1h30min\", \"2d ago\" (units s, min, h, d, w; \
@@ -49,7 +49,7 @@ pub enum Cmd {
     /// lines out of order, hosts silent for longer than --max-silence, and
     /// records cut or rewritten on the host after they were forwarded
     /// (tampering, naming host and seq).
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = times_and_exit_help())]
     Fleet(cmd::fleet::Args),
     /// Matching records of one or many hosts' logs, merged by time, as a table or JSON lines.
     ///

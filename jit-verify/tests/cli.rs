@@ -423,6 +423,15 @@ fn fleet_synthetic_tree() {
     assert!(out.contains("24 silent host(s)"), "{out}");
     let (code, _, _) = jv(&["fleet", "--max-silence", "1d", f]);
     assert_eq!(code, 0);
+    // --now is read as every time option is: journalctl's relative form,
+    // and a combined duration.
+    let (code, out, _) = jv(&["fleet", "--max-silence", "1h30m", "--now", "+2h", f]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("24 silent host(s)"), "{out}");
+    let (code, out, _) = jv(&["fleet", "--max-silence", "1h30m", "--now", "+1h", f]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = jv(&["fleet", "--now", "next week", f]);
+    assert_eq!(code, 2, "{err}");
     let (code, _, err) = jv(&["fleet", "--max-silence", "soon", f]);
     assert_eq!(code, 2, "{err}");
     // A host log cut after forwarding: tampered, naming host and seq.

@@ -170,25 +170,7 @@ pub struct FleetReport {
     pub unrecorded: Vec<String>,
 }
 
-/// Parse a duration: a number and a unit, `s`, `m`, `h`, `d` or `w`
-/// (`90s`, `30m`, `2h`, `1d`); a plain number is seconds.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 || digits > 12 {
-        return None;
-    }
-    let n: u64 = s[..digits].parse().ok()?;
-    let unit = match &s[digits..] {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(unit)
-}
+pub use crate::text::parse_duration;
 
 /// Check every log in `src` (see the module documentation).
 pub fn check(src: Sources, mut opts: Options) -> Result<FleetReport, FleetError> {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use jit_core::log::fleet::{self, FleetReport, LogReport, Options};
 use jit_core::log::source;
-use jit_core::log::verify::{Class, SealKey};
+use jit_core::log::verify::SealKey;
 use jit_core::token::printable;
 
 #[derive(clap::Args)]
@@ -17,11 +17,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     seal_key: Vec<PathBuf>,
     /// Flag hosts whose newest record in the central copy is older than
-    /// this (e.g. 30m, 2h, 1d; a plain number is seconds).
+    /// this (e.g. 30m, 2h, 1h30m, 1d, 1w; a plain number is seconds).
     #[arg(long, value_name = "DURATION")]
     max_silence: Option<String>,
-    /// The time --max-silence is measured at: RFC 3339 or @UNIXSECONDS
-    /// (default: now).
+    /// The time --max-silence is measured at (default: now); read as the
+    /// other time options are (journalctl's forms, local time unless Z, UTC
+    /// or an offset is given).
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
     /// One JSON object on stdout.
@@ -40,14 +41,13 @@ pub fn run(a: Args) -> Result<i32> {
         .map(|s| {
             fleet::parse_duration(s).with_context(|| {
                 format!(
-                    "--max-silence {s:?}: use a number and a unit s, m, h, d or w (30m, 2h, 1d)"
+                    "--max-silence {s:?}: use numbers with units s, m, h, d or w (30m, 2h, 1h30m, 1d)"
                 )
             })
         })
         .transpose()?;
     let now = match a.now.as_deref() {
-        Some(t) => jit_core::text::parse_time(t)
-            .with_context(|| format!("--now {t:?}: use RFC 3339 or @UNIXSECONDS"))?,
+        Some(t) => crate::clock()?.parse_micros(t)?.div_euclid(1_000_000),
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
@@ -121,27 +121,7 @@ fn print_log(out: &mut impl std::io::Write, l: &LogReport) -> Result<()> {
         )?;
     }
     for f in &l.findings {
-        let class = match f.class {
-            Class::Tampered => "TAMPERED",
-            Class::Torn => "TORN",
-            Class::Warning => "warning",
-            Class::Note => "note",
-        };
-        let kind = serde_json::to_value(f.kind)?;
-        let loc = if f.file.is_empty() {
-            String::new()
-        } else if f.line == 0 {
-            format!("{}: ", f.file)
-        } else {
-            format!("{}:{}: ", f.file, f.line)
-        };
-        let seq = f.seq.map(|s| format!("seq {s}: ")).unwrap_or_default();
-        writeln!(
-            out,
-            "  {class} [{}] {loc}{seq}{}",
-            kind.as_str().unwrap_or("?"),
-            printable(&f.detail)
-        )?;
+        writeln!(out, "  {}", crate::finding_line(f))?;
     }
     if !l.forward_integrity_checked {
         writeln!(
