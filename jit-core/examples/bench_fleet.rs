@@ -18,12 +18,15 @@
 //!     Prints the line count and a digest of the hashes (so the work cannot
 //!     be skipped). This is the floor the verifier is compared with.
 
-use jit_core::log::record::{self, EventKind};
+use jit_core::log::record;
 use jit_core::log::syslog::{full_message, Mirror};
-use jit_core::log::{bulk_append, Event, LogConfig};
+use jit_core::log::{bulk_append, LogConfig};
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[path = "common/mod.rs"]
+mod common;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,7 +84,7 @@ fn one_host(dir: &Path, host: &str, n: u64) -> Result<(), String> {
     c.state_path = tmp.join("log.state");
     c.seal_key_export = tmp.join("seal-key.initial");
     c.syslog = false;
-    bulk_append(&c, &decision(), n - 1).map_err(|e| e.to_string())?;
+    bulk_append(&c, &common::decision(), n - 1).map_err(|e| e.to_string())?;
     let log = std::fs::File::open(&c.log_path).map_err(|e| e.to_string())?;
     let mut lines = std::io::BufReader::with_capacity(1 << 20, log);
     let mut out: Option<(PathBuf, std::io::BufWriter<std::fs::File>)> = None;
@@ -143,30 +146,6 @@ fn one_host(dir: &Path, host: &str, n: u64) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     std::fs::remove_dir_all(&tmp).map_err(|e| e.to_string())
-}
-
-fn decision() -> Event {
-    let mut e = Event::new(EventKind::Decision);
-    e.user = Some("alice".into());
-    e.run_as_user = Some("root".into());
-    e.tty = Some("/dev/pts/3".into());
-    e.command_path = Some("/usr/bin/systemctl".into());
-    e.argv = Some(vec![
-        "systemctl".into(),
-        "restart".into(),
-        "postgresql".into(),
-    ]);
-    e.token_id = Some("3f2a9c4be10d7785a6e2c0f4d9b81e57".into());
-    e.issuer = Some("jit-signer@ops".into());
-    e.kid = Some("k2026".into());
-    e.token_reason = Some("config change INC-48211".into());
-    e.ticket = Some("CHG-0042".into());
-    e.approver = Some("carol".into());
-    e.allowed = Some(true);
-    e.reason_code = Some("token_ok".into());
-    e.message = Some("allowed (revocation list version 7)".into());
-    e.pid = Some(1_234_567);
-    e
 }
 
 fn hash(dir: &Path) {

@@ -9,8 +9,11 @@
 //! issuer, key id, reason, ticket, approver, the revocation list version in
 //! the message): about 700 bytes a line.
 
-use jit_core::log::{bulk_append, Event, EventKind, LogConfig};
+use jit_core::log::{bulk_append, LogConfig};
 use std::path::PathBuf;
+
+#[path = "common/mod.rs"]
+mod common;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -33,26 +36,7 @@ fn main() {
     if c.log_path.exists() {
         die(&format!("{} exists", c.log_path.display()));
     }
-    let mut e = Event::new(EventKind::Decision);
-    e.user = Some("alice".into());
-    e.run_as_user = Some("root".into());
-    e.tty = Some("/dev/pts/3".into());
-    e.command_path = Some("/usr/bin/systemctl".into());
-    e.argv = Some(vec![
-        "systemctl".into(),
-        "restart".into(),
-        "postgresql".into(),
-    ]);
-    e.token_id = Some("3f2a9c4be10d7785a6e2c0f4d9b81e57".into());
-    e.issuer = Some("jit-signer@ops".into());
-    e.kid = Some("k2026".into());
-    e.token_reason = Some("config change INC-48211".into());
-    e.ticket = Some("CHG-0042".into());
-    e.approver = Some("carol".into());
-    e.allowed = Some(true);
-    e.reason_code = Some("token_ok".into());
-    e.message = Some("allowed (revocation list version 7)".into());
-    e.pid = Some(1_234_567);
+    let e = common::decision();
     if let Err(err) = bulk_append(&c, &e, n - 1) {
         die(&err.to_string());
     }

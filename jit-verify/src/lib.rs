@@ -27,6 +27,32 @@ pub(crate) fn clock() -> Result<jit_core::text::user_time::Clock> {
     Ok(jit_core::text::user_time::Clock::system()?)
 }
 
+/// One finding as `log` and `fleet` print it:
+/// `CLASS [kind] FILE:LINE: seq N: detail` (parts that are unknown left out).
+pub(crate) fn finding_line(f: &jit_core::log::verify::Finding) -> String {
+    use jit_core::log::verify::Class;
+    let class = match f.class {
+        Class::Tampered => "TAMPERED",
+        Class::Torn => "TORN",
+        Class::Warning => "warning",
+        Class::Note => "note",
+    };
+    let kind = serde_json::to_value(f.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    let loc = match (f.file.is_empty(), f.line) {
+        (true, _) => String::new(),
+        (false, 0) => format!("{}: ", f.file),
+        (false, n) => format!("{}:{n}: ", f.file),
+    };
+    let seq = f.seq.map(|s| format!("seq {s}: ")).unwrap_or_default();
+    format!(
+        "{class} [{kind}] {loc}{seq}{}",
+        jit_core::token::printable(&f.detail)
+    )
+}
+
 /// The exit code of a subcommand's result; an error is printed to stderr.
 pub fn exit(res: Result<i32>) -> i32 {
     match res {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use jit_core::log::record::hex;
-use jit_core::log::verify::{self, Class, Options, Report, SealKey};
+use jit_core::log::verify::{self, Options, Report, SealKey};
 use jit_core::log::{query, source};
 use jit_core::token::printable;
 
@@ -245,25 +245,7 @@ fn print_report(
         r.log_id.as_deref().unwrap_or("?")
     )?;
     for f in &r.findings {
-        let class = match f.class {
-            Class::Tampered => "TAMPERED",
-            Class::Torn => "TORN",
-            Class::Warning => "warning",
-            Class::Note => "note",
-        };
-        let kind = serde_json::to_value(f.kind)?;
-        let loc = if f.file.is_empty() {
-            String::new()
-        } else {
-            format!("{}:{}: ", f.file, f.line)
-        };
-        let seq = f.seq.map(|s| format!("seq {s}: ")).unwrap_or_default();
-        writeln!(
-            out,
-            "{class} [{}] {loc}{seq}{}",
-            kind.as_str().unwrap_or("?"),
-            f.detail
-        )?;
+        writeln!(out, "{}", crate::finding_line(f))?;
     }
     if r.forward_integrity_checked {
         writeln!(
