@@ -149,14 +149,21 @@ why=$(same_records "$f" 2>&1) && ok "each collected record is whole and identica
 rc=0; out=$("$JV" log --seal-key "$W/seal-key.initial" --against-syslog "$f" "$W/audit.log" 2>&1) || rc=$?
 [ "$rc" = 0 ] && ok "jit-verify log --against-syslog the collector's file: intact" || bad "against-syslog collector file (exit $rc)" "$out"
 
-# Collector down; records written; collector back: nothing lost (RELP keeps
-# what it sent unacknowledged, the queue holds the rest).
+# Collector down for 30 s, records written meanwhile (some right away, some
+# after the host daemon's retry interval of 5 s has passed several times);
+# collector back: nothing lost (RELP keeps what it sent unacknowledged, the
+# queue holds the rest). The 30 s are the outage being tested, not a wait for
+# something to happen.
 stop "$cpid"; cpid=""
-"$APP" "${args[@]}" --count 10 --tag outage || exit 1
+down_at=$(date +%s)
+"$APP" "${args[@]}" --count 5 --tag outage || exit 1
+while [ $(( $(date +%s) - down_at )) -lt 20 ]; do sleep 1; done
+"$APP" "${args[@]}" --count 5 --tag outage-late || exit 1
+while [ $(( $(date +%s) - down_at )) -lt 30 ]; do sleep 1; done
 start_collector
 "$APP" "${args[@]}" --count 2 --tag after || exit 1
 n=$(wc -l <"$W/audit.log")
-if wait_lines "$n"; then ok "after a collector outage the collector has all $n records"; else bad "after the outage: $(wc -l <"$f") of $n"; fi
+if wait_lines "$n"; then ok "after a 30 s collector outage the collector has all $n records"; else bad "after the outage: $(wc -l <"$f") of $n"; fi
 why=$(same_records "$f" 2>&1) && ok "nothing lost or changed across the collector outage" || bad "records across the outage" "$why"
 
 # The host daemon restarted during an outage: the queue is saved to disk and
