@@ -3,8 +3,10 @@
 # forwarding snippet (installed by `jit-ctl enable --forward`) relays the
 # writer's mirror lines over RELP to a collector daemon with the shipped
 # collector configuration. The collector's per-host, per-log file holds every
-# record whole, identical to the host log's line; a collector outage (with
-# the host daemon restarted meanwhile) loses nothing.
+# record whole, identical to the host log's line; a 30 s collector outage
+# loses nothing (with the host daemon restarted meanwhile, at most the one
+# line in flight, docs/fleet.md); jit-verify fleet checks the collector's
+# tree against the host's log.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/e2e/tally.sh
