@@ -207,7 +207,9 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/fish/vendor_completions.d/jit-verify.fish /usr/share/bash-completion/completions/jit-signer \
     /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit \
     /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md \
-    /usr/share/doc/libpam-jit/ssh.md /usr/share/doc/libpam-jit/fleet.md; do
+    /usr/share/doc/libpam-jit/ssh.md /usr/share/doc/libpam-jit/fleet.md \
+    /usr/share/doc/libpam-jit/log-format.md /usr/share/doc/libpam-jit/export.md \
+    /usr/share/doc/libpam-jit/json.md; do
     check "install: $m" present "$m"
 done
 # --- the signer package: the service's user, unit, directories, and a run --
