@@ -15,7 +15,7 @@
 //! exported half-mapped. A decision whose `allowed` is not `true` is a
 //! denial.
 
-use crate::log::record::{EventKind, Record};
+use crate::log::record::{EventKind, GrantRec, Record};
 use crate::token::shell_quote;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -372,16 +372,7 @@ impl Ctx<'_, '_> {
         put("discarded_blake3", json!(r.discarded_blake3));
         put("host_groups", json!(r.host_groups));
         if let Some(g) = &r.grants {
-            let cmds: Vec<String> = g
-                .iter()
-                .map(|g| {
-                    crate::token::Grant {
-                        argv: g.argv.clone(),
-                        any_args: g.any_args,
-                    }
-                    .display()
-                })
-                .collect();
+            let cmds: Vec<String> = g.iter().map(GrantRec::display).collect();
             put("commands", json!(cmds));
         }
         put("run_as", json!(r.run_as));
@@ -512,13 +503,7 @@ impl Ctx<'_, '_> {
                     .grants
                     .iter()
                     .flatten()
-                    .map(|g| {
-                        crate::token::Grant {
-                            argv: g.argv.clone(),
-                            any_args: g.any_args,
-                        }
-                        .display()
-                    })
+                    .map(GrantRec::display)
                     .collect();
                 if self.r.shell == Some(true) {
                     v.push("(shell)".to_string());

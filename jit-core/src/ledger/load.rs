@@ -136,16 +136,7 @@ pub struct IssuedEntry {
 impl IssuedEntry {
     /// The grants as `--command` text (`/usr/bin/journalctl -u nginx ...`).
     pub fn commands(&self) -> Vec<String> {
-        self.grants
-            .iter()
-            .map(|g| {
-                crate::token::Grant {
-                    argv: g.argv.clone(),
-                    any_args: g.any_args,
-                }
-                .display()
-            })
-            .collect()
+        self.grants.iter().map(GrantRec::display).collect()
     }
 }
 

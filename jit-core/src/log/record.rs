@@ -87,6 +87,17 @@ pub struct GrantRec {
     pub any_args: bool,
 }
 
+impl GrantRec {
+    /// The grant as `--command` takes it (`/usr/bin/journalctl -u nginx ...`).
+    pub fn display(&self) -> String {
+        crate::token::Grant {
+            argv: self.argv.clone(),
+            any_args: self.any_args,
+        }
+        .display()
+    }
+}
+
 /// Ledger: one revoked token id with its expiry (Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
