@@ -6,10 +6,9 @@ use clap::Args;
 use jit_core::ledger::load::{self, Ledger, LedgerCheck};
 use jit_core::ledger::report::{self, HostUsage, Window};
 use jit_core::ledger::standing;
-use jit_core::log::merge::{self, CheckedLog, LogInput};
+use jit_core::log::merge;
 use jit_core::log::query::Filter;
 use jit_core::log::record::hex;
-use jit_core::log::segments;
 use jit_core::log::verify::{self, Class, Outcome, Report as VReport, SealKey};
 use std::io::Write;
 use std::path::PathBuf;
@@ -324,26 +323,23 @@ pub fn report(
     let mut verified = l.verified;
     // Each host log verified, then read bound to the chain verified (or,
     // with --unverified, as it is), all of them merged by time.
-    let logs = segments::expand_inputs(logs).context("reading the host logs")?;
+    let opts = crate::inputs::Opts {
+        partial: o.partial,
+        no_verify: false,
+        accept_unverified: o.unverified,
+        flag: "--unverified",
+    };
+    let opened = if logs.is_empty() {
+        Vec::new()
+    } else {
+        crate::inputs::open_logs(logs, &opts, &mut |_| Ok(None))?
+    };
     let mut checks = Vec::new();
     let mut inputs = Vec::new();
-    for files in segments::group_segments(&logs).context("reading the host logs")? {
-        let name = format!(
-            "host log {}",
-            files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        let log = CheckedLog::verify(files, o.partial).context("verifying the host logs")?;
-        verified &= judge(&name, &log.report, o.unverified)?;
-        let (files, r) = (log.files.clone(), log.report.clone());
-        inputs.push(
-            log.input()
-                .unwrap_or_else(|| LogInput::unverified(files.clone())),
-        );
-        checks.push((files, r));
+    for l in opened {
+        verified &= l.verified;
+        checks.push(l.verification);
+        inputs.push(l.input);
     }
     let mut usage = HostUsage::default();
     let stats = merge::merge(inputs, &Filter::default(), |f, n, _, r| {
@@ -361,7 +357,7 @@ pub fn report(
             "json_version": crate::JSON_VERSION,
             "verified": verified,
             "ledger_verification": l.verification_json(),
-            "log_verification": checks.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            "log_verification": checks,
             "window": rep.window,
             "approvals": rep.approvals,
             "totals": rep.totals,

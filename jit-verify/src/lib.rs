@@ -13,6 +13,7 @@ use anyhow::Result;
 pub mod cli;
 pub mod cmd;
 
+mod inputs;
 mod ledger;
 
 /// The version of every `--json` shape jit-verify prints, the top-level

@@ -845,3 +845,112 @@ fn report_reads_a_directory_of_host_logs() {
     assert_eq!((code, out.as_str()), (1, ""), "{err}");
     assert!(err.contains("[bad_hash]"), "{err}");
 }
+
+/// The collector's tree for the logs of [`three_hosts`]: each record's
+/// mirror line, as the host's rsyslog forwards it, in
+/// `fleet/<host>/<log_id>.log`; `keep` says which (host, seq) arrive.
+fn collector_of(root: &Path, keep: impl Fn(&str, u64) -> bool) -> std::path::PathBuf {
+    use jit_core::log::record::{frame, header};
+    use jit_core::log::syslog::{full_message, Mirror};
+    let fleet = root.join("fleet");
+    for host in ["web-01", "db-01", "app-01"] {
+        let log = std::fs::read(root.join("logs").join(host).join("audit.log")).unwrap();
+        let mut log_id = String::new();
+        let mut out = Vec::new();
+        for line in log.split_inclusive(|b| *b == b'\n') {
+            let f = frame(line).unwrap();
+            let h = header(f.body).unwrap();
+            let rec = jit_core::log::record::parse(line).unwrap();
+            if let Some(id) = rec.log_id.as_deref() {
+                log_id = id.to_string();
+            }
+            if !keep(host, h.seq) {
+                continue;
+            }
+            let m = full_message(&Mirror {
+                log_id: &log_id,
+                seq: h.seq,
+                hash: &f.hash,
+                kind: h.kind,
+                alert: None,
+                record: Some(line),
+            });
+            out.extend_from_slice(
+                format!("2026-11-19T14:00:00+00:00 {host} jit-log[42]: {m}\n").as_bytes(),
+            );
+        }
+        let d = fleet.join(host);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("{log_id}.log")), out).unwrap();
+    }
+    fleet
+}
+
+/// Issue 18 item 4 over the collector's tree: the central copies answer,
+/// merged by time, checked as `fleet` checks them; what a copy lacks is
+/// said and filled from the host's log when it is given.
+#[test]
+fn query_and_export_read_the_collectors_tree() {
+    let d = tempfile::tempdir().unwrap();
+    three_hosts(d.path());
+    let logs = d.path().join("logs");
+    let logs = logs.to_str().unwrap();
+    let fleet = collector_of(d.path(), |_, _| true);
+    let fleet = fleet.to_str().unwrap();
+    // The same answer, line for line, from the hosts' logs and from the
+    // central copies.
+    let (code, from_hosts, err) = jv(&["query", "--json", logs]);
+    assert_eq!(code, 0, "{err}");
+    let (code, from_fleet, err) = jv(&["query", "--json", fleet]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_lines(&from_fleet).len(), 12);
+    assert_eq!(from_fleet, from_hosts);
+    let (code, out, _) = jv(&[
+        "query", "--json", "--host", "db-01", "--run-as", "postgres", fleet,
+    ]);
+    assert_eq!(code, 0);
+    let got = json_lines(&out);
+    assert!(
+        !got.is_empty()
+            && got
+                .iter()
+                .all(|r| r["host"] == "db-01" && r["user"] == "bob")
+    );
+    // Export: the same events from either copy.
+    let (code, ocsf_hosts, err) = jv(&["export", "--format", "ocsf", logs]);
+    assert_eq!(code, 0, "{err}");
+    let (code, ocsf_fleet, err) = jv(&["export", "--format", "ocsf", fleet]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_lines(&ocsf_fleet).len(), json_lines(&ocsf_hosts).len());
+    // db-01's seq 2 never arrived: said, and not shown; with the host's log
+    // given too, shown from it.
+    let d2 = tempfile::tempdir().unwrap();
+    three_hosts(d2.path());
+    let fleet = collector_of(d2.path(), |h, s| !(h == "db-01" && s == 2));
+    let fleet = fleet.to_str().unwrap();
+    let (code, out, err) = jv(&["query", "--json", fleet]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_lines(&out).len(), 11);
+    assert!(
+        err.contains("missing seq 2") && err.contains("not shown"),
+        "{err}"
+    );
+    let db = d2.path().join("logs/db-01");
+    let (code, out, err) = jv(&["query", "--json", fleet, db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_lines(&out).len(), 12);
+    // A central line rewritten (another user on web-01's seq 1): refused.
+    let web = std::fs::read_dir(d2.path().join("fleet/web-01"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(&web, text.replacen("\"alice\"", "\"alicf\"", 1)).unwrap();
+    let (code, out, err) = jv(&["query", "--json", fleet]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("TAMPERED") && err.contains("web-01"), "{err}");
+    let (code, _, err) = jv(&["export", "--format", "ecs", fleet]);
+    assert_eq!(code, 1, "{err}");
+}

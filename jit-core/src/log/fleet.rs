@@ -21,6 +21,7 @@
 //!
 //! Logs are checked in parallel ([`Options::threads`]), each streamed.
 
+use super::merge::{self, LogInput, Verified};
 use super::record::{self, hex};
 use super::source::{self, Item, LogSources, Skipped, Sources};
 use super::verify::{self, Anchor, Chain, Class, Finding, Kind, Report, SealKey};
@@ -144,6 +145,65 @@ pub struct LogReport {
     pub findings: Vec<Finding>,
     pub outcome: Outcome,
     pub exit_code: i32,
+    /// Which copy answers a query or an export of this log, bound to what
+    /// was verified; `None` when tampered or nothing was read. Not in the
+    /// JSON.
+    #[serde(skip)]
+    pub answer: Option<Answer>,
+}
+
+/// Where the records of a checked log are read from for a query or an
+/// export ([`LogReport::answer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The host's segments, given and not tampered (compared with the
+    /// central copy when there is one): every record the host holds.
+    Host(Verified),
+    /// The central copy: the records it does not hold whole
+    /// ([`Verified::missing`]) cannot be shown.
+    Central(Verified),
+}
+
+impl LogReport {
+    /// This log's records for [`merge::merge`], from the copy
+    /// [`LogReport::answer`] names (`ls` is the log's entry in the
+    /// [`Sources`] checked; `window` as for [`Options::window`]).
+    pub fn input(&self, ls: &LogSources, window: usize) -> Option<LogInput> {
+        Some(match self.answer.clone()? {
+            Answer::Host(v) => LogInput {
+                source: Box::new(merge::SegmentFiles::new(ls.segments.clone())),
+                verified: Some(v),
+            },
+            Answer::Central(v) => LogInput {
+                source: Box::new(merge::MirrorSource::new(
+                    ls.mirrors.clone(),
+                    ls.log_id.as_deref()?,
+                    window,
+                )),
+                verified: Some(v),
+            },
+        })
+    }
+}
+
+/// A log's records read without checking anything (`--no-verify`): the
+/// host's segments when given, else the central copy.
+pub fn unverified_input(ls: &LogSources, window: usize) -> LogInput {
+    match (&ls.log_id, ls.segments.is_empty()) {
+        (Some(id), true) => LogInput {
+            source: Box::new(merge::MirrorSource::new(ls.mirrors.clone(), id, window)),
+            verified: None,
+        },
+        _ => LogInput::unverified(ls.segments.clone()),
+    }
+}
+
+/// The end of a verified chain, for [`Verified`].
+fn chain_end(r: &Report) -> Option<(u64, [u8; 32])> {
+    Some((
+        r.last_seq?,
+        record::unhex::<32>(r.last_hash.as_deref()?.as_bytes())?,
+    ))
 }
 
 /// A host's newest record.
@@ -281,6 +341,9 @@ pub fn check(src: Sources, mut opts: Options) -> Result<FleetReport, FleetError>
     for l in &mut logs {
         l.outcome = outcome(&l.findings);
         l.exit_code = l.outcome.exit_code();
+        if l.outcome == Outcome::Tampered {
+            l.answer = None;
+        }
         if l.outcome.rank() > worst.rank() {
             worst = l.outcome;
         }
@@ -576,7 +639,21 @@ fn check_log(
         findings: Vec::new(),
         outcome: Outcome::Intact,
         exit_code: 0,
+        answer: None,
     };
+    // The host's log answers when it was given and is not tampered: it holds
+    // every record; else the central copy, but for what it does not hold.
+    let host_answer = host_rep
+        .as_ref()
+        .filter(|h| !h.findings.iter().any(|f| f.class == Class::Tampered))
+        .and_then(chain_end);
+    if let Some((last_seq, last_hash)) = host_answer {
+        report.answer = Some(Answer::Host(Verified {
+            last_seq,
+            last_hash,
+            missing: Vec::new(),
+        }));
+    }
     if ls.hosts.len() > 1 {
         findings.push(finding(
             Class::Note,
@@ -593,6 +670,16 @@ fn check_log(
     let mut fi_checked = key.is_some();
     if let Some((c, r)) = central {
         fi_checked &= r.forward_integrity_checked;
+        if let (None, Some((last_seq, last_hash))) = (&report.answer, chain_end(&r)) {
+            let mut missing: Vec<(u64, u64)> = c.gaps.clone();
+            missing.extend(c.omitted.iter().map(|&s| (s, s)));
+            missing.sort_unstable();
+            report.answer = Some(Answer::Central(Verified {
+                last_seq,
+                last_hash,
+                missing,
+            }));
+        }
         findings.extend(r.findings);
         report.records = c.held;
         report.first_seq = c.first_seq;

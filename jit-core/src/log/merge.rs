@@ -2,8 +2,8 @@
 //!
 //! Each log is read through a [`RecordSource`], "the lines of one log, in
 //! order", so that where the lines come from (the segment files of a host
-//! log, [`SegmentFiles`]; later a collector's files) is apart from the
-//! merge. The merge is a k-way merge holding one line per log: memory grows
+//! log, [`SegmentFiles`]; a collector's mirror files, [`MirrorSource`]) is
+//! apart from the merge. The merge is a k-way merge holding one line per log: memory grows
 //! with the number of logs, not of records.
 
 use super::query::{Filter, QueryError};
@@ -84,7 +84,7 @@ impl RecordSource for SegmentFiles {
 
 /// What verification found at the end of a log: the merge reads that chain
 /// and nothing else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verified {
     /// The last record's seq: reading stops after it, so nothing appended
     /// after verifying is shown as verified.
@@ -94,6 +94,31 @@ pub struct Verified {
     /// hash: the lines shown are those verified, even if a file was
     /// replaced between verifying and reading.
     pub last_hash: [u8; 32],
+    /// Seq ranges (inclusive, ascending) the copy read does not hold whole:
+    /// the gaps and hash-only records of a collector's copy that
+    /// verification saw. The lines read may skip exactly these seqs (the
+    /// link across them is what verification checked); any other jump is a
+    /// change. Empty for a host log.
+    pub missing: Vec<(u64, u64)>,
+}
+
+impl Verified {
+    /// Are seqs `first..=last` all in [`Verified::missing`]?
+    fn skips(&self, first: u64, last: u64) -> bool {
+        let mut need = first;
+        for &(a, b) in &self.missing {
+            if need > last {
+                break;
+            }
+            if a <= need && need <= b {
+                need = b.saturating_add(1);
+                if b == u64::MAX {
+                    return true;
+                }
+            }
+        }
+        need > last
+    }
 }
 
 /// One log to merge.
@@ -144,8 +169,76 @@ impl CheckedLog {
             verified: Some(Verified {
                 last_seq: self.report.last_seq?,
                 last_hash,
+                missing: Vec::new(),
             }),
         })
+    }
+}
+
+/// One log's records from a collector's mirror files
+/// ([`super::source::MirrorReader`]), in seq order: the records held whole,
+/// each once. Records the copy does not hold are skipped (verification
+/// listed them: [`Verified::missing`]); lines that do not read as a
+/// verified copy does (a second, different line for a seq, a malformed
+/// line) are an error for a verified input and, unverified, a line that is
+/// no record (counted by the merge).
+pub struct MirrorSource {
+    reader: super::source::MirrorReader,
+    file: usize,
+    line: u64,
+}
+
+impl MirrorSource {
+    /// Log `log_id`'s mirror `files`, by first seq (as
+    /// [`super::source::scan`] orders them), lines out of place put back
+    /// within `window` records.
+    pub fn new(files: Vec<PathBuf>, log_id: &str, window: usize) -> Self {
+        MirrorSource {
+            reader: super::source::MirrorReader::new(files, log_id, window),
+            file: 0,
+            line: 0,
+        }
+    }
+}
+
+impl RecordSource for MirrorSource {
+    fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool, QueryError> {
+        use super::source::{Pulled, SourceError};
+        line.clear();
+        loop {
+            let item = self.reader.next_item().map_err(|e| match e {
+                SourceError::Io { path, source } => QueryError::Io { path, source },
+            })?;
+            match item {
+                None => return Ok(false),
+                Some(Pulled::Missing { .. }) => continue,
+                Some(Pulled::Record {
+                    file,
+                    line: n,
+                    record,
+                    ..
+                }) => {
+                    (self.file, self.line) = (file, n);
+                    *line = record;
+                    return Ok(true);
+                }
+                Some(Pulled::Problem { file, line: n, .. }) => {
+                    // No record: the merge counts it, or (verified) stops.
+                    (self.file, self.line) = (file, n);
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    fn position(&self) -> (&Path, u64) {
+        (
+            self.reader
+                .files()
+                .get(self.file)
+                .map_or(Path::new(""), |p| p.as_path()),
+            self.line,
+        )
     }
 }
 
@@ -167,8 +260,8 @@ struct Head {
     input: LogInput,
     line: Vec<u8>,
     done: bool,
-    /// The hash of the last line read (verified inputs).
-    prev: Option<[u8; 32]>,
+    /// The seq and hash of the last line read (verified inputs).
+    prev: Option<(u64, [u8; 32])>,
 }
 
 /// Call `f` for every record of `inputs` that `filter` matches, in time
@@ -227,11 +320,15 @@ fn advance(
     while !h.done {
         if !h.input.source.next_line(&mut h.line)? {
             h.done = true;
-            if let Some(v) = h.input.verified {
-                return Err(changed(
-                    h,
-                    format!("it ends before seq {}, the last verified", v.last_seq),
-                ));
+            if let Some(v) = &h.input.verified {
+                // The last verified record may be one the copy does not hold.
+                let from = h.prev.map_or(v.last_seq, |p| p.0.wrapping_add(1));
+                if !(from <= v.last_seq && v.skips(from, v.last_seq)) {
+                    return Err(changed(
+                        h,
+                        format!("it ends before seq {}, the last verified", v.last_seq),
+                    ));
+                }
             }
             break;
         }
@@ -252,18 +349,33 @@ fn advance(
             *unparsable += 1;
             continue;
         };
-        if let (Some(v), Some(hash)) = (h.input.verified, hash) {
-            if h.prev
-                .is_some_and(|p| rec.prev.as_bytes() != record::hex(&p).as_bytes())
-            {
-                return Err(changed(
-                    h,
-                    "a record that does not link to the one before".into(),
-                ));
+        if let (Some(v), Some(hash)) = (&h.input.verified, hash) {
+            if let Some((pseq, phash)) = h.prev {
+                let links = if rec.seq == pseq.wrapping_add(1) {
+                    rec.prev.as_bytes() == record::hex(&phash).as_bytes()
+                } else {
+                    rec.seq > pseq && v.skips(pseq + 1, rec.seq - 1)
+                };
+                if !links {
+                    return Err(changed(
+                        h,
+                        "a record that does not link to the one before".into(),
+                    ));
+                }
             }
-            h.prev = Some(hash);
+            if rec.seq > v.last_seq {
+                // Past the last verified record, which the copy holds by
+                // hash only: appended since, not shown.
+                let from = h.prev.map_or(v.last_seq, |p| p.0.wrapping_add(1));
+                if !(from <= v.last_seq && v.skips(from, v.last_seq)) {
+                    return Err(changed(h, format!("seq {} has another hash", v.last_seq)));
+                }
+                h.done = true;
+                break;
+            }
+            h.prev = Some((rec.seq, hash));
             if rec.seq == v.last_seq {
-                if h.prev != Some(v.last_hash) {
+                if hash != v.last_hash {
                     return Err(changed(h, format!("seq {} has another hash", v.last_seq)));
                 }
                 h.done = true;
@@ -397,6 +509,7 @@ mod tests {
                 Some(Verified {
                     last_seq,
                     last_hash,
+                    missing: Vec::new(),
                 }),
             )
         })
@@ -474,8 +587,12 @@ mod tests {
         let v = Verified {
             last_seq: 1,
             last_hash: head,
+            missing: Vec::new(),
         };
-        let (got, _) = run(vec![input(lines.clone(), Some(v))], &Filter::default());
+        let (got, _) = run(
+            vec![input(lines.clone(), Some(v.clone()))],
+            &Filter::default(),
+        );
         assert_eq!(got, vec![("db-01".into(), 0), ("db-01".into(), 1)]);
         // Filters do not stop the checks: nothing matches, all is read.
         let none = Filter {
@@ -491,9 +608,10 @@ mod tests {
         let v = Some(Verified {
             last_seq: 2,
             last_hash: head,
+            missing: Vec::new(),
         });
         let changed = |lines: Vec<Vec<u8>>, why: &str| {
-            let e = try_run(vec![input(lines, v)], &Filter::default()).unwrap_err();
+            let e = try_run(vec![input(lines, v.clone())], &Filter::default()).unwrap_err();
             assert!(
                 matches!(&e, QueryError::Changed { why: w, .. } if w.contains(why)),
                 "{e}"
@@ -541,7 +659,8 @@ mod tests {
             input.verified,
             Some(Verified {
                 last_seq: 2,
-                last_hash: c.head()
+                last_hash: c.head(),
+                missing: Vec::new(),
             })
         );
         assert_eq!(run(vec![input], &Filter::default()).0.len(), 3);
@@ -567,6 +686,7 @@ mod tests {
                 verified: Some(Verified {
                     last_seq: 2,
                     last_hash,
+                    missing: Vec::new(),
                 }),
             }],
             &Filter::default(),

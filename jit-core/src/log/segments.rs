@@ -2,59 +2,16 @@
 //! grouped into logs (one chain each) by the log id of their first record.
 
 use super::query::QueryError;
-use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> QueryError + '_ {
-    move |source| QueryError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// The files of `inputs`: a file as given; a directory walked recursively,
-/// entries in byte order of their names, taking regular files only.
-/// Symbolic links met inside a directory are skipped, to files as well as
-/// to directories (a link can point anywhere, or at a file already read:
-/// name a link's target directly to read it). A file reached twice (the
-/// same device and inode) is read once.
+/// The files of `inputs` ([`super::source::walk`]): a file as given; a
+/// directory walked recursively, entries in byte order of their names,
+/// taking regular files only. Symbolic links met inside a directory are
+/// skipped, to files as well as to directories (a link can point anywhere,
+/// or at a file already read: name a link's target directly to read it). A
+/// file reached twice (the same device and inode) is read once.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, QueryError> {
-    let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
-    for p in inputs {
-        let m = std::fs::metadata(p).map_err(io(p))?;
-        if m.is_dir() {
-            walk(p, &mut out, &mut seen)?;
-        } else if seen.insert((m.dev(), m.ino())) {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn walk(
-    dir: &Path,
-    out: &mut Vec<PathBuf>,
-    seen: &mut BTreeSet<(u64, u64)>,
-) -> Result<(), QueryError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io(dir))?;
-    entries.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    for p in entries {
-        // symlink_metadata: a link is seen as a link, never followed.
-        let m = std::fs::symlink_metadata(&p).map_err(io(&p))?;
-        let t = m.file_type();
-        if t.is_dir() {
-            walk(&p, out, seen)?;
-        } else if t.is_file() && seen.insert((m.dev(), m.ino())) {
-            out.push(p);
-        }
-    }
-    Ok(())
+    Ok(super::source::walk(inputs)?.0)
 }
 
 impl From<super::source::SourceError> for QueryError {

@@ -5,9 +5,10 @@
 //! exports) can too.
 //!
 //! - [`walk`]: the files under some paths: directories recursively, entries
-//!   in byte order of their names, symbolic links to directories not
-//!   followed (a path given is followed), each file once (by device and
-//!   inode).
+//!   in byte order of their names, symbolic links met inside a directory
+//!   not followed, to files as well as to directories (a link can point
+//!   anywhere; a path given is followed), each file once (by device and
+//!   inode). The one walker: every command that takes directories uses it.
 //! - [`classify`]: what one file is ([`FileKind`]): a host log segment (its
 //!   first line is a record), a mirror file (a line in its first 64 holds a
 //!   `jit-log v1` mirror line), an `unrecorded.log` of `jit-unrecorded`
@@ -80,15 +81,14 @@ pub fn walk(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<Skipped>), SourceErr
     ) -> Result<(), SourceError> {
         let lm = std::fs::symlink_metadata(p).map_err(io(p))?;
         let m = if lm.file_type().is_symlink() {
-            let m = std::fs::metadata(p).map_err(io(p))?;
-            if m.is_dir() && !top {
+            if !top {
                 skipped.push(Skipped {
                     file: p.display().to_string(),
-                    why: "a symbolic link to a directory (not followed)".into(),
+                    why: "a symbolic link (not followed: name its target to read it)".into(),
                 });
                 return Ok(());
             }
-            m
+            std::fs::metadata(p).map_err(io(p))?
         } else {
             lm
         };
@@ -515,46 +515,156 @@ struct Pending {
     fp: Fingerprint,
 }
 
-struct Stream<'p, F> {
-    files: &'p [PathBuf],
-    log_id: &'p str,
+/// Where [`Stream`] sends what it finds; `fi` is the index of the file the
+/// item is in (for a gap, the file of the record after it).
+trait Emit {
+    fn emit(&mut self, fi: usize, item: Item<'_>);
+}
+
+/// [`read_mirrors`]' callback.
+struct Callback<F>(F);
+
+impl<F: FnMut(Item<'_>)> Emit for Callback<F> {
+    fn emit(&mut self, _fi: usize, item: Item<'_>) {
+        (self.0)(item)
+    }
+}
+
+/// One log's mirror files read line by line ([`Stream::step`]), the lines put
+/// in seq order and sent to an [`Emit`]: the one reader behind
+/// [`read_mirrors`] (pushing) and [`MirrorReader`] (pulling).
+struct Stream<E> {
+    files: Vec<PathBuf>,
+    log_id: String,
     window: usize,
-    emit: F,
+    emit: E,
     next: Option<u64>,
     max_read: Option<u64>,
     pending: BTreeMap<u64, Pending>,
     seen: Seen,
     stats: MirrorStats,
     free: Vec<Vec<u8>>,
+    /// Reading: the file (index), its reader, its line number, the line.
+    fi: usize,
+    reader: Option<BufReader<std::fs::File>>,
+    n: u64,
+    raw: Vec<u8>,
+    done: bool,
 }
 
-impl<'p, F: FnMut(Item<'_>)> Stream<'p, F> {
+impl<E: Emit> Stream<E> {
+    fn new(files: Vec<PathBuf>, log_id: String, window: usize, emit: E) -> Self {
+        Stream {
+            files,
+            log_id,
+            window: window.max(1),
+            emit,
+            next: None,
+            max_read: None,
+            pending: BTreeMap::new(),
+            seen: Seen::default(),
+            stats: MirrorStats::default(),
+            free: Vec::new(),
+            fi: 0,
+            reader: None,
+            n: 0,
+            raw: Vec::with_capacity(8192),
+            done: false,
+        }
+    }
+
+    /// Read and take in the next line of the files; `false` once every file
+    /// is read (what still waits has then been yielded).
+    fn step(&mut self) -> Result<bool, SourceError> {
+        while !self.done {
+            let Some(path) = self.files.get(self.fi) else {
+                self.drain(true);
+                self.done = true;
+                break;
+            };
+            let r = match &mut self.reader {
+                Some(r) => r,
+                None => {
+                    let f = std::fs::File::open(path).map_err(io(path))?;
+                    self.n = 0;
+                    self.reader.insert(BufReader::with_capacity(1 << 18, f))
+                }
+            };
+            let mut raw = std::mem::take(&mut self.raw);
+            raw.clear();
+            let read = read_bounded(r, &mut raw, MAX_MIRROR_LINE);
+            let (got, cut) = match read {
+                Ok(x) => x,
+                Err(e) => {
+                    self.raw = raw;
+                    return Err(io(path)(e));
+                }
+            };
+            if got == 0 {
+                self.raw = raw;
+                self.reader = None;
+                self.fi += 1;
+                continue;
+            }
+            self.n += 1;
+            let (fi, n) = (self.fi, self.n);
+            let file = &self.files[fi];
+            if raw.last() != Some(&b'\n') && !cut {
+                self.emit.emit(fi, Item::Unterminated { file, line: n });
+            } else if cut {
+                self.stats.lines += 1;
+                self.emit.emit(
+                    fi,
+                    Item::Malformed {
+                        file,
+                        line: n,
+                        why: "a line longer than any mirror line",
+                    },
+                );
+            } else {
+                self.line(fi, n, &raw);
+            }
+            self.raw = raw;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Yield `p` (seq `seq`), with the gap before it.
     fn out(&mut self, seq: u64, p: &Pending) {
         if let Some(n) = self.next {
             if seq > n {
-                (self.emit)(Item::Gap {
-                    first: n,
-                    last: seq - 1,
-                });
+                self.emit.emit(
+                    p.file,
+                    Item::Gap {
+                        first: n,
+                        last: seq - 1,
+                    },
+                );
             }
         }
         let file = &self.files[p.file];
         match &p.record {
-            Some(r) => (self.emit)(Item::Record {
-                seq,
-                hash: p.hash,
-                file,
-                line: p.line,
-                record: r,
-            }),
-            None => (self.emit)(Item::Known {
-                seq,
-                hash: p.hash,
-                file,
-                line: p.line,
-                omitted: p.omitted,
-            }),
+            Some(r) => self.emit.emit(
+                p.file,
+                Item::Record {
+                    seq,
+                    hash: p.hash,
+                    file,
+                    line: p.line,
+                    record: r,
+                },
+            ),
+            None => self.emit.emit(
+                p.file,
+                Item::Known {
+                    seq,
+                    hash: p.hash,
+                    file,
+                    line: p.line,
+                    omitted: p.omitted,
+                },
+            ),
         }
         self.seen.insert(seq, p.fp);
         self.next = Some(seq.wrapping_add(1));
@@ -591,20 +701,26 @@ impl<'p, F: FnMut(Item<'_>)> Stream<'p, F> {
                 return;
             }
             Some(Err(_)) => {
-                return (self.emit)(Item::Malformed {
-                    file,
-                    line: n,
-                    why: "a mirror line whose anchor or record does not parse",
-                })
+                return self.emit.emit(
+                    fi,
+                    Item::Malformed {
+                        file,
+                        line: n,
+                        why: "a mirror line whose anchor or record does not parse",
+                    },
+                )
             }
             Some(Ok(m)) => m,
         };
-        if m.log_id != self.log_id {
-            return (self.emit)(Item::Foreign {
-                log_id: m.log_id,
-                file,
-                line: n,
-            });
+        if m.log_id != self.log_id.as_str() {
+            return self.emit.emit(
+                fi,
+                Item::Foreign {
+                    log_id: m.log_id,
+                    file,
+                    line: n,
+                },
+            );
         }
         let seq = m.seq;
         // The record's line, with its `\n`, in a reused buffer.
@@ -623,11 +739,14 @@ impl<'p, F: FnMut(Item<'_>)> Stream<'p, F> {
                     .is_err()
                 {
                     self.free.push(buf);
-                    return (self.emit)(Item::Malformed {
-                        file,
-                        line: n,
-                        why: "a mirror line whose rec64= is not base64",
-                    });
+                    return self.emit.emit(
+                        fi,
+                        Item::Malformed {
+                            file,
+                            line: n,
+                            why: "a mirror line whose rec64= is not base64",
+                        },
+                    );
                 }
                 buf.push(b'\n');
                 (true, None)
@@ -651,14 +770,14 @@ impl<'p, F: FnMut(Item<'_>)> Stream<'p, F> {
             if hash == m.hash && Self::same(&fp, &have, rec) {
                 self.stats.duplicates += 1;
             } else {
-                (self.emit)(Item::Conflict { seq, file, line: n });
+                self.emit.emit(fi, Item::Conflict { seq, file, line: n });
             }
             self.free.push(buf);
             return;
         }
         if self.next.is_some_and(|nx| seq < nx) {
             self.free.push(buf);
-            return (self.emit)(Item::Late { seq, file, line: n });
+            return self.emit.emit(fi, Item::Late { seq, file, line: n });
         }
         if self.max_read.is_some_and(|mx| seq < mx) {
             self.stats.out_of_order += 1;
@@ -708,51 +827,108 @@ pub fn read_mirrors(
     window: usize,
     emit: impl FnMut(Item<'_>),
 ) -> Result<MirrorStats, SourceError> {
-    let mut s = Stream {
-        files,
-        log_id,
-        window: window.max(1),
-        emit,
-        next: None,
-        max_read: None,
-        pending: BTreeMap::new(),
-        seen: Seen::default(),
-        stats: MirrorStats::default(),
-        free: Vec::new(),
-    };
-    let mut raw = Vec::with_capacity(8192);
-    for (fi, path) in files.iter().enumerate() {
-        let f = std::fs::File::open(path).map_err(io(path))?;
-        let mut r = BufReader::with_capacity(1 << 18, f);
-        let mut n = 0u64;
-        loop {
-            raw.clear();
-            let (got, cut) = read_bounded(&mut r, &mut raw, MAX_MIRROR_LINE).map_err(io(path))?;
-            if got == 0 {
-                break;
-            }
-            n += 1;
-            if raw.last() != Some(&b'\n') && !cut {
-                (s.emit)(Item::Unterminated {
-                    file: &files[fi],
-                    line: n,
-                });
-                continue;
-            }
-            if cut {
-                s.stats.lines += 1;
-                (s.emit)(Item::Malformed {
-                    file: &files[fi],
-                    line: n,
-                    why: "a line longer than any mirror line",
-                });
-                continue;
-            }
-            s.line(fi, n, &raw);
+    let mut s = Stream::new(files.to_vec(), log_id.to_string(), window, Callback(emit));
+    while s.step()? {}
+    Ok(s.stats)
+}
+
+/// What [`MirrorReader`] yields, in seq order: the part of [`Item`] a reader
+/// of records needs. `file` indexes [`MirrorReader::files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pulled {
+    /// [`Item::Record`]: the record line, with its `\n`.
+    Record {
+        seq: u64,
+        file: usize,
+        line: u64,
+        record: Vec<u8>,
+    },
+    /// Records `first..=last` are not held whole: an [`Item::Gap`], or an
+    /// [`Item::Known`] (`first == last`).
+    Missing { first: u64, last: u64 },
+    /// An [`Item::Conflict`] or [`Item::Malformed`]: the copy does not read
+    /// as a verified one does.
+    Problem {
+        file: usize,
+        line: u64,
+        why: &'static str,
+    },
+}
+
+/// [`MirrorReader`]'s queue: lines out of order come out of the window
+/// several at a time.
+#[derive(Default)]
+struct Queue(std::collections::VecDeque<Pulled>);
+
+impl Emit for Queue {
+    fn emit(&mut self, fi: usize, item: Item<'_>) {
+        let p = match item {
+            Item::Record {
+                seq, line, record, ..
+            } => Pulled::Record {
+                seq,
+                file: fi,
+                line,
+                record: record.to_vec(),
+            },
+            Item::Known { seq, .. } => Pulled::Missing {
+                first: seq,
+                last: seq,
+            },
+            Item::Gap { first, last } => Pulled::Missing { first, last },
+            Item::Conflict { line, .. } => Pulled::Problem {
+                file: fi,
+                line,
+                why: "a second, different line for a seq",
+            },
+            Item::Malformed { line, why, .. } => Pulled::Problem {
+                file: fi,
+                line,
+                why,
+            },
+            // Not part of the chain read in order: lines past their place,
+            // of another log, or still being written.
+            Item::Late { .. } | Item::Foreign { .. } | Item::Unterminated { .. } => return,
+        };
+        self.0.push_back(p);
+    }
+}
+
+/// [`read_mirrors`] pulled: the same reading, one [`Pulled`] at a time, so a
+/// reader (a merge of many logs by time) holds one record per log.
+pub struct MirrorReader {
+    s: Stream<Queue>,
+}
+
+impl MirrorReader {
+    /// Read log `log_id` from its mirror `files` (see [`read_mirrors`]).
+    pub fn new(files: Vec<PathBuf>, log_id: &str, window: usize) -> Self {
+        MirrorReader {
+            s: Stream::new(files, log_id.to_string(), window, Queue::default()),
         }
     }
-    s.drain(true);
-    Ok(s.stats)
+
+    /// The next item; `None` at the end.
+    pub fn next_item(&mut self) -> Result<Option<Pulled>, SourceError> {
+        loop {
+            if let Some(p) = self.s.emit.0.pop_front() {
+                return Ok(Some(p));
+            }
+            if !self.s.step()? {
+                return Ok(self.s.emit.0.pop_front());
+            }
+        }
+    }
+
+    /// The files read.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.s.files
+    }
+
+    /// What was counted so far.
+    pub fn stats(&self) -> MirrorStats {
+        self.s.stats
+    }
 }
 
 /// Read through the next `\n` (or EOF) into `buf`, keeping at most `max`

@@ -9,9 +9,10 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use jit_core::export::{Exporter, Format, Source};
 use jit_core::ledger::load::{self, LedgerCheck};
-use jit_core::log::query;
+use jit_core::log::merge::{self, CheckedLog, LogInput};
+use jit_core::log::query::Filter;
 use jit_core::log::record::{hex, EventKind};
-use jit_core::log::verify::{self, SealKey};
+use jit_core::log::verify::SealKey;
 
 use crate::ledger::judge;
 
@@ -49,8 +50,12 @@ pub struct Args {
     /// a warning goes to stderr, and the exit code is still 1.
     #[arg(long)]
     unverified: bool,
-    /// Host audit logs: any hosts, any order (grouped by log and sorted by first seq).
-    #[arg(value_name = "FILE")]
+    /// Host audit logs and a collector's files (docs/fleet.md), or
+    /// directories of them: any hosts, any order (grouped by log id and
+    /// sorted by first seq). A log with a central copy is checked as
+    /// `jit-verify fleet` checks it and exported from the host's segments
+    /// when they are given, else from the central copy.
+    #[arg(value_name = "FILE|DIR")]
     logs: Vec<PathBuf>,
 }
 
@@ -60,30 +65,29 @@ enum ExportFormat {
     Ecs,
 }
 
-/// One chain to export: its files and whether it verified.
+/// One chain to export, opened for reading.
 struct Chain {
-    files: Vec<PathBuf>,
+    name: String,
     ledger: bool,
+    log_id: Option<String>,
+    /// Bound to what was verified (or, with --unverified, read as it is).
+    input: LogInput,
     verified: bool,
-    /// The last seq verification read: a record appended after it (a live
-    /// log) was not verified and is not exported from a verified chain.
-    last_seq: Option<u64>,
 }
 
 pub fn run(a: Args) -> Result<i32> {
     if a.logs.is_empty() && a.ledger.is_empty() {
-        bail!("nothing to export: give host audit logs (FILE...) and/or --ledger FILE...");
+        bail!("nothing to export: give host audit logs (FILE|DIR...) and/or --ledger FILE...");
     }
-    // Each --seal-key goes to the chains of its log id (a ledger and a host
+    // Each --seal-key goes to the chain of its log id (a ledger and a host
     // log may share one only in test vectors, but nothing forbids it).
     let mut keys: Vec<(PathBuf, String, bool)> = Vec::new();
     for p in &a.seal_key {
         let k = SealKey::read(p).context("reading the seal key")?;
         keys.push((p.clone(), hex(&k.log_id), false));
     }
-    let mut take_key = |files: &[PathBuf]| -> Result<Option<SealKey>> {
-        let id = load::log_id_of(files).context("reading the log")?;
-        match keys.iter_mut().find(|k| id.as_deref() == Some(&k.1[..])) {
+    let mut take_key = |id: Option<&str>| -> Result<Option<SealKey>> {
+        match keys.iter_mut().find(|k| id == Some(&k.1[..])) {
             Some(k) => {
                 k.2 = true;
                 Ok(Some(SealKey::read(&k.0).context("reading the seal key")?))
@@ -93,47 +97,53 @@ pub fn run(a: Args) -> Result<i32> {
     };
     let mut chains = Vec::new();
     let mut unsealed = Vec::new();
-    for (ledger, files) in load::group_segments(&a.logs)
-        .context("reading the host logs")?
-        .into_iter()
-        .map(|g| (false, g))
-        .chain(
-            load::group_segments(&a.ledger)
-                .context("reading the ledger")?
-                .into_iter()
-                .map(|g| (true, g)),
-        )
-    {
-        let seal_key = take_key(&files)?;
-        let r = if ledger {
-            let check = LedgerCheck {
-                seal_key,
-                partial: a.partial,
-                ..LedgerCheck::default()
-            };
-            load::verify_ledger(&files, check).context("verifying the ledger")?
-        } else {
-            let opts = verify::Options {
-                seal_key,
-                partial: a.partial,
-                ..verify::Options::default()
-            };
-            verify::verify_files(&files, &opts).context("verifying the host log")?
+    if !a.logs.is_empty() {
+        let opts = crate::inputs::Opts {
+            partial: a.partial,
+            no_verify: false,
+            accept_unverified: a.unverified,
+            flag: "--unverified",
         };
-        let name = format!(
-            "{} {}",
-            if ledger { "ledger" } else { "host log" },
-            names(&files)
-        );
-        let verified = judge(&name, &r, a.unverified)?;
-        if !r.forward_integrity_checked {
-            unsealed.push(name);
+        for l in crate::inputs::open_logs(&a.logs, &opts, &mut take_key)? {
+            if !l.sealed {
+                unsealed.push(l.name.clone());
+            }
+            chains.push(Chain {
+                name: l.name,
+                ledger: false,
+                log_id: l.log_id,
+                input: l.input,
+                verified: l.verified,
+            });
         }
+    }
+    for files in load::group_segments(&a.ledger).context("reading the ledger")? {
+        let log_id = load::log_id_of(&files).context("reading the ledger")?;
+        let check = LedgerCheck {
+            seal_key: take_key(log_id.as_deref())?,
+            partial: a.partial,
+            ..LedgerCheck::default()
+        };
+        let report = load::verify_ledger(&files, check).context("verifying the ledger")?;
+        let name = format!("ledger {}", names(&files));
+        let verified = judge(&name, &report, a.unverified)?;
+        if !report.forward_integrity_checked {
+            unsealed.push(name.clone());
+        }
+        let log = CheckedLog {
+            files: files.clone(),
+            report,
+        };
+        let input = match log.input() {
+            Some(i) if verified => i,
+            _ => LogInput::unverified(files),
+        };
         chains.push(Chain {
-            files,
-            ledger,
+            name,
+            ledger: true,
+            log_id,
+            input,
             verified,
-            last_seq: r.last_seq,
         });
     }
     if let Some((p, id, _)) = keys.iter().find(|k| !k.2) {
@@ -158,10 +168,10 @@ pub fn run(a: Args) -> Result<i32> {
         None => {
             let out = std::io::stdout();
             let mut out = std::io::BufWriter::new(out.lock());
-            export_all(&chains, &mut x, &mut out)?;
+            export_all(chains, &mut x, &mut out)?;
             out.flush()?;
         }
-        Some(path) => write_whole(path, |out| export_all(&chains, &mut x, out))?,
+        Some(path) => write_whole(path, |out| export_all(chains, &mut x, out))?,
     }
     Ok(if verified { 0 } else { 1 })
 }
@@ -205,23 +215,21 @@ fn write_whole(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> Result<()
     }
 }
 
-fn export_all(chains: &[Chain], x: &mut Exporter, out: &mut dyn std::io::Write) -> Result<()> {
+fn export_all(chains: Vec<Chain>, x: &mut Exporter, out: &mut dyn std::io::Write) -> Result<()> {
     for c in chains {
-        let mut log_id: Option<String> = None;
+        let mut log_id = c.log_id.clone();
         let mut failed: Option<anyhow::Error> = None;
-        let mut later = 0u64;
-        let bad = query::for_each_record(&c.files, |path, line, r| {
-            if c.verified && c.last_seq.map_or(true, |l| r.seq > l) {
-                later += 1;
-                return Ok(());
-            }
+        let (ledger, verified) = (c.ledger, c.verified);
+        let stats = merge::merge(vec![c.input], &Filter::default(), |path, line, _, r| {
             if matches!(r.kind, EventKind::Start | EventKind::Continue) {
-                log_id = r.log_id.as_deref().map(str::to_string);
+                if let Some(id) = r.log_id.as_deref() {
+                    log_id = Some(id.to_string());
+                }
             }
             let src = Source {
                 log_id: log_id.as_deref(),
-                ledger: c.ledger,
-                verified: c.verified,
+                ledger,
+                verified,
             };
             match x.export(&src, r) {
                 Ok(events) => {
@@ -240,23 +248,13 @@ fn export_all(chains: &[Chain], x: &mut Exporter, out: &mut dyn std::io::Write) 
         if let Some(e) = failed {
             return Err(e.context("cannot export"));
         }
-        let bad = bad?;
-        if later > 0 {
-            eprintln!(
-                "jit-verify: note: {later} records of {} were appended after verification and are NOT exported",
-                names(&c.files)
-            );
-        }
+        let stats = stats.with_context(|| format!("reading {}", c.name))?;
+        // Only an unverified chain can have any: a verified one is read exactly.
+        let bad: u64 = stats.unparsable.iter().sum();
         if bad > 0 {
-            if c.verified {
-                bail!(
-                    "{bad} unparsable lines in {} although it verifies",
-                    names(&c.files)
-                );
-            }
             eprintln!(
                 "jit-verify: WARNING: {bad} unparsable lines in {} NOT exported",
-                names(&c.files)
+                c.name
             );
         }
     }

@@ -4,14 +4,11 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::ValueEnum;
-use jit_core::log::merge::{self, CheckedLog, LogInput};
+use jit_core::log::merge;
 use jit_core::log::query::Filter;
-use jit_core::log::segments;
 use jit_core::token::printable;
-
-use crate::ledger;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,9 +51,12 @@ pub struct Args {
     /// Accept logs whose oldest segment starts with a continue record (older segments gone).
     #[arg(long)]
     partial: bool,
-    /// Host log segments, or directories of them (walked in name order; links
-    /// inside are not followed), of any hosts, in any order: grouped into logs
-    /// by log id and ordered by first seq.
+    /// Host log segments and a collector's files (docs/fleet.md), or
+    /// directories of them (walked in name order; links inside are not
+    /// followed), of any hosts, in any order: grouped into logs by log id
+    /// and ordered by first seq. A log with a central copy is checked as
+    /// `jit-verify fleet` checks it, and read from the host's segments when
+    /// they are given, else from the central copy.
     #[arg(required = true, value_name = "FILE|DIR")]
     inputs: Vec<PathBuf>,
 }
@@ -108,30 +108,16 @@ pub fn run(a: Args) -> Result<i32> {
             clock.zone_name()
         );
     }
-    let files = segments::expand_inputs(&inputs).context("reading the inputs")?;
-    if files.is_empty() {
-        bail!("no files in the inputs given");
-    }
-    let groups = segments::group_segments(&files).context("reading the inputs")?;
-    let mut logs = Vec::new();
-    if no_verify {
-        eprintln!(
-            "jit-verify: UNVERIFIED: --no-verify: {} log(s) NOT verified; the records below may be \
-             forged, altered or incomplete",
-            groups.len()
-        );
-    }
-    for files in groups {
-        if no_verify {
-            logs.push(LogInput::unverified(files));
-            continue;
-        }
-        let name = log_name(&files)?;
-        let log =
-            CheckedLog::verify(files, partial).with_context(|| format!("verifying {name}"))?;
-        ledger::judge_with(&name, &log.report, false, "--no-verify")?;
-        logs.push(log.input().context("an intact log without a last record")?);
-    }
+    let opts = crate::inputs::Opts {
+        partial,
+        no_verify,
+        accept_unverified: false,
+        flag: "--no-verify",
+    };
+    let logs = crate::inputs::open_logs(&inputs, &opts, &mut |_| Ok(None))?
+        .into_iter()
+        .map(|l| l.input)
+        .collect();
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     if !json {
@@ -176,25 +162,6 @@ pub fn run(a: Args) -> Result<i32> {
         eprintln!("jit-verify: {bad} unparsable lines skipped (run `jit-verify log`)");
     }
     Ok(0)
-}
-
-/// "host log LOG_ID (FIRST FILE, N segments)", for messages (each finding
-/// names its own file and line).
-fn log_name(files: &[PathBuf]) -> Result<String> {
-    let id = segments::log_id_of(files).context("reading the inputs")?;
-    let first = files
-        .first()
-        .map(|f| f.display().to_string())
-        .unwrap_or_default();
-    let first = printable(&first);
-    let what = match files.len() {
-        1 => first.into_owned(),
-        n => format!("{first} and {} later segment(s)", n - 1),
-    };
-    Ok(match id {
-        Some(id) => format!("host log {} ({what})", printable(&id)),
-        None => format!("host log {what}"),
-    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -27,6 +27,17 @@ fn lines_rotated(
     long_at: Option<u64>,
     rotated_at: Option<u64>,
 ) -> Vec<Vec<u8>> {
+    lines_with(id, host, n, long_at.as_slice(), rotated_at)
+}
+
+/// As [`lines_rotated`], every record in `long` too long for a syslog line.
+fn lines_with(
+    id: [u8; 16],
+    host: &str,
+    n: u64,
+    long: &[u64],
+    rotated_at: Option<u64>,
+) -> Vec<Vec<u8>> {
     let mut c = crate::log::Chain::genesis(&K0);
     (0..n)
         .map(|i| {
@@ -50,7 +61,7 @@ fn lines_rotated(
             } else {
                 r.user = Some("alice".into());
                 r.command = Some("/usr/bin/id".into());
-                let arg = if long_at == Some(i) {
+                let arg = if long.contains(&i) {
                     "z".repeat(8000)
                 } else {
                     format!("{i}")
@@ -490,4 +501,119 @@ fn a_line_being_written_is_not_read() {
     assert_eq!(r.exit_code, 0, "{:?}", l.findings);
     assert_eq!((l.records, l.last_seq), (5, Some(4)));
     assert!(kinds(l).contains(&(Class::Note, Kind::MirrorOtherLines, None)));
+}
+
+/// The (host, seq) of every record a merge of the checked fleet `paths`
+/// shows, or the merge's error.
+fn answer(paths: &[PathBuf]) -> Result<Vec<(String, u64)>, crate::log::query::QueryError> {
+    let src = source::scan(paths).unwrap();
+    let r = check(src.clone(), opts()).unwrap();
+    let inputs: Vec<_> = r
+        .logs
+        .iter()
+        .zip(&src.logs)
+        .filter_map(|(l, ls)| l.input(ls, WINDOW))
+        .collect();
+    let mut got = Vec::new();
+    merge::merge(inputs, &Default::default(), |_, _, _, rec| {
+        got.push((rec.host.to_string(), rec.seq));
+        Ok(())
+    })?;
+    Ok(got)
+}
+
+#[test]
+fn a_query_reads_the_central_copy_merged_by_time() {
+    let t = Tree::new();
+    // Three hosts, one a minute each, resent and reordered lines in one.
+    for (h, name) in [(1u8, "web-02"), (2, "db-01"), (3, "web-01")] {
+        let ls = lines(id_of(h), name, 5, None);
+        let mut m: Vec<_> = ls.iter().map(|l| mirror_of(id_of(h), name, l)).collect();
+        if h == 2 {
+            m.swap(2, 3);
+            m.push(m[1].clone());
+        }
+        t.collector(name, id_of(h), &m);
+    }
+    let got = answer(&[t.fleet()]).unwrap();
+    let want: Vec<(String, u64)> = (0..5)
+        .flat_map(|s| ["db-01", "web-01", "web-02"].map(|h| (h.to_string(), s)))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_query_skips_what_the_central_copy_lacks_and_reads_the_host_log_when_given() {
+    let t = Tree::new();
+    let id = id_of(1);
+    // Seq 4 too long for syslog (held by hash), 7..=8 never arrived, and
+    // the last record (9) held by hash only.
+    let ls = lines_with(id, "db-01", 10, &[4, 9], None);
+    let m: Vec<_> = ls
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(7..=8).contains(i))
+        .map(|(_, l)| mirror_of(id, "db-01", l))
+        .collect();
+    t.collector("db-01", id, &m);
+    let seqs = |v: Vec<(String, u64)>| v.into_iter().map(|x| x.1).collect::<Vec<_>>();
+    assert_eq!(seqs(answer(&[t.fleet()]).unwrap()), vec![0, 1, 2, 3, 5, 6]);
+    // With the host's log, every record, from it.
+    let host = t.host_log("db-01", &ls);
+    assert_eq!(
+        seqs(answer(&[t.fleet(), host]).unwrap()),
+        (0..10).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_query_refuses_a_tampered_copy_and_a_copy_changed_after_the_check() {
+    let t = Tree::new();
+    let id = id_of(1);
+    let ls = lines(id, "db-01", 6, None);
+    let mut m: Vec<_> = ls.iter().map(|l| mirror_of(id, "db-01", l)).collect();
+    let other = lines(id, "db-02", 6, None);
+    m.push(mirror_of(id, "db-01", &other[4]));
+    let file = t.collector("db-01", id, &m);
+    // Tampered: nothing to answer from.
+    let src = source::scan(&[t.fleet()]).unwrap();
+    let r = check(src.clone(), opts()).unwrap();
+    assert_eq!(r.logs[0].outcome, Outcome::Tampered);
+    assert!(r.logs[0].input(&src.logs[0], WINDOW).is_none());
+    // Checked intact, then changed before it is read.
+    m.pop();
+    std::fs::write(&file, m.concat()).unwrap();
+    let src = source::scan(&[t.fleet()]).unwrap();
+    let r = check(src.clone(), opts()).unwrap();
+    assert_eq!(r.logs[0].outcome, Outcome::Intact);
+    let read = |lines: &[Vec<u8>]| {
+        std::fs::write(&file, lines.concat()).unwrap();
+        let input = r.logs[0].input(&src.logs[0], WINDOW).unwrap();
+        let mut n = 0;
+        merge::merge(vec![input], &Default::default(), |_, _, _, _| {
+            n += 1;
+            Ok(())
+        })
+        .map(|_| n)
+    };
+    let changed = |res: Result<u64, crate::log::query::QueryError>, why: &str| {
+        let e = res.unwrap_err();
+        assert!(
+            matches!(&e, crate::log::query::QueryError::Changed { why: w, .. } if w.contains(why)),
+            "{e}"
+        );
+    };
+    // A record dropped (a gap the check did not see).
+    changed(read(&[&m[..2], &m[3..]].concat()), "does not link");
+    // The other chain's seq 4 in place of this one's.
+    let mut swapped = m.clone();
+    swapped[4] = mirror_of(id, "db-01", &other[4]);
+    changed(read(&swapped), "does not link");
+    // Cut short.
+    changed(read(&m[..4]), "ends before seq 5");
+    // Appended since: not shown.
+    let more = lines(id, "db-01", 8, None);
+    let grown: Vec<_> = more.iter().map(|l| mirror_of(id, "db-01", l)).collect();
+    assert_eq!(read(&grown).unwrap(), 6);
+    assert_eq!(read(&m).unwrap(), 6);
 }

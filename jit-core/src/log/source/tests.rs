@@ -15,7 +15,7 @@ fn seg(id: &str, seq: u64) -> Vec<u8> {
 }
 
 #[test]
-fn walk_is_sorted_once_per_file_and_does_not_follow_symlinked_dirs() {
+fn walk_is_sorted_once_per_file_and_follows_no_link_inside() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("t");
     std::fs::create_dir_all(root.join("b")).unwrap();
@@ -27,8 +27,12 @@ fn walk_is_sorted_once_per_file_and_does_not_follow_symlinked_dirs() {
     std::os::unix::fs::symlink(root.join("b/2.log"), root.join("b/3.log")).unwrap();
     let (files, skipped) = walk(&[root.clone(), root.join("a/1.log")]).unwrap();
     assert_eq!(files, vec![root.join("a/1.log"), root.join("b/2.log")]);
-    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert!(skipped[0].file.ends_with("a/loop"), "{skipped:?}");
+    assert!(skipped[1].file.ends_with("b/3.log"), "{skipped:?}");
+    // A link given is followed.
+    let (files, _) = walk(&[root.join("b/3.log")]).unwrap();
+    assert_eq!(files, vec![root.join("b/3.log")]);
 }
 
 #[test]
