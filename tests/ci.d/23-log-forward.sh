@@ -6,11 +6,19 @@
 # record whole, identical to the host log's line; a 30 s collector outage
 # loses nothing (with the host daemon restarted meanwhile, at most the one
 # line in flight, docs/fleet.md); jit-verify fleet checks the collector's
-# tree against the host's log.
+# tree against the host's log. Then the real sudo through pam_jit sends its
+# mirror lines through the same two daemons, and the auditor's questions are
+# answered from the collector's tree: fleet, query (merged by time, the same
+# answer as from the host's log) and export (validated against the published
+# schemas).
+# Run as: flock /run/jit-e2e.lock bash tests/ci.d/23-log-forward.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/e2e/tally.sh
 T="${CARGO_TARGET_DIR:-$PWD/target}"
+BIN=${BIN:-$T/release}
+# shellcheck source=../e2e/lib.sh
+. tests/e2e/lib.sh
 cargo build --release --locked -q -p jit-core --example log_append || exit 1
 cargo build --release --locked -q -p jit-verify || exit 1
 APP="$T/release/examples/log_append"
@@ -30,7 +38,7 @@ stop() {  # stop PID: TERM, then wait (bounded) until it is gone
     for _ in $(seq 1 500); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.01; done
     kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null
 }
-cleanup() { stop "$hpid"; stop "$cpid"; rm -rf "$W"; }
+cleanup() { stop "$hpid"; stop "$cpid"; e2e_teardown; rm -rf "$W"; rm -f "$OUT" "$ERR"; }
 trap cleanup EXIT
 
 # A free port on 127.0.0.1.
@@ -114,8 +122,8 @@ wait_lines() {
 # The collector's records equal the log's lines (rec= exactly, rec64=
 # decoded, rec-omitted= only for the long one, its length right); duplicates
 # (RELP may resend on reconnect) must be identical copies.
-same_records() {
-    python3 - "$1" "$W/audit.log" <<'PY'
+same_records() {  # same_records COLLECTOR_FILE [HOST_LOG]
+    python3 - "$1" "${2:-$W/audit.log}" <<'PY'
 import base64, re, sys
 got = {}
 for l in open(sys.argv[1], encoding="utf-8"):
@@ -242,6 +250,77 @@ fleet --seal-key "$W/seal-key.initial" --max-silence 1h --now "@$(( $(date +%s) 
 fleet --seal-key "$W/seal-key.initial" --max-silence 1h "$W/fleet" "$W/audit.log"
 [ "$RC" = 0 ] && ok "jit-verify fleet: the same host is not silent within --max-silence (exit 0)" \
     || bad "fleet within --max-silence (exit $RC)" "$(head -c 1500 "$W/fleet.json")"
+
+# --- The real sudo through pam_jit, as host web-07, its mirror lines
+# through the same two daemons (the host daemon back). Then the auditor's
+# questions from the collector's tree alone.
+start_host
+e2e_setup
+e2e_write_conf "$ROOT/pam_jit.conf" "syslog_socket = $W/log.sock" "hostname = web-07"
+sed -i 's/^syslog = no$/syslog = yes/' "$ROOT/pam_jit.conf"
+sudo_as() { as_user "$@"; set +e; }  # lib.sh's as_user leaves errexit on
+TOK=$(e2e_issue --user "$UA" --host-group e2e-hosts --command /usr/bin/true --reason "fleet audit" --ticket FLEET-1)
+BG=$(e2e_issue --user "$UA" --host-group e2e-hosts --command /usr/bin/true --break-glass --reason "INC-7 on-call")
+sudo_as "$UA" JIT_TOKEN="$TOK" -- sudo -n /usr/bin/true; r1=$RC
+sudo_as "$UA" JIT_TOKEN="$TOK" -- sudo -n /usr/bin/id; r2=$RC
+sudo_as "$UA" JIT_TOKEN="$BG" -- sudo -n /usr/bin/true; r3=$RC
+[ "$r1" = 0 ] && [ "$r2" != 0 ] && [ "$r3" = 0 ] && ok "real sudo on web-07: allowed, denied, break-glass allowed" \
+    || bad "real sudo on web-07: $r1 $r2 $r3" "$(cat "$ERR")"
+SLOG=$ROOT/log/audit.log
+sid=$(head -n 1 "$SLOG" | jq -r .log_id)
+sn=$(wc -l <"$SLOG")
+sf=""
+for _ in $(seq 1 1500); do
+    sf=$(ls "$W"/fleet/*/"$sid.log" 2>/dev/null | head -n 1)
+    [ -n "$sf" ] && [ "$(wc -l <"$sf")" -ge "$sn" ] && break
+    sleep 0.02
+done
+why=$(same_records "$sf" "$SLOG" 2>&1) && ok "sudo's $sn records reached the collector whole, one file for web-07's log" \
+    || bad "sudo's records at the collector ($sf)" "$why"
+fleet --seal-key "$W/seal-key.initial" --seal-key "$ROOT/state/seal-key.initial" "$W/fleet" "$W/audit.log" "$SLOG"
+[ "$RC" = 0 ] && fj '(.logs | length) == 2 and ([.logs[] | select(.log_id == "'"$sid"'" and .forward_integrity_checked and .host_checked and .outcome == "intact")] | length) == 1' \
+    && ok "jit-verify fleet: both hosts' logs intact from the collector's tree, web-07's sealed and compared with its log" \
+    || bad "fleet with the sudo log (exit $RC)" "$(head -c 1500 "$W/fleet.json") $(cat "$W/fleet.err")"
+# Who ran what as root on web-07: the same answer from the collector's copy
+# as from the host's own log, line for line.
+q() { RC=0; "$JV" query --json "$@" >"$W/q.out" 2>"$W/q.err" || RC=$?; }
+q --host web-07 "$SLOG"; cp "$W/q.out" "$W/q.host"
+q --host web-07 "$W/fleet"
+[ "$RC" = 0 ] && [ -s "$W/q.out" ] && cmp -s "$W/q.out" "$W/q.host" \
+    && ok "jit-verify query --host web-07 over the collector's tree: the host log's answer, line for line" \
+    || bad "query from the collector (exit $RC)" "$(cat "$W/q.err") $(diff "$W/q.host" "$W/q.out" | head -n 10)"
+q --user "$UA" --decision deny --run-as root "$W/fleet"
+[ "$RC" = 0 ] && [ "$(jq -r '"\(.host) \(.user) \(.command) \(.allowed)"' "$W/q.out")" = "web-07 $UA /usr/bin/id false" ] \
+    && ok "jit-verify query --user --decision deny over the collector: the one denial" \
+    || bad "query a denial from the collector (exit $RC)" "$(cat "$W/q.out" "$W/q.err")"
+q "$W/fleet"
+[ "$RC" = 0 ] && jq -s -e '(map(.host) | unique) == ["db-01", "web-07"] and ([.[].time] == ([.[].time] | sort))' "$W/q.out" >/dev/null \
+    && ok "jit-verify query over the whole tree: both hosts, merged by time" \
+    || bad "query over the whole tree (exit $RC)" "$(head -c 600 "$W/q.out") $(cat "$W/q.err")"
+# A central line rewritten: query refuses (exit 1) and says where.
+cp -a "$W/fleet" "$W/fleet-edit"
+ef=$(ls "$W"/fleet-edit/*/"$sid.log")
+sed -i "2s/\"user\":\"$UA\"/\"user\":\"${UA%a}x\"/" "$ef"
+q "$W/fleet-edit"
+[ "$RC" = 1 ] && [ ! -s "$W/q.out" ] && grep -q "TAMPERED \[bad_hash\].*$sid.log:2: seq 1" "$W/q.err" \
+    && ok "jit-verify query refuses a rewritten central copy (exit 1, names the file, line and seq)" \
+    || bad "query over an edited central copy (exit $RC)" "$(head -c 600 "$W/q.out") $(cat "$W/q.err")"
+# Export from the collector's tree, validated against the published schemas.
+if python3 -c 'import yaml' 2>/dev/null; then
+    for fmt in ocsf ecs; do
+        rc=0; "$JV" export --format "$fmt" --seal-key "$ROOT/state/seal-key.initial" --output "$W/$fmt.ndjson" "$W/fleet" 2>"$W/x.err" || rc=$?
+        if [ "$rc" = 0 ] && python3 tests/interop/validate_siem.py "$fmt" "$W/$fmt.ndjson" >"$W/v.txt" 2>&1; then
+            ok "export --format $fmt over the collector's tree: every line valid ($(tail -n 1 "$W/v.txt"))"
+        else
+            bad "export --format $fmt over the collector (exit $rc)" "$(cat "$W/x.err") $(head -n 20 "$W/v.txt")"
+        fi
+    done
+    jq -e -s '[.[] | select(.type_uid == 100701 and .device.hostname == "web-07")] | length == 2' "$W/ocsf.ndjson" >/dev/null \
+        && ok "ocsf from the collector: web-07's two launches" \
+        || bad "ocsf launches of web-07" "$(jq -c 'select(.type_uid == 100701) | [.device.hostname, .actor.user.name]' "$W/ocsf.ndjson" | head)"
+else
+    bad "PyYAML is not installed (Debian package python3-yaml): the export cannot be validated"
+fi
 
 ctl disable --forward && [ ! -e "$W/h.d/60-jit-forward.conf" ] && [ -z "$(ls -A "$W/h.d")" ] \
     && ok "jit-ctl disable --forward removes the snippet" || bad "jit-ctl disable --forward" "$(cat "$W/ctl.out")"

@@ -15,8 +15,9 @@ pub struct Args {
     /// Up to this time (exclusive).
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     to: Option<String>,
-    /// Host audit logs, or directories of them (walked as for query), of any
-    /// hosts, in any order: grouped by log and sorted by first seq.
+    /// Host audit logs and a collector's files, or directories of them
+    /// (read as for query: verified first, a central copy as fleet checks
+    /// it), of any hosts, in any order: grouped by log id.
     #[arg(long = "log", value_name = "FILE|DIR", num_args = 1..)]
     logs: Vec<PathBuf>,
     #[command(flatten)]
