@@ -4,8 +4,9 @@
 # and by the real jit-signer (issued, refused, revoked) are exported with
 # `jit-verify export` as OCSF and as ECS, and every line is checked by the
 # independent validator (tests/interop/validate_siem.py) against the vendored
-# published schemas (tests/interop/schemas/). Fails loudly when python3,
-# PyYAML or the schema files are missing.
+# published schemas (tests/interop/schemas/). A synthetic fleet of 40 hosts'
+# central copies is checked by fleet, merged by query and exported the same
+# way. Fails loudly when python3, PyYAML or the schema files are missing.
 # Run as: flock /run/jit-e2e.lock bash tests/ci.d/24-export-siem.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -84,6 +85,31 @@ check "ecs: the denial has user, effective user, command line, host, outcome" \
     test "$(jq -r 'select(.event.action=="sudo-denied" and .process.executable=="/usr/bin/id") |
         "\(.user.name) \(.user.effective.name) \(.process.command_line) \(.host.name) \(.event.outcome)"' "$E")" \
     = "$UA root /usr/bin/id $(jq -r 'select(.kind=="start") | .host' "$LOG.1") failure"
+
+# --- a synthetic fleet: 40 hosts' central copies (the real writer's records in
+# the collector's line format, tests/bench's generator) ------------------------
+cargo build -q --release --locked -p jit-core --example bench_fleet
+GEN=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/bench_fleet
+"$GEN" gen "$W/syn" 40 25 >/dev/null
+jqe() { jq "$@" >/dev/null; }
+keys=(); for k in "$W"/syn/keys/*.seal-key; do keys+=(--seal-key "$k"); done
+rc=0; "$V" fleet --json "${keys[@]}" "$W/syn/central" >"$W/syn.json" 2>"$W/err" || rc=$?
+check "synthetic fleet: 40 logs intact with their seal keys (exit 0)" \
+    jqe -e '(.logs | length) == 40 and ([.logs[] | select(.outcome == "intact" and .forward_integrity_checked and .records == 25)] | length) == 40' "$W/syn.json"
+check "synthetic fleet: fleet exit 0" test "$rc" = 0
+rc=0; "$V" query --json "$W/syn/central" >"$W/syn.q" 2>"$W/err" || rc=$?
+check "synthetic fleet: query answers 1000 records (exit 0)" test "$rc:$(wc -l <"$W/syn.q")" = "0:1000"
+check "synthetic fleet: query merges the 40 logs by time, then host, then seq" \
+    jqe -s -e '[.[] | [.time, .host, .seq]] as $k | $k == ($k | sort) and ([.[].host] | unique | length) == 40' "$W/syn.q"
+rc=0; "$V" export --format ocsf "${keys[@]}" --output "$W/syn.ocsf" "$W/syn/central" 2>"$W/err" || rc=$?
+check "synthetic fleet: export --format ocsf with every seal key (exit 0)" test "$rc" = 0
+if python3 "$VALIDATE" ocsf "$W/syn.ocsf" >"$W/v.txt" 2>&1; then
+    ok "synthetic fleet: every OCSF line valid ($(tail -n1 "$W/v.txt"))"
+else
+    bad "synthetic fleet: OCSF validation" "$(head -n 20 "$W/v.txt")"
+fi
+check "synthetic fleet: one launch per allowed decision" \
+    test "$(jq -r 'select(.type_uid == 100701) | .device.hostname' "$W/syn.ocsf" | wc -l)" = 960
 
 # --- fail closed ----------------------------------------------------------------
 cp "$LOG.1" "$W/edited.log"
