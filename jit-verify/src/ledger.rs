@@ -66,18 +66,7 @@ fn finding_lines(what: &str, r: &VReport) -> Vec<String> {
     r.findings
         .iter()
         .filter(|f| f.class >= Class::Torn)
-        .map(|f| {
-            let loc = if f.file.is_empty() {
-                String::new()
-            } else {
-                format!("{}:{}: ", f.file, f.line)
-            };
-            let kind = serde_json::to_value(f.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            format!("{what}: {loc}[{kind}] {}", f.detail)
-        })
+        .map(|f| format!("{what}: {}", crate::finding_line(f)))
         .collect()
 }
 

@@ -54,6 +54,17 @@ pub(crate) fn finding_line(f: &jit_core::log::verify::Finding) -> String {
     )
 }
 
+/// What `log` and `fleet` say of an exit code, on their result lines.
+pub(crate) fn result_word(code: i32) -> &'static str {
+    match code {
+        0 => "intact",
+        1 => "TAMPERED",
+        3 => "crash leftover only (torn tail, state behind or ahead by what a crash leaves, or a fork at a rotation; no tampering found)",
+        4 => "ATTENTION (silent host, records missing from the central copy, or unreadable files; no tampering found)",
+        _ => "could not check",
+    }
+}
+
 /// The exit code of a subcommand's result; an error is printed to stderr.
 pub fn exit(res: Result<i32>) -> i32 {
     match res {

@@ -208,7 +208,10 @@ fn signer_ledger_answers_standing_and_report() {
             "{args:?}: answered from a tampered ledger"
         );
         let e = String::from_utf8_lossy(&o.stderr);
-        assert!(e.contains("ledger.log:3: [bad_hash]"), "{e}");
+        assert!(
+            e.contains("[bad_hash] ") && e.contains("ledger.log:3: seq "),
+            "{e}"
+        );
         assert!(e.contains("refusing to answer"), "{e}");
     }
     // --unverified answers, loudly, and still exits 1.

@@ -118,7 +118,7 @@ for sub in standing report; do
     rc=0; "$V" "${args[@]}" >"$OUT" 2>"$ERR" || rc=$?
     check "$sub on the edited ledger: exit 1" test "$rc" = 1
     check "$sub on the edited ledger: no answer on stdout" test ! -s "$OUT"
-    check "$sub on the edited ledger: names line 3" grep -qF "$T:3: [bad_hash]" "$ERR"
+    check "$sub on the edited ledger: names line 3" grep -qF "TAMPERED [bad_hash] $T:3: " "$ERR"
 done
 rc=0; "$V" standing --at "$now" --ledger "$T" --unverified >"$OUT" 2>"$ERR" || rc=$?
 check "standing --unverified: answers, loudly, exit 1" \

@@ -85,16 +85,6 @@ pub fn run(a: Args) -> Result<i32> {
     Ok(r.exit_code)
 }
 
-fn result_word(code: i32) -> &'static str {
-    match code {
-        0 => "intact",
-        1 => "TAMPERED",
-        3 => "crash leftover only",
-        4 => "ATTENTION (silent host, records missing from the central copy, or unreadable files; no tampering found)",
-        _ => "could not check",
-    }
-}
-
 fn print_log(out: &mut impl std::io::Write, l: &LogReport) -> Result<()> {
     let range = match (l.first_seq, l.last_seq) {
         (Some(a), Some(b)) => format!("seq {a}..{b}"),
@@ -132,7 +122,7 @@ fn print_log(out: &mut impl std::io::Write, l: &LogReport) -> Result<()> {
     writeln!(
         out,
         "  result: {} (exit {})",
-        result_word(l.exit_code),
+        crate::result_word(l.exit_code),
         l.exit_code
     )?;
     Ok(())
@@ -171,7 +161,7 @@ fn print_text(out: &mut impl std::io::Write, r: &FleetReport, silence: bool) -> 
     writeln!(
         out,
         "result: {} (exit {})",
-        result_word(r.exit_code),
+        crate::result_word(r.exit_code),
         r.exit_code
     )?;
     Ok(())

@@ -195,7 +195,7 @@ pub fn run(a: Args) -> Result<i32> {
                 out,
                 "{} logs: result: {} (exit {worst})",
                 many.len(),
-                result_word(worst)
+                crate::result_word(worst)
             )?;
         }
     }
@@ -211,15 +211,6 @@ fn report_json(r: &Report, review: &[query::ReviewItem]) -> Result<serde_json::V
         o.insert("json_version".into(), 1.into());
     }
     Ok(v)
-}
-
-fn result_word(code: i32) -> &'static str {
-    match code {
-        0 => "intact",
-        1 => "TAMPERED",
-        3 => "crash leftover only (torn tail, state behind or ahead by what a crash leaves, or a fork at a rotation; no tampering found)",
-        _ => "could not check",
-    }
 }
 
 fn print_report(
@@ -302,7 +293,7 @@ fn print_report(
     writeln!(
         out,
         "result: {} (exit {})",
-        result_word(r.exit_code),
+        crate::result_word(r.exit_code),
         r.exit_code
     )?;
     Ok(())
