@@ -539,9 +539,27 @@ pub fn fuzz_decode(data: &[u8]) {
         assert_eq!(cose::assemble(&d.protected, &d.payload, &d.signature), data);
         assert_eq!(d.list.encode(), d.payload);
         let _ = verify_decoded(&d, &keys, 1_800_000_000);
+        // Whatever decodes has a KRL (§3.1): the header, then one section
+        // per kind of certificate or key entry.
+        let k = ssh::krl(&d.list);
+        assert!(k.starts_with(b"SSHKRL\n\0"));
+        let bare = RevocationList {
+            version: d.list.version,
+            iat: d.list.iat,
+            ..Default::default()
+        };
+        let nothing = ssh::revoked_key_ids(&d.list).is_empty()
+            && d.list.ssh_serials.is_empty()
+            && d.list.ssh_keys.is_empty();
+        assert_eq!(k == ssh::krl(&bare), nothing);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = verify_text(text, &keys, 1_800_000_000);
+        // The signer's readers of public keys and fingerprints (§2.1).
+        let _ = ssh::parse_public_key(text);
+        if let Some(fp) = ssh::parse_fingerprint(text) {
+            assert_eq!(ssh::fingerprint_text(&fp), text);
+        }
     }
     // Token and list decoders must never both accept the same bytes.
     assert!(!(decode(data).is_ok() && crate::token::decode(data).is_ok()));

@@ -1164,3 +1164,18 @@ fn host_writes_the_krl_only_from_an_accepted_list() {
         Err(host::KrlError::Write { .. })
     ));
 }
+
+#[test]
+fn fuzz_entry_point_accepts_the_ssh_seeds() {
+    // The fuzz target's seeds (fuzz/corpus/revocation_decode) include the
+    // SSH vectors; the entry point's assertions hold on them.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/revocation_decode");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        fuzz_decode(&std::fs::read(&p).unwrap());
+        n += 1;
+    }
+    assert!(n >= 64, "{n} seeds");
+    fuzz_decode(ssh::fingerprint_text(&[7; 32]).as_bytes());
+}
