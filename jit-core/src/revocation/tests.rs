@@ -779,7 +779,9 @@ fn ssh_members_round_trip_and_are_absent_when_empty() {
 /// order given (each written as key then value by the closure); `ssh_keys`
 /// (8 characters) goes before `watermarks` as canonical order wants, the
 /// others after it.
-fn payload_plus(extra: &[(&str, &dyn Fn(&mut Enc))]) -> Vec<u8> {
+type Member<'a> = (&'a str, &'a dyn Fn(&mut Enc));
+
+fn payload_plus(extra: &[Member<'_>]) -> Vec<u8> {
     let full = base_list().encode();
     let wm = full
         .windows(11)
