@@ -252,6 +252,14 @@ printf '%s\n' "${lt:0:40}${r}${lt:41}" > "$S/tampered.list"
 install_list "$S/tampered.list"
 run_ctl ssh-krl
 krl_unchanged "a tampered list" "is unusable"
+cp -p "$S/sshd_config.d/jit.conf" "$S/snippet.good"
+run_ctl enable --ssh
+if [ "$RC" = 1 ] && grep -qF "$KRL is unchanged" "$ERR" && cmp -s "$KRL" "$S/krl.good" \
+    && cmp -s "$S/sshd_config.d/jit.conf" "$S/snippet.good" && ! grep -q reloaded "$OUT"; then
+    ok "enable --ssh with a tampered list: stops before the snippet (exit 1), KRL and snippet unchanged, no reload"
+else
+    bad "enable --ssh with a tampered list" "rc $RC: $(cat "$OUT" "$ERR")"
+fi
 rm -f "$LIST"
 run_ctl ssh-krl
 krl_unchanged "no list on a host that has accepted one (deny_once_seen)" "is missing"
