@@ -16,7 +16,9 @@ pub mod load;
 pub mod report;
 pub mod standing;
 
-use crate::log::record::{self, EventKind, GrantRec, Record, RevokedToken, Watermark};
+use crate::log::record::{
+    self, EventKind, GrantRec, Record, RevokedSshKeyId, RevokedSshSerial, RevokedToken, Watermark,
+};
 use crate::log::{Appended, LogConfig, LogError};
 use crate::token::{Claims, Grant};
 use std::borrow::Cow;
@@ -140,6 +142,12 @@ pub struct Revocation {
     pub users: Vec<String>,
     /// Per-user watermarks: tokens with `iat` < `before` are void.
     pub watermarks: Vec<Watermark>,
+    /// Revoked SSH certificate serials, per CA.
+    pub ssh_serials: Vec<RevokedSshSerial>,
+    /// Revoked SSH certificate key ids (grant ids).
+    pub ssh_key_ids: Vec<RevokedSshKeyId>,
+    /// Revoked SSH keys (and every certificate on them), `SHA256:...`.
+    pub ssh_keys: Vec<String>,
     /// The key that signed the list.
     pub kid: Option<String>,
     /// Who revoked (operator) and why.
@@ -284,6 +292,11 @@ pub fn append_revoked(cfg: &LogConfig, v: &Revocation) -> Result<Appended, LogEr
     r.revoked_tokens = Some(v.tokens.clone());
     r.revoked_users = Some(v.users.clone());
     r.watermarks = Some(v.watermarks.clone());
+    // Only when there are any: a list without SSH entries keeps the record
+    // it always had.
+    r.revoked_ssh_serials = (!v.ssh_serials.is_empty()).then(|| v.ssh_serials.clone());
+    r.revoked_ssh_key_ids = (!v.ssh_key_ids.is_empty()).then(|| v.ssh_key_ids.clone());
+    r.revoked_ssh_keys = (!v.ssh_keys.is_empty()).then(|| v.ssh_keys.clone());
     crate::log::append_record(cfg, r)
 }
 

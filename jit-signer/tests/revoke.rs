@@ -286,6 +286,24 @@ fn certificates_by_serial_key_id_and_key_are_carried_and_pruned() {
     );
     assert_eq!(l.ssh_key_ids["grant-1"], 1_003_600);
     assert!(l.ssh_keys.contains(&ssh::fingerprint(&user_blob)));
+    // The ledger's record holds the SSH entries too, each as ssh-keygen
+    // names a key.
+    let ledger = std::fs::read_to_string(format!("{st}.ledger/ledger.log")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    let ca_fp = ssh::fingerprint_text(&ssh::fingerprint(&ca_blob));
+    let user_fp = ssh::fingerprint_text(&ssh::fingerprint(&user_blob));
+    assert_eq!(
+        last["revoked_ssh_serials"],
+        serde_json::json!([
+            {"ca": ca_fp, "serial": "7", "exp": 1_003_600},
+            {"ca": ca_fp, "serial": "9", "exp": 1_003_600}
+        ])
+    );
+    assert_eq!(
+        last["revoked_ssh_key_ids"],
+        serde_json::json!([{"key_id": "grant-1", "exp": 1_003_600}])
+    );
+    assert_eq!(last["revoked_ssh_keys"], serde_json::json!([user_fp]));
     // The same key given as its fingerprint text is the same entry.
     let fp = ssh::fingerprint_text(&ssh::fingerprint(&user_blob));
     let o = with(&["--now", "@1000001", "--ssh-key", &fp]);

@@ -117,6 +117,26 @@ pub struct Watermark {
     pub before: i64,
 }
 
+/// Ledger: one revoked SSH certificate serial of a CA, with the
+/// certificate's expiry (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedSshSerial {
+    /// The CA key, `SHA256:...` as ssh-keygen prints its fingerprint.
+    pub ca: String,
+    /// Decimal digits (a string: JSON readers lose precision above 2^53).
+    pub serial: String,
+    pub exp: i64,
+}
+
+/// Ledger: one revoked SSH certificate key id (a grant id), with its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedSshKeyId {
+    pub key_id: String,
+    pub exp: i64,
+}
+
 /// One record, in the member order of the spec. Borrowed when parsed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,6 +229,12 @@ pub struct Record<'a> {
     pub revoked_users: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermarks: Option<Vec<Watermark>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_ssh_serials: Option<Vec<RevokedSshSerial>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_ssh_key_ids: Option<Vec<RevokedSshKeyId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_ssh_keys: Option<Vec<String>>,
     #[serde(borrow)]
     pub prev: Cow<'a, str>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
@@ -266,6 +292,9 @@ impl<'a> Record<'a> {
             revoked_tokens: None,
             revoked_users: None,
             watermarks: None,
+            revoked_ssh_serials: None,
+            revoked_ssh_key_ids: None,
+            revoked_ssh_keys: None,
             prev: Cow::Borrowed(""),
             hash: None,
             seal: None,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _};
 use jit_core::keys::TrustedKeys;
-use jit_core::log::record::{RevokedToken, Watermark};
+use jit_core::log::record::{RevokedSshKeyId, RevokedSshSerial, RevokedToken, Watermark};
 use jit_core::revocation::{self, DecodedList, RevocationList};
 use jit_core::token::{self, hex};
 
@@ -252,6 +252,33 @@ pub fn run(a: Args) -> Result<u8, Fail> {
                 user: user.clone(),
                 before: *before,
             })
+            .collect(),
+        ssh_serials: next
+            .ssh_serials
+            .iter()
+            .flat_map(|(ca, serials)| {
+                let ca = jit_core::revocation::ssh::fingerprint_text(
+                    &jit_core::revocation::ssh::fingerprint(ca),
+                );
+                serials.iter().map(move |(serial, exp)| RevokedSshSerial {
+                    ca: ca.clone(),
+                    serial: serial.to_string(),
+                    exp: *exp,
+                })
+            })
+            .collect(),
+        ssh_key_ids: next
+            .ssh_key_ids
+            .iter()
+            .map(|(key_id, exp)| RevokedSshKeyId {
+                key_id: key_id.clone(),
+                exp: *exp,
+            })
+            .collect(),
+        ssh_keys: next
+            .ssh_keys
+            .iter()
+            .map(jit_core::revocation::ssh::fingerprint_text)
             .collect(),
         kid: Some(sk.kid().to_string()),
         requester: nix::unistd::User::from_uid(nix::unistd::getuid())
