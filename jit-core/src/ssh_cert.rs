@@ -651,6 +651,79 @@ pub fn cert_path_for(pub_path: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(std::ffi::OsString::from_vec(v))
 }
 
+/// The certificate request path under a fuzzer (fuzz/fuzz_targets/ssh_cert_request.rs):
+/// `data` is lines of a request (public key, logins, host groups,
+/// force-command, source-address, extensions, separated by spaces where
+/// lists; an empty line is "none") followed by the TTL and serial as text.
+/// Asserts the profile's invariants on every accepted request, and that its
+/// certificate signs and passes the check after signing.
+#[doc(hidden)]
+pub fn fuzz_request(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut lines = text.split('\n');
+    let mut next = || lines.next().unwrap_or("");
+    let key = next();
+    let list = |l: &str| -> Vec<String> {
+        l.split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let logins = list(next());
+    let groups = list(next());
+    let opt = |l: &str| (!l.is_empty()).then(|| l.to_string());
+    let fc = opt(next());
+    let sa = opt(next());
+    let ext_line = next();
+    let ext = (ext_line != "default").then(|| list(ext_line));
+    let ttl: u64 = next().trim().parse().unwrap_or(DEFAULT_TTL_SECS);
+    let serial: u64 = next().trim().parse().unwrap_or(1);
+    let limits = Limits {
+        max_ttl_secs: MAX_TTL_SECS,
+        allowed_extensions: KNOWN_EXTENSIONS.iter().map(|s| s.to_string()).collect(),
+    };
+    let req = Request {
+        public_key: key,
+        logins: &logins,
+        host_groups: &groups,
+        grant_id: [0x5a; 16],
+        serial,
+        nonce: [0xa5; NONCE_LEN],
+        not_before: 1_800_000_000,
+        ttl_secs: ttl,
+        force_command: fc.as_deref(),
+        source_address: sa.as_deref(),
+        extensions: ext.as_deref(),
+    };
+    let Ok(p) = profile(&req, &limits) else {
+        return;
+    };
+    assert!(!p.principals.is_empty());
+    assert!(p
+        .principals
+        .iter()
+        .all(|x| !x.contains(['*', '?', ',', '!'])));
+    assert!(p.serial != 0);
+    assert!(
+        (MIN_TTL_SECS..=MAX_TTL_SECS).contains(&(p.valid_before - p.valid_after - BACKDATE_SECS))
+    );
+    if p.force_command.is_some() {
+        assert!(p
+            .extensions
+            .iter()
+            .all(|e| !NOT_WITH_FORCE_COMMAND.contains(&e.as_str())));
+    }
+    assert!(p
+        .extensions
+        .iter()
+        .all(|e| KNOWN_EXTENSIONS.contains(&e.as_str())));
+    let ca = crate::keys::SigningKeyWithKid::from_seed("fuzz-ca", &[1; 32]).expect("seed");
+    let signed = sign(&p, &ca, "fuzz").expect("an accepted profile signs and passes its check");
+    assert!(!signed.openssh.contains('\n'));
+}
+
 #[cfg(test)]
 mod tests;
 pub mod vectors;

@@ -451,3 +451,55 @@ fn golden_vectors_generate() {
     let files = vectors::generate().unwrap();
     assert!(files.len() > 10);
 }
+
+#[test]
+fn every_code_is_in_the_spec() {
+    let spec = include_str!("../../../docs/ssh-cert.md");
+    for c in [
+        Reason::BadPublicKey(String::new()),
+        Reason::KeyTypeRefused(String::new()),
+        Reason::RsaKeySize(0),
+        Reason::NoPrincipals,
+        Reason::BadPrincipal(String::new()),
+        Reason::TooManyPrincipals(0),
+        Reason::TtlOutOfRange(0),
+        Reason::BadWindow,
+        Reason::BadForceCommand(String::new()),
+        Reason::BadSourceAddress(String::new()),
+        Reason::ExtensionNotAllowed(String::new()),
+        Reason::ForwardingWithForceCommand(String::new()),
+        Reason::BadSerial,
+    ] {
+        assert!(
+            spec.contains(&format!("| `{}` |", c.code())),
+            "docs/ssh-cert.md §4 lacks {}",
+            c.code()
+        );
+    }
+}
+
+/// The fuzz target's entry point over its seeds and a few odd inputs: it
+/// must not panic (an accepted request always signs and passes its check).
+#[test]
+fn fuzz_entry_point_on_seeds() {
+    for k in [
+        ED25519, ECDSA256, ECDSA384, RSA2048, RSA1024, DSA, SK_ED25519,
+    ] {
+        fuzz_request(format!("{}alice deploy\nweb db\n\n\ndefault\n14400\n7\n", k).as_bytes());
+        fuzz_request(
+            format!(
+                "{}alice\nweb\n/usr/bin/uptime\n127.0.0.1/32\npermit-pty\n60\n1\n",
+                k
+            )
+            .as_bytes(),
+        );
+    }
+    for odd in [
+        &b""[..],
+        b"\n\n\n\n\n\n\n",
+        b"\xff\xfe",
+        b"ssh-ed25519 AAAA\n*\n*\n",
+    ] {
+        fuzz_request(odd);
+    }
+}
