@@ -633,10 +633,9 @@ pub fn check_signed(text: &str, p: &CertProfile, ca: &[u8; 32]) -> Result<(), St
     s.copy_from_slice(sig.as_bytes());
     vk.verify_strict(tbs, &EdSignature::from_bytes(&s))
         .map_err(|_| "the signature does not verify under the CA key".to_string())?;
-    // And the crate's own check (signature and window, at valid_after).
-    let fp = cert.signature_key().fingerprint(HashAlg::Sha256);
-    cert.validate_at(p.valid_after, [&fp])
-        .map_err(|e| format!("ssh-key's validation: {e}"))?;
+    // Not also ssh-key's `validate_at`: it would verify the same signature a
+    // second time (a third of an issuance's time) and check the window the
+    // comparison above already pins; the tests run it on every vector.
     Ok(())
 }
 

@@ -341,6 +341,10 @@ fn signed_certificate_has_every_field_and_verifies() {
     assert_eq!(cert.critical_options().len(), 2);
     assert_eq!(cert.extensions().len(), 1);
     assert!(signed.ca_fingerprint.starts_with("SHA256:"));
+    // ssh-key's own validation agrees (signature and window).
+    let fp = cert.signature_key().fingerprint(HashAlg::Sha256);
+    cert.validate_at(p.valid_after, [&fp]).unwrap();
+    assert!(cert.validate_at(p.valid_before + 1, [&fp]).is_err());
     // Deterministic: Ed25519 and a fixed nonce give the same bytes.
     assert_eq!(sign(&p, &ca, "alice").unwrap().openssh, signed.openssh);
 }

@@ -370,6 +370,12 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
         });
         if let Ok(p) = outcome {
             let signed = sign(&p, &ca, x.name).map_err(|e| format!("{}: {e}", x.name))?;
+            // ssh-key's own validation as well (signature and window).
+            let parsed = Certificate::from_openssh(&signed.openssh).map_err(|e| e.to_string())?;
+            let fp = parsed.signature_key().fingerprint(HashAlg::Sha256);
+            parsed
+                .validate_at(p.valid_after, [&fp])
+                .map_err(|e| format!("{}: ssh-key's validation: {e}", x.name))?;
             let file = format!("{}-cert.pub", x.name);
             files.push((format!("ssh/{file}"), format!("{}\n", signed.openssh)));
             entry["certificate"] = json!(file);
