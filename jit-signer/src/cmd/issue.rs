@@ -17,7 +17,7 @@ use crate::{
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Secret key file written by `keygen` (must not be readable by group or others).
-    #[arg(long, required_unless_present_any = ["pkcs11", "ssh_ca"], conflicts_with = "pkcs11")]
+    #[arg(long, required_unless_present_any = ["pkcs11", "ssh_ca", "ssh_ca_pkcs11"], conflicts_with = "pkcs11")]
     key: Option<PathBuf>,
     #[command(flatten)]
     hsm: Pkcs11Args,
@@ -56,17 +56,35 @@ pub struct Args {
 // An SSH certificate from the same grant (docs/ssh-cert.md).
 #[derive(clap::Args, Debug)]
 #[command(next_help_heading = "SSH certificate")]
+#[command(group(clap::ArgGroup::new("ssh_ca_key").args(["ssh_ca", "ssh_ca_pkcs11"])))]
 pub(crate) struct SshArgs {
     /// The requester's OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub):
     /// also issue a user certificate for it, written beside it as
     /// NAME-cert.pub (as ssh-keygen -s does). Without --command, --edit or
     /// --shell only the certificate is issued.
-    #[arg(long = "ssh-key", value_name = "PUB", requires = "ssh_ca")]
+    #[arg(long = "ssh-key", value_name = "PUB", requires = "ssh_ca_key")]
     pub(crate) ssh_key: Option<PathBuf>,
     /// The SSH CA's secret key file (written by `keygen`; a key of its own,
     /// not the token signing key).
     #[arg(long = "ssh-ca", value_name = "FILE", requires = "ssh_key")]
     pub(crate) ssh_ca: Option<PathBuf>,
+    /// The SSH CA key in a PKCS#11 token (an RFC 7512 URI as for --pkcs11;
+    /// the key label is the CA's kid), instead of --ssh-ca.
+    #[arg(
+        long = "ssh-ca-pkcs11",
+        value_name = "URI",
+        requires = "ssh_key",
+        conflicts_with = "ssh_ca"
+    )]
+    pub(crate) ssh_ca_pkcs11: Option<String>,
+    /// File holding the PIN of the CA's token (owned by you, mode 0600).
+    /// Without it, the PIN is read from JIT_PKCS11_PIN.
+    #[arg(
+        long = "ssh-ca-pin-file",
+        value_name = "FILE",
+        requires = "ssh_ca_pkcs11"
+    )]
+    pub(crate) ssh_ca_pin_file: Option<PathBuf>,
     /// Certificate lifetime, from 1m to 24h.
     #[arg(long = "ssh-ttl", value_name = "D", default_value = "4h")]
     pub(crate) ssh_ttl: String,
@@ -122,6 +140,20 @@ fn read_pub(p: &Path) -> anyhow::Result<String> {
     Ok(s)
 }
 
+/// The certificate's path holds nothing or a regular file (checked before
+/// anything is signed or recorded, and again before it is replaced).
+fn check_cert_target(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => Err(anyhow!(
+            "{} exists and is not a regular file (a symbolic link?): not replaced",
+            path.display()
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow!(e).context(format!("checking {}", path.display()))),
+    }
+}
+
 /// Write the certificate to `path` as ssh-keygen -s does (mode 0644),
 /// replacing a previous certificate atomically: a new file created beside
 /// it with O_EXCL|O_NOFOLLOW, synced, renamed over `path` (a rename replaces
@@ -130,17 +162,7 @@ fn read_pub(p: &Path) -> anyhow::Result<String> {
 fn write_cert_file(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if !m.file_type().is_file() => {
-            return Err(anyhow!(
-                "{} exists and is not a regular file (a symbolic link?): not replaced",
-                path.display()
-            ))
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(anyhow!(e).context(format!("checking {}", path.display()))),
-    }
+    check_cert_target(path)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -221,9 +243,13 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         hsm.check()?;
         None
     };
-    let ca = match &ssh.ssh_ca {
-        Some(p) => Some(crate::key::read_secret_key(p)?),
-        None => None,
+    let ca: Option<Box<dyn jit_core::keys::Signer>> = match (&ssh.ssh_ca, &ssh.ssh_ca_pkcs11) {
+        (Some(p), _) => Some(Box::new(crate::key::read_secret_key(p)?)),
+        (None, Some(uri)) => Some(Box::new(pkcs11::Pkcs11Signer::open(
+            uri,
+            ssh.ssh_ca_pin_file.as_deref(),
+        )?)),
+        (None, None) => None,
     };
     check_name("--user", &user).map_err(|e| refuse(&req, "bad_name", e))?;
     let checked = grant.check_with(now, with_ssh).map_err(|r| {
@@ -269,6 +295,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let ssh_out = match (&ssh.ssh_key, &ca) {
         (Some(pub_path), Some(ca)) => {
             let text = read_pub(pub_path).map_err(io_err)?;
+            check_cert_target(&ssh_cert::cert_path_for(pub_path)).map_err(io_err)?;
             let ttl = humantime::parse_duration(&ssh.ssh_ttl)
                 .map_err(|e| refuse(&req, "bad_ttl", anyhow!("--ssh-ttl {:?}: {e}", ssh.ssh_ttl)))?
                 .as_secs();
@@ -319,7 +346,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
                     anyhow!("the certificate would expire in the past"),
                 ));
             }
-            let signed = ssh_cert::sign(&profile, ca, &user).map_err(|e| match e {
+            let signed = ssh_cert::sign(&profile, ca.as_ref(), &user).map_err(|e| match e {
                 ssh_cert::IssueError::Sign(_) | ssh_cert::IssueError::Check(_) => Fail {
                     code: pkcs11::EXIT_PKCS11,
                     err: e.into(),
@@ -329,7 +356,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             Some(SshOut {
                 profile,
                 signed,
-                kid: jit_core::keys::Signer::kid(ca).to_string(),
+                kid: ca.kid().to_string(),
                 path: ssh_cert::cert_path_for(pub_path),
             })
         }
