@@ -6,7 +6,9 @@ parses the certificate's wire format (PROTOCOL.certkeys) by hand, verifies the
 CA's Ed25519 signature with the `cryptography` package over the bytes before
 the signature field, and compares every field with the vector's profile.
 Tampered vectors must fail the signature check. Shares no code with jit-core
-or the ssh-key crate.
+or the ssh-key crate. Then OpenSSH's own reader: `ssh-keygen -L` must print
+the same key id, serial, principals, critical options and extensions for
+every certificate, and refuse the tampered ones.
 
     verify_ssh_cert.py DIR     (exit 0: every vector as expected)
 """
@@ -14,6 +16,7 @@ import base64
 import hashlib
 import json
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -120,6 +123,37 @@ def ca_key(line):
     return r.string()
 
 
+def keygen_l(path):
+    """(ok, fields) of `ssh-keygen -L -f path`."""
+    r = subprocess.run(["ssh-keygen", "-L", "-f", str(path)], capture_output=True, text=True)
+    if r.returncode != 0:
+        return False, None
+    f = {"principals": [], "critical_options": {}, "extensions": []}
+    section = None
+    for line in r.stdout.splitlines()[1:]:
+        t = line.strip()
+        if line.startswith(" " * 16):  # an item of the section above
+            if section == "principals":
+                f["principals"].append(t)
+            elif section == "critical_options":
+                k, _, v = t.partition(" ")
+                f["critical_options"][k] = v
+            elif section == "extensions":
+                f["extensions"].append(t)
+            continue
+        name, _, value = t.partition(":")
+        value = value.strip()
+        section = {"Principals": "principals", "Critical Options": "critical_options",
+                   "Extensions": "extensions"}.get(name)
+        if name == "Key ID":
+            f["key_id"] = value.strip('"')
+        elif name == "Serial":
+            f["serial"] = int(value)
+        elif name == "Type":
+            f["type"] = "user" if value.endswith(" user certificate") else value
+    return True, f
+
+
 def main():
     d = Path(sys.argv[1])
     m = json.loads((d / "vectors.json").read_text())
@@ -136,10 +170,15 @@ def main():
             Ed25519PublicKey.from_public_bytes(ca).verify(c["sig"], c["signed"])
         except InvalidSignature:
             ok = False
+        kg_ok, kg = keygen_l(d / v["certificate"])
         if v["expected"] == "bad_signature":
             if ok:
                 sys.exit(f"{v['name']}: a tampered certificate verifies")
+            if kg_ok:
+                sys.exit(f"{v['name']}: ssh-keygen -L reads a tampered certificate")
             continue
+        if not kg_ok:
+            sys.exit(f"{v['name']}: ssh-keygen -L refuses the certificate")
         if not ok:
             sys.exit(f"{v['name']}: the CA signature does not verify")
         p = v["profile"]
@@ -153,8 +192,14 @@ def main():
             sys.exit(f"{v['name']}: CA fingerprint differs")
         if not c["principals"]:
             sys.exit(f"{v['name']}: no principals")
+        want_kg = {"type": "user", "key_id": p["key_id"], "serial": p["serial"],
+                   "principals": sorted(p["principals"]), "critical_options": crit,
+                   "extensions": p["extensions"]}
+        kg["principals"] = sorted(kg["principals"])
+        if kg != want_kg:
+            sys.exit(f"{v['name']}: ssh-keygen -L says {kg}, the vector {want_kg}")
         certs += 1
-    print(f"ssh vectors: {certs} certificates verified and compared, "
+    print(f"ssh vectors: {certs} certificates verified and compared (and by ssh-keygen -L), "
           f"{refused} refusals, tampered ones rejected")
 
 
