@@ -48,6 +48,7 @@ impl T {
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_jit-signer"))
             .env("JIT_LEDGER", self.p("ledger/ledger.log"))
+            .env_remove("JIT_POLICY")
             .args(args)
             .output()
             .unwrap()
@@ -223,4 +224,18 @@ fn export_pub_ssh_is_the_ca_line_sshd_reads() {
     let o = t.issue(&[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(keygen_l(&t.p("id-cert.pub")).contains(&format!("Signing CA: ED25519 {fp}")));
+}
+
+#[test]
+fn a_policy_is_not_silently_skipped() {
+    let t = T::new();
+    std::fs::write(t.p("policy.toml"), "").unwrap();
+    let o = t.issue(&["--policy", t.p("policy.toml").to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no rules for SSH certificates"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!t.p("id-cert.pub").exists());
 }

@@ -215,6 +215,18 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         ssh,
     } = a;
     let with_ssh = ssh.ssh_key.is_some();
+    // The signer policy has no rules for SSH certificates yet (they come with
+    // the signing service's certificates): a key holder who asked for a
+    // policy gets no certificate it did not check.
+    if with_ssh {
+        if let Some(p) = approval::policy_path(policy.clone()) {
+            return Err(crate::usage(anyhow!(
+                "--ssh-key cannot be combined with a signer policy ({}): the policy has no rules \
+                 for SSH certificates yet",
+                p.display()
+            )));
+        }
+    }
     let wants_token = !grant.commands.is_empty() || !grant.edits.is_empty() || grant.shell;
     let lcfg = ledger_args.config();
     // What is known of the request, for a `refused` record.
