@@ -228,6 +228,20 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         }
     }
     let wants_token = !grant.commands.is_empty() || !grant.edits.is_empty() || grant.shell;
+    if with_ssh && !wants_token {
+        let token_only = [
+            ("--break-glass", break_glass),
+            ("--max-uses", grant.max_uses.is_some()),
+            ("--run-as", !grant.run_as.is_empty()),
+            ("--run-as-group", !grant.run_as_groups.is_empty()),
+        ];
+        if let Some((opt, _)) = token_only.iter().find(|(_, given)| *given) {
+            return Err(crate::usage(anyhow!(
+                "{opt} applies to a sudo token, and without --command, --edit or --shell only an \
+                 SSH certificate is issued"
+            )));
+        }
+    }
     let lcfg = ledger_args.config();
     // What is known of the request, for a `refused` record.
     let mut req = jit_core::ledger::Refusal {
