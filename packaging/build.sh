@@ -66,7 +66,7 @@ export SOURCE_DATE_EPOCH
 say "tools/build-release.sh, and xtask for the man pages (target: $TARGET)"
 bash tools/build-release.sh
 cargo build --release --locked -p xtask
-for f in "$REL/jit-signer" "$REL/jit-verify" "$REL/xtask" "$TARGET/pam/libpam_jit.so"; do
+for f in "$REL/jit-signer" "$REL/jit-verify" "$REL/jit-krl" "$REL/xtask" "$TARGET/pam/libpam_jit.so"; do
     [ -f "$f" ] || die "$f was not built"
 done
 

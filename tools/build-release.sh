@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release build of what ships, in two cargo invocations:
 #
-#   jit-signer, jit-verify  TARGET/release/       cargo build --release
+#   jit-signer, jit-verify, jit-krl  TARGET/release/  cargo build --release
 #   pam_jit.so              TARGET/pam/libpam_jit.so
 #                           cargo build --config pam_jit/cold-start.toml --profile pam
 #
@@ -13,5 +13,5 @@
 # use this build. Extra arguments (-q, -v) go to both invocations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked "$@" -p jit-signer -p jit-verify
+cargo build --release --locked "$@" -p jit-signer -p jit-verify -p jit-krl
 cargo build --config pam_jit/cold-start.toml --profile pam --locked "$@" -p pam_jit

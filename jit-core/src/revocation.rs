@@ -9,6 +9,7 @@
 
 pub mod host;
 mod list;
+pub mod ssh;
 pub mod vectors;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -268,7 +269,15 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedList, ListRejection> {
     })
 }
 
-const FIELD_TEXT_KEYS: &[&str] = &["users", "tokens", "version", "watermarks"];
+const FIELD_TEXT_KEYS: &[&str] = &[
+    "users",
+    "tokens",
+    "version",
+    "watermarks",
+    "ssh_keys",
+    "ssh_key_ids",
+    "ssh_serials",
+];
 
 fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
     let w = "payload";
@@ -297,6 +306,13 @@ fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
     let ty = |name: &str, want: &str| bad(&format!("field {name} is not {want}"));
     let (mut iss, mut iat, mut version) = (None, None, None);
     let (mut users, mut tokens, mut watermarks) = (None, None, None);
+    let (mut ssh_serials, mut ssh_key_ids, mut ssh_keys) = (None, None, None);
+    let range = |what: &str| {
+        rej(
+            ListReason::InvalidList,
+            format!("revocation list has invalid fields: {what} is out of range"),
+        )
+    };
     for _ in 0..n {
         match r.head().map_err(ce)? {
             Head::Uint(1) => match r.head().map_err(ce)? {
@@ -379,6 +395,73 @@ fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
                     }
                     watermarks = Some(v);
                 }
+                "ssh_keys" => {
+                    let want = "an array of 32-byte SHA-256 fingerprints";
+                    let Head::Array(m) = r.head().map_err(ce)? else {
+                        return Err(ty("ssh_keys", want));
+                    };
+                    let mut v = BTreeSet::new();
+                    for _ in 0..m {
+                        let fp: [u8; 32] = match r.head().map_err(ce)? {
+                            Head::Bytes(32) => r
+                                .take(32)
+                                .map_err(ce)?
+                                .try_into()
+                                .map_err(|_| ty("ssh_keys", want))?,
+                            _ => return Err(ty("ssh_keys", want)),
+                        };
+                        v.insert(fp);
+                    }
+                    ssh_keys = Some(v);
+                }
+                "ssh_key_ids" => {
+                    let want = "a map of key ids to expiry times";
+                    let Head::Map(m) = r.head().map_err(ce)? else {
+                        return Err(ty("ssh_key_ids", want));
+                    };
+                    let mut v = BTreeMap::new();
+                    for _ in 0..m {
+                        let id = match r.head().map_err(ce)? {
+                            Head::Text(l) => r.text_body(l).map_err(ce)?.to_string(),
+                            _ => return Err(ty("ssh_key_ids", want)),
+                        };
+                        let Head::Uint(exp) = r.head().map_err(ce)? else {
+                            return Err(ty("ssh_key_ids", want));
+                        };
+                        let exp = i64::try_from(exp).map_err(|_| range("a key id exp"))?;
+                        v.insert(id, exp);
+                    }
+                    ssh_key_ids = Some(v);
+                }
+                "ssh_serials" => {
+                    let want = "a map of CA key blobs to maps of serials to expiry times";
+                    let Head::Map(m) = r.head().map_err(ce)? else {
+                        return Err(ty("ssh_serials", want));
+                    };
+                    let mut v = BTreeMap::new();
+                    for _ in 0..m {
+                        let ca = match r.head().map_err(ce)? {
+                            Head::Bytes(l) => r.take(l).map_err(ce)?.to_vec(),
+                            _ => return Err(ty("ssh_serials", want)),
+                        };
+                        let Head::Map(k) = r.head().map_err(ce)? else {
+                            return Err(ty("ssh_serials", want));
+                        };
+                        let mut serials = BTreeMap::new();
+                        for _ in 0..k {
+                            let Head::Uint(serial) = r.head().map_err(ce)? else {
+                                return Err(ty("ssh_serials", want));
+                            };
+                            let Head::Uint(exp) = r.head().map_err(ce)? else {
+                                return Err(ty("ssh_serials", want));
+                            };
+                            let exp = i64::try_from(exp).map_err(|_| range("a serial exp"))?;
+                            serials.insert(serial, exp);
+                        }
+                        v.insert(ca, serials);
+                    }
+                    ssh_serials = Some(v);
+                }
                 _ => return Err(bad("unknown field")),
             },
             _ => return Err(bad("unknown field")),
@@ -404,6 +487,11 @@ fn decode_payload(p: &[u8]) -> Result<RevocationList, ListRejection> {
         tokens: tokens.ok_or_else(|| missing("tokens"))?,
         users: users.ok_or_else(|| missing("users"))?,
         watermarks: watermarks.ok_or_else(|| missing("watermarks"))?,
+        // Optional (§2.1): absent means empty; present and empty is not
+        // canonical (the re-encoding leaves it out).
+        ssh_serials: ssh_serials.unwrap_or_default(),
+        ssh_key_ids: ssh_key_ids.unwrap_or_default(),
+        ssh_keys: ssh_keys.unwrap_or_default(),
     };
     list.check().map_err(inv)?;
     Ok(list)
@@ -451,9 +539,27 @@ pub fn fuzz_decode(data: &[u8]) {
         assert_eq!(cose::assemble(&d.protected, &d.payload, &d.signature), data);
         assert_eq!(d.list.encode(), d.payload);
         let _ = verify_decoded(&d, &keys, 1_800_000_000);
+        // Whatever decodes has a KRL (§3.1): the header, then one section
+        // per kind of certificate or key entry.
+        let k = ssh::krl(&d.list);
+        assert!(k.starts_with(b"SSHKRL\n\0"));
+        let bare = RevocationList {
+            version: d.list.version,
+            iat: d.list.iat,
+            ..Default::default()
+        };
+        let nothing = ssh::revoked_key_ids(&d.list).is_empty()
+            && d.list.ssh_serials.is_empty()
+            && d.list.ssh_keys.is_empty();
+        assert_eq!(k == ssh::krl(&bare), nothing);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = verify_text(text, &keys, 1_800_000_000);
+        // The signer's readers of public keys and fingerprints (§2.1).
+        let _ = ssh::parse_public_key(text);
+        if let Some(fp) = ssh::parse_fingerprint(text) {
+            assert_eq!(ssh::fingerprint_text(&fp), text);
+        }
     }
     // Token and list decoders must never both accept the same bytes.
     assert!(!(decode(data).is_ok() && crate::token::decode(data).is_ok()));

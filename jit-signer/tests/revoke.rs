@@ -218,3 +218,118 @@ fn every_list_is_recorded_in_the_ledger_before_it_is_written() {
     assert_eq!(l.version, 1);
     assert!(!l.users.contains("eve"));
 }
+
+/// A fixed Ed25519 public key line (blob: type string and 32 bytes of `n`).
+fn ed25519_line(n: u8) -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(&[n; 32]);
+    let line = format!(
+        "ssh-ed25519 {} test-{n}\n",
+        base64::engine::general_purpose::STANDARD.encode(&blob)
+    );
+    (line, blob)
+}
+
+#[test]
+fn certificates_by_serial_key_id_and_key_are_carried_and_pruned() {
+    use revocation::ssh;
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&["keygen", "--kid", "rk", "--out", d.path().to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let key = d.path().join("rk.key");
+    let key = key.to_str().unwrap();
+    let keys =
+        TrustedKeys::parse(&std::fs::read_to_string(d.path().join("rk.pub")).unwrap()).unwrap();
+    let st = d.path().join("state");
+    let st = st.to_str().unwrap();
+    let (ca_line, ca_blob) = ed25519_line(1);
+    let (user_line, user_blob) = ed25519_line(2);
+    let ca = d.path().join("ca.pub");
+    let user = d.path().join("user.pub");
+    std::fs::write(&ca, &ca_line).unwrap();
+    std::fs::write(&user, &user_line).unwrap();
+    let (ca, user) = (ca.to_str().unwrap(), user.to_str().unwrap());
+    let with = |extra: &[&str]| {
+        let mut a = vec!["revoke", "--key", key, "--state", st];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let o = with(&[
+        "--now",
+        "@1000000",
+        "--exp",
+        "@1003600",
+        "--ssh-serial",
+        "7",
+        "--ssh-serial",
+        "9",
+        "--ssh-ca",
+        ca,
+        "--ssh-key-id",
+        "grant-1",
+        "--ssh-key",
+        user,
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(Path::new(st), &keys, 1_000_000);
+    assert_eq!(l.version, 1);
+    assert_eq!(
+        l.ssh_serials[&ca_blob]
+            .iter()
+            .map(|(s, e)| (*s, *e))
+            .collect::<Vec<_>>(),
+        [(7, 1_003_600), (9, 1_003_600)]
+    );
+    assert_eq!(l.ssh_key_ids["grant-1"], 1_003_600);
+    assert!(l.ssh_keys.contains(&ssh::fingerprint(&user_blob)));
+    // The same key given as its fingerprint text is the same entry.
+    let fp = ssh::fingerprint_text(&ssh::fingerprint(&user_blob));
+    let o = with(&["--now", "@1000001", "--ssh-key", &fp]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(Path::new(st), &keys, 1_000_001);
+    assert_eq!((l.version, l.ssh_keys.len()), (2, 1));
+    // Pruned after exp + 600 s like token ids; keys stay.
+    let o = with(&[
+        "--now",
+        "@1004201",
+        "--token-id",
+        "00112233445566778899aabbccddeeff",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let l = current(Path::new(st), &keys, 1_004_201);
+    assert!(l.ssh_serials.is_empty() && l.ssh_key_ids.is_empty());
+    assert_eq!(l.ssh_keys.len(), 1);
+    // Refused: serial 0, --ssh-serial without --ssh-ca, a non-Ed25519 CA, a
+    // certificate as a key, a bad fingerprint or key id. Nothing written.
+    let rsa = d.path().join("rsa.pub");
+    std::fs::write(&rsa, user_line.replace("ssh-ed25519 ", "ssh-rsa ")).unwrap();
+    let cert = d.path().join("cert.pub");
+    std::fs::write(
+        &cert,
+        user_line.replace("ssh-ed25519 ", "ssh-ed25519-cert-v01@openssh.com "),
+    )
+    .unwrap();
+    for bad in [
+        vec!["--ssh-serial", "0", "--ssh-ca", ca],
+        vec!["--ssh-serial", "3"],
+        vec!["--ssh-serial", "3", "--ssh-ca", rsa.to_str().unwrap()],
+        vec!["--ssh-key", cert.to_str().unwrap()],
+        vec!["--ssh-key", "SHA256:AAAA"],
+        vec!["--ssh-key-id", "two words"],
+    ] {
+        let o = with(&bad);
+        assert_eq!(code(&o), 2, "{bad:?}: {}", err(&o));
+    }
+    assert_eq!(current(Path::new(st), &keys, 1_004_201).version, 3);
+    // --show prints them.
+    let o = run(&["revoke", "--state", st, "--show"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("revoked ssh keys (1):\n  {fp}")),
+        "{out}"
+    );
+}

@@ -120,6 +120,13 @@ echo "-- fresh revocation lists from jit-signer revoke, and corrupted variants: 
     --user alice --before >/dev/null || fail "revoke failed"
 "$SIGNER" revoke --key "$KEY" --state "$tmp/rev" --token-id 00112233445566778899aabbccddeeff >/dev/null \
     || fail "second revoke failed"
+# Certificates and keys (docs/revocation.md §2.1): the corrupted variants
+# below are made from this list, which holds every kind of entry.
+ssh-keygen -q -t ed25519 -N '' -C ci-ca -f "$tmp/ssh-ca"
+ssh-keygen -q -t rsa -b 2048 -N '' -C ci-user -f "$tmp/ssh-user"
+"$SIGNER" revoke --key "$KEY" --state "$tmp/rev" --ssh-serial 7 --ssh-serial 4711 --ssh-ca "$tmp/ssh-ca.pub" \
+    --ssh-key-id grant-ci --ssh-key "$tmp/ssh-user.pub" \
+    --ssh-key "$(ssh-keygen -l -f "$tmp/ssh-ca.pub" | cut -d' ' -f2)" >/dev/null || fail "SSH revoke failed"
 list_cmp() { # FILE label
     local rust py
     rust=$("$SIGNER" revoke --state "$tmp/rev" --show --list "$1" --trusted-keys "$PUB" --json 2>/dev/null \

@@ -88,11 +88,13 @@ check "SendEnv without AcceptEnv: denied, told how to send the token" 1 "False n
 grep -qF "$TOK" "$ERR" && bad "no token over ssh: the message holds no token" "token on stderr" || true
 
 # A snippet that breaks sshd's configuration is refused and put back; sshd
-# keeps running with its checked configuration.
+# keeps running with its checked configuration. No SSH CA key (a path that
+# does not exist, whatever the machine has in /etc/ssh/jit): JIT_TOKEN only,
+# certificates are 48-ssh-krl.sh's.
 ctl() {
     JIT_CTL_SSHD_CONFIG="$S/sshd_config" JIT_CTL_SSH_SNIPPET="$S/sshd_config.d/jit.conf" \
         JIT_CTL_SSHD_PIDFILE="$S/sshd.pid" JIT_CTL_DROPIN="$S/no-sudoers-dropin" \
-        sh packaging/sbin/jit-ctl "$@"
+        JIT_CTL_SSH_CA="$S/no-ssh-ca.pub" sh packaging/sbin/jit-ctl "$@"
 }
 printf 'AcceptEnv JIT_TOKEN\nNoSuchSshdOption yes\n' > "$S/broken-snippet"
 set +e

@@ -193,6 +193,16 @@ check "install: sshd snippet source 0644" mode_is /usr/share/jit/sshd-jit.conf 6
 check "install: sshd snippet inert (nothing in /etc/ssh/sshd_config.d)" absent /etc/ssh/sshd_config.d/jit.conf
 [ "$(grep -v '^[[:space:]]*\(#.*\)\{0,1\}$' "$R/usr/share/jit/sshd-jit.conf")" = "AcceptEnv JIT_TOKEN" ] \
     && ok "install: sshd snippet holds AcceptEnv JIT_TOKEN only" || bad "install: sshd snippet contents"
+# The certificate snippet likewise (TrustedUserCAKeys, AuthorizedPrincipalsFile,
+# RevokedKeys as @...@ placeholders jit-ctl fills in), and the KRL writer is a
+# helper under /usr/libexec/jit; nothing in /etc/ssh/jit until an image
+# builder installs the CA key (tested with a real sshd in 48-ssh-krl.sh).
+check "install: certificate snippet source 0644" mode_is /usr/share/jit/sshd-jit-cert.conf 644 root root
+[ "$(grep -v '^[[:space:]]*\(#.*\)\{0,1\}$' "$R/usr/share/jit/sshd-jit-cert.conf" | cut -d' ' -f1 | tr '\n' ' ')" \
+    = "TrustedUserCAKeys AuthorizedPrincipalsFile RevokedKeys " ] \
+    && ok "install: certificate snippet holds the three directives only" || bad "install: certificate snippet contents"
+check "install: jit-krl helper" mode_is /usr/libexec/jit/jit-krl 755 root root
+check "install: no /etc/ssh/jit until the CA key is installed" absent /etc/ssh/jit
 # The rsyslog forwarding snippet and the collector configuration are shipped
 # inert too: only under /usr/share/jit; jit-ctl enable --forward installs the
 # host one (tested with real daemons in 23-log-forward.sh).
@@ -207,7 +217,7 @@ for m in /usr/share/man/man8/pam_jit.8.gz /usr/share/man/man5/pam_jit.conf.5.gz 
     /usr/share/fish/vendor_completions.d/jit-verify.fish /usr/share/bash-completion/completions/jit-signer \
     /usr/share/selinux/packages/jit.pp /etc/logrotate.d/jit /etc/pam.d/sudo-jit \
     /usr/share/doc/jit-signer/signer-policy.md /usr/share/doc/jit-signer/jit-signer.md \
-    /usr/share/doc/libpam-jit/ssh.md /usr/share/doc/libpam-jit/fleet.md \
+    /usr/share/doc/libpam-jit/ssh.md /usr/share/doc/libpam-jit/revocation.md /usr/share/doc/libpam-jit/fleet.md \
     /usr/share/doc/libpam-jit/log-format.md /usr/share/doc/libpam-jit/export.md \
     /usr/share/doc/libpam-jit/json.md; do
     check "install: $m" present "$m"

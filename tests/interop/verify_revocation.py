@@ -9,10 +9,15 @@ and signing rules are shared by the spec).
       any outcome differs from the expected one.
   verify_revocation.py list --trusted-keys FILE [--now UNIX] FILE
       Print {"reason": CODE} as JSON; exit 0 if the list verifies, 1 otherwise.
+  verify_revocation.py krl --trusted-keys FILE [--now UNIX] LIST OUT
+      Verify LIST and write the KRL a host writes from it (docs/revocation.md
+      §3.1) to OUT, built here from PROTOCOL.krl; exit 1 if LIST is rejected.
 """
 import argparse
 from collections.abc import Mapping
 import base64
+import hashlib
+import struct
 import json
 import os
 import re
@@ -29,7 +34,11 @@ MAX_LIST_TEXT_LEN = 349526
 TYP = "application/jit-revocation+cwt"
 I64_MAX = 2**63 - 1
 FIELDS = {1: "iss", 6: "iat", "users": "users", "tokens": "tokens",
-          "version": "version", "watermarks": "watermarks"}
+          "version": "version", "watermarks": "watermarks",
+          # §2.1, optional: present only when non-empty
+          "ssh_keys": "ssh_keys", "ssh_key_ids": "ssh_key_ids", "ssh_serials": "ssh_serials"}
+SSH_FIELDS = ("ssh_keys", "ssh_key_ids", "ssh_serials")
+ED25519_CA_PREFIX = struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32)
 
 
 def canon_key(s):
@@ -40,6 +49,10 @@ def canon_key(s):
 def valid_user(u):
     return (type(u) is str and 1 <= len(u.encode()) <= 256
             and not any(c.isspace() or ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0 for c in u))
+
+
+def valid_key_id(k):
+    return 1 <= len(k.encode()) <= 256 and all("!" <= c <= "~" for c in k)
 
 
 def b64decode(text):
@@ -110,18 +123,36 @@ def decode(raw):
                                              for k, e in v.items()),
             "watermarks": type(v) is dict and all(type(k) is str and is_int(t) and t >= 0
                                                  for k, t in v.items()),
+            "ssh_keys": type(v) is list and all(type(x) is bytes and len(x) == 32 for x in v),
+            "ssh_key_ids": type(v) is dict and all(type(k) is str and is_int(e) and e >= 0
+                                                  for k, e in v.items()),
+            "ssh_serials": type(v) is dict and all(
+                type(ca) is bytes and type(m) is dict
+                and all(is_int(n) and n >= 0 and is_int(e) and e >= 0 for n, e in m.items())
+                for ca, m in v.items()),
         }[name]
         if not ok:
             raise Reject("malformed", name)
     for req in ("iss", "iat", "users", "tokens", "version", "watermarks"):
         if req not in f:
             raise Reject("missing_field", req)
-    times = [f["iat"], *f["tokens"].values(), *f["watermarks"].values()]
+    present_ssh = [n for n in SSH_FIELDS if n in f]
+    for n, empty in (("ssh_keys", []), ("ssh_key_ids", {}), ("ssh_serials", {})):
+        f.setdefault(n, empty)
+    times = [f["iat"], *f["tokens"].values(), *f["watermarks"].values(),
+             *f["ssh_key_ids"].values(), *(e for m in f["ssh_serials"].values() for e in m.values())]
     if (f["version"] < 1 or not f["iss"] or any(t > I64_MAX for t in times)
-            or not all(valid_user(u) for u in [*f["users"], *f["watermarks"]])):
+            or not all(valid_user(u) for u in [*f["users"], *f["watermarks"]])
+            or not all(valid_key_id(k) for k in f["ssh_key_ids"])
+            or not all(len(ca) == 51 and ca.startswith(ED25519_CA_PREFIX) and m and 0 not in m
+                       for ca, m in f["ssh_serials"].items())):
         raise Reject("invalid_list")
     if f["users"] != sorted(set(f["users"]), key=canon_key):
         raise Reject("not_canonical", "users not sorted and unique")
+    if f["ssh_keys"] != sorted(set(f["ssh_keys"])):
+        raise Reject("not_canonical", "ssh_keys not sorted and unique")
+    if any(not f[n] for n in present_ssh):
+        raise Reject("not_canonical", "an SSH member present but empty")
     if cbor2.dumps(h, canonical=True) != prot or cbor2.dumps(p, canonical=True) != payload:
         raise Reject("not_canonical")
     return h, f, prot, payload, sig
@@ -150,6 +181,27 @@ def lookup(f, cti, sub, iat):
     return "issued_before" if t is not None and iat < t else "not_revoked"
 
 
+def krl(f):
+    """The KRL of docs/revocation.md §3.1, from OpenSSH's PROTOCOL.krl."""
+    def string(b):
+        return struct.pack(">I", len(b)) + b
+
+    def section(t, data):
+        return bytes([t]) + string(data)
+
+    out = b"SSHKRL\n\0" + struct.pack(">IQQQ", 1, f["version"], f["iat"], 0)
+    out += string(b"") + string(f"jit revocation list version {f['version']}".encode())
+    for ca in sorted(f["ssh_serials"], key=lambda b: (len(b), b)):
+        serials = b"".join(struct.pack(">Q", n) for n in sorted(f["ssh_serials"][ca]))
+        out += section(1, string(ca) + string(b"") + section(0x20, serials))
+    ids = sorted(set(k.encode() for k in f["ssh_key_ids"]) | {c.hex().encode() for c in f["tokens"]})
+    if ids:
+        out += section(1, string(b"") + string(b"") + section(0x23, b"".join(string(i) for i in ids)))
+    if f["ssh_keys"]:
+        out += section(5, b"".join(string(k) for k in sorted(f["ssh_keys"])))
+    return out
+
+
 def host_outcome(state, raw, version):
     """docs/revocation.md §5 step 4, from the state file's line."""
     if state is None:
@@ -175,7 +227,25 @@ def main():
     one.add_argument("--trusted-keys", required=True)
     one.add_argument("--now", type=int, default=None)
     one.add_argument("file")
+    k = sub.add_parser("krl")
+    k.add_argument("--trusted-keys", required=True)
+    k.add_argument("--now", type=int, default=None)
+    k.add_argument("list")
+    k.add_argument("out")
     a = ap.parse_args()
+    if a.cmd == "krl":
+        import time
+        keys = parse_trusted_keys(open(a.trusted_keys, encoding="utf-8").read())
+        try:
+            f = verify(open(a.list, encoding="utf-8").read(), keys,
+                       a.now if a.now is not None else int(time.time()))
+        except Reject as e:
+            print(json.dumps({"reason": e.code}))
+            return 1
+        with open(a.out, "wb") as o:
+            o.write(krl(f))
+        print(json.dumps({"reason": "ok"}))
+        return 0
     if a.cmd == "list":
         import time
         keys = parse_trusted_keys(open(a.trusted_keys, encoding="utf-8").read())
@@ -209,6 +279,13 @@ def main():
         if got != q["expected"]:
             bad += 1
             print(f"MISMATCH query {q['about']!r}: expected {q['expected']}, python says {got}")
+    for case in m.get("krl", []):
+        f = verify(texts[case["list"]], keys, m["vectors"][0]["now"])
+        want = open(os.path.join(a.dir, case["krl_hex"]), encoding="utf-8").read().strip()
+        n += 1
+        if krl(f).hex() != want:
+            bad += 1
+            print(f"MISMATCH KRL of {case['list']}: python builds {krl(f).hex()}")
     print(f"python revocation verifier: {n - bad}/{n} outcomes agree")
     return 1 if bad else 0
 

@@ -230,6 +230,16 @@ pub fn accept(
     // The log's lock, taken as the writer takes it (on a host whose first
     // decision ever meets a list, that creates its directory too).
     let _held = crate::fs::lock_file(lock).map_err(fs_err)?;
+    accept_locked(path_shown, bytes, version, state)
+}
+
+/// [`accept`] for a caller that holds the lock.
+fn accept_locked(
+    path_shown: &Path,
+    bytes: &[u8],
+    version: u64,
+    state: &Path,
+) -> Result<(), HostError> {
     crate::fs::ensure_private_dir(state.parent().unwrap_or(Path::new("."))).map_err(fs_err)?;
     let new = HostState::of(version, bytes);
     match read_state(state)? {
@@ -259,6 +269,21 @@ pub fn load(
     keys: &TrustedKeys,
     now: i64,
 ) -> Result<Option<DecodedList>, HostError> {
+    let Some((bytes, d)) = read_verified(p, keys, now)? else {
+        return Ok(None);
+    };
+    accept(&p.list, &bytes, d.list.version, &p.state, &p.lock)?;
+    Ok(Some(d))
+}
+
+/// Steps 1-3 of §5: read and verify the list file (its binary bytes and
+/// the decoded list), or `Ok(None)` when it is missing and the policy
+/// allows that.
+fn read_verified(
+    p: &HostPolicy,
+    keys: &TrustedKeys,
+    now: i64,
+) -> Result<Option<(Vec<u8>, DecodedList)>, HostError> {
     let invalid = |why: String, code: Option<&'static str>| HostError::Invalid {
         path: p.list.clone(),
         why,
@@ -276,11 +301,10 @@ pub fn load(
     let bytes = decode_text(&text).map_err(|r| invalid(r.to_string(), Some(r.reason.code())))?;
     let d = verify(&bytes, keys, now)
         .map_err(|r: ListRejection| invalid(r.to_string(), Some(r.reason.code())))?;
-    accept(&p.list, &bytes, d.list.version, &p.state, &p.lock)?;
-    Ok(Some(d))
+    Ok(Some((bytes, d)))
 }
 
-fn missing(p: &HostPolicy) -> Result<Option<DecodedList>, HostError> {
+fn missing<T>(p: &HostPolicy) -> Result<Option<T>, HostError> {
     let shown = p.list.display();
     match p.missing {
         MissingPolicy::Allow => Ok(None),
@@ -295,6 +319,79 @@ fn missing(p: &HostPolicy) -> Result<Option<DecodedList>, HostError> {
             ))),
         },
     }
+}
+
+/// Why [`write_krl`] wrote nothing (the previous KRL stays).
+#[derive(Debug, thiserror::Error)]
+pub enum KrlError {
+    /// The list was refused as for a sudo decision.
+    #[error(transparent)]
+    List(#[from] HostError),
+    /// The KRL could not be written.
+    #[error("cannot write the KRL {path}: {why}")]
+    Write {
+        /// The KRL file.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+/// What [`write_krl`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KrlWritten {
+    /// The list version it was made from; `None`: no list and the policy
+    /// allows that, so the KRL revokes nothing.
+    pub version: Option<u64>,
+    /// Certificate serials, key ids (token ids included) and key
+    /// fingerprints in it.
+    pub serials: usize,
+    /// See `serials`.
+    pub key_ids: usize,
+    /// See `serials`.
+    pub keys: usize,
+    /// Its length in bytes.
+    pub len: usize,
+}
+
+/// Write sshd's KRL (docs/revocation.md §3.1) from the host's list, verified
+/// and accepted exactly as for a sudo decision ([`load`]: file rules,
+/// signature against the trusted keys, the missing-list policy, the
+/// anti-rollback state). The KRL is replaced atomically ([`crate::fs::replace_private_file`]:
+/// 0600 root, new file, fsync, rename) while the state's lock is held, so a
+/// slower run with an older list can never replace a newer run's KRL. On
+/// any error nothing is written and the previous KRL stays. With no list and
+/// a policy that allows that, the KRL is written empty (valid, revokes
+/// nothing), so that sshd's `RevokedKeys` always names a readable file.
+pub fn write_krl(
+    p: &HostPolicy,
+    keys: &TrustedKeys,
+    now: i64,
+    krl_path: &Path,
+) -> Result<KrlWritten, KrlError> {
+    let verified = read_verified(p, keys, now)?;
+    let krl_err = |e: crate::fs::FsError| KrlError::Write {
+        path: krl_path.to_path_buf(),
+        why: e.to_string(),
+    };
+    let _held = crate::fs::lock_file(&p.lock).map_err(fs_err)?;
+    let empty = super::RevocationList::default();
+    let list = match &verified {
+        Some((bytes, d)) => {
+            accept_locked(&p.list, bytes, d.list.version, &p.state)?;
+            &d.list
+        }
+        None => &empty,
+    };
+    let krl = super::ssh::krl(list);
+    crate::fs::replace_private_file(krl_path, &krl).map_err(krl_err)?;
+    Ok(KrlWritten {
+        version: verified.as_ref().map(|(_, d)| d.list.version),
+        serials: list.ssh_serials.values().map(|s| s.len()).sum(),
+        key_ids: super::ssh::revoked_key_ids(list).len(),
+        keys: list.ssh_keys.len(),
+        len: krl.len(),
+    })
 }
 
 /// The check made on every decision once a token has verified: load the

@@ -23,6 +23,15 @@ pub struct RevocationList {
     pub users: BTreeSet<String>,
     /// Per-user watermarks: tokens of that user with `iat < T` are void.
     pub watermarks: BTreeMap<String, i64>,
+    /// Revoked OpenSSH certificates by serial (§2.1): CA public key blob
+    /// (an `ssh-ed25519` wire blob) => serial => the certificate's expiry.
+    pub ssh_serials: BTreeMap<Vec<u8>, BTreeMap<u64, i64>>,
+    /// Revoked OpenSSH certificates by key id, under any CA (§2.1): key id
+    /// => the certificate's expiry.
+    pub ssh_key_ids: BTreeMap<String, i64>,
+    /// Revoked OpenSSH public keys (and every certificate on them, or
+    /// signed by them as a CA) by SHA-256 fingerprint (§2.1).
+    pub ssh_keys: BTreeSet<[u8; 32]>,
 }
 
 /// Why a token is revoked.
@@ -70,13 +79,52 @@ impl RevocationList {
         if self.watermarks.values().any(|&t| t < 0) {
             return Err("a watermark is negative".into());
         }
+        for (ca, serials) in &self.ssh_serials {
+            super::ssh::check_ca_blob(ca)?;
+            if serials.is_empty() {
+                return Err("an ssh_serials CA has no serials".into());
+            }
+            if serials.contains_key(&0) {
+                return Err("an ssh serial is 0 (OpenSSH cannot revoke serial 0)".into());
+            }
+            if serials.values().any(|&e| e < 0) {
+                return Err("an ssh serial exp is negative".into());
+            }
+        }
+        for (id, exp) in &self.ssh_key_ids {
+            super::ssh::check_key_id(id)?;
+            if *exp < 0 {
+                return Err("an ssh key id exp is negative".into());
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the list holds any certificate or key revocation (§2.1).
+    pub fn has_ssh(&self) -> bool {
+        !(self.ssh_serials.is_empty() && self.ssh_key_ids.is_empty() && self.ssh_keys.is_empty())
     }
 
     /// The deterministic CBOR encoding of the payload (§2).
     pub fn encode(&self) -> Vec<u8> {
-        let mut e = Enc::with_capacity(64 + self.tokens.len() * 24 + self.users.len() * 16);
-        e.map(6);
+        let mut e = Enc::with_capacity(
+            64 + self.tokens.len() * 24
+                + self.users.len() * 16
+                + self.ssh_keys.len() * 34
+                + self.ssh_key_ids.len() * 48
+                + self
+                    .ssh_serials
+                    .values()
+                    .map(|s| 56 + s.len() * 18)
+                    .sum::<usize>(),
+        );
+        // The optional members (§2.1) are present exactly when non-empty.
+        let optional = [
+            !self.ssh_keys.is_empty(),
+            !self.ssh_key_ids.is_empty(),
+            !self.ssh_serials.is_empty(),
+        ];
+        e.map(6 + optional.iter().filter(|&&p| p).count());
         e.head(0, 1);
         e.text(&self.iss);
         e.head(0, 6);
@@ -96,6 +144,13 @@ impl RevocationList {
         }
         e.text("version");
         e.head(0, self.version);
+        if !self.ssh_keys.is_empty() {
+            e.text("ssh_keys");
+            e.array(self.ssh_keys.len());
+            for k in &self.ssh_keys {
+                e.bytes(k);
+            }
+        }
         e.text("watermarks");
         let mut wm: Vec<&String> = self.watermarks.keys().collect();
         wm.sort_by(canonical_text_order);
@@ -103,6 +158,31 @@ impl RevocationList {
         for u in wm {
             e.text(u);
             e.int(self.watermarks.get(u).copied().unwrap_or_default());
+        }
+        if !self.ssh_key_ids.is_empty() {
+            e.text("ssh_key_ids");
+            let mut ids: Vec<&String> = self.ssh_key_ids.keys().collect();
+            ids.sort_by(canonical_text_order);
+            e.map(ids.len());
+            for id in ids {
+                e.text(id);
+                e.int(self.ssh_key_ids.get(id).copied().unwrap_or_default());
+            }
+        }
+        if !self.ssh_serials.is_empty() {
+            e.text("ssh_serials");
+            // CA blobs: canonical bstr order is shorter first, then bytewise.
+            let mut cas: Vec<(&Vec<u8>, &BTreeMap<u64, i64>)> = self.ssh_serials.iter().collect();
+            cas.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(b.0)));
+            e.map(cas.len());
+            for (ca, serials) in cas {
+                e.bytes(ca);
+                e.map(serials.len());
+                for (serial, exp) in serials {
+                    e.head(0, *serial);
+                    e.int(*exp);
+                }
+            }
         }
         e.out
     }
@@ -131,12 +211,26 @@ impl RevocationList {
         }
     }
 
-    /// Drop token entries whose `exp + PRUNE_MARGIN_SECS` is before `now`.
+    /// Drop token, certificate serial and key id entries whose
+    /// `exp + PRUNE_MARGIN_SECS` is before `now` (a CA left without serials
+    /// goes too). Returns how many entries were dropped.
     pub fn prune(&mut self, now: i64) -> usize {
-        let before = self.tokens.len();
-        self.tokens
-            .retain(|_, exp| exp.saturating_add(PRUNE_MARGIN_SECS) >= now);
-        before - self.tokens.len()
+        let live = |exp: &i64| exp.saturating_add(PRUNE_MARGIN_SECS) >= now;
+        let before = self.entries();
+        self.tokens.retain(|_, exp| live(exp));
+        self.ssh_key_ids.retain(|_, exp| live(exp));
+        for serials in self.ssh_serials.values_mut() {
+            serials.retain(|_, exp| live(exp));
+        }
+        self.ssh_serials.retain(|_, serials| !serials.is_empty());
+        before - self.entries()
+    }
+
+    /// The number of prunable entries (token ids, serials, key ids).
+    fn entries(&self) -> usize {
+        self.tokens.len()
+            + self.ssh_key_ids.len()
+            + self.ssh_serials.values().map(BTreeMap::len).sum::<usize>()
     }
 
     /// The list as JSON (for `--json` outputs).
@@ -148,6 +242,12 @@ impl RevocationList {
             "tokens": self.tokens.iter().map(|(c, e)| serde_json::json!({"cti": hex(c), "exp": e})).collect::<Vec<_>>(),
             "users": self.users,
             "watermarks": self.watermarks.iter().map(|(u, t)| serde_json::json!({"user": u, "before": t})).collect::<Vec<_>>(),
+            "ssh_serials": self.ssh_serials.iter().flat_map(|(ca, s)| {
+                let ca = super::ssh::ca_text(ca);
+                s.iter().map(move |(n, e)| serde_json::json!({"ca": ca, "serial": n, "exp": e}))
+            }).collect::<Vec<_>>(),
+            "ssh_key_ids": self.ssh_key_ids.iter().map(|(id, e)| serde_json::json!({"key_id": id, "exp": e})).collect::<Vec<_>>(),
+            "ssh_keys": self.ssh_keys.iter().map(super::ssh::fingerprint_text).collect::<Vec<_>>(),
         })
     }
 }

@@ -722,3 +722,462 @@ fn first_list_on_a_host_without_a_state_directory_is_accepted() {
     let st = std::fs::read_to_string(&p.state).unwrap();
     assert_eq!(HostState::parse(&st), Some(HostState::of(7, &b)));
 }
+
+// --- OpenSSH certificates and keys (§2.1, §3.1) --------------------------------
+
+fn ca_blob(n: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&11u32.to_be_bytes());
+    b.extend_from_slice(b"ssh-ed25519");
+    b.extend_from_slice(&32u32.to_be_bytes());
+    b.extend_from_slice(&[n; 32]);
+    b
+}
+
+fn ssh_list() -> RevocationList {
+    let mut l = base_list();
+    l.ssh_serials
+        .insert(ca_blob(1), [(7u64, NOW + 60), (9, NOW + 60)].into());
+    l.ssh_key_ids.insert("grant-x".into(), NOW + 60);
+    l.ssh_keys.insert([3; 32]);
+    l
+}
+
+#[test]
+fn ssh_members_round_trip_and_are_absent_when_empty() {
+    let k = key("k1", 1);
+    let keys = keys_of(&[&k]);
+    let l = ssh_list();
+    let d = verify(&sign(&l, &k).unwrap(), &keys, NOW).unwrap();
+    assert_eq!(d.list, l);
+    assert!(d.list.has_ssh());
+    // A list without SSH entries encodes exactly as before §2.1: six keys.
+    let old = base_list().encode();
+    assert_eq!(old[0], 0xa6, "six-key map");
+    assert!(!old.windows(3).any(|w| w == b"ssh"));
+    // A certificate-only list: nothing but SSH entries.
+    let mut c = RevocationList {
+        iss: "k1".into(),
+        iat: NOW,
+        version: 1,
+        ..Default::default()
+    };
+    c.ssh_key_ids.insert("only".into(), NOW);
+    let d = verify(&sign(&c, &k).unwrap(), &keys, NOW).unwrap();
+    assert_eq!(d.list, c);
+    assert_eq!(d.payload[0], 0xa7, "seven keys");
+    // Key order: ... "version", "ssh_keys", "watermarks", "ssh_key_ids", "ssh_serials".
+    let p = l.encode();
+    let pos = |s: &str| p.windows(s.len()).position(|w| w == s.as_bytes()).unwrap();
+    assert!(pos("version") < pos("ssh_keys"));
+    assert!(pos("ssh_keys") < pos("watermarks"));
+    assert!(pos("watermarks") < pos("ssh_key_ids"));
+    assert!(pos("ssh_key_ids") < pos("ssh_serials"));
+}
+
+/// A payload of `base_list()`'s six fields plus `extra` members, in the
+/// order given (each written as key then value by the closure); `ssh_keys`
+/// (8 characters) goes before `watermarks` as canonical order wants, the
+/// others after it.
+type Member<'a> = (&'a str, &'a dyn Fn(&mut Enc));
+
+fn payload_plus(extra: &[Member<'_>]) -> Vec<u8> {
+    let full = base_list().encode();
+    let wm = full
+        .windows(11)
+        .position(|w| w == b"\x6awatermarks")
+        .unwrap();
+    let mut e = Enc::default();
+    e.map(6 + extra.len());
+    e.out.extend_from_slice(&full[1..wm]);
+    for (k, v) in extra.iter().filter(|(k, _)| k.len() < 10) {
+        e.text(k);
+        v(&mut e);
+    }
+    e.out.extend_from_slice(&full[wm..]);
+    for (k, v) in extra.iter().filter(|(k, _)| k.len() >= 10) {
+        e.text(k);
+        v(&mut e);
+    }
+    e.out
+}
+
+#[test]
+fn ssh_members_strict_rules() {
+    let k = key("k1", 1);
+    let keys = keys_of(&[&k]);
+    let p = encode_protected(ALG_EDDSA, b"k1", LIST_TYP);
+    let resign = |payload: &[u8]| assemble(&p, payload, &sign_raw(&p, payload, &k));
+    let check = |payload: Vec<u8>| reason(verify(&resign(&payload), &keys, NOW));
+    // Present but empty: not canonical (absent is the one encoding).
+    assert_eq!(
+        check(payload_plus(&[("ssh_keys", &|e| e.array(0))])),
+        "not_canonical"
+    );
+    assert_eq!(
+        check(payload_plus(&[("ssh_key_ids", &|e| e.map(0))])),
+        "not_canonical"
+    );
+    assert_eq!(
+        check(payload_plus(&[("ssh_serials", &|e| e.map(0))])),
+        "not_canonical"
+    );
+    // The well-formed one-member variants verify (the helper is sound).
+    assert_eq!(
+        check(payload_plus(&[("ssh_keys", &|e| {
+            e.array(1);
+            e.bytes(&[1; 32]);
+        })])),
+        "ok"
+    );
+    // Fingerprints: unsorted or repeated entries, wrong sizes, wrong types.
+    assert_eq!(
+        check(payload_plus(&[("ssh_keys", &|e| {
+            e.array(2);
+            e.bytes(&[2; 32]);
+            e.bytes(&[1; 32]);
+        })])),
+        "not_canonical"
+    );
+    assert_eq!(
+        check(payload_plus(&[("ssh_keys", &|e| {
+            e.array(2);
+            e.bytes(&[1; 32]);
+            e.bytes(&[1; 32]);
+        })])),
+        "not_canonical"
+    );
+    for n in [0usize, 20, 31, 33, 64] {
+        assert_eq!(
+            check(payload_plus(&[("ssh_keys", &|e| {
+                e.array(1);
+                e.bytes(&vec![1; n]);
+            })])),
+            "malformed",
+            "{n}-byte fingerprint"
+        );
+    }
+    assert_eq!(
+        check(payload_plus(&[("ssh_keys", &|e| {
+            e.array(1);
+            e.text("SHA256:x");
+        })])),
+        "malformed"
+    );
+    // Key ids: repeated (the CBOR layer), bad characters, too long, exp out of range.
+    assert_eq!(
+        check(payload_plus(&[("ssh_key_ids", &|e| {
+            e.map(2);
+            e.text("a");
+            e.int(1);
+            e.text("a");
+            e.int(2);
+        })])),
+        "duplicate_key"
+    );
+    let long = "k".repeat(ssh::MAX_KEY_ID_LEN + 1);
+    for bad in ["", "a b", "a\nb", "é", long.as_str()] {
+        let mut l = base_list();
+        l.ssh_key_ids.insert(bad.into(), NOW);
+        assert_eq!(check(l.encode()), "invalid_list", "{bad:?}");
+        assert!(sign(&l, &k).is_err(), "the signer refuses {bad:?}");
+    }
+    let mut l = base_list();
+    l.ssh_key_ids.insert("k".repeat(ssh::MAX_KEY_ID_LEN), NOW);
+    assert_eq!(check(l.encode()), "ok", "256 bytes is the limit");
+    assert_eq!(
+        check(payload_plus(&[("ssh_key_ids", &|e| {
+            e.map(1);
+            e.text("a");
+            e.head(0, u64::MAX);
+        })])),
+        "invalid_list"
+    );
+    // Serials: 0, a CA without serials, a CA that is not an Ed25519 blob.
+    let mut l = base_list();
+    l.ssh_serials.insert(ca_blob(1), [(0u64, NOW)].into());
+    assert_eq!(check(l.encode()), "invalid_list");
+    let mut l = base_list();
+    l.ssh_serials.insert(ca_blob(1), Default::default());
+    assert_eq!(check(l.encode()), "invalid_list");
+    let mut rsa = ca_blob(1);
+    rsa[4..15].copy_from_slice(b"ssh-ed25518");
+    for bad in [
+        rsa,
+        ca_blob(1)[..50].to_vec(),
+        [ca_blob(1), vec![0]].concat(),
+        vec![],
+    ] {
+        let mut l = base_list();
+        l.ssh_serials.insert(bad, [(1u64, NOW)].into());
+        assert_eq!(check(l.encode()), "invalid_list");
+    }
+    // Serials out of order inside a CA's map, and a repeated serial.
+    assert_eq!(
+        check(payload_plus(&[("ssh_serials", &|e| {
+            e.map(1);
+            e.bytes(&ca_blob(1));
+            e.map(2);
+            e.head(0, 9);
+            e.int(1);
+            e.head(0, 7);
+            e.int(1);
+        })])),
+        "not_canonical"
+    );
+    assert_eq!(
+        check(payload_plus(&[("ssh_serials", &|e| {
+            e.map(1);
+            e.bytes(&ca_blob(1));
+            e.map(2);
+            e.head(0, 7);
+            e.int(1);
+            e.head(0, 7);
+            e.int(2);
+        })])),
+        "duplicate_key"
+    );
+    // Members out of canonical key order: ssh_serials before ssh_key_ids.
+    assert_eq!(
+        check(payload_plus(&[
+            ("ssh_serials", &|e| {
+                e.map(1);
+                e.bytes(&ca_blob(1));
+                e.map(1);
+                e.head(0, 7);
+                e.int(1);
+            }),
+            ("ssh_key_ids", &|e| {
+                e.map(1);
+                e.text("a");
+                e.int(1);
+            }),
+        ])),
+        "not_canonical"
+    );
+    // A near-miss name is still an unknown field.
+    assert_eq!(
+        check(payload_plus(&[("ssh_keyz", &|e| e.array(0))])),
+        "unknown_field"
+    );
+    // Oversized: a list of fingerprints over the limit cannot be signed.
+    let mut l = base_list();
+    for i in 0..8000u32 {
+        let mut fp = [0u8; 32];
+        fp[..4].copy_from_slice(&i.to_be_bytes());
+        l.ssh_keys.insert(fp);
+    }
+    assert!(matches!(sign(&l, &k), Err(SignListError::TooLarge(_))));
+}
+
+#[test]
+fn ssh_pruning_and_token_revocations_are_untouched_by_ssh_entries() {
+    let mut l = ssh_list();
+    l.ssh_serials
+        .get_mut(&ca_blob(1))
+        .unwrap()
+        .insert(11, NOW - PRUNE_MARGIN_SECS - 1);
+    l.ssh_serials
+        .insert(ca_blob(2), [(5u64, NOW - PRUNE_MARGIN_SECS - 1)].into());
+    l.ssh_key_ids
+        .insert("old".into(), NOW - PRUNE_MARGIN_SECS - 1);
+    let before_tokens = l.tokens.len();
+    let n = l.prune(NOW);
+    assert_eq!(n, 3 + (before_tokens - l.tokens.len()));
+    assert!(
+        !l.ssh_serials.contains_key(&ca_blob(2)),
+        "a CA without serials goes"
+    );
+    assert_eq!(l.ssh_serials[&ca_blob(1)].len(), 2);
+    assert!(!l.ssh_key_ids.contains_key("old"));
+    assert_eq!(l.ssh_keys.len(), 1, "keys are never pruned");
+    assert!(l.check().is_ok());
+    // The sudo decision ignores SSH entries: a key id equal to a token id
+    // does not revoke the token (§3.1).
+    let mut l = base_list();
+    let c = [0x42; 16];
+    l.ssh_key_ids.insert(hex(&c), NOW);
+    assert_eq!(l.is_revoked(&c, "bob", NOW), None);
+}
+
+#[test]
+fn fingerprints_and_public_key_lines() {
+    // `ssh-keygen -l` of this key prints SHA256:... of the blob.
+    let blob = ca_blob(7);
+    let fp = ssh::fingerprint(&blob);
+    let t = ssh::fingerprint_text(&fp);
+    assert!(t.starts_with("SHA256:") && t.len() == 7 + 43 && !t.contains('='));
+    assert_eq!(ssh::parse_fingerprint(&t), Some(fp));
+    for bad in [
+        t.replace("SHA256:", "sha256:"),
+        format!("{t}="),
+        t[..t.len() - 1].to_string(),
+        format!("MD5:{}", &t[7..]),
+    ] {
+        assert_eq!(ssh::parse_fingerprint(&bad), None, "{bad}");
+    }
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+    let (ty, b) = ssh::parse_public_key(&format!("ssh-ed25519 {b64} alice@laptop\n")).unwrap();
+    assert_eq!((ty.as_str(), b), ("ssh-ed25519", blob.clone()));
+    // The type word must match the blob; certificates are refused.
+    assert!(ssh::parse_public_key(&format!("ssh-rsa {b64}")).is_err());
+    assert!(ssh::parse_public_key(&format!("ssh-ed25519-cert-v01@openssh.com {b64}")).is_err());
+    assert!(ssh::parse_public_key("ssh-ed25519").is_err());
+    assert!(ssh::parse_public_key("ssh-ed25519 !!!").is_err());
+    let short = base64::engine::general_purpose::STANDARD.encode(&blob[..40]);
+    assert!(ssh::parse_public_key(&format!("ssh-ed25519 {short}")).is_err());
+}
+
+#[test]
+fn krl_bytes_follow_protocol_krl() {
+    // Nothing revoked: the header alone.
+    let empty = RevocationList::default();
+    let k = ssh::krl(&empty);
+    assert_eq!(&k[..8], b"SSHKRL\n\0");
+    assert_eq!(&k[8..12], &1u32.to_be_bytes());
+    assert_eq!(
+        k.len(),
+        8 + 4 + 8 + 8 + 8 + 4 + 4 + "jit revocation list version 0".len()
+    );
+    // Every kind: one section per CA, one any-CA key id section holding the
+    // token ids too, one SHA-256 section, in that order.
+    let l = ssh_list();
+    let k = ssh::krl(&l);
+    assert_eq!(&k[12..20], &l.version.to_be_bytes());
+    assert_eq!(&k[20..28], &(l.iat as u64).to_be_bytes());
+    let mut r = &k[8 + 4 + 8 + 8 + 8..];
+    let mut take = |n: usize| {
+        let (a, b) = r.split_at(n);
+        r = b;
+        a.to_vec()
+    };
+    let string = |take: &mut dyn FnMut(usize) -> Vec<u8>| {
+        let n = u32::from_be_bytes(take(4).try_into().unwrap()) as usize;
+        take(n)
+    };
+    assert_eq!(string(&mut take), b"");
+    assert_eq!(string(&mut take), b"jit revocation list version 7");
+    assert_eq!(take(1), [1]);
+    let sec = string(&mut take);
+    let mut expect = Vec::new();
+    for part in [&ca_blob(1)[..], b""] {
+        expect.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        expect.extend_from_slice(part);
+    }
+    expect.push(0x20);
+    expect.extend_from_slice(&16u32.to_be_bytes());
+    expect.extend_from_slice(&7u64.to_be_bytes());
+    expect.extend_from_slice(&9u64.to_be_bytes());
+    assert_eq!(sec, expect);
+    assert_eq!(take(1), [1]);
+    let sec = string(&mut take);
+    assert_eq!(&sec[..9], &[0, 0, 0, 0, 0, 0, 0, 0, 0x23]);
+    let ids = ssh::revoked_key_ids(&l);
+    assert_eq!(ids.len(), 1 + l.tokens.len());
+    assert!(ids.contains(&"grant-x".to_string()));
+    for c in l.tokens.keys() {
+        assert!(
+            ids.contains(&hex(c)),
+            "a revoked token id is a revoked key id"
+        );
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    assert_eq!(take(1), [5]);
+    let sec = string(&mut take);
+    assert_eq!(sec, [&32u32.to_be_bytes()[..], &[3; 32]].concat());
+    assert!(r.is_empty(), "nothing after the last section");
+    // Deterministic: the same list gives the same bytes.
+    assert_eq!(ssh::krl(&l), k);
+}
+
+#[test]
+fn host_writes_the_krl_only_from_an_accepted_list() {
+    let h = Host::new("krl");
+    let keys = keys_of(&[&h.key]);
+    let krl = h.dir.join("revoked.krl");
+    let pol = h.policy(MissingPolicy::DenyOnceSeen);
+    // Never seen, no list: an empty, valid KRL.
+    let w = host::write_krl(&pol, &keys, NOW, &krl).unwrap();
+    assert_eq!(w.version, None);
+    assert_eq!(
+        std::fs::read(&krl).unwrap(),
+        ssh::krl(&RevocationList::default())
+    );
+    assert!(!h.dir.join("state").exists(), "no list, no state");
+    // Version 7 with SSH entries.
+    let mut l7 = ssh_list();
+    h.install(&l7);
+    let w = host::write_krl(&pol, &keys, NOW, &krl).unwrap();
+    assert_eq!((w.version, w.serials, w.keys), (Some(7), 2, 1));
+    let k7 = std::fs::read(&krl).unwrap();
+    assert_eq!(k7, ssh::krl(&l7));
+    let mode = std::fs::metadata(&krl).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The sudo path accepted it too: the state says 7.
+    assert_eq!(
+        host::read_state(&h.dir.join("state"))
+            .unwrap()
+            .unwrap()
+            .version,
+        7
+    );
+    // Rolled back, equivocating, unsigned (wrong key) or missing once seen:
+    // an error, and the KRL is unchanged.
+    l7.version = 6;
+    h.install(&l7);
+    assert!(matches!(
+        host::write_krl(&pol, &keys, NOW, &krl),
+        Err(host::KrlError::List(HostError::Rollback { .. }))
+    ));
+    let mut other = ssh_list();
+    other.ssh_keys.insert([9; 32]);
+    h.install(&other);
+    assert!(matches!(
+        host::write_krl(&pol, &keys, NOW, &krl),
+        Err(host::KrlError::List(HostError::Equivocation { .. }))
+    ));
+    let mut l8 = ssh_list();
+    l8.version = 8;
+    h.install_bytes(&sign(&l8, &key("k1", 2)).unwrap());
+    assert!(matches!(
+        host::write_krl(&pol, &keys, NOW, &krl),
+        Err(host::KrlError::List(HostError::Invalid {
+            code: Some("bad_signature"),
+            ..
+        }))
+    ));
+    std::fs::remove_file(h.dir.join("list")).unwrap();
+    assert!(matches!(
+        host::write_krl(&pol, &keys, NOW, &krl),
+        Err(host::KrlError::List(HostError::Missing(_)))
+    ));
+    assert_eq!(std::fs::read(&krl).unwrap(), k7, "the old KRL stays");
+    // A newer list replaces it.
+    h.install(&l8);
+    let w = host::write_krl(&pol, &keys, NOW, &krl).unwrap();
+    assert_eq!(w.version, Some(8));
+    assert_eq!(std::fs::read(&krl).unwrap(), ssh::krl(&l8));
+    // A KRL that cannot be written (its directory is missing): an error.
+    assert!(matches!(
+        host::write_krl(&pol, &keys, NOW, &h.dir.join("no/such/dir/krl")),
+        Err(host::KrlError::Write { .. })
+    ));
+}
+
+#[test]
+fn fuzz_entry_point_accepts_the_ssh_seeds() {
+    // The fuzz target's seeds (fuzz/corpus/revocation_decode) include the
+    // SSH vectors; the entry point's assertions hold on them.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/revocation_decode");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        fuzz_decode(&std::fs::read(&p).unwrap());
+        n += 1;
+    }
+    assert!(n >= 64, "{n} seeds");
+    fuzz_decode(ssh::fingerprint_text(&[7; 32]).as_bytes());
+}

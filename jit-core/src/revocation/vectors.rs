@@ -28,6 +28,32 @@ fn cti(name: &str) -> [u8; 16] {
     c
 }
 
+/// A CA public key blob (`ssh-ed25519`), its 32 bytes seeded by `label`.
+fn ca_blob(label: &str) -> Result<Vec<u8>, String> {
+    let mut b = Vec::with_capacity(ssh::ED25519_BLOB_LEN);
+    b.extend_from_slice(&11u32.to_be_bytes());
+    b.extend_from_slice(ssh::CA_KEY_TYPE.as_bytes());
+    b.extend_from_slice(&32u32.to_be_bytes());
+    b.extend_from_slice(&seed(&format!("revocation/ssh-ca/{label}")));
+    ssh::check_ca_blob(&b)?;
+    Ok(b)
+}
+
+/// The base list with certificate and key revocations (§2.1).
+pub fn ssh_list() -> RevocationList {
+    let mut l = base_list();
+    if let Ok(ca) = ca_blob("a") {
+        l.ssh_serials.insert(
+            ca,
+            [(7u64, VECTOR_NOW + 3600), (4711, VECTOR_NOW + 60)].into(),
+        );
+    }
+    l.ssh_key_ids.insert(hex(&cti("grant")), VECTOR_NOW + 3600);
+    l.ssh_keys.insert(seed("revocation/ssh-key/a"));
+    l.ssh_keys.insert(seed("revocation/ssh-key/b"));
+    l
+}
+
 /// The list most vectors are built from.
 pub fn base_list() -> RevocationList {
     let mut l = RevocationList {
@@ -417,6 +443,152 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
         "bad_signature",
     );
 
+    // OpenSSH certificates and keys (§2.1): appended, so that the numbers of
+    // the vectors above stay as they were.
+    let ssh_l = ssh_list();
+    let ssh_good = sign(&ssh_l, &k1).map_err(|e| e.to_string())?;
+    push(
+        "valid-ssh",
+        "the base list plus two serials of one CA, a key id and two key fingerprints (its KRL: valid-ssh.krl.hex)",
+        text(&ssh_good),
+        "ok",
+    );
+    let mut cert_only = RevocationList {
+        iss: "vec-1".into(),
+        iat: VECTOR_NOW - 60,
+        version: 8,
+        ..Default::default()
+    };
+    cert_only
+        .ssh_key_ids
+        .insert(hex(&cti("grant")), VECTOR_NOW + 3600);
+    push(
+        "valid-ssh-only",
+        "a certificate-only list: one key id, no token, user or watermark",
+        text(&sign(&cert_only, &k1).map_err(|e| e.to_string())?),
+        "ok",
+    );
+    let with_ssh = |before_wm: &dyn Fn(&mut Enc), after_wm: &dyn Fn(&mut Enc), n: usize| {
+        let full = base.encode();
+        let wm = full
+            .windows(11)
+            .position(|w| w == b"\x6awatermarks")
+            .unwrap_or(full.len());
+        enc(|e| {
+            e.map(6 + n);
+            e.out.extend_from_slice(&full[1..wm]);
+            before_wm(e);
+            e.out.extend_from_slice(&full[wm..]);
+            after_wm(e);
+        })
+    };
+    let none = |_: &mut Enc| {};
+    push(
+        "ssh-empty-member",
+        "\"ssh_keys\": [] (a member present but empty; absent is its encoding), signed",
+        text(&signed(
+            &prot1,
+            &with_ssh(
+                &|e| {
+                    e.text("ssh_keys");
+                    e.array(0);
+                },
+                &none,
+                1,
+            ),
+            &k1,
+        )),
+        "not_canonical",
+    );
+    push(
+        "ssh-unsorted-keys",
+        "ssh_keys with two fingerprints in descending order, signed",
+        text(&signed(
+            &prot1,
+            &with_ssh(
+                &|e| {
+                    e.text("ssh_keys");
+                    e.array(2);
+                    e.bytes(&[0xbb; 32]);
+                    e.bytes(&[0xaa; 32]);
+                },
+                &none,
+                1,
+            ),
+            &k1,
+        )),
+        "not_canonical",
+    );
+    push(
+        "ssh-short-fingerprint",
+        "a 31-byte fingerprint in ssh_keys, signed",
+        text(&signed(
+            &prot1,
+            &with_ssh(
+                &|e| {
+                    e.text("ssh_keys");
+                    e.array(1);
+                    e.bytes(&[0xaa; 31]);
+                },
+                &none,
+                1,
+            ),
+            &k1,
+        )),
+        "malformed",
+    );
+    let mut l = base.clone();
+    l.ssh_serials
+        .insert(ca_blob("a")?, [(0u64, VECTOR_NOW)].into());
+    push(
+        "ssh-serial-zero",
+        "serial 0 (OpenSSH cannot revoke it), signed",
+        text(&signed(&prot1, &l.encode(), &k1)),
+        "invalid_list",
+    );
+    let mut l = base.clone();
+    let mut rsa = ca_blob("a")?;
+    rsa[4..15].copy_from_slice(b"ssh-ed448xx");
+    l.ssh_serials.insert(rsa, [(1u64, VECTOR_NOW)].into());
+    push(
+        "ssh-ca-not-ed25519",
+        "a CA blob whose type is not ssh-ed25519, signed",
+        text(&signed(&prot1, &l.encode(), &k1)),
+        "invalid_list",
+    );
+    let mut l = base.clone();
+    l.ssh_key_ids.insert("grant one".into(), VECTOR_NOW);
+    push(
+        "ssh-key-id-space",
+        "a key id with a space, signed",
+        text(&signed(&prot1, &l.encode(), &k1)),
+        "invalid_list",
+    );
+    let ca = ca_blob("a")?;
+    push(
+        "ssh-duplicate-serial",
+        "serial 7 twice under one CA, signed",
+        text(&signed(
+            &prot1,
+            &with_ssh(
+                &none,
+                &|e| {
+                    e.text("ssh_serials");
+                    e.map(1);
+                    e.bytes(&ca);
+                    e.map(2);
+                    e.head(0, 7);
+                    e.int(VECTOR_NOW);
+                    e.head(0, 7);
+                    e.int(VECTOR_NOW);
+                },
+                1,
+            ),
+            &k1,
+        )),
+        "duplicate_key",
+    );
+
     let mut files = Vec::new();
     let mut manifest = Vec::new();
     let mut readme = String::from(
@@ -431,7 +603,9 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
          (docs/revocation.md §4; `ok` when it verifies); `host` cases: a list file, the host\n\
          state before (`state`, the state file's line) and the expected host outcome\n\
          (`ok`, `revocation_rollback`, `revocation_equivocation`); `queries`: token facts\n\
-         looked up in `02-valid-entries.list` and whether (and why) they are revoked.\n\n\
+         looked up in `02-valid-entries.list` and whether (and why) they are revoked;\n\
+         `krl`: a list and the KRL (PROTOCOL.krl, in hex: `valid-ssh.krl.hex`) a host writes from it\n\
+         (docs/revocation.md §3.1).\n\n\
          | vector | expected | what it is |\n|---|---|---|\n",
     );
     for (n, vec) in v.iter().enumerate() {
@@ -548,12 +722,25 @@ pub fn generate() -> Result<Vec<(String, String)>, String> {
             "about": about, "cti": hex(&c), "sub": sub, "iat": iat, "expected": expected,
         }));
     }
+    // The KRL a host writes from the valid SSH list (§3.1), in hex.
+    let ssh_file = format!(
+        "{:02}-valid-ssh.list",
+        v.iter().position(|x| x.name == "valid-ssh").unwrap_or(0) + 1
+    );
+    files.push((
+        "valid-ssh.krl.hex".into(),
+        format!("{}\n", hex(&ssh::krl(&ssh_l))),
+    ));
+    let krl_json = vec![serde_json::json!({
+        "list": ssh_file, "krl_hex": "valid-ssh.krl.hex",
+    })];
     let manifest = serde_json::json!({
         "format": "jit-revocation-vectors-v1",
         "trusted_keys": "trusted-keys",
         "vectors": manifest,
         "host": host_json,
         "queries": q_json,
+        "krl": krl_json,
     });
     let mut m = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     m.push('\n');

@@ -33,7 +33,8 @@ pub const LIST_FILE: &str = "revocation.list";
 pub const DEFAULT_ID_KEEP_SECS: i64 = 30 * 86_400;
 
 /// Revoke tokens (by id or by token), users, or a user's tokens issued before
-/// a time, and write the next signed version of the revocation list.
+/// a time, OpenSSH certificates (by serial or key id) and keys, and write the
+/// next signed version of the revocation list.
 ///
 /// The current list lives in the state directory (DIR/revocation.list); each
 /// run emits version + 1 with the previous entries, minus token entries whose
@@ -58,8 +59,9 @@ pub struct Args {
     /// Revoke the token with this id (32 hex digits, as logged and shown by inspect). Repeatable.
     #[arg(long = "token-id")]
     token_ids: Vec<String>,
-    /// Expiry of the --token-id tokens (RFC 3339 or @UNIXSECONDS), for pruning.
-    /// Default: 30 days from now.
+    /// Expiry of the --token-id tokens, --ssh-serial and --ssh-key-id
+    /// certificates (RFC 3339 or @UNIXSECONDS), for pruning. Default: 30
+    /// days from now.
     #[arg(long = "exp")]
     exp: Option<String>,
     /// Revoke this token (a file holding it, or the token text); its id is
@@ -78,6 +80,23 @@ pub struct Args {
     /// Lift a --user revocation (watermarks stay). Repeatable.
     #[arg(long = "restore-user")]
     restore_users: Vec<String>,
+    /// Revoke the OpenSSH certificate with this serial, signed by the CA of
+    /// --ssh-ca; its expiry is --exp. Repeatable.
+    #[arg(long = "ssh-serial", value_name = "N", requires = "ssh_ca")]
+    ssh_serials: Vec<u64>,
+    /// With --ssh-serial: the CA's public key (an ssh-ed25519 .pub file).
+    #[arg(long = "ssh-ca", value_name = "KEY.pub", requires = "ssh_serials")]
+    ssh_ca: Option<PathBuf>,
+    /// Revoke OpenSSH certificates with this key id, signed by any CA; its
+    /// expiry is --exp. A jit certificate's key id is its grant's token id,
+    /// which --token-id already revokes. Repeatable.
+    #[arg(long = "ssh-key-id", value_name = "ID")]
+    ssh_key_ids: Vec<String>,
+    /// Revoke an OpenSSH public key (a .pub file, or SHA256:... as
+    /// ssh-keygen -l prints it): the key, every certificate on it and, for a
+    /// CA key, every certificate it signed. Never pruned. Repeatable.
+    #[arg(long = "ssh-key", value_name = "PUB|FINGERPRINT")]
+    ssh_keys: Vec<String>,
     /// Issuer name written into the list. Default: the key id.
     #[arg(long)]
     issuer: Option<String>,
@@ -85,7 +104,7 @@ pub struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print the current list (or --list FILE) instead of changing it.
-    #[arg(long, conflicts_with_all = ["token_ids", "tokens", "users", "restore_users", "out"])]
+    #[arg(long, conflicts_with_all = ["token_ids", "tokens", "users", "restore_users", "ssh_serials", "ssh_key_ids", "ssh_keys", "out"])]
     show: bool,
     /// With --show: the list file to print instead of the state directory's.
     #[arg(long, requires = "show")]
@@ -150,9 +169,15 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         jit_core::name::check(jit_core::name::NameKind::User, u)
             .map_err(|e| usage(anyhow!("{flag}: {e}")))?;
     }
-    if add_tokens.is_empty() && a.users.is_empty() && a.restore_users.is_empty() {
+    let ssh = ssh_entries(&a)?;
+    if add_tokens.is_empty()
+        && a.users.is_empty()
+        && a.restore_users.is_empty()
+        && a.ssh_key_ids.is_empty()
+        && !ssh.any()
+    {
         return Err(usage(anyhow!(
-            "nothing to do: give --token-id, --token, --user or --restore-user (or --show)"
+            "nothing to do: give --token-id, --token, --user, --restore-user, --ssh-serial, --ssh-key-id or --ssh-key (or --show)"
         )));
     }
     let sk = a.hsm.open_signer(a.key.as_deref())?;
@@ -188,6 +213,18 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             }
         }
     }
+    if let Some(ca) = &ssh.ca {
+        let serials = next.ssh_serials.entry(ca.clone()).or_default();
+        for n in &a.ssh_serials {
+            let e = serials.entry(*n).or_insert(id_exp);
+            *e = (*e).max(id_exp);
+        }
+    }
+    for id in &a.ssh_key_ids {
+        let e = next.ssh_key_ids.entry(id.clone()).or_insert(id_exp);
+        *e = (*e).max(id_exp);
+    }
+    next.ssh_keys.extend(ssh.keys.iter().copied());
     let pruned = next.prune(now);
     let bytes = revocation::sign(&next, sk.as_ref()).map_err(|e| match e {
         revocation::SignListError::Sign(_) if a.hsm.pkcs11.is_some() => Fail {
@@ -243,11 +280,14 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         out(&format!("{}\n", pretty(&v)))?;
     } else {
         out(&format!(
-            "wrote revocation list version {} ({} token ids, {} users, {} watermarks; {} expired entries pruned) to {}{}\n",
+            "wrote revocation list version {} ({} token ids, {} users, {} watermarks, {} certificate serials, {} certificate key ids, {} ssh keys; {} expired entries pruned) to {}{}\n",
             next.version,
             next.tokens.len(),
             next.users.len(),
             next.watermarks.len(),
+            next.ssh_serials.values().map(|s| s.len()).sum::<usize>(),
+            next.ssh_key_ids.len(),
+            next.ssh_keys.len(),
             pruned,
             path.display(),
             a.out.as_ref().map(|o| format!(" and {}", o.display())).unwrap_or_default()
@@ -275,6 +315,71 @@ fn commit_revocation(
         write_atomic(o, text.as_bytes())?;
     }
     Ok(())
+}
+
+/// The OpenSSH entries of the command line, checked.
+struct SshEntries {
+    /// The --ssh-ca blob, when serials are given.
+    ca: Option<Vec<u8>>,
+    /// The --ssh-key fingerprints.
+    keys: Vec<[u8; 32]>,
+}
+
+impl SshEntries {
+    fn any(&self) -> bool {
+        self.ca.is_some() || !self.keys.is_empty()
+    }
+}
+
+fn ssh_entries(a: &Args) -> Result<SshEntries, Fail> {
+    use jit_core::revocation::ssh;
+    let read_key = |flag: &str, what: &str| -> Result<(String, Vec<u8>), Fail> {
+        let text = match fs::read_to_string(what) {
+            Ok(t) => t,
+            Err(_) if what.contains(' ') => what.to_string(),
+            Err(e) => return Err(usage(anyhow!("{flag} {what}: {e}"))),
+        };
+        let line = text
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .unwrap_or("");
+        ssh::parse_public_key(line).map_err(|e| usage(anyhow!("{flag} {what}: {e}")))
+    };
+    let ca = match &a.ssh_ca {
+        None => None,
+        Some(p) => {
+            let (ty, blob) = read_key("--ssh-ca", &p.to_string_lossy())?;
+            if ty != ssh::CA_KEY_TYPE {
+                return Err(usage(anyhow!(
+                    "--ssh-ca {}: a {ty} key; jit certificates are signed by an {} CA key",
+                    p.display(),
+                    ssh::CA_KEY_TYPE
+                )));
+            }
+            Some(blob)
+        }
+    };
+    if a.ssh_serials.contains(&0) {
+        return Err(usage(anyhow!(
+            "--ssh-serial 0: OpenSSH cannot revoke serial 0 (jit never issues it)"
+        )));
+    }
+    for id in &a.ssh_key_ids {
+        ssh::check_key_id(id).map_err(|e| usage(anyhow!("--ssh-key-id {id:?}: {e}")))?;
+    }
+    let mut keys = Vec::new();
+    for k in &a.ssh_keys {
+        keys.push(match ssh::parse_fingerprint(k) {
+            Some(fp) => fp,
+            None if k.starts_with("SHA256:") => {
+                return Err(usage(anyhow!(
+                    "--ssh-key {k}: not a SHA-256 fingerprint (SHA256: and 43 base64 characters)"
+                )))
+            }
+            None => ssh::fingerprint(&read_key("--ssh-key", k)?.1),
+        });
+    }
+    Ok(SshEntries { ca, keys })
 }
 
 fn short(s: &str) -> String {
@@ -430,6 +535,31 @@ fn show(a: &Args, now: i64) -> Result<u8, Fail> {
                     "  {u}: tokens issued before {} are void\n",
                     fmt_time(*t)
                 ));
+            }
+            if l.has_ssh() {
+                use jit_core::revocation::ssh;
+                let n: usize = l.ssh_serials.values().map(|s| s.len()).sum();
+                s.push_str(&format!("revoked certificate serials ({n}):\n"));
+                for (ca, serials) in &l.ssh_serials {
+                    for (n, e) in serials {
+                        s.push_str(&format!(
+                            "  {n} of CA {}  expires {}\n",
+                            ssh::ca_text(ca),
+                            fmt_time(*e)
+                        ));
+                    }
+                }
+                s.push_str(&format!(
+                    "revoked certificate key ids ({}):\n",
+                    l.ssh_key_ids.len()
+                ));
+                for (id, e) in &l.ssh_key_ids {
+                    s.push_str(&format!("  {id}  expires {}\n", fmt_time(*e)));
+                }
+                s.push_str(&format!("revoked ssh keys ({}):\n", l.ssh_keys.len()));
+                for fp in &l.ssh_keys {
+                    s.push_str(&format!("  {}\n", ssh::fingerprint_text(fp)));
+                }
             }
         }
         out(&s)?;

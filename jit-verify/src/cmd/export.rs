@@ -50,7 +50,7 @@ pub struct Args {
     /// a warning goes to stderr, and the exit code is still 1.
     #[arg(long)]
     unverified: bool,
-    /// Host audit logs and a collector's files (docs/fleet.md), or
+    /// Host audit logs and a collector's files (as for jit-verify fleet), or
     /// directories of them: any hosts, any order (grouped by log id and
     /// sorted by first seq). A log with a central copy is checked as
     /// `jit-verify fleet` checks it and exported from the host's segments

@@ -51,7 +51,7 @@ pub struct Args {
     /// Accept logs whose oldest segment starts with a continue record (older segments gone).
     #[arg(long)]
     partial: bool,
-    /// Host log segments and a collector's files (docs/fleet.md), or
+    /// Host log segments and a collector's files (as for jit-verify fleet), or
     /// directories of them (walked in name order; links inside are not
     /// followed), of any hosts, in any order: grouped into logs by log id
     /// and ordered by first seq. A log with a central copy is checked as
