@@ -214,6 +214,57 @@ fn issued_record<'a>(i: &Issued<'a>) -> Record<'a> {
     r
 }
 
+/// One signed SSH certificate (docs/ssh-cert.md), as the `ssh_cert` record
+/// holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct SshCertIssued<'a> {
+    /// The profile that was signed.
+    pub profile: &'a crate::ssh_cert::CertProfile,
+    /// The grant's user.
+    pub user: &'a str,
+    /// The grant's host groups.
+    pub host_groups: &'a [String],
+    /// The CA key's kid and fingerprint.
+    pub kid: &'a str,
+    pub ca_fingerprint: &'a str,
+    /// When it was signed, and the grant's not-before.
+    pub iat: i64,
+    pub nbf: i64,
+    /// Why, and the ticket.
+    pub reason: &'a str,
+    pub ticket: Option<&'a str>,
+    pub approver: Option<&'a str>,
+    pub requester: Option<&'a str>,
+    pub rule: Option<&'a str>,
+}
+
+/// Append the `ssh_cert` record of a certificate; as for a token, the
+/// certificate may be handed out only once this returns `Ok`.
+pub fn append_ssh_cert(cfg: &LogConfig, i: &SshCertIssued<'_>) -> Result<Appended, LogError> {
+    let p = i.profile;
+    let mut r = Record::new(EventKind::SshCert);
+    r.user = Some(Cow::Borrowed(i.user));
+    r.command = p.force_command.as_deref().map(Cow::Borrowed);
+    r.token_id = Some(Cow::Borrowed(p.key_id.as_str()));
+    r.kid = Some(Cow::Borrowed(i.kid));
+    r.token_reason = Some(Cow::Borrowed(i.reason));
+    r.ticket = i.ticket.map(Cow::Borrowed);
+    r.approver = i.approver.map(Cow::Borrowed);
+    r.host_groups = Some(i.host_groups.to_vec());
+    r.iat = Some(i.iat);
+    r.nbf = Some(i.nbf);
+    r.exp = Some(p.valid_before as i64);
+    r.requester = i.requester.map(Cow::Borrowed);
+    r.rule = i.rule.map(Cow::Borrowed);
+    r.serial = Some(Cow::Owned(p.serial.to_string()));
+    r.principals = Some(p.principals.clone());
+    r.key_fingerprint = Some(Cow::Borrowed(p.key_fingerprint.as_str()));
+    r.ca_fingerprint = Some(Cow::Borrowed(i.ca_fingerprint));
+    r.source_address = p.source_address.as_deref().map(Cow::Borrowed);
+    r.extensions = Some(p.extensions.clone());
+    crate::log::append_record(cfg, r)
+}
+
 /// Elements kept per list in a `refused` record.
 const REFUSED_LIST_MAX: usize = 64;
 

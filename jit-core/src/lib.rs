@@ -13,6 +13,7 @@
 //! - [`fs`] — file safety: trusted reads, private files, the lock.
 //! - [`sudo`] — determining exactly what sudo is about to run.
 //! - [`policy`] — the signer's policy: who may get what, and who approves.
+//! - [`ssh_cert`] — OpenSSH user certificates for a grant: the profile decision, signing, the check after it (docs/ssh-cert.md).
 //! - [`replay`] — the host-side use counter for use-limited tokens.
 //! - [`revocation`] — signed revocation lists and the host's anti-rollback state.
 //! - [`text`] — hex, times and durations as jit reads and writes them.
@@ -32,6 +33,7 @@ pub mod policy;
 pub mod replay;
 pub mod revocation;
 pub mod service;
+pub mod ssh_cert;
 pub mod sudo;
 pub mod text;
 pub mod token;

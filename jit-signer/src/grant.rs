@@ -76,6 +76,12 @@ impl GrantArgs {
     /// Check the grant the options describe, in this order: commands, edits,
     /// something granted, names, TTL, --not-before, reason, max uses.
     pub(crate) fn check(&self, now: i64) -> Result<Checked, Refused> {
+        self.check_with(now, false)
+    }
+
+    /// [`Self::check`]; `nothing_is_enough`: a grant of no command, edit
+    /// or shell is accepted (an SSH certificate alone, `issue --ssh-key`).
+    pub(crate) fn check_with(&self, now: i64, nothing_is_enough: bool) -> Result<Checked, Refused> {
         let mut cmds: Vec<Grant> = Vec::new();
         let refuse = |code, err, cmds: &[Grant]| Refused {
             code,
@@ -108,7 +114,7 @@ impl GrantArgs {
                 any_args: false,
             });
         }
-        if cmds.is_empty() && !self.shell {
+        if cmds.is_empty() && !self.shell && !nothing_is_enough {
             return Err(refuse(
                 "nothing_granted",
                 anyhow!("nothing granted: give at least one --command, --edit or --shell"),

@@ -114,3 +114,15 @@ pub fn issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<u64, Fail> {
         Err(e) => Err(ledger_fail(cfg, "no token was issued", e)),
     }
 }
+
+/// Record a signed SSH certificate; only after this succeeds may it be
+/// written out. Returns the record's `seq`.
+pub fn ssh_cert(cfg: &LogConfig, i: &jit_core::ledger::SshCertIssued<'_>) -> Result<u64, Fail> {
+    match ledger::append_ssh_cert(cfg, i) {
+        Ok(a) => {
+            warn_mirror(&a);
+            Ok(a.seq)
+        }
+        Err(e) => Err(ledger_fail(cfg, "no SSH certificate was written", e)),
+    }
+}

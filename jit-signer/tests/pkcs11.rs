@@ -448,3 +448,63 @@ fn export_pub_of_a_key_file_and_json() {
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("larger than"), "{}", stderr(&o));
 }
+
+/// The SSH CA key in the token (`issue --ssh-ca-pkcs11`): the certificate is
+/// signed by it (ssh-keygen names the same CA as `export-pub --ssh`).
+#[test]
+fn ssh_certificate_signed_by_a_ca_key_in_the_token() {
+    let h = Hsm::new("jit");
+    h.keygen("ssh-ca");
+    let pin = h.pin_file.to_str().unwrap().to_string();
+    let o = h.signer(&[
+        "export-pub",
+        "--pkcs11",
+        &h.uri("ssh-ca"),
+        "--pin-file",
+        &pin,
+        "--ssh",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let ca_pub = dir.path().join("ca.pub");
+    std::fs::write(&ca_pub, stdout(&o)).unwrap();
+    let key = dir.path().join("id.pub");
+    std::fs::write(
+        &key,
+        include_str!("../../jit-core/src/ssh_cert/keys/ecdsa256.pub"),
+    )
+    .unwrap();
+    let o = h.signer(&[
+        "issue",
+        "--ssh-ca-pkcs11",
+        &h.uri("ssh-ca"),
+        "--ssh-ca-pin-file",
+        &pin,
+        "--ssh-key",
+        key.to_str().unwrap(),
+        "--user",
+        "alice",
+        "--host-group",
+        "web",
+        "--reason",
+        "INC-7 hsm ca",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let l = |args: &[&str], p: &std::path::Path| {
+        let o = std::process::Command::new("ssh-keygen")
+            .args(args)
+            .arg(p)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let fp = l(&["-l", "-f"], &ca_pub);
+    let fp = fp.split_whitespace().nth(1).unwrap();
+    let cert = l(&["-L", "-f"], &dir.path().join("id-cert.pub"));
+    assert!(
+        cert.contains(&format!("Signing CA: ED25519 {fp}")),
+        "{cert}"
+    );
+    assert!(cert.contains("alice@web"), "{cert}");
+}

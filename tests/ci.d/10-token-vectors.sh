@@ -43,6 +43,11 @@ command -v b3sum >/dev/null || fail "b3sum not installed"
 echo "-- Python service protocol decoder over docs/vectors/service (docs/signer-service.md)"
 "$PY" tests/interop/verify_service.py docs/vectors/service/vectors.json || fail "Python disagrees on a service protocol vector"
 
+echo "-- Python SSH certificate checker over docs/vectors/ssh (docs/ssh-cert.md)"
+"$PY" tests/interop/verify_ssh_cert.py docs/vectors/ssh || fail "Python disagrees on an SSH certificate vector"
+nssh=$(ls docs/vectors/ssh/*-cert.pub | wc -l)
+[ "$nssh" -ge 8 ] || fail "only $nssh SSH certificate vectors"
+
 echo "-- fresh tokens from jit-signer: Rust vs Python"
 "$SIGNER" keygen --kid ci-1 --out "$tmp/keys" >/dev/null
 KEY="$tmp/keys/ci-1.key"

@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::{anyhow, Context as _};
 
 /// Write every token vector into `dir` and every revocation list vector
-/// into `dir/revocation`, and the service protocol's into `dir/service`.
+/// into `dir/revocation`, the service protocol's into `dir/service`, and
+/// the SSH certificates' into `dir/ssh` (docs/ssh-cert.md).
 pub fn generate(dir: &Path) -> anyhow::Result<()> {
     let files =
         jit_core::token::vectors::generate().map_err(|e| anyhow!("generating vectors: {e}"))?;
@@ -21,7 +22,11 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
     let service_dir = dir.join("service");
     fs::create_dir_all(&service_dir)
         .with_context(|| format!("creating {}", service_dir.display()))?;
-    for (name, content) in files.into_iter().chain(rev).chain(service) {
+    let ssh = jit_core::ssh_cert::vectors::generate()
+        .map_err(|e| anyhow!("generating SSH certificate vectors: {e}"))?;
+    let ssh_dir = dir.join("ssh/keys");
+    fs::create_dir_all(&ssh_dir).with_context(|| format!("creating {}", ssh_dir.display()))?;
+    for (name, content) in files.into_iter().chain(rev).chain(service).chain(ssh) {
         let p = dir.join(&name);
         fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
     }

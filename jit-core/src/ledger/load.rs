@@ -194,7 +194,9 @@ impl Ledger {
             member,
         };
         match r.kind {
-            EventKind::Start | EventKind::Continue | EventKind::Recovery => {}
+            // `standing` and `report` do not cover SSH certificates yet
+            // (docs/log-format.md, "ssh_cert").
+            EventKind::Start | EventKind::Continue | EventKind::Recovery | EventKind::SshCert => {}
             EventKind::Decision | EventKind::SessionOpen | EventKind::SessionClose => {
                 return Err(LoadError::NotLedger {
                     file: file_s,

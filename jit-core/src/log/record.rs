@@ -42,6 +42,8 @@ pub enum EventKind {
     Refused,
     /// Ledger: the signer signed a revocation list.
     Revoked,
+    /// Ledger: the signer signed an SSH certificate (docs/ssh-cert.md).
+    SshCert,
 }
 
 impl EventKind {
@@ -57,6 +59,7 @@ impl EventKind {
             EventKind::Issued => "issued",
             EventKind::Refused => "refused",
             EventKind::Revoked => "revoked",
+            EventKind::SshCert => "ssh_cert",
         }
     }
 }
@@ -235,6 +238,20 @@ pub struct Record<'a> {
     pub revoked_ssh_key_ids: Option<Vec<RevokedSshKeyId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_ssh_keys: Option<Vec<String>>,
+    // Ledger `ssh_cert` members (docs/log-format.md, docs/ssh-cert.md).
+    /// Decimal digits: a JSON number over 2^53 loses precision in many readers.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principals: Option<Vec<String>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub ca_fingerprint: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub source_address: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Vec<String>>,
     #[serde(borrow)]
     pub prev: Cow<'a, str>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
@@ -295,6 +312,12 @@ impl<'a> Record<'a> {
             revoked_ssh_serials: None,
             revoked_ssh_key_ids: None,
             revoked_ssh_keys: None,
+            serial: None,
+            principals: None,
+            key_fingerprint: None,
+            ca_fingerprint: None,
+            source_address: None,
+            extensions: None,
             prev: Cow::Borrowed(""),
             hash: None,
             seal: None,
@@ -636,6 +659,7 @@ pub fn header(body: &[u8]) -> Option<Header<'_>> {
         b"issued" => EventKind::Issued,
         b"refused" => EventKind::Refused,
         b"revoked" => EventKind::Revoked,
+        b"ssh_cert" => EventKind::SshCert,
         _ => return None,
     };
     let tail = body.get(body.len().checked_sub(74)?..)?;

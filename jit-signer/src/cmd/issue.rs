@@ -1,8 +1,11 @@
-//! `jit-signer issue`: sign a token, record it in the issuance ledger, print it.
+//! `jit-signer issue`: sign a token, record it in the issuance ledger, print
+//! it; with `--ssh-key`, also (or only) an SSH certificate from the same
+//! grant, written beside the public key (docs/ssh-cert.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context as _};
+use jit_core::ssh_cert;
 use jit_core::token::{self, Claims};
 
 use crate::grant::GrantArgs;
@@ -14,7 +17,7 @@ use crate::{
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Secret key file written by `keygen` (must not be readable by group or others).
-    #[arg(long, required_unless_present = "pkcs11", conflicts_with = "pkcs11")]
+    #[arg(long, required_unless_present_any = ["pkcs11", "ssh_ca", "ssh_ca_pkcs11"], conflicts_with = "pkcs11")]
     key: Option<PathBuf>,
     #[command(flatten)]
     hsm: Pkcs11Args,
@@ -46,6 +49,154 @@ pub struct Args {
     now: Option<String>,
     #[command(flatten)]
     ledger: ledger::LedgerArgs,
+    #[command(flatten)]
+    ssh: SshArgs,
+}
+
+// An SSH certificate from the same grant (docs/ssh-cert.md).
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "SSH certificate")]
+#[command(group(clap::ArgGroup::new("ssh_ca_key").args(["ssh_ca", "ssh_ca_pkcs11"])))]
+pub(crate) struct SshArgs {
+    /// The requester's OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub):
+    /// also issue a user certificate for it, written beside it as
+    /// NAME-cert.pub (as ssh-keygen -s does). Without --command, --edit or
+    /// --shell only the certificate is issued.
+    #[arg(long = "ssh-key", value_name = "PUB", requires = "ssh_ca_key")]
+    pub(crate) ssh_key: Option<PathBuf>,
+    /// The SSH CA's secret key file (written by `keygen`; a key of its own,
+    /// not the token signing key).
+    #[arg(long = "ssh-ca", value_name = "FILE", requires = "ssh_key")]
+    pub(crate) ssh_ca: Option<PathBuf>,
+    /// The SSH CA key in a PKCS#11 token (an RFC 7512 URI as for --pkcs11;
+    /// the key label is the CA's kid), instead of --ssh-ca.
+    #[arg(
+        long = "ssh-ca-pkcs11",
+        value_name = "URI",
+        requires = "ssh_key",
+        conflicts_with = "ssh_ca"
+    )]
+    pub(crate) ssh_ca_pkcs11: Option<String>,
+    /// File holding the PIN of the CA's token (owned by you, mode 0600).
+    /// Without it, the PIN is read from JIT_PKCS11_PIN.
+    #[arg(
+        long = "ssh-ca-pin-file",
+        value_name = "FILE",
+        requires = "ssh_ca_pkcs11"
+    )]
+    pub(crate) ssh_ca_pin_file: Option<PathBuf>,
+    /// Certificate lifetime, from 1m to 24h.
+    #[arg(long = "ssh-ttl", value_name = "D", default_value = "4h")]
+    pub(crate) ssh_ttl: String,
+    /// The only command the certificate runs (critical option force-command);
+    /// no forwarding extension is then allowed.
+    #[arg(long = "ssh-force-command", value_name = "CMD", requires = "ssh_key")]
+    pub(crate) force_command: Option<String>,
+    /// Addresses the certificate may be used from (critical option
+    /// source-address): comma-separated addresses or CIDR blocks.
+    #[arg(long = "ssh-source-address", value_name = "LIST", requires = "ssh_key")]
+    pub(crate) source_address: Option<String>,
+    /// An extension (repeatable): permit-pty, permit-port-forwarding,
+    /// permit-agent-forwarding, permit-X11-forwarding, permit-user-rc, or
+    /// `none`. Default: permit-pty only.
+    #[arg(long = "ssh-extension", value_name = "NAME", requires = "ssh_key")]
+    pub(crate) extensions: Vec<String>,
+}
+
+/// What the certificate's ledger record takes from the grant.
+struct GrantFacts {
+    host_groups: Vec<String>,
+    reason: String,
+    ticket: Option<String>,
+}
+
+/// A certificate signed and checked, waiting for its ledger record.
+struct SshOut {
+    profile: ssh_cert::CertProfile,
+    signed: ssh_cert::Signed,
+    kid: String,
+    path: PathBuf,
+}
+
+/// Largest public key file read.
+const MAX_PUB_FILE: u64 = 16 * 1024;
+
+fn read_pub(p: &Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+    let md = f
+        .metadata()
+        .with_context(|| format!("reading {}", p.display()))?;
+    if !md.is_file() {
+        return Err(anyhow!("{} is not a regular file", p.display()));
+    }
+    let mut s = String::new();
+    f.take(MAX_PUB_FILE + 1)
+        .read_to_string(&mut s)
+        .with_context(|| format!("reading {}", p.display()))?;
+    if s.len() as u64 > MAX_PUB_FILE {
+        return Err(anyhow!("{} is over {MAX_PUB_FILE} bytes", p.display()));
+    }
+    Ok(s)
+}
+
+/// The certificate's path holds nothing or a regular file (checked before
+/// anything is signed or recorded, and again before it is replaced).
+fn check_cert_target(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => Err(anyhow!(
+            "{} exists and is not a regular file (a symbolic link?): not replaced",
+            path.display()
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow!(e).context(format!("checking {}", path.display()))),
+    }
+}
+
+/// Write the certificate to `path` as ssh-keygen -s does (mode 0644),
+/// replacing a previous certificate atomically: a new file created beside
+/// it with O_EXCL|O_NOFOLLOW, synced, renamed over `path` (a rename replaces
+/// a symbolic link, never follows it), the directory synced. Anything but a
+/// regular file at `path` is refused.
+fn write_cert_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    check_cert_target(path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{}: no file name", path.display()))?;
+    let rnd = token::random_cti().map_err(|e| anyhow!(e))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", token::hex(&rnd)));
+    let tmp = dir.join(tmp_name);
+    let res = (|| -> anyhow::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("setting the mode of {}", tmp.display()))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
 }
 
 pub fn run(a: Args) -> Result<u8, Fail> {
@@ -61,7 +212,36 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         policy,
         now,
         ledger: ledger_args,
+        ssh,
     } = a;
+    let with_ssh = ssh.ssh_key.is_some();
+    // The signer policy has no rules for SSH certificates yet (they come with
+    // the signing service's certificates): a key holder who asked for a
+    // policy gets no certificate it did not check.
+    if with_ssh {
+        if let Some(p) = approval::policy_path(policy.clone()) {
+            return Err(crate::usage(anyhow!(
+                "--ssh-key cannot be combined with a signer policy ({}): the policy has no rules \
+                 for SSH certificates yet",
+                p.display()
+            )));
+        }
+    }
+    let wants_token = !grant.commands.is_empty() || !grant.edits.is_empty() || grant.shell;
+    if with_ssh && !wants_token {
+        let token_only = [
+            ("--break-glass", break_glass),
+            ("--max-uses", grant.max_uses.is_some()),
+            ("--run-as", !grant.run_as.is_empty()),
+            ("--run-as-group", !grant.run_as_groups.is_empty()),
+        ];
+        if let Some((opt, _)) = token_only.iter().find(|(_, given)| *given) {
+            return Err(crate::usage(anyhow!(
+                "{opt} applies to a sudo token, and without --command, --edit or --shell only an \
+                 SSH certificate is issued"
+            )));
+        }
+    }
     let lcfg = ledger_args.config();
     // What is known of the request, for a `refused` record.
     let mut req = jit_core::ledger::Refusal {
@@ -81,10 +261,24 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         ledger::refuse(&lcfg, req, code, e)
     };
     let now = now_or(now.as_deref()).map_err(|e| refuse(&req, "bad_time", e))?;
-    let sk = hsm.open_signer(key.as_deref())?;
-    req.kid = Some(sk.kid().to_string());
+    let sk = if wants_token || !with_ssh {
+        let sk = hsm.open_signer(key.as_deref())?;
+        req.kid = Some(sk.kid().to_string());
+        Some(sk)
+    } else {
+        hsm.check()?;
+        None
+    };
+    let ca: Option<Box<dyn jit_core::keys::Signer>> = match (&ssh.ssh_ca, &ssh.ssh_ca_pkcs11) {
+        (Some(p), _) => Some(Box::new(crate::key::read_secret_key(p)?)),
+        (None, Some(uri)) => Some(Box::new(pkcs11::Pkcs11Signer::open(
+            uri,
+            ssh.ssh_ca_pin_file.as_deref(),
+        )?)),
+        (None, None) => None,
+    };
     check_name("--user", &user).map_err(|e| refuse(&req, "bad_name", e))?;
-    let checked = grant.check(now).map_err(|r| {
+    let checked = grant.check_with(now, with_ssh).map_err(|r| {
         req.grants = r.cmds;
         refuse(&req, r.code, r.err)
     })?;
@@ -122,13 +316,107 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         }
         (false, m) => m,
     };
+    let cti = token::random_cti().map_err(|e| io_err(anyhow!(e)))?;
+    // The certificate: decided, signed and checked before anything is recorded.
+    let ssh_out = match (&ssh.ssh_key, &ca) {
+        (Some(pub_path), Some(ca)) => {
+            let text = read_pub(pub_path).map_err(io_err)?;
+            check_cert_target(&ssh_cert::cert_path_for(pub_path)).map_err(io_err)?;
+            let ttl = humantime::parse_duration(&ssh.ssh_ttl)
+                .map_err(|e| refuse(&req, "bad_ttl", anyhow!("--ssh-ttl {:?}: {e}", ssh.ssh_ttl)))?
+                .as_secs();
+            let (serial, nonce) =
+                ssh_cert::random_serial_and_nonce().map_err(|e| io_err(anyhow!(e)))?;
+            let extensions: Option<Vec<String>> = match ssh.extensions.as_slice() {
+                [] => None,
+                [n] if n == "none" => Some(Vec::new()),
+                e => Some(e.to_vec()),
+            };
+            // The key holder can sign anything the profile allows; a policy's
+            // narrower limits apply in the signing service (phase 2).
+            let limits = ssh_cert::Limits {
+                max_ttl_secs: ssh_cert::MAX_TTL_SECS,
+                allowed_extensions: ssh_cert::KNOWN_EXTENSIONS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            };
+            let logins = [user.clone()];
+            let profile = ssh_cert::profile(
+                &ssh_cert::Request {
+                    public_key: &text,
+                    logins: &logins,
+                    host_groups: &grant.host_groups,
+                    grant_id: cti,
+                    serial,
+                    nonce,
+                    not_before: nbf,
+                    ttl_secs: ttl,
+                    force_command: ssh.force_command.as_deref(),
+                    source_address: ssh.source_address.as_deref(),
+                    extensions: extensions.as_deref(),
+                },
+                &limits,
+            )
+            .map_err(|r| {
+                refuse(
+                    &req,
+                    r.code(),
+                    anyhow!("--ssh-key {}: {r}", pub_path.display()),
+                )
+            })?;
+            if profile.valid_before as i64 <= now {
+                return Err(refuse(
+                    &req,
+                    "expired",
+                    anyhow!("the certificate would expire in the past"),
+                ));
+            }
+            let signed = ssh_cert::sign(&profile, ca.as_ref(), &user).map_err(|e| match e {
+                ssh_cert::IssueError::Sign(_) | ssh_cert::IssueError::Check(_) => Fail {
+                    code: pkcs11::EXIT_PKCS11,
+                    err: e.into(),
+                },
+                ssh_cert::IssueError::Encode(_) => refuse(&req, "cannot_issue", e.into()),
+            })?;
+            Some(SshOut {
+                profile,
+                signed,
+                kid: ca.kid().to_string(),
+                path: ssh_cert::cert_path_for(pub_path),
+            })
+        }
+        _ => None,
+    };
+    let facts = GrantFacts {
+        host_groups: grant.host_groups.clone(),
+        reason: grant.reason.clone(),
+        ticket: grant.ticket.clone(),
+    };
+    let Some(sk) = sk else {
+        // A certificate alone.
+        let Some(o) = ssh_out else {
+            return Err(crate::usage(anyhow!("nothing to issue")));
+        };
+        return ssh_finish(
+            &o,
+            None,
+            &lcfg,
+            &facts,
+            now,
+            nbf,
+            approver.as_deref(),
+            json,
+            &user,
+        );
+    };
     let mut claims = Claims {
         iss: issuer.unwrap_or_else(|| sk.kid().to_string()),
         sub: user,
         iat: now,
         nbf,
         exp,
-        cti: token::random_cti().map_err(|e| io_err(anyhow!(e)))?,
+        cti,
         hosts: grant.host_groups,
         cmds: checked.cmds,
         run_as: checked.run_as,
@@ -168,6 +456,20 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             requested: None,
         },
     )?;
+    if let Some(o) = &ssh_out {
+        let user = claims.sub.clone();
+        return ssh_finish(
+            o,
+            Some((&tok, &claims, sk.kid(), seq)),
+            &lcfg,
+            &facts,
+            now,
+            nbf,
+            claims.approver.as_deref(),
+            json,
+            &user,
+        );
+    }
     let text = if json {
         let v = serde_json::json!({
             "token": tok,
@@ -179,5 +481,106 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         format!("{tok}\n")
     };
     deliver(&text, || undelivered_token(&claims, &lcfg, seq, ""))?;
+    Ok(0)
+}
+
+/// Record the certificate, write it beside the key, then print the token
+/// (if one came from the same grant). No record, no certificate.
+#[allow(clippy::too_many_arguments)]
+fn ssh_finish(
+    o: &SshOut,
+    token: Option<(&str, &Claims, &str, u64)>,
+    lcfg: &jit_core::log::LogConfig,
+    g: &GrantFacts,
+    now: i64,
+    nbf: i64,
+    approver: Option<&str>,
+    json: bool,
+    user: &str,
+) -> Result<u8, Fail> {
+    let p = &o.profile;
+    let token_note = match token {
+        Some((_, c, _, seq)) => format!(
+            " (its token {} is recorded too, record seq {seq}: revoke it and issue again)",
+            token::hex(&c.cti)
+        ),
+        None => String::new(),
+    };
+    let seq = ledger::ssh_cert(
+        lcfg,
+        &jit_core::ledger::SshCertIssued {
+            profile: p,
+            user,
+            host_groups: &g.host_groups,
+            kid: &o.kid,
+            ca_fingerprint: &o.signed.ca_fingerprint,
+            iat: now,
+            nbf,
+            reason: &g.reason,
+            ticket: g.ticket.as_deref().filter(|t| !t.is_empty()),
+            approver,
+            requester: None,
+            rule: None,
+        },
+    )
+    .map_err(|f| Fail {
+        code: f.code,
+        err: f
+            .err
+            .context(format!("no certificate or token was delivered{token_note}")),
+    })?;
+    write_cert_file(&o.path, &format!("{}\n", o.signed.openssh)).map_err(|e| Fail {
+        code: crate::EXIT_UNDELIVERED,
+        err: e.context(format!(
+            "SSH certificate {} (serial {}) was issued and recorded in the issuance ledger {} \
+             (record seq {seq}), but could not be written{token_note}",
+            p.key_id,
+            p.serial,
+            lcfg.log_path.display()
+        )),
+    })?;
+    eprintln!(
+        "jit-signer: SSH certificate {} written: key id {}, serial {}, principals {}, valid until {}",
+        o.path.display(),
+        p.key_id,
+        p.serial,
+        p.principals.join(","),
+        jit_core::text::fmt_time(p.valid_before as i64)
+    );
+    let cert_json = serde_json::json!({
+        "path": o.path.display().to_string(),
+        "key_id": p.key_id,
+        "serial": p.serial,
+        "principals": p.principals,
+        "valid_after": p.valid_after,
+        "valid_before": p.valid_before,
+        "force_command": p.force_command,
+        "source_address": p.source_address,
+        "extensions": p.extensions,
+        "key_fingerprint": p.key_fingerprint,
+        "ca_kid": o.kid,
+        "ca_fingerprint": o.signed.ca_fingerprint,
+    });
+    match token {
+        Some((tok, claims, kid, tseq)) => {
+            let text = if json {
+                let v = serde_json::json!({
+                    "token": tok,
+                    "kid": kid,
+                    "claims": claims.to_json(),
+                    "ssh_certificate": cert_json,
+                });
+                format!("{}\n", pretty(&v))
+            } else {
+                format!("{tok}\n")
+            };
+            deliver(&text, || undelivered_token(claims, lcfg, tseq, ""))?;
+        }
+        None if json => {
+            let v = serde_json::json!({ "ssh_certificate": cert_json });
+            crate::out(&format!("{}\n", pretty(&v)))?;
+        }
+        None => {}
+    }
     Ok(0)
 }
