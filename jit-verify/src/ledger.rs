@@ -213,6 +213,8 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
             "revocation_version": s.revocation_version,
             "live": s.live,
             "revoked": s.revoked,
+            "ssh_live": s.ssh_live,
+            "ssh_revoked": s.ssh_revoked,
         });
         serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
@@ -270,6 +272,9 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
                     Some(standing::RevokedBy::TokenId) => "token id",
                     Some(standing::RevokedBy::User) => "user",
                     Some(standing::RevokedBy::Watermark) => "watermark",
+                    Some(standing::RevokedBy::SshKeyId) => "key id",
+                    Some(standing::RevokedBy::SshSerial) => "serial",
+                    Some(standing::RevokedBy::SshKey) => "key",
                     None => "?",
                 };
                 writeln!(
@@ -278,6 +283,54 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
                     h.user,
                     h.token_id,
                     list(&h.host_groups),
+                    h.revocation_version.unwrap_or(0)
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "\nlive SSH certificates at {} ({} in the ledger)",
+            s.at,
+            l.ledger.ssh_certs.len()
+        )?;
+        writeln!(
+            out,
+            "{:<12} {:<32} {:<20} {:<24} {:<20} {:<10} FORCE-COMMAND",
+            "USER", "KEY ID", "SERIAL", "PRINCIPALS", "VALID BEFORE", "APPROVER"
+        )?;
+        for h in &s.ssh_live {
+            writeln!(
+                out,
+                "{:<12} {:<32} {:<20} {:<24} {:<20} {:<10} {}",
+                h.user,
+                h.key_id,
+                h.serial,
+                list(&h.principals),
+                h.valid_before,
+                h.approver.as_deref().unwrap_or("-"),
+                h.force_command.as_deref().unwrap_or("-")
+            )?;
+        }
+        writeln!(out, "{} live", s.ssh_live.len())?;
+        if !s.ssh_revoked.is_empty() {
+            writeln!(
+                out,
+                "\nSSH certificates in their window but revoked by then:"
+            )?;
+            for h in &s.ssh_revoked {
+                let by = match h.revoked_by {
+                    Some(standing::RevokedBy::TokenId) => "token id",
+                    Some(standing::RevokedBy::SshKeyId) => "key id",
+                    Some(standing::RevokedBy::SshSerial) => "serial",
+                    Some(standing::RevokedBy::SshKey) => "key",
+                    _ => "?",
+                };
+                writeln!(
+                    out,
+                    "  {:<12} {:<32} {:<20} revoked by {by} (list v{})",
+                    h.user,
+                    h.key_id,
+                    h.serial,
                     h.revocation_version.unwrap_or(0)
                 )?;
             }
@@ -373,7 +426,7 @@ pub fn report(
     )?;
     writeln!(
         out,
-        "{:<14} {:>6} {:>6} {:>6} {:>12} {:>12} {:>7} {:>7} {:>7} {:>6}",
+        "{:<14} {:>6} {:>6} {:>6} {:>12} {:>12} {:>7} {:>7} {:>7} {:>6} {:>6}",
         "USER",
         "GRANTS",
         "USED",
@@ -383,12 +436,13 @@ pub fn report(
         "REFUSED",
         "DENIED",
         "BG-ISS",
-        "BG-USE"
+        "BG-USE",
+        "SSH"
     )?;
     for f in rep.users.iter().chain(std::iter::once(&rep.totals)) {
         writeln!(
             out,
-            "{:<14} {:>6} {:>6} {:>6} {:>12} {:>12} {:>7} {:>7} {:>7} {:>6}",
+            "{:<14} {:>6} {:>6} {:>6} {:>12} {:>12} {:>7} {:>7} {:>7} {:>6} {:>6}",
             f.user,
             f.grants_issued,
             f.grants_used,
@@ -398,7 +452,8 @@ pub fn report(
             f.refused_requests,
             f.host_denials,
             f.break_glass_grants,
-            f.break_glass_uses
+            f.break_glass_uses,
+            f.ssh_certs_issued
         )?;
     }
     let a = &rep.approvals;

@@ -270,8 +270,22 @@ expect_exit "jit-verify log: the ledger with ssh_cert records is intact" 0
 set +e
 "$BIN/jit-verify" standing --at now --ledger "$E2E_LEDGER" >"$OUT" 2>"$ERR"; RC=$?
 set -e
-expect_exit "jit-verify standing still answers over a ledger with ssh_cert records" 0
+expect_exit "jit-verify standing answers over a ledger with ssh_cert records" 0
 grep -qF "$GID" "$OUT" && ok "standing lists the token of the grant" || bad "standing" "$(head -c 300 "$OUT")"
+set +e
+"$BIN/jit-verify" standing --json --at now --ledger "$E2E_LEDGER" >"$OUT" 2>"$ERR"; RC=$?
+set -e
+jq -e --arg g "$GID" '[.ssh_live[] | select(.key_id == $g and (.principals | length) > 0)] | length == 1
+    and ([.live[] | select(.token_id == $g)] | length == 1)' "$OUT" >/dev/null \
+    && ok "standing --json: the grant's certificate and token are both live, under one id" \
+    || bad "standing --json ssh_live" "$(head -c 600 "$OUT")"
+set +e
+"$BIN/jit-verify" report --json --ledger "$E2E_LEDGER" >"$OUT" 2>"$ERR"; RC=$?
+set -e
+n_certs=$(jq -s '[.[] | select(.kind == "ssh_cert")] | length' "$E2E_LEDGER")
+jq -e --argjson n "$n_certs" '$n > 0 and .totals.ssh_certs_issued == $n' "$OUT" >/dev/null \
+    && ok "report counts every certificate the ledger records ($n_certs)" \
+    || bad "report ssh_certs_issued" "$(head -c 600 "$OUT")"
 
 echo
 tally_end ssh-cert

@@ -1,7 +1,9 @@
 //! Verify ledger and host-log files and read ledger entries.
 
 use crate::log::query;
-use crate::log::record::{self, EventKind, GrantRec, Record, RevokedToken, Watermark};
+use crate::log::record::{
+    self, EventKind, GrantRec, Record, RevokedSshKeyId, RevokedSshSerial, RevokedToken, Watermark,
+};
 use crate::log::state::State;
 use crate::log::verify::{self, Options, Report, SealKey};
 use serde::Serialize;
@@ -169,6 +171,42 @@ pub struct RevokedEntry {
     pub tokens: Vec<RevokedToken>,
     pub users: Vec<String>,
     pub watermarks: Vec<Watermark>,
+    pub ssh_serials: Vec<RevokedSshSerial>,
+    pub ssh_key_ids: Vec<RevokedSshKeyId>,
+    pub ssh_keys: Vec<String>,
+}
+
+/// An `ssh_cert` record: one signed SSH user certificate (docs/ssh-cert.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SshCertEntry {
+    pub time: String,
+    pub file: String,
+    pub line: u64,
+    pub seq: u64,
+    pub signer: String,
+    /// The certificate's key id: the grant id.
+    pub key_id: String,
+    pub user: String,
+    pub host_groups: Vec<String>,
+    pub principals: Vec<String>,
+    /// Decimal digits.
+    pub serial: String,
+    pub key_fingerprint: String,
+    pub ca_fingerprint: String,
+    pub force_command: Option<String>,
+    pub source_address: Option<String>,
+    pub extensions: Vec<String>,
+    pub iat: i64,
+    /// The certificate's window: `valid after` (the grant's not-before, less
+    /// the backdating of docs/ssh-cert.md) and `valid before`.
+    pub valid_after: i64,
+    pub valid_before: i64,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub approver: Option<String>,
+    pub requester: Option<String>,
+    pub rule: Option<String>,
+    pub kid: Option<String>,
 }
 
 /// The entries of a ledger, in ledger order.
@@ -177,6 +215,7 @@ pub struct Ledger {
     pub issued: Vec<IssuedEntry>,
     pub refused: Vec<RefusedEntry>,
     pub revoked: Vec<RevokedEntry>,
+    pub ssh_certs: Vec<SshCertEntry>,
 }
 
 fn s(o: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
@@ -194,9 +233,45 @@ impl Ledger {
             member,
         };
         match r.kind {
-            // `standing` and `report` do not cover SSH certificates yet
-            // (docs/log-format.md, "ssh_cert").
-            EventKind::Start | EventKind::Continue | EventKind::Recovery | EventKind::SshCert => {}
+            EventKind::Start | EventKind::Continue | EventKind::Recovery => {}
+            EventKind::SshCert => {
+                let k = "ssh_cert";
+                let nbf = r.nbf.ok_or_else(|| missing(k, "nbf"))?;
+                self.ssh_certs.push(SshCertEntry {
+                    time: r.time.to_string(),
+                    file: file_s.clone(),
+                    line,
+                    seq: r.seq,
+                    signer: r.host.to_string(),
+                    key_id: s(&r.token_id).ok_or_else(|| missing(k, "token_id"))?,
+                    user: s(&r.user).ok_or_else(|| missing(k, "user"))?,
+                    host_groups: r
+                        .host_groups
+                        .clone()
+                        .ok_or_else(|| missing(k, "host_groups"))?,
+                    principals: r
+                        .principals
+                        .clone()
+                        .ok_or_else(|| missing(k, "principals"))?,
+                    serial: s(&r.serial).ok_or_else(|| missing(k, "serial"))?,
+                    key_fingerprint: s(&r.key_fingerprint)
+                        .ok_or_else(|| missing(k, "key_fingerprint"))?,
+                    ca_fingerprint: s(&r.ca_fingerprint)
+                        .ok_or_else(|| missing(k, "ca_fingerprint"))?,
+                    force_command: s(&r.command),
+                    source_address: s(&r.source_address),
+                    extensions: r.extensions.clone().unwrap_or_default(),
+                    iat: r.iat.ok_or_else(|| missing(k, "iat"))?,
+                    valid_after: nbf.saturating_sub(crate::ssh_cert::BACKDATE_SECS as i64),
+                    valid_before: r.exp.ok_or_else(|| missing(k, "exp"))?,
+                    reason: s(&r.token_reason),
+                    ticket: s(&r.ticket),
+                    approver: s(&r.approver),
+                    requester: s(&r.requester),
+                    rule: s(&r.rule),
+                    kid: s(&r.kid),
+                });
+            }
             EventKind::Decision | EventKind::SessionOpen | EventKind::SessionClose => {
                 return Err(LoadError::NotLedger {
                     file: file_s,
@@ -268,6 +343,9 @@ impl Ledger {
                     tokens: r.revoked_tokens.clone().unwrap_or_default(),
                     users: r.revoked_users.clone().unwrap_or_default(),
                     watermarks: r.watermarks.clone().unwrap_or_default(),
+                    ssh_serials: r.revoked_ssh_serials.clone().unwrap_or_default(),
+                    ssh_key_ids: r.revoked_ssh_key_ids.clone().unwrap_or_default(),
+                    ssh_keys: r.revoked_ssh_keys.clone().unwrap_or_default(),
                 });
             }
         }

@@ -167,6 +167,10 @@ pub struct UserFigures {
     pub host_denials_by_reason: BTreeMap<String, u64>,
     pub break_glass_grants: u64,
     pub break_glass_uses: u64,
+    /// SSH certificates signed for the user in the window (`ssh_cert` records).
+    pub ssh_certs_issued: u64,
+    /// Their validity, summed (`valid before - valid after`).
+    pub ssh_ttl_granted_secs: i64,
 }
 
 /// How the window's grants were approved, and how long their requests
@@ -335,6 +339,13 @@ pub fn build(ledger: &Ledger, host: &HostUsage, win: &Window) -> Report {
     for b in &host.break_glass {
         fig(&mut users, b.user.as_deref().unwrap_or("?")).break_glass_uses += 1;
     }
+    for c in ledger.ssh_certs.iter().filter(|c| win.contains(&c.time)) {
+        let f = fig(&mut users, &c.user);
+        f.ssh_certs_issued += 1;
+        f.ssh_ttl_granted_secs = f
+            .ssh_ttl_granted_secs
+            .saturating_add(c.valid_before.saturating_sub(c.valid_after));
+    }
     let mut totals = UserFigures {
         user: "*".into(),
         ..UserFigures::default()
@@ -355,6 +366,10 @@ pub fn build(ledger: &Ledger, host: &HostUsage, win: &Window) -> Report {
         }
         totals.break_glass_grants += f.break_glass_grants;
         totals.break_glass_uses += f.break_glass_uses;
+        totals.ssh_certs_issued += f.ssh_certs_issued;
+        totals.ssh_ttl_granted_secs = totals
+            .ssh_ttl_granted_secs
+            .saturating_add(f.ssh_ttl_granted_secs);
     }
     let known: std::collections::HashSet<&str> =
         ledger.issued.iter().map(|g| g.token_id.as_str()).collect();

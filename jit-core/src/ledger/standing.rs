@@ -8,8 +8,15 @@
 //! at or before T (later records win a tie). A token is revoked by it when
 //! its id is listed, its user is listed, or its user has a watermark
 //! `before` with `iat < before`.
+//!
+//! An SSH certificate (an `ssh_cert` record) is **live at T** when its
+//! window contains T (`valid after <= T < valid before`) and the list in
+//! force at T does not revoke it: its key id (the grant id) listed as a token
+//! id or as an SSH key id, its serial listed for its CA, or its key listed.
+//! A list's users and watermarks do not reach certificates: sshd's KRL
+//! cannot revoke by principal (docs/revocation.md).
 
-use super::load::{format_unix, IssuedEntry, Ledger, RevokedEntry};
+use super::load::{format_unix, IssuedEntry, Ledger, RevokedEntry, SshCertEntry};
 use serde::Serialize;
 
 /// Why a grant in its window was not live.
@@ -19,6 +26,40 @@ pub enum RevokedBy {
     TokenId,
     User,
     Watermark,
+    /// An SSH certificate's key id, serial (for its CA) or key.
+    SshKeyId,
+    SshSerial,
+    SshKey,
+}
+
+/// One SSH certificate in the answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SshHeld {
+    pub user: String,
+    /// The grant id.
+    pub key_id: String,
+    pub serial: String,
+    pub principals: Vec<String>,
+    pub host_groups: Vec<String>,
+    pub key_fingerprint: String,
+    pub ca_fingerprint: String,
+    pub force_command: Option<String>,
+    pub source_address: Option<String>,
+    pub extensions: Vec<String>,
+    /// RFC 3339 UTC.
+    pub valid_after: String,
+    pub valid_before: String,
+    pub approver: Option<String>,
+    pub ticket: Option<String>,
+    pub reason: Option<String>,
+    pub signer: String,
+    /// Where the `ssh_cert` record is.
+    pub file: String,
+    pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<RevokedBy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_version: Option<u64>,
 }
 
 /// One grant in the answer.
@@ -65,6 +106,56 @@ pub struct Standing {
     pub live: Vec<Held>,
     /// Grants inside their window at T but revoked by then.
     pub revoked: Vec<Held>,
+    /// SSH certificates live at T, ordered by user, then expiry.
+    pub ssh_live: Vec<SshHeld>,
+    /// SSH certificates inside their window at T but revoked by then.
+    pub ssh_revoked: Vec<SshHeld>,
+}
+
+/// Is certificate `c` revoked by `list`?
+pub fn ssh_revoked_by(c: &SshCertEntry, list: &RevokedEntry) -> Option<RevokedBy> {
+    if list.tokens.iter().any(|t| t.token_id == c.key_id) {
+        return Some(RevokedBy::TokenId);
+    }
+    if list.ssh_key_ids.iter().any(|k| k.key_id == c.key_id) {
+        return Some(RevokedBy::SshKeyId);
+    }
+    if list
+        .ssh_serials
+        .iter()
+        .any(|s| s.serial == c.serial && s.ca == c.ca_fingerprint)
+    {
+        return Some(RevokedBy::SshSerial);
+    }
+    if list.ssh_keys.contains(&c.key_fingerprint) {
+        return Some(RevokedBy::SshKey);
+    }
+    None
+}
+
+fn ssh_held(c: &SshCertEntry) -> SshHeld {
+    SshHeld {
+        user: c.user.clone(),
+        key_id: c.key_id.clone(),
+        serial: c.serial.clone(),
+        principals: c.principals.clone(),
+        host_groups: c.host_groups.clone(),
+        key_fingerprint: c.key_fingerprint.clone(),
+        ca_fingerprint: c.ca_fingerprint.clone(),
+        force_command: c.force_command.clone(),
+        source_address: c.source_address.clone(),
+        extensions: c.extensions.clone(),
+        valid_after: format_unix(c.valid_after),
+        valid_before: format_unix(c.valid_before),
+        approver: c.approver.clone(),
+        ticket: c.ticket.clone(),
+        reason: c.reason.clone(),
+        signer: c.signer.clone(),
+        file: c.file.clone(),
+        line: c.line,
+        revoked_by: None,
+        revocation_version: None,
+    }
 }
 
 /// The list in force at `at` (normalised time string).
@@ -147,11 +238,39 @@ pub fn standing(ledger: &Ledger, at: &str, at_secs: i64) -> Standing {
         |a: &Held, b: &Held| (&a.user, a.exp, &a.token_id).cmp(&(&b.user, b.exp, &b.token_id));
     live.sort_by(order);
     revoked.sort_by(order);
+    let mut ssh_live = Vec::new();
+    let mut ssh_revoked = Vec::new();
+    for c in &ledger.ssh_certs {
+        if !(c.valid_after <= at_secs && at_secs < c.valid_before) {
+            continue;
+        }
+        let mut h = ssh_held(c);
+        match list.and_then(|l| ssh_revoked_by(c, l).map(|b| (b, l.version))) {
+            Some((by, v)) => {
+                h.revoked_by = Some(by);
+                h.revocation_version = Some(v);
+                ssh_revoked.push(h);
+            }
+            None => ssh_live.push(h),
+        }
+    }
+    let by_end = |a: &SshHeld, b: &SshHeld| {
+        (&a.user, &a.valid_before, &a.key_id, &a.serial).cmp(&(
+            &b.user,
+            &b.valid_before,
+            &b.key_id,
+            &b.serial,
+        ))
+    };
+    ssh_live.sort_by(by_end);
+    ssh_revoked.sort_by(by_end);
     Standing {
         at: at.to_string(),
         revocation_version: list.map(|l| l.version),
         live,
         revoked,
+        ssh_live,
+        ssh_revoked,
     }
 }
 
@@ -164,6 +283,12 @@ impl Standing {
         };
         self.live.retain(keep);
         self.revoked.retain(keep);
+        let keep = |h: &SshHeld| {
+            user.map_or(true, |u| h.user == u)
+                && group.map_or(true, |g| h.host_groups.iter().any(|x| x == g))
+        };
+        self.ssh_live.retain(keep);
+        self.ssh_revoked.retain(keep);
     }
 }
 
@@ -175,8 +300,8 @@ pub fn secs_of(at: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::load::{IssuedEntry, Ledger, RevokedEntry};
-    use crate::log::record::{RevokedToken, Watermark};
+    use crate::ledger::load::{IssuedEntry, Ledger, RevokedEntry, SshCertEntry};
+    use crate::log::record::{RevokedSshKeyId, RevokedSshSerial, RevokedToken, Watermark};
 
     fn parse_time(s: &str) -> Result<String, crate::text::user_time::TimeError> {
         crate::text::user_time::Clock::fixed(0, "UTC")
@@ -231,7 +356,109 @@ mod tests {
             tokens: vec![],
             users: vec![],
             watermarks: vec![],
+            ssh_serials: vec![],
+            ssh_key_ids: vec![],
+            ssh_keys: vec![],
         }
+    }
+
+    fn cert(key_id: &str, user: &str, serial: &str) -> SshCertEntry {
+        SshCertEntry {
+            time: "2027-01-15T07:59:59.000000Z".into(),
+            file: "ledger.log".into(),
+            line: 3,
+            seq: 2,
+            signer: "signer-1".into(),
+            key_id: key_id.into(),
+            user: user.into(),
+            host_groups: vec!["db".into()],
+            principals: vec![format!("{user}@db")],
+            serial: serial.into(),
+            key_fingerprint: format!("SHA256:key-of-{user}"),
+            ca_fingerprint: "SHA256:ca".into(),
+            force_command: None,
+            source_address: None,
+            extensions: vec!["permit-pty".into()],
+            iat: NBF - 60,
+            valid_after: NBF - 60,
+            valid_before: EXP,
+            reason: Some("r".into()),
+            ticket: None,
+            approver: Some("carol".into()),
+            requester: None,
+            rule: None,
+            kid: Some("ca1".into()),
+        }
+    }
+
+    fn ssh_live(s: &Standing) -> Vec<&str> {
+        s.ssh_live.iter().map(|h| h.key_id.as_str()).collect()
+    }
+
+    #[test]
+    fn ssh_certificates_are_live_in_their_window_until_a_list_reaches_them() {
+        let l = Ledger {
+            ssh_certs: vec![
+                cert("g1", "alice", "11"),
+                cert("g2", "bob", "12"),
+                cert("g3", "carol", "13"),
+                cert("g4", "dave", "14"),
+                cert("g5", "erin", "15"),
+            ],
+            ..Ledger::default()
+        };
+        // The window includes the backdated minute and excludes valid before.
+        assert!(at(&l, "2027-01-15T07:58:59Z").ssh_live.is_empty());
+        assert_eq!(ssh_live(&at(&l, "2027-01-15T07:59:00Z")).len(), 5);
+        assert!(at(&l, "2027-01-15T09:00:00Z").ssh_live.is_empty());
+        // One list: each way a certificate is revoked, and the two ways a
+        // token is revoked that do not reach certificates.
+        let mut r = list("2027-01-15T08:30:00.000000Z", 1);
+        r.tokens.push(RevokedToken {
+            token_id: "g1".into(),
+            exp: EXP,
+        });
+        r.ssh_key_ids.push(RevokedSshKeyId {
+            key_id: "g2".into(),
+            exp: EXP,
+        });
+        r.ssh_serials.push(RevokedSshSerial {
+            ca: "SHA256:ca".into(),
+            serial: "13".into(),
+            exp: EXP,
+        });
+        // The same serial of another CA revokes nothing here.
+        r.ssh_serials.push(RevokedSshSerial {
+            ca: "SHA256:other-ca".into(),
+            serial: "14".into(),
+            exp: EXP,
+        });
+        r.ssh_keys.push("SHA256:key-of-erin".into());
+        r.users.push("dave".into());
+        let l = Ledger {
+            revoked: vec![r],
+            ..l
+        };
+        assert_eq!(ssh_live(&at(&l, "2027-01-15T08:29:59Z")).len(), 5);
+        let s = at(&l, "2027-01-15T08:30:00Z");
+        assert_eq!(ssh_live(&s), ["g4"], "users do not reach certificates");
+        let by: Vec<_> = s
+            .ssh_revoked
+            .iter()
+            .map(|h| (h.key_id.as_str(), h.revoked_by))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                ("g1", Some(RevokedBy::TokenId)),
+                ("g2", Some(RevokedBy::SshKeyId)),
+                ("g3", Some(RevokedBy::SshSerial)),
+                ("g5", Some(RevokedBy::SshKey)),
+            ]
+        );
+        let mut s = s;
+        s.retain(Some("dave"), Some("web"));
+        assert!(s.ssh_live.is_empty());
     }
 
     fn at(l: &Ledger, t: &str) -> Standing {
