@@ -159,9 +159,7 @@ fn load(o: &LedgerOpts) -> Result<Loaded> {
             );
         }
         let l = load::read_ledger(files).context("reading the ledger")?;
-        ledger.issued.extend(l.issued);
-        ledger.refused.extend(l.refused);
-        ledger.revoked.extend(l.revoked);
+        ledger.absorb(l);
         reports.push(report);
     }
     if let Some(k) = keys.first() {
@@ -176,11 +174,7 @@ fn load(o: &LedgerOpts) -> Result<Loaded> {
             hex(&st.log_id)
         );
     }
-    // Several signers: one history, in time order (stable: ledger order
-    // within a ledger).
-    ledger.issued.sort_by(|a, b| a.time.cmp(&b.time));
-    ledger.refused.sort_by(|a, b| a.time.cmp(&b.time));
-    ledger.revoked.sort_by(|a, b| a.time.cmp(&b.time));
+    ledger.sort_by_time();
     Ok(Loaded {
         ledger,
         reports,

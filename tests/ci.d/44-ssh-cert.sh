@@ -275,10 +275,10 @@ grep -qF "$GID" "$OUT" && ok "standing lists the token of the grant" || bad "sta
 set +e
 "$BIN/jit-verify" standing --json --at now --ledger "$E2E_LEDGER" >"$OUT" 2>"$ERR"; RC=$?
 set -e
-jq -e --arg g "$GID" '[.ssh_live[] | select(.key_id == $g and (.principals | length) > 0)] | length == 1
+jq -e --arg g "$GID" '([.ssh_live[] | select(.key_id == $g and (.principals | length) > 0)] | length == 1)
     and ([.live[] | select(.token_id == $g)] | length == 1)' "$OUT" >/dev/null \
     && ok "standing --json: the grant's certificate and token are both live, under one id" \
-    || bad "standing --json ssh_live" "$(head -c 600 "$OUT")"
+    || bad "standing --json ssh_live" "grant $GID: $(jq -c --arg g "$GID" '{ssh: [.ssh_live[] | select(.key_id == $g) | {principals, valid_after, valid_before}], tokens: [.live[] | select(.token_id == $g) | .expires], at}' "$OUT")"
 set +e
 "$BIN/jit-verify" report --json --ledger "$E2E_LEDGER" >"$OUT" 2>"$ERR"; RC=$?
 set -e

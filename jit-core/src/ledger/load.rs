@@ -223,6 +223,36 @@ fn s(o: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
 }
 
 impl Ledger {
+    /// Take in the entries of another ledger (another signer's); then
+    /// [`Ledger::sort_by_time`]. Every kind of entry, by construction.
+    pub fn absorb(&mut self, other: Ledger) {
+        let Ledger {
+            issued,
+            refused,
+            revoked,
+            ssh_certs,
+        } = other;
+        self.issued.extend(issued);
+        self.refused.extend(refused);
+        self.revoked.extend(revoked);
+        self.ssh_certs.extend(ssh_certs);
+    }
+
+    /// Several signers' entries as one history, in time order (stable:
+    /// ledger order within a ledger).
+    pub fn sort_by_time(&mut self) {
+        let Ledger {
+            issued,
+            refused,
+            revoked,
+            ssh_certs,
+        } = self;
+        issued.sort_by(|a, b| a.time.cmp(&b.time));
+        refused.sort_by(|a, b| a.time.cmp(&b.time));
+        revoked.sort_by(|a, b| a.time.cmp(&b.time));
+        ssh_certs.sort_by(|a, b| a.time.cmp(&b.time));
+    }
+
     /// Add one record (start/continue/recovery are skipped; host-log kinds are an error).
     pub fn add(&mut self, file: &Path, line: u64, r: &Record<'_>) -> Result<(), LoadError> {
         let file_s = file.display().to_string();
