@@ -126,3 +126,43 @@ pub fn ssh_cert(cfg: &LogConfig, i: &jit_core::ledger::SshCertIssued<'_>) -> Res
         Err(e) => Err(ledger_fail(cfg, "no SSH certificate was written", e)),
     }
 }
+
+/// The entries of the issuance ledger at `path`: the file and its rotated
+/// segments beside it (`NAME.1`, `NAME.2`, ...; compressed ones are not
+/// read), every chain among them (a ledger recreated beside older segments
+/// included). No such file: no entries.
+pub fn read_entries(path: &std::path::Path) -> anyhow::Result<jit_core::ledger::load::Ledger> {
+    use anyhow::Context as _;
+    use jit_core::ledger::load;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let base = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("the ledger path has no file name")?;
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(load::Ledger::default()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    for e in entries {
+        let p = e?.path();
+        let ours = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n == base
+                || n.strip_prefix(base)
+                    .and_then(|n| n.strip_prefix('.'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if ours && p.is_file() {
+            files.push(p);
+        }
+    }
+    let mut all = load::Ledger::default();
+    for g in load::group_segments(&files)? {
+        all.absorb(load::read_ledger(&g)?);
+    }
+    Ok(all)
+}

@@ -239,3 +239,48 @@ fn a_policy_is_not_silently_skipped() {
     );
     assert!(!t.p("id-cert.pub").exists());
 }
+
+#[test]
+fn revoking_a_user_revokes_their_certificates_by_key_id() {
+    // sshd's KRL cannot revoke by principal: `revoke --user` names the
+    // user's certificates still valid, found in the ledger.
+    let t = T::new();
+    let o = t.issue(&[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let key_id = v["ssh_certificate"]["key_id"].as_str().unwrap().to_string();
+    // Rotated away: the rotated segment is read too.
+    std::fs::rename(t.p("ledger/ledger.log"), t.p("ledger/ledger.log.1")).unwrap();
+    let st = t.p("revocation");
+    let o = t.run(&[
+        "revoke",
+        "--key",
+        t.p("keys/tok.key").to_str().unwrap(),
+        "--state",
+        st.to_str().unwrap(),
+        "--user",
+        "alice",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("also revoking 1 SSH certificate"),
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids = v["revocation"].to_string();
+    assert!(ids.contains(&key_id), "{ids}");
+    // Another user's revocation names none of alice's.
+    let o = t.run(&[
+        "revoke",
+        "--key",
+        t.p("keys/tok.key").to_str().unwrap(),
+        "--state",
+        st.to_str().unwrap(),
+        "--user",
+        "bob",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("also revoking"), "{}", stderr(&o));
+}

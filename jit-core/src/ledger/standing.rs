@@ -133,6 +133,28 @@ pub fn ssh_revoked_by(c: &SshCertEntry, list: &RevokedEntry) -> Option<RevokedBy
     None
 }
 
+/// The certificates a revocation of `user` must list by key id, as
+/// `(key_id, valid_before)`: sshd's KRL cannot revoke by principal, so
+/// revoking a user (`before` `None`) or a user's grants issued before a
+/// time covers that user's certificates still valid at `now` (signed before
+/// `before`) only by naming them. Sorted, each once.
+pub fn user_certs_to_revoke(
+    ledger: &Ledger,
+    user: &str,
+    before: Option<i64>,
+    now: i64,
+) -> Vec<(String, i64)> {
+    let mut v: Vec<(String, i64)> = ledger
+        .ssh_certs
+        .iter()
+        .filter(|c| c.user == user && now < c.valid_before && before.map_or(true, |b| c.iat < b))
+        .map(|c| (c.key_id.clone(), c.valid_before))
+        .collect();
+    v.sort();
+    v.dedup_by(|a, b| a.0 == b.0);
+    v
+}
+
 fn ssh_held(c: &SshCertEntry) -> SshHeld {
     SshHeld {
         user: c.user.clone(),
@@ -459,6 +481,36 @@ mod tests {
         let mut s = s;
         s.retain(Some("dave"), Some("web"));
         assert!(s.ssh_live.is_empty());
+    }
+
+    #[test]
+    fn revoking_a_user_names_their_certificates_still_valid() {
+        let mut old = cert("g0", "alice", "10");
+        old.valid_before = NBF; // expired at NBF
+        let mut late = cert("g9", "alice", "19");
+        late.iat = NBF + 100;
+        let l = Ledger {
+            ssh_certs: vec![
+                old,
+                cert("g1", "alice", "11"),
+                cert("g2", "bob", "12"),
+                late,
+            ],
+            ..Ledger::default()
+        };
+        let ids = |before| {
+            user_certs_to_revoke(&l, "alice", before, NBF + 10)
+                .into_iter()
+                .map(|x| x.0)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(None), ["g1", "g9"], "expired ones and other users' not");
+        assert_eq!(
+            ids(Some(NBF + 100)),
+            ["g1"],
+            "signed at or after --before: kept"
+        );
+        assert_eq!(user_certs_to_revoke(&l, "alice", None, NBF + 10)[0].1, EXP);
     }
 
     fn at(l: &Ledger, t: &str) -> Standing {

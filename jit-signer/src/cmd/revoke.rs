@@ -202,6 +202,31 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     for u in &a.restore_users {
         next.users.remove(u);
     }
+    // sshd's KRL cannot revoke by principal: a user's certificates still
+    // valid are revoked by key id, found in the ledger.
+    if !a.users.is_empty() {
+        let path = a.ledger.path();
+        let entries = crate::ledger::read_entries(&path).map_err(|e| Fail {
+            code: crate::ledger::EXIT_LEDGER,
+            err: e.context(format!(
+                "cannot read the issuance ledger {} for the SSH certificates of --user (nothing revoked; revoke their keys with --ssh-key if the ledger is lost)",
+                path.display()
+            )),
+        })?;
+        for u in &a.users {
+            let certs = jit_core::ledger::standing::user_certs_to_revoke(&entries, u, before, now);
+            if !certs.is_empty() {
+                eprintln!(
+                    "jit-signer: --user {u}: also revoking {} SSH certificate(s) still valid, by key id",
+                    certs.len()
+                );
+            }
+            for (id, exp) in certs {
+                let e = next.ssh_key_ids.entry(id).or_insert(exp);
+                *e = (*e).max(exp);
+            }
+        }
+    }
     for u in &a.users {
         match before {
             None => {
