@@ -274,6 +274,28 @@ install_list "$SIG/revocation.list"
 run_ctl ssh-krl
 [ "$RC" = 0 ] && cmp -s "$KRL" "$S/krl.good" && ok "the current list again: the same KRL, byte for byte" \
     || bad "ssh-krl with the current list" "rc $RC"
+# --- a certificate jit-signer issued, revoked with its user -------------------------
+# The signer's own CA beside the test CA (TrustedUserCAKeys takes several
+# lines); `revoke --user` finds the user's certificates in the issuance ledger
+# and lists them by key id, and the KRL built from that list stops the login.
+"$BIN/jit-signer" keygen --kid e2e-ssh-ca --out "$S/jitca" >/dev/null
+"$BIN/jit-signer" export-pub --ssh --key "$S/jitca/e2e-ssh-ca.key" >>"$CA"
+ssh-keygen -q -t ed25519 -N '' -C jit-e2e-jit -f "$S/c/jit"
+"$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --ssh-ca "$S/jitca/e2e-ssh-ca.key" --ssh-key "$S/c/jit.pub" \
+    --user "$UA" --host-group e2e-hosts --reason "e2e jit cert" --json >"$S/jit.json" 2>"$ERR" \
+    || bad "jit-signer issue --ssh-key" "$(cat "$ERR")"
+JGID=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ssh_certificate"]["key_id"])' "$S/jit.json")
+expect_login jit "$JGID"
+"$BIN/jit-signer" revoke --key "$ROOT/signer/e2e-k1.key" --state "$SIG" --ledger "$E2E_LEDGER" \
+    --user "$UA" >/dev/null 2>"$S/revoke-user.err"
+grep -q "also revoking 1 SSH certificate" "$S/revoke-user.err" \
+    && ok "revoke --user $UA: the certificate jit-signer issued to $UA is listed by key id" \
+    || bad "revoke --user lists the certificate" "$(cat "$S/revoke-user.err")"
+install_list "$SIG/revocation.list"
+run_ctl ssh-krl
+[ "$RC" = 0 ] || bad "ssh-krl after revoke --user" "$(cat "$ERR")"
+expect_revoked jit "its user $UA (key id $JGID from the ledger)"
+
 run_ctl disable
 if [ "$RC" = 0 ] && [ ! -e "$S/sshd_config.d/jit.conf" ] && grep -q "reloaded sshd (pid $SSHD_PID)" "$OUT"; then
     ok "jit-ctl disable: snippet removed, sshd reloaded"
