@@ -273,8 +273,12 @@ echo "     signer: $(sfact hook_failures_logged) hook failures logged, $(sfact n
 ROUNDS=${JIT_VM_POWERCUT_ROUNDS:-10}
 t=$(date +%s)
 if pc_setup; then
-    for r in $(seq 1 "$ROUNDS"); do pc_round "$r" || break; done
-    echo "     power cuts: $ROUNDS rounds in $(secs "$t") s"
+    done_rounds=0
+    for r in $(seq 1 "$ROUNDS"); do
+        pc_round "$r" || { bad "power cuts" "round $r could not go on; $done_rounds of $ROUNDS rounds done"; break; }
+        done_rounds=$r
+    done
+    echo "     power cuts: $done_rounds of $ROUNDS rounds in $(secs "$t") s"
     echo "     crash leftovers jit-verify reported after the cuts (count, kinds): $(printf '%s\n' "${PC_FOUND[@]}" | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }')"
     echo "     recovery records the first sudo wrote (count, found): $(printf '%s\n' "${PC_REPAIRED[@]}" | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }')"
 fi

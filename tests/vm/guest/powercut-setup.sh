@@ -48,4 +48,6 @@ EOS
 chmod 0755 /usr/local/sbin/jit-mark /usr/local/sbin/jit-stream
 restorecon /usr/local/sbin/jit-mark /usr/local/sbin/jit-stream
 echo "semanage_login $(semanage login -l | awk '$1 == "__default__" { print $2 }')"
+# On disk before the first cut: none of this set-up is under test.
+sync
 echo "powercut_setup ok"
