@@ -232,7 +232,7 @@ if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
     ok "signer: systemd-analyze security (the running unit): exposure $exposure (at most 2.0)"
 else svc_bad "signer: systemd-analyze security" "exposure '$exposure': $(tail -n 3 "$WORK/svc/security.txt" 2>/dev/null)"; fi
 echo "     signer: systemd-analyze security, settings it marks exposed:"
-grep -F '✗' "$WORK/svc/security.txt" 2>/dev/null | sed 's/^/     /'
+grep -F '✗' "$WORK/svc/security.txt" 2>/dev/null | sed 's/   */  /g; s/^/     /'
 set -- $(sfact hook_request)
 [ "${1:-}" = ok ] && [ "$(sfact hook_ran)" = yes ] && [ "$(sfact hook_logged)" = yes ] \
     && [ "$(sfact hook_after)" = "restarts=0 pid_same=yes state=active" ] \

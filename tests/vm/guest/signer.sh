@@ -171,7 +171,8 @@ touch "$D/stop"
 for p in "${pids[@]}"; do wait "$p"; done
 say "tokens $before $(count)"
 say "failed_calls $(cat "$D"/fail-* 2>/dev/null | grep -c .) (exit codes, count: $(cat "$D"/fail-* 2>/dev/null | sort | uniq -c | awk '{ printf "%s %s; ", $2, $1 }'))"
-cat "$D"/seen-* > "$O/seen.txt"
+# Every token id a client received: the loads' and the hook check's.
+{ cat "$D"/seen-*; [ -n "$tid" ] && echo "$tid"; } > "$O/seen.txt"
 cat "$D"/err-* > "$O/client-err.txt" 2>/dev/null
 
 # --- 5. the ledger -----------------------------------------------------------------
