@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The test VM runner, sourced by tests/vm/run.sh (and later VM tests).
 #
 #   vm_init WORKDIR         once per run: the image (tests/vm/image.sh, cached),

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Real power cuts, sourced by tests/vm/run.sh after its functional checks
 # (same guest, same overlay; tests/vm/lib.sh). docs/vm.md, "Power cuts".
 #

@@ -233,17 +233,17 @@ if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
 else svc_bad "signer: systemd-analyze security" "exposure '$exposure': $(tail -n 3 "$WORK/svc/security.txt" 2>/dev/null)"; fi
 echo "     signer: systemd-analyze security, settings it marks exposed:"
 grep -F '✗' "$WORK/svc/security.txt" 2>/dev/null | sed 's/   */  /g; s/^/     /'
-set -- $(sfact hook_request)
-[ "${1:-}" = ok ] && [ "$(sfact hook_ran)" = yes ] && [ "$(sfact hook_logged)" = yes ] \
+read -r h1 _ <<<"$(sfact hook_request)"
+[ "$h1" = ok ] && [ "$(sfact hook_ran)" = yes ] && [ "$(sfact hook_logged)" = yes ] \
     && [ "$(sfact hook_after)" = "restarts=0 pid_same=yes state=active" ] \
     && ok "signer: a failing notify hook (exit 1): token issued, hook ran in the sandbox, failure logged, service not restarted" \
-    || svc_bad "signer: failing notify hook" "request ${1:-} ran $(sfact hook_ran) logged $(sfact hook_logged) after $(sfact hook_after)"
-set -- $(sfact restart)
-[ "${1:-}" = ok ] && ok "signer: systemctl kill -s KILL mid-load: restarted by systemd (Restart=on-failure) in ${2:-?} ms" \
-    || svc_bad "signer: restart after SIGKILL" "$*"
-set -- $(sfact tokens)
+    || svc_bad "signer: failing notify hook" "request $(sfact hook_request) ran $(sfact hook_ran) logged $(sfact hook_logged) after $(sfact hook_after)"
+read -r r1 r2 _ <<<"$(sfact restart)"
+[ "$r1" = ok ] && ok "signer: systemctl kill -s KILL mid-load: restarted by systemd (Restart=on-failure) in $r2 ms" \
+    || svc_bad "signer: restart after SIGKILL" "$(sfact restart)"
+read -r k1 k2 _ <<<"$(sfact tokens)"
 [ "$(sfact after_kill)" = ok ] \
-    && ok "signer: clients got tokens before (${1:-?}) and after (${2:-?} in all) the kill; failed calls during the restart: $(sfact failed_calls)" \
+    && ok "signer: clients got tokens before ($k1) and after ($k2 in all) the kill; failed calls during the restart: $(sfact failed_calls)" \
     || svc_bad "signer: tokens after the restart" "$(sfact after_kill)"
 if python3 - "$WORK/svc/seen.txt" "$WORK/svc/ledger.log" >"$OUT" 2>&1 <<'PY'
 import json, sys
