@@ -31,11 +31,11 @@
 # JIT_VM_BOOT_TIMEOUT (seconds until sshd answers, default 240).
 #
 # The disk: VM_CACHE (default writeback) is QEMU's cache mode for the overlay.
-# writeback honours the guest's flushes: QEMU writes its qcow2 metadata and
-# fdatasyncs the overlay when the guest flushes, so what the guest flushed is
-# in the file when QEMU is killed (vm_kill: a power cut). cache=unsafe ignores
-# flushes and may keep qcow2 metadata in QEMU's memory: a kill can then lose
-# data the guest was told was on disk. docs/vm.md, "Power cuts".
+# writeback honours the guest's flushes end to end: QEMU writes its qcow2
+# metadata and fdatasyncs the overlay when the guest flushes, so what the
+# guest flushed is on the host's disk when QEMU is killed (vm_kill: a power
+# cut). cache=unsafe skips the fdatasync (docs/vm.md, "Power cuts", says what
+# that changes and what not).
 
 VM_DIR=
 VM_IMG=
