@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The test VM runner, sourced by tests/vm/run.sh (and later VM tests).
 #
 #   vm_init WORKDIR         once per run: the image (tests/vm/image.sh, cached),
@@ -28,6 +29,13 @@
 # Environment: JIT_VM_ACCEL (kvm or tcg; default: kvm only where the kvm_intel
 # or kvm_amd module is loaded, see docs/vm.md), JIT_VM_MEM (MiB, default 1536),
 # JIT_VM_BOOT_TIMEOUT (seconds until sshd answers, default 240).
+#
+# The disk: VM_CACHE (default writeback) is QEMU's cache mode for the overlay.
+# writeback honours the guest's flushes end to end: QEMU writes its qcow2
+# metadata and fdatasyncs the overlay when the guest flushes, so what the
+# guest flushed is on the host's disk when QEMU is killed (vm_kill: a power
+# cut). cache=unsafe skips the fdatasync (docs/vm.md, "Power cuts", says what
+# that changes and what not).
 
 VM_DIR=
 VM_IMG=
@@ -36,6 +44,7 @@ VM_PID=
 VM_BOOTS=0
 VM_CONSOLE=
 VM_SERIAL=
+VM_CACHE=${VM_CACHE:-writeback}
 
 vm_die() { echo "vm: $*" >&2; exit 1; }
 
@@ -92,7 +101,7 @@ vm_start() {
             -nographic -no-reboot -monitor none -display none \
             -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initrd.img" \
             -append "root=/dev/vda rw console=ttyS0,115200 security=selinux selinux=1 enforcing=1 jitvm.key=$key $extra" \
-            -drive "file=$VM_DIR/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
+            -drive "file=$VM_DIR/overlay.qcow2,if=virtio,format=qcow2,cache=$VM_CACHE" \
             -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$VM_PORT-:22" -device virtio-net-pci,netdev=n0 \
             -serial "file:$VM_CONSOLE" -serial "file:$VM_SERIAL" \
             </dev/null >"$VM_DIR/qemu-$VM_BOOTS.log" 2>&1 &

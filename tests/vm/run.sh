@@ -6,7 +6,8 @@
 # Builds the packages (packaging/build.sh, as 60-packages.sh does), gets the
 # Debian 12 VM image (tests/vm/image.sh: built once, cached under
 # /var/cache/jit-ci/vm and rebuilt when its recipe changes), boots it once
-# under QEMU with SELinux enforcing, installs the fresh .debs in it and checks,
+# under QEMU with SELinux enforcing (then once per power cut), installs the
+# fresh .debs in it and checks,
 # each printed ok/FAIL:
 #   boot      getenforce says Enforcing; the package's postinst loaded the
 #             module; the test user's ssh session is staff_u:staff_r:staff_t
@@ -21,6 +22,16 @@
 #   journald  journalctl -t jit-log has every record's mirror line at
 #             authpriv.info (break-glass at emerg); jit-verify log
 #             --against-syslog accepts the journal's text export
+#   signer    the jit-signer .deb's unit under the guest's systemd
+#             (tests/vm/guest/signer.sh): the hardening as the kernel applies
+#             it, systemd-analyze security, a failing notify hook, SIGKILL
+#             mid-load restarted by systemd, every token a client received in
+#             the ledger, which verifies
+#   power     JIT_VM_POWERCUT_ROUNDS (default 10) real power cuts: QEMU
+#             SIGKILLed at a random moment of a sudo stream, the same disk
+#             booted again; the log verifies with the seal key (crash
+#             leftovers only), every command seen to start has its allowed
+#             decision, the next sudo is allowed (tests/vm/powercut.sh)
 # The guest's output is shown when a check fails. Everything is in a temp dir
 # (removed on exit) apart from the image cache. docs/vm.md has the details.
 set -euo pipefail
@@ -47,6 +58,7 @@ secs() { echo $(($(date +%s) - $1)); }
 t=$(date +%s)
 bash packaging/build.sh "$WORK/pkgs" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; vm_die "packaging/build.sh failed"; }
 DEB=$(ls "$WORK"/pkgs/libpam-jit_*_amd64.deb)
+SDEB=$(ls "$WORK"/pkgs/jit-signer_*_amd64.deb)
 echo "     packages: $(secs "$t") s"
 t=$(date +%s)
 vm_init "$WORK"
@@ -194,6 +206,82 @@ rc=$(sed -n 's/^verify_rc //p' "$WORK/res/script.log")
 rc=$(sed -n 's/^verify_cut_rc //p' "$WORK/res/script.log")
 [ "$rc" = 1 ] && ok "jit-verify --against-syslog: a log cut after its last mirrored record is caught (tampered)" \
     || bad "jit-verify --against-syslog on a cut log" "rc=$rc: $(cat "$WORK/res/verify-cut.out" 2>/dev/null)"
+
+# --- the signing service under the guest's systemd ---------------------------------
+t=$(date +%s)
+vm_put "$SDEB" /root/debs/
+if vm_script tests/vm/guest/signer.sh "$WORK/svc"; then :; else
+    cat "$WORK/svc/script.log"; guest_fail "signer: guest script" "tests/vm/guest/signer.sh failed"
+fi
+echo "     signing service in the guest: $(secs "$t") s"
+sfact() { sed -n "s|^$1 ||p" "$WORK/svc/script.log" | head -n 1; }
+svc_bad() { bad "$1" "$2"; echo "     ---- tests/vm/guest/signer.sh"; sed 's/^/     /' "$WORK/svc/script.log"; }
+[ "$(sfact install)" = ok ] && [ "$(sfact started)" = ok ] \
+    && ok "signer: the .deb's unit started by systemd (enable --now), socket up" \
+    || svc_bad "signer: install and start" "install $(sfact install), started $(sfact started)"
+[ "$(sfact proc_user)" = jit-signer ] && [ "$(sfact proc_nonewprivs)" = 1 ] && [ "$(sfact proc_seccomp)" = 2 ] \
+    && [ "$(sfact proc_capeff)" = 0000000000000000 ] && [ "$(sfact proc_capbnd)" = 0000000000000000 ] \
+    && ok "signer: the running service is user jit-signer, no_new_privs, seccomp filter, no capabilities (effective and bounding)" \
+    || svc_bad "signer: process hardening" "user $(sfact proc_user) nnp $(sfact proc_nonewprivs) seccomp $(sfact proc_seccomp) capeff $(sfact proc_capeff) capbnd $(sfact proc_capbnd)"
+[ "$(sfact proc_mntns)" = own ] && [ "$(sfact proc_netns)" = own ] && [ "$(sfact etc_in_ns)" = read-only ] \
+    && ok "signer: own mount and network namespaces; /etc read-only in it, even for root (ProtectSystem=strict)" \
+    || svc_bad "signer: namespaces" "mnt $(sfact proc_mntns) net $(sfact proc_netns) /etc $(sfact etc_in_ns)"
+echo "     signer: SELinux context of the service: $(sfact proc_label)"
+exposure=$(sed -n 's/.*Overall exposure level for jit-signer.service: \([0-9.]*\).*/\1/p' "$WORK/svc/security.txt" 2>/dev/null)
+if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+    ok "signer: systemd-analyze security (the running unit): exposure $exposure (at most 2.0)"
+else svc_bad "signer: systemd-analyze security" "exposure '$exposure': $(tail -n 3 "$WORK/svc/security.txt" 2>/dev/null)"; fi
+echo "     signer: systemd-analyze security, settings it marks exposed:"
+grep -F '✗' "$WORK/svc/security.txt" 2>/dev/null | sed 's/   */  /g; s/^/     /'
+read -r h1 _ <<<"$(sfact hook_request)"
+[ "$h1" = ok ] && [ "$(sfact hook_ran)" = yes ] && [ "$(sfact hook_logged)" = yes ] \
+    && [ "$(sfact hook_after)" = "restarts=0 pid_same=yes state=active" ] \
+    && ok "signer: a failing notify hook (exit 1): token issued, hook ran in the sandbox, failure logged, service not restarted" \
+    || svc_bad "signer: failing notify hook" "request $(sfact hook_request) ran $(sfact hook_ran) logged $(sfact hook_logged) after $(sfact hook_after)"
+read -r r1 r2 _ <<<"$(sfact restart)"
+[ "$r1" = ok ] && ok "signer: systemctl kill -s KILL mid-load: restarted by systemd (Restart=on-failure) in $r2 ms" \
+    || svc_bad "signer: restart after SIGKILL" "$(sfact restart)"
+read -r k1 k2 _ <<<"$(sfact tokens)"
+[ "$(sfact after_kill)" = ok ] \
+    && ok "signer: clients got tokens before ($k1) and after ($k2 in all) the kill; failed calls during the restart: $(sfact failed_calls)" \
+    || svc_bad "signer: tokens after the restart" "$(sfact after_kill)"
+if python3 - "$WORK/svc/seen.txt" "$WORK/svc/ledger.log" >"$OUT" 2>&1 <<'PY'
+import json, sys
+seen = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+recs = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+issued = {r["token_id"] for r in recs if r["kind"] == "issued"}
+missing = [t for t in seen if t not in issued]
+rec = sum(1 for r in recs if r["kind"] == "recovery")
+if missing or not seen:
+    print(f"{len(missing)} of {len(seen)} tokens the clients received are not in the ledger: {missing[:5]}")
+    sys.exit(1)
+print(f"all {len(seen)} tokens the clients received are issued records of the ledger "
+      f"({len(issued)} issued records, {len(issued) - len(set(seen))} issued but not received; {rec} recovery records)")
+PY
+then ok "signer: $(cat "$OUT")"; else svc_bad "signer: every token a client received is in the ledger" "$(cat "$OUT")"; fi
+[ "$(sfact ledger_verify_rc)" = 0 ] && ok "signer: jit-verify log --seal-key --state on the ledger: intact" \
+    || svc_bad "signer: ledger verification" "rc $(sfact ledger_verify_rc): $(cat "$WORK/svc/verify.txt" 2>/dev/null)"
+[ "$(sfact final)" = "active 1" ] && ok "signer: active at the end, restarted once" \
+    || svc_bad "signer: final state" "$(sfact final)"
+[ "$(sfact avc)" = 0 ] && ok "signer: no AVC denial for the service or its hook" \
+    || svc_bad "signer: AVC denials" "$(cat "$WORK/svc/avc.txt" 2>/dev/null)"
+echo "     signer: $(sfact hook_failures_logged) hook failures logged, $(sfact notify_events) events notified"
+
+# --- power cuts (tests/vm/powercut.sh) -----------------------------------------------
+# shellcheck source=powercut.sh
+. tests/vm/powercut.sh
+ROUNDS=${JIT_VM_POWERCUT_ROUNDS:-10}
+t=$(date +%s)
+if pc_setup; then
+    done_rounds=0
+    for r in $(seq 1 "$ROUNDS"); do
+        pc_round "$r" || { bad "power cuts" "round $r could not go on; $done_rounds of $ROUNDS rounds done"; break; }
+        done_rounds=$r
+    done
+    echo "     power cuts: $done_rounds of $ROUNDS rounds in $(secs "$t") s"
+    echo "     crash leftovers jit-verify reported after the cuts (count, kinds): $(printf '%s\n' "${PC_FOUND[@]}" | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }')"
+    echo "     recovery records the first sudo wrote (count, found): $(printf '%s\n' "${PC_REPAIRED[@]}" | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }')"
+fi
 
 t=$(date +%s)
 vm_stop
