@@ -93,6 +93,8 @@ enum What {
     LogRecovery,
     /// A token was signed.
     Issued,
+    /// An SSH user certificate was signed (`ssh_cert`).
+    SshCert,
     /// The signer refused a request.
     Refused,
     /// One entry a revocation list adds to the ledger's previous list.
@@ -183,9 +185,20 @@ impl Exporter {
             {
                 return Err(wrong())
             }
-            // SSH certificates are not mapped to a SIEM class yet
-            // (docs/log-format.md, "ssh_cert"; docs/ssh-cert.md, phase 2).
-            EventKind::SshCert => Vec::new(),
+            EventKind::SshCert => {
+                let members = [
+                    ("token_id", r.token_id.is_some()),
+                    ("user", r.user.is_some()),
+                    ("serial", r.serial.is_some()),
+                    ("principals", r.principals.is_some()),
+                    ("nbf", r.nbf.is_some()),
+                    ("exp", r.exp.is_some()),
+                ];
+                if let Some((m, _)) = members.iter().find(|(_, present)| !present) {
+                    return Err(missing(m));
+                }
+                vec![What::SshCert]
+            }
             EventKind::Decision if r.allowed == Some(true) => vec![What::Launch],
             EventKind::Decision => vec![What::Denied],
             EventKind::SessionOpen => vec![What::SessionOpen {
@@ -389,6 +402,12 @@ impl Ctx<'_, '_> {
         put("max_uses", json!(r.max_uses));
         put("requested", json!(r.requested));
         put("revocation_version", json!(r.revocation_version));
+        put("serial", json!(r.serial));
+        put("principals", json!(r.principals));
+        put("key_fingerprint", json!(r.key_fingerprint));
+        put("ca_fingerprint", json!(r.ca_fingerprint));
+        put("source_address", json!(r.source_address));
+        put("extensions", json!(r.extensions));
         if let What::Revoke(x) = w {
             put(
                 "revoked",
@@ -421,7 +440,9 @@ impl Ctx<'_, '_> {
     /// Success, failure or neither (a log record).
     fn outcome(&self, w: &What) -> Option<bool> {
         match w {
-            What::Launch | What::SessionClose | What::Issued | What::Revoke(_) => Some(true),
+            What::Launch | What::SessionClose | What::Issued | What::SshCert | What::Revoke(_) => {
+                Some(true)
+            }
             What::Denied | What::Refused => Some(false),
             What::SessionOpen { allowed } => Some(*allowed),
             What::LogStart | What::LogContinue | What::LogRecovery => None,
@@ -470,6 +491,13 @@ impl Ctx<'_, '_> {
                 r.host,
                 r.token_id.as_deref().unwrap_or("?")
             ),
+            What::SshCert => format!(
+                "{} issued SSH certificate {} (serial {}) to {user} for {}",
+                r.host,
+                r.token_id.as_deref().unwrap_or("?"),
+                r.serial.as_deref().unwrap_or("?"),
+                r.principals.as_deref().unwrap_or_default().join(", ")
+            ),
             What::Refused => format!("{} refused a request of {user} ({why})", r.host),
             What::Revoke(x) => match x {
                 Revoked::Token { token_id, .. } => format!(
@@ -497,6 +525,13 @@ impl Ctx<'_, '_> {
     fn privileges(&self, w: &What) -> Vec<String> {
         match w {
             What::Revoke(Revoked::Token { token_id, .. }) => vec![format!("jit token {token_id}")],
+            What::SshCert => self
+                .r
+                .principals
+                .iter()
+                .flatten()
+                .map(|p| format!("ssh login as principal {p}"))
+                .collect(),
             What::Revoke(Revoked::User(_)) => vec!["every jit token".to_string()],
             What::Revoke(Revoked::Watermark { before, .. }) => vec![format!(
                 "jit tokens issued before {}",
@@ -535,7 +570,7 @@ impl Ctx<'_, '_> {
     fn grant_actor(&self, w: &What) -> Option<String> {
         let r = self.r;
         match w {
-            What::Issued => r
+            What::Issued | What::SshCert => r
                 .approver
                 .as_deref()
                 .filter(|a| !a.starts_with("auto:"))
@@ -575,7 +610,7 @@ fn class_of(w: &What) -> Class {
         What::LogStart => c(SYSTEM, 1008, "Event Log Activity", 6, "Start"),
         What::LogContinue => c(SYSTEM, 1008, "Event Log Activity", 5, "Rotate"),
         What::LogRecovery => c(SYSTEM, 1008, "Event Log Activity", 99, "Other"),
-        What::Issued | What::Refused => {
+        What::Issued | What::SshCert | What::Refused => {
             c(IAM, 3005, "User Access Management", 1, "Assign Privileges")
         }
         What::Revoke(_) => c(IAM, 3005, "User Access Management", 2, "Revoke Privileges"),
@@ -678,7 +713,7 @@ fn ocsf(x: &Ctx<'_, '_>, w: &What) -> Value {
                 }),
             );
         }
-        What::Issued | What::Refused | What::Revoke(_) => {
+        What::Issued | What::SshCert | What::Refused | What::Revoke(_) => {
             actor.insert("app_name".into(), json!("jit-signer"));
             if let Some(u) = x.grant_actor(w) {
                 actor.insert("user".into(), user_obj(&u));
@@ -737,7 +772,7 @@ fn ocsf(x: &Ctx<'_, '_>, w: &What) -> Value {
                 e.insert("type_name".into(), json!("Event Log Activity: Other"));
             }
         }
-        What::Issued | What::Refused | What::Revoke(_) => {
+        What::Issued | What::SshCert | What::Refused | What::Revoke(_) => {
             // OCSF requires a user: the placeholder when none is known.
             let target = x.grant_target(w);
             e.insert(
@@ -788,6 +823,7 @@ fn ecs(x: &Ctx<'_, '_>, w: &What) -> Value {
         What::LogContinue => (&[], &[], "jit-log-continue".into()),
         What::LogRecovery => (&[], &[], "jit-log-recovery".into()),
         What::Issued => (&["iam"], &["user", "change"], "jit-grant-issued".into()),
+        What::SshCert => (&["iam"], &["user", "change"], "jit-ssh-cert-issued".into()),
         What::Refused => (&["iam"], &["user", "change"], "jit-grant-refused".into()),
         What::Revoke(_) => (&["iam"], &["user", "change"], "jit-grant-revoked".into()),
     };
@@ -900,7 +936,7 @@ fn ecs(x: &Ctx<'_, '_>, w: &What) -> Value {
             }
         }
         What::LogStart | What::LogContinue | What::LogRecovery => {}
-        What::Issued | What::Refused | What::Revoke(_) => {
+        What::Issued | What::SshCert | What::Refused | What::Revoke(_) => {
             // ECS requires no user: an unknown one is left out.
             let target = x.grant_target(w);
             let mut user = Map::new();

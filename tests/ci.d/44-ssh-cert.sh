@@ -287,5 +287,20 @@ jq -e --argjson n "$n_certs" '$n > 0 and .totals.ssh_certs_issued == $n' "$OUT" 
     && ok "report counts every certificate the ledger records ($n_certs)" \
     || bad "report ssh_certs_issued" "$(head -c 600 "$OUT")"
 
+# The certificates reach a SIEM: the ledger exported as OCSF validates
+# against the published schema, one Assign Privileges event per certificate.
+set +e
+"$BIN/jit-verify" export --format ocsf --ledger "$E2E_LEDGER" --output "$S/ledger.ocsf" 2>"$ERR"; RC=$?
+set -e
+expect_exit "jit-verify export --format ocsf of the ledger with ssh_cert records" 0
+if /usr/bin/python3 tests/interop/validate_siem.py ocsf "$S/ledger.ocsf" >"$S/v.txt" 2>&1; then
+    ok "the export validates against OCSF 1.8.0 ($(tail -n 1 "$S/v.txt"))"
+else
+    bad "OCSF validation of the ledger export" "$(head -n 20 "$S/v.txt")"
+fi
+[ "$(jq -s --arg g "$GID" '[.[] | select(.type_uid == 300501 and .unmapped.jit.token_id == $g and (.privileges[0] | startswith("ssh login as principal ")))] | length' "$S/ledger.ocsf")" = 1 ] \
+    && ok "the grant's certificate is one OCSF Assign Privileges event naming its principals" \
+    || bad "ssh_cert in the OCSF export" "$(jq -c 'select(.unmapped.jit.serial != null) | [.type_uid, .privileges]' "$S/ledger.ocsf" | head -3)"
+
 echo
 tally_end ssh-cert

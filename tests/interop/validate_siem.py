@@ -58,6 +58,8 @@ JIT_FIELDS = {
     "host_groups": [str], "commands": [str], "run_as": [str], "run_as_groups": [str],
     "shell": bool, "iat": int, "nbf": int, "exp": int, "max_uses": int, "requested": int,
     "revocation_version": int,
+    "serial": str, "principals": [str], "key_fingerprint": str, "ca_fingerprint": str,
+    "source_address": str, "extensions": [str],
     "revoked": {"by": str, "token_id": str, "owner": (str, type(None)), "user": str,
                 "before": int, "before_time": str},
     # OCSF only: no attribute of its own there (ECS has process.args, process.executable).

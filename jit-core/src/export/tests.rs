@@ -283,6 +283,52 @@ fn issued_grant_assigns_privileges() {
 }
 
 #[test]
+fn ssh_certificate_assigns_login_privileges() {
+    let mut r = rec(EventKind::SshCert, 3);
+    r.host = "signer-1".into();
+    r.user = Some("bob".into());
+    r.token_id = Some("t9".into());
+    r.approver = Some("carol".into());
+    r.host_groups = Some(vec!["db".into()]);
+    r.serial = Some("18446744073709551615".into());
+    r.principals = Some(vec!["bob@db".into(), "deploy@db".into()]);
+    r.key_fingerprint = Some("SHA256:key".into());
+    r.ca_fingerprint = Some("SHA256:ca".into());
+    r.extensions = Some(vec!["permit-pty".into()]);
+    r.iat = Some(1_795_000_100);
+    r.nbf = Some(1_795_000_100);
+    r.exp = Some(1_795_014_500);
+    let e = one(&mut ocsf_x(), &ledger(), &r);
+    assert_eq!(e["type_uid"], 300501);
+    assert_eq!(e["user"]["name"], "bob");
+    assert_eq!(e["actor"]["user"]["name"], "carol");
+    assert_eq!(
+        e["privileges"],
+        json!([
+            "ssh login as principal bob@db",
+            "ssh login as principal deploy@db"
+        ])
+    );
+    // The serial stays a string: JSON readers lose precision above 2^53.
+    assert_eq!(e["unmapped"]["jit"]["serial"], "18446744073709551615");
+    assert_eq!(
+        e["unmapped"]["jit"]["principals"],
+        json!(["bob@db", "deploy@db"])
+    );
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("SSH certificate t9"));
+    let d = one(&mut ecs_x(), &ledger(), &r);
+    assert_eq!(d["event"]["action"], "jit-ssh-cert-issued");
+    assert_eq!(d["user"]["target"]["name"], "bob");
+    // A record without its principals cannot be exported: an error, never a
+    // partial event.
+    r.principals = None;
+    assert!(ocsf_x().export(&ledger(), &r).is_err());
+}
+
+#[test]
 fn refused_request_is_a_failed_assignment() {
     let mut r = rec(EventKind::Refused, 2);
     r.reason_code = Some("ttl_out_of_range".into());
