@@ -276,12 +276,17 @@ fn check_key_type(k: &KeyData) -> Result<(), Reason> {
             if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
                 return Err(Reason::RsaKeySize(bits));
             }
-            let e_ok =
-                r.e.as_positive_bytes()
-                    .is_some_and(|e| e.last().is_some_and(|l| l & 1 == 1) && e.len() <= 8);
+            // Odd, at least 3 (e = 1 lets anyone forge the key's signatures),
+            // at most 64 bits.
+            let e_ok = r.e.as_positive_bytes().is_some_and(|e| {
+                e.len() <= 8 && {
+                    let v = e.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b));
+                    v >= 3 && v & 1 == 1
+                }
+            });
             if !e_ok {
                 return Err(Reason::BadPublicKey(
-                    "RSA exponent is not odd and positive".into(),
+                    "RSA exponent is not odd and at least 3".into(),
                 ));
             }
             Ok(())
@@ -724,5 +729,5 @@ pub fn fuzz_request(data: &[u8]) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod vectors;

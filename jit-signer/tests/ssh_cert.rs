@@ -142,6 +142,42 @@ fn token_and_certificate_share_the_grant_id() {
     assert_eq!(recs[n - 2]["kind"], "issued");
     assert_eq!(recs[n - 1]["kind"], "ssh_cert");
     assert_eq!(recs[n - 2]["token_id"], recs[n - 1]["token_id"]);
+    // The certificate ends with the token (default --ttl 1h), never after:
+    // revoking the token id, kept until its exp + 600 s, covers it whole.
+    assert_eq!(recs[n - 1]["exp"], recs[n - 2]["exp"]);
+    let o = t.issue(&[
+        "--key",
+        tok.to_str().unwrap(),
+        "--command",
+        "/usr/bin/id",
+        "--ttl",
+        "30m",
+        "--ssh-ttl",
+        "1h",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("may not outlive the token"),
+        "{}",
+        stderr(&o)
+    );
+    let o = t.issue(&[
+        "--key",
+        tok.to_str().unwrap(),
+        "--command",
+        "/usr/bin/id",
+        "--ttl",
+        "30m",
+        "--ssh-ttl",
+        "10m",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let recs = t.ledger();
+    let n = recs.len();
+    assert_eq!(
+        recs[n - 1]["exp"].as_i64().unwrap() + 1200,
+        recs[n - 2]["exp"].as_i64().unwrap()
+    );
 }
 
 #[test]

@@ -127,7 +127,9 @@ pub fn ssh_revoked_by(c: &SshCertEntry, list: &RevokedEntry) -> Option<RevokedBy
     {
         return Some(RevokedBy::SshSerial);
     }
-    if list.ssh_keys.contains(&c.key_fingerprint) {
+    // The certificate's key, or the CA key that signed it (sshd then refuses
+    // everything that CA signed).
+    if list.ssh_keys.contains(&c.key_fingerprint) || list.ssh_keys.contains(&c.ca_fingerprint) {
         return Some(RevokedBy::SshKey);
     }
     None
@@ -144,15 +146,17 @@ pub fn user_certs_to_revoke(
     before: Option<i64>,
     now: i64,
 ) -> Vec<(String, i64)> {
-    let mut v: Vec<(String, i64)> = ledger
+    // One entry per key id, kept until the latest certificate with it ends.
+    let mut by_id: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for c in ledger
         .ssh_certs
         .iter()
         .filter(|c| c.user == user && now < c.valid_before && before.map_or(true, |b| c.iat < b))
-        .map(|c| (c.key_id.clone(), c.valid_before))
-        .collect();
-    v.sort();
-    v.dedup_by(|a, b| a.0 == b.0);
-    v
+    {
+        let e = by_id.entry(c.key_id.clone()).or_insert(c.valid_before);
+        *e = (*e).max(c.valid_before);
+    }
+    by_id.into_iter().collect()
 }
 
 fn ssh_held(c: &SshCertEntry) -> SshHeld {
@@ -511,6 +515,15 @@ mod tests {
             "signed at or after --before: kept"
         );
         assert_eq!(user_certs_to_revoke(&l, "alice", None, NBF + 10)[0].1, EXP);
+        // Two certificates with one key id: kept until the later one ends.
+        let mut again = cert("g1", "alice", "21");
+        again.valid_before = EXP + 3600;
+        let mut l = l;
+        l.ssh_certs.insert(0, again);
+        assert_eq!(
+            user_certs_to_revoke(&l, "alice", None, NBF + 10)[0],
+            ("g1".to_string(), EXP + 3600)
+        );
     }
 
     fn at(l: &Ledger, t: &str) -> Standing {

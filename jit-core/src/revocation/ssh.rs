@@ -127,6 +127,18 @@ pub fn parse_public_key(line: &str) -> Result<(String, Vec<u8>), String> {
     if ty == CA_KEY_TYPE {
         check_ca_blob(&blob).map_err(|_| format!("not a valid {CA_KEY_TYPE} key"))?;
     }
+    // OpenSSH fingerprints a key's canonical encoding (an RSA mpint with a
+    // redundant leading zero is the same key): a blob that does not
+    // re-encode to itself would be revoked under a fingerprint sshd never
+    // computes, so it is refused.
+    let canonical = ssh_key::PublicKey::from_bytes(&blob)
+        .and_then(|k| k.to_bytes())
+        .map_err(|e| format!("not a valid {ty} key: {e}"))?;
+    if canonical != blob {
+        return Err(format!(
+            "the {ty} key is not in its canonical encoding: give the key as ssh-keygen writes it"
+        ));
+    }
     Ok((ty.to_string(), blob))
 }
 

@@ -1027,6 +1027,19 @@ fn fingerprints_and_public_key_lines() {
     assert!(ssh::parse_public_key("ssh-ed25519 !!!").is_err());
     let short = base64::engine::general_purpose::STANDARD.encode(&blob[..40]);
     assert!(ssh::parse_public_key(&format!("ssh-ed25519 {short}")).is_err());
+    // An RSA key whose exponent carries a redundant leading zero is the same
+    // key to OpenSSH, which fingerprints the canonical form: refused, not
+    // revoked under a fingerprint sshd never computes.
+    let canonical = crate::ssh_cert::tests::rsa_with_e(&[0x01, 0x00, 0x01]);
+    assert!(ssh::parse_public_key(&canonical).is_ok());
+    let padded = crate::ssh_cert::tests::rsa_with_e(&[0x00, 0x01, 0x00, 0x01]);
+    // (ssh-key's parser refuses the non-canonical mpint itself; the
+    // re-encoding check stands behind it for any other encoding.)
+    let e = ssh::parse_public_key(&padded).unwrap_err();
+    assert!(
+        e.contains("canonical") || e.contains("not a valid ssh-rsa key"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -507,3 +507,35 @@ fn fuzz_entry_point_on_seeds() {
         fuzz_request(odd);
     }
 }
+
+/// `RSA2048` with its exponent replaced by `e` (an mpint's bytes as given,
+/// so a redundant leading zero can be written).
+pub(crate) fn rsa_with_e(e: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let blob = b64
+        .decode(RSA2048.split_whitespace().nth(1).unwrap())
+        .unwrap();
+    let field = |at: usize| {
+        let n = u32::from_be_bytes(blob[at..at + 4].try_into().unwrap()) as usize;
+        (at + 4, at + 4 + n)
+    };
+    let (_, ty_end) = field(0);
+    let (_, e_end) = field(ty_end);
+    let mut out = blob[..ty_end].to_vec();
+    out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+    out.extend_from_slice(e);
+    out.extend_from_slice(&blob[e_end..]);
+    format!("ssh-rsa {} weak\n", b64.encode(out))
+}
+
+#[test]
+fn rsa_exponents_that_forge_are_refused() {
+    // e = 1: anyone could forge the key's signatures; e even: no RSA key.
+    for e in [&[1u8][..], &[2], &[0x01, 0x00, 0x00]] {
+        let k: &'static str = Box::leak(rsa_with_e(e).into_boxed_str());
+        assert_eq!(code(|r| r.key = k), "ssh_bad_key", "{e:?}");
+    }
+    let k: &'static str = Box::leak(rsa_with_e(&[3]).into_boxed_str());
+    assert_eq!(code(|r| r.key = k), "ok");
+}

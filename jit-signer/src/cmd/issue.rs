@@ -85,9 +85,11 @@ pub(crate) struct SshArgs {
         requires = "ssh_ca_pkcs11"
     )]
     pub(crate) ssh_ca_pin_file: Option<PathBuf>,
-    /// Certificate lifetime, from 1m to 24h.
-    #[arg(long = "ssh-ttl", value_name = "D", default_value = "4h")]
-    pub(crate) ssh_ttl: String,
+    /// Certificate lifetime, from 1m to 24h. Default: the token's TTL when
+    /// a token comes from the same grant (a certificate never outlives it),
+    /// else 4h.
+    #[arg(long = "ssh-ttl", value_name = "D")]
+    pub(crate) ssh_ttl: Option<String>,
     /// The only command the certificate runs (critical option force-command);
     /// no forwarding extension is then allowed.
     #[arg(long = "ssh-force-command", value_name = "CMD", requires = "ssh_key")]
@@ -322,9 +324,28 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         (Some(pub_path), Some(ca)) => {
             let text = read_pub(pub_path).map_err(io_err)?;
             check_cert_target(&ssh_cert::cert_path_for(pub_path)).map_err(io_err)?;
-            let ttl = humantime::parse_duration(&ssh.ssh_ttl)
-                .map_err(|e| refuse(&req, "bad_ttl", anyhow!("--ssh-ttl {:?}: {e}", ssh.ssh_ttl)))?
-                .as_secs();
+            // With a token from the same grant, the certificate ends no later
+            // than the token: revoking the token id (kept in lists until its
+            // exp + 600 s) then covers the certificate for its whole life.
+            let token_ttl = wants_token.then(|| exp.saturating_sub(nbf).max(0) as u64);
+            let ttl = match (&ssh.ssh_ttl, token_ttl) {
+                (Some(t), _) => humantime::parse_duration(t)
+                    .map_err(|e| refuse(&req, "bad_ttl", anyhow!("--ssh-ttl {t:?}: {e}")))?
+                    .as_secs(),
+                (None, Some(t)) => t,
+                (None, None) => ssh_cert::DEFAULT_TTL_SECS,
+            };
+            if let Some(t) = token_ttl.filter(|t| ttl > *t) {
+                return Err(refuse(
+                    &req,
+                    "ttl_out_of_range",
+                    anyhow!(
+                        "--ssh-ttl {} is longer than the token's TTL ({}): a certificate may not outlive the token of its grant",
+                        token::human_duration(ttl),
+                        token::human_duration(t)
+                    ),
+                ));
+            }
             let (serial, nonce) =
                 ssh_cert::random_serial_and_nonce().map_err(|e| io_err(anyhow!(e)))?;
             let extensions: Option<Vec<String>> = match ssh.extensions.as_slice() {
