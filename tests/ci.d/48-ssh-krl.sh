@@ -160,6 +160,28 @@ grep -qix "revokedkeys $KRL" "$S/sshd-T" && grep -qix "trustedusercakeys $CA" "$
     && grep -qix "authorizedprincipalsfile $PRINC/%u" "$S/sshd-T" \
     && ok "sshd -T: TrustedUserCAKeys, AuthorizedPrincipalsFile and RevokedKeys in effect" \
     || bad "sshd -T" "$(grep -Ei 'revokedkeys|trustedusercakeys|authorizedprincipalsfile' "$S/sshd-T")"
+# sshd keeps the first value it reads and a Match block can change it: an
+# earlier drop-in (globally, or for the user) that names another KRL makes
+# enable --ssh fail with the snippet as it was.
+cp "$S/sshd_config.d/jit.conf" "$S/jit.conf.good"
+cp "$KRL" "$S/org.krl"
+for how in global match; do
+    if [ "$how" = global ]; then
+        printf 'RevokedKeys %s\n' "$S/org.krl" >"$S/sshd_config.d/10-org.conf"
+    else
+        printf 'Match User %s\n    RevokedKeys %s\n' "$UA" "$S/org.krl" >"$S/sshd_config.d/10-org.conf"
+    fi
+    run_ctl enable --ssh
+    [ "$RC" = 1 ] && grep -q "would not use jit's settings" "$ERR" && grep -q "revokedkeys $S/org.krl" "$ERR" \
+        && cmp -s "$S/jit.conf.good" "$S/sshd_config.d/jit.conf" \
+        && ok "enable --ssh refuses when sshd would use another KRL ($how: an earlier drop-in), snippet as it was" \
+        || bad "enable --ssh with an overriding RevokedKeys ($how)" "rc $RC: $(cat "$OUT" "$ERR")"
+    run_ctl status
+    grep -q "^ssh-cert: NOT in effect: .*revokedkeys $S/org.krl" "$OUT" \
+        && ok "jit-ctl status says jit's certificates are not in effect ($how)" \
+        || bad "status with an overriding RevokedKeys ($how)" "$(cat "$OUT" "$ERR")"
+    rm -f "$S/sshd_config.d/10-org.conf"
+done
 ssh-keygen -Q -l -f "$KRL" >"$S/krl.txt" 2>&1 && grep -q "^# KRL version 0" "$S/krl.txt" \
     && ok "the empty KRL parses (ssh-keygen -Q -l): version 0, nothing revoked" \
     || bad "empty KRL" "$(cat "$S/krl.txt")"
