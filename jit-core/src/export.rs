@@ -186,17 +186,15 @@ impl Exporter {
                 return Err(wrong())
             }
             EventKind::SshCert => {
-                let members = [
+                require(&[
                     ("token_id", r.token_id.is_some()),
                     ("user", r.user.is_some()),
                     ("serial", r.serial.is_some()),
                     ("principals", r.principals.is_some()),
                     ("nbf", r.nbf.is_some()),
                     ("exp", r.exp.is_some()),
-                ];
-                if let Some((m, _)) = members.iter().find(|(_, present)| !present) {
-                    return Err(missing(m));
-                }
+                ])
+                .map_err(missing)?;
                 vec![What::SshCert]
             }
             EventKind::Decision if r.allowed == Some(true) => vec![What::Launch],
@@ -209,17 +207,15 @@ impl Exporter {
             EventKind::Continue => vec![What::LogContinue],
             EventKind::Recovery => vec![What::LogRecovery],
             EventKind::Issued => {
-                let members = [
+                require(&[
                     ("token_id", r.token_id.is_some()),
                     ("user", r.user.is_some()),
                     ("host_groups", r.host_groups.is_some()),
                     ("iat", r.iat.is_some()),
                     ("nbf", r.nbf.is_some()),
                     ("exp", r.exp.is_some()),
-                ];
-                if let Some((m, _)) = members.iter().find(|(_, present)| !present) {
-                    return Err(missing(m));
-                }
+                ])
+                .map_err(missing)?;
                 vec![What::Issued]
             }
             EventKind::Refused => {
@@ -304,6 +300,14 @@ impl Exporter {
         }
         *prev = now;
         out
+    }
+}
+
+/// The first member a record of its kind must have and lacks.
+fn require(members: &[(&'static str, bool)]) -> Result<(), &'static str> {
+    match members.iter().find(|(_, present)| !present) {
+        Some((m, _)) => Err(m),
+        None => Ok(()),
     }
 }
 

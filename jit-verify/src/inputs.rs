@@ -19,7 +19,7 @@ use jit_core::log::source::{self, Sources};
 use jit_core::log::verify::{self, Class, SealKey};
 use jit_core::token::printable;
 
-use crate::ledger::{judge_with, Refused};
+use crate::ledger::{judge_with, refuse_or_warn, Refused};
 
 /// How to open the logs.
 pub(crate) struct Opts<'a> {
@@ -194,24 +194,11 @@ pub(crate) fn open_logs(
                 );
                 true
             }
-            FleetOutcome::Tampered | FleetOutcome::TornTail => {
-                let state = if l.outcome == FleetOutcome::Tampered {
-                    "TAMPERED"
-                } else {
-                    "TORN (crash leftover)"
-                };
-                if !o.accept_unverified {
-                    bail!(Refused(format!(
-                        "{name} does not verify ({state}); refusing to answer from it ({} answers anyway)",
-                        o.flag
-                    )));
-                }
-                eprintln!(
-                    "jit-verify: WARNING: {name} does not verify ({state}); answering ANYWAY because of \
-                     {}: the answer below is UNVERIFIED and may be false",
-                    o.flag
-                );
-                false
+            FleetOutcome::Tampered => {
+                refuse_or_warn(&name, "TAMPERED", o.accept_unverified, o.flag)?
+            }
+            FleetOutcome::TornTail => {
+                refuse_or_warn(&name, "TORN (crash leftover)", o.accept_unverified, o.flag)?
             }
         };
         let input = match l.input(ls, fleet::WINDOW) {

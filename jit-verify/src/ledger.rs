@@ -88,6 +88,18 @@ pub(crate) fn judge_with(what: &str, r: &VReport, unverified: bool, flag: &str) 
         Outcome::TornTail => "TORN (crash leftover)",
         _ => "NOT CHECKED",
     };
+    refuse_or_warn(what, state, unverified, flag)
+}
+
+/// `what` does not verify (`state`: TAMPERED, ...): refused (exit 1), or,
+/// with `unverified` (the option `flag`), said loudly and answered anyway
+/// (`Ok(false)`). The one wording of every command that answers from logs.
+pub(crate) fn refuse_or_warn(
+    what: &str,
+    state: &str,
+    unverified: bool,
+    flag: &str,
+) -> Result<bool> {
     if !unverified {
         bail!(Refused(format!(
             "{what} does not verify ({state}); refusing to answer from it ({flag} answers anyway)"
@@ -95,9 +107,22 @@ pub(crate) fn judge_with(what: &str, r: &VReport, unverified: bool, flag: &str) 
     }
     eprintln!(
         "jit-verify: WARNING: {what} does not verify ({state}); answering ANYWAY because of \
-         --unverified: the answer below is UNVERIFIED and may be false"
+         {flag}: the answer below is UNVERIFIED and may be false"
     );
     Ok(false)
+}
+
+/// How `standing` names what revoked a grant or certificate.
+fn revoked_by_word(b: Option<standing::RevokedBy>) -> &'static str {
+    match b {
+        Some(standing::RevokedBy::TokenId) => "token id",
+        Some(standing::RevokedBy::User) => "user",
+        Some(standing::RevokedBy::Watermark) => "watermark",
+        Some(standing::RevokedBy::SshKeyId) => "key id",
+        Some(standing::RevokedBy::SshSerial) => "serial",
+        Some(standing::RevokedBy::SshKey) => "key",
+        None => "?",
+    }
 }
 
 /// An input did not verify and we refused: exit 1.
@@ -262,15 +287,7 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
         if !s.revoked.is_empty() {
             writeln!(out, "\nin their window but revoked by then:")?;
             for h in &s.revoked {
-                let by = match h.revoked_by {
-                    Some(standing::RevokedBy::TokenId) => "token id",
-                    Some(standing::RevokedBy::User) => "user",
-                    Some(standing::RevokedBy::Watermark) => "watermark",
-                    Some(standing::RevokedBy::SshKeyId) => "key id",
-                    Some(standing::RevokedBy::SshSerial) => "serial",
-                    Some(standing::RevokedBy::SshKey) => "key",
-                    None => "?",
-                };
+                let by = revoked_by_word(h.revoked_by);
                 writeln!(
                     out,
                     "  {:<12} {:<32} {:<16} revoked by {by} (list v{})",
@@ -312,13 +329,7 @@ pub fn standing(at: &str, user: Option<&str>, group: Option<&str>, o: &LedgerOpt
                 "\nSSH certificates in their window but revoked by then:"
             )?;
             for h in &s.ssh_revoked {
-                let by = match h.revoked_by {
-                    Some(standing::RevokedBy::TokenId) => "token id",
-                    Some(standing::RevokedBy::SshKeyId) => "key id",
-                    Some(standing::RevokedBy::SshSerial) => "serial",
-                    Some(standing::RevokedBy::SshKey) => "key",
-                    _ => "?",
-                };
+                let by = revoked_by_word(h.revoked_by);
                 writeln!(
                     out,
                     "  {:<12} {:<32} {:<20} revoked by {by} (list v{})",

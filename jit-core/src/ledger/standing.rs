@@ -159,7 +159,7 @@ pub fn user_certs_to_revoke(
     by_id.into_iter().collect()
 }
 
-fn ssh_held(c: &SshCertEntry) -> SshHeld {
+fn ssh_held(c: &SshCertEntry, rev: Option<(RevokedBy, u64)>) -> SshHeld {
     SshHeld {
         user: c.user.clone(),
         key_id: c.key_id.clone(),
@@ -179,8 +179,8 @@ fn ssh_held(c: &SshCertEntry) -> SshHeld {
         signer: c.signer.clone(),
         file: c.file.clone(),
         line: c.line,
-        revoked_by: None,
-        revocation_version: None,
+        revoked_by: rev.map(|r| r.0),
+        revocation_version: rev.map(|r| r.1),
     }
 }
 
@@ -213,7 +213,7 @@ pub fn revoked_by(g: &IssuedEntry, list: &RevokedEntry) -> Option<RevokedBy> {
     None
 }
 
-fn held(g: &IssuedEntry) -> Held {
+fn held(g: &IssuedEntry, rev: Option<(RevokedBy, u64)>) -> Held {
     Held {
         user: g.user.clone(),
         token_id: g.token_id.clone(),
@@ -234,9 +234,29 @@ fn held(g: &IssuedEntry) -> Held {
         signer: g.signer.clone(),
         file: g.file.clone(),
         line: g.line,
-        revoked_by: None,
-        revocation_version: None,
+        revoked_by: rev.map(|r| r.0),
+        revocation_version: rev.map(|r| r.1),
     }
+}
+
+/// The entries in their window at T (`in_window`), as (live, revoked by
+/// `list`), each made by `held` with what revoked it and the list's version.
+fn split<E, H>(
+    entries: &[E],
+    in_window: impl Fn(&E) -> bool,
+    list: Option<&RevokedEntry>,
+    revoked_by: impl Fn(&E, &RevokedEntry) -> Option<RevokedBy>,
+    held: impl Fn(&E, Option<(RevokedBy, u64)>) -> H,
+) -> (Vec<H>, Vec<H>) {
+    let mut live = Vec::new();
+    let mut revoked = Vec::new();
+    for e in entries.iter().filter(|e| in_window(e)) {
+        match list.and_then(|l| revoked_by(e, l).map(|b| (b, l.version))) {
+            Some(rev) => revoked.push(held(e, Some(rev))),
+            None => live.push(held(e, None)),
+        }
+    }
+    (live, revoked)
 }
 
 /// Who held a live grant at `at` (normalised by
@@ -244,42 +264,24 @@ fn held(g: &IssuedEntry) -> Held {
 /// whole Unix seconds (floor).
 pub fn standing(ledger: &Ledger, at: &str, at_secs: i64) -> Standing {
     let list = list_at(ledger, at);
-    let mut live = Vec::new();
-    let mut revoked = Vec::new();
-    for g in &ledger.issued {
-        if !(g.nbf <= at_secs && at_secs < g.exp) {
-            continue;
-        }
-        let mut h = held(g);
-        match list.and_then(|l| revoked_by(g, l).map(|b| (b, l.version))) {
-            Some((by, v)) => {
-                h.revoked_by = Some(by);
-                h.revocation_version = Some(v);
-                revoked.push(h);
-            }
-            None => live.push(h),
-        }
-    }
+    let (mut live, mut revoked) = split(
+        &ledger.issued,
+        |g| g.nbf <= at_secs && at_secs < g.exp,
+        list,
+        revoked_by,
+        held,
+    );
     let order =
         |a: &Held, b: &Held| (&a.user, a.exp, &a.token_id).cmp(&(&b.user, b.exp, &b.token_id));
     live.sort_by(order);
     revoked.sort_by(order);
-    let mut ssh_live = Vec::new();
-    let mut ssh_revoked = Vec::new();
-    for c in &ledger.ssh_certs {
-        if !(c.valid_after <= at_secs && at_secs < c.valid_before) {
-            continue;
-        }
-        let mut h = ssh_held(c);
-        match list.and_then(|l| ssh_revoked_by(c, l).map(|b| (b, l.version))) {
-            Some((by, v)) => {
-                h.revoked_by = Some(by);
-                h.revocation_version = Some(v);
-                ssh_revoked.push(h);
-            }
-            None => ssh_live.push(h),
-        }
-    }
+    let (mut ssh_live, mut ssh_revoked) = split(
+        &ledger.ssh_certs,
+        |c| c.valid_after <= at_secs && at_secs < c.valid_before,
+        list,
+        ssh_revoked_by,
+        ssh_held,
+    );
     let by_end = |a: &SshHeld, b: &SshHeld| {
         (&a.user, &a.valid_before, &a.key_id, &a.serial).cmp(&(
             &b.user,

@@ -119,6 +119,14 @@ impl Verified {
         }
         need > last
     }
+
+    /// After the record at `prev` (none read yet: `None`), are the seqs up
+    /// to [`Verified::last_seq`] all in [`Verified::missing`], so that the
+    /// copy may end (or go past the last verified record) there?
+    fn skips_to_end(&self, prev: Option<u64>) -> bool {
+        let from = prev.map_or(self.last_seq, |p| p.wrapping_add(1));
+        from <= self.last_seq && self.skips(from, self.last_seq)
+    }
 }
 
 /// One log to merge.
@@ -203,13 +211,10 @@ impl MirrorSource {
 
 impl RecordSource for MirrorSource {
     fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool, QueryError> {
-        use super::source::{Pulled, SourceError};
+        use super::source::Pulled;
         line.clear();
         loop {
-            let item = self.reader.next_item().map_err(|e| match e {
-                SourceError::Io { path, source } => QueryError::Io { path, source },
-            })?;
-            match item {
+            match self.reader.next_item()? {
                 None => return Ok(false),
                 Some(Pulled::Missing { .. }) => continue,
                 Some(Pulled::Record {
@@ -322,8 +327,7 @@ fn advance(
             h.done = true;
             if let Some(v) = &h.input.verified {
                 // The last verified record may be one the copy does not hold.
-                let from = h.prev.map_or(v.last_seq, |p| p.0.wrapping_add(1));
-                if !(from <= v.last_seq && v.skips(from, v.last_seq)) {
+                if !v.skips_to_end(h.prev.map(|p| p.0)) {
                     return Err(changed(
                         h,
                         format!("it ends before seq {}, the last verified", v.last_seq),
@@ -366,8 +370,7 @@ fn advance(
             if rec.seq > v.last_seq {
                 // Past the last verified record, which the copy holds by
                 // hash only: appended since, not shown.
-                let from = h.prev.map_or(v.last_seq, |p| p.0.wrapping_add(1));
-                if !(from <= v.last_seq && v.skips(from, v.last_seq)) {
+                if !v.skips_to_end(h.prev.map(|p| p.0)) {
                     return Err(changed(h, format!("seq {} has another hash", v.last_seq)));
                 }
                 h.done = true;
