@@ -45,6 +45,7 @@ fn main() {
         start_delay_secs: 0,
         max_uses: None,
         break_glass: false,
+        ssh: None,
     };
     assert!(policy.check(&who, &req).is_ok());
     c.bench_function("policy_parse_50_rules", |b| {

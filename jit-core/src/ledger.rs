@@ -241,6 +241,37 @@ pub struct SshCertIssued<'a> {
 /// Append the `ssh_cert` record of a certificate; as for a token, the
 /// certificate may be handed out only once this returns `Ok`.
 pub fn append_ssh_cert(cfg: &LogConfig, i: &SshCertIssued<'_>) -> Result<Appended, LogError> {
+    crate::log::append_record(cfg, ssh_cert_record(i))
+}
+
+/// One credential of a grant, for [`append_grants_many`].
+#[derive(Debug, Clone, Copy)]
+pub enum GrantRecord<'a> {
+    /// A token: an `issued` record.
+    Token(Issued<'a>),
+    /// A certificate: an `ssh_cert` record.
+    Cert(SshCertIssued<'a>),
+}
+
+/// Append the records of several grants' credentials with one write and
+/// one flush set (the signing service's group commit), in the given order.
+pub fn append_grants_many(
+    cfg: &LogConfig,
+    batch: &[GrantRecord<'_>],
+) -> Result<Option<Appended>, LogError> {
+    crate::log::append_records(
+        cfg,
+        batch
+            .iter()
+            .map(|g| match g {
+                GrantRecord::Token(i) => issued_record(i),
+                GrantRecord::Cert(c) => ssh_cert_record(c),
+            })
+            .collect(),
+    )
+}
+
+fn ssh_cert_record<'a>(i: &SshCertIssued<'a>) -> Record<'a> {
     let p = i.profile;
     let mut r = Record::new(EventKind::SshCert);
     r.user = Some(Cow::Borrowed(i.user));
@@ -262,7 +293,7 @@ pub fn append_ssh_cert(cfg: &LogConfig, i: &SshCertIssued<'_>) -> Result<Appende
     r.ca_fingerprint = Some(Cow::Borrowed(i.ca_fingerprint));
     r.source_address = p.source_address.as_deref().map(Cow::Borrowed);
     r.extensions = Some(p.extensions.clone());
-    crate::log::append_record(cfg, r)
+    r
 }
 
 /// Elements kept per list in a `refused` record.

@@ -103,6 +103,15 @@ struct RawRule {
     #[serde(default)]
     break_glass: bool,
     auto_approve: Option<String>,
+    #[serde(default)]
+    ssh: bool,
+    ssh_self: Option<bool>,
+    #[serde(default)]
+    ssh_logins: Vec<String>,
+    ssh_max_ttl: Option<String>,
+    ssh_extensions: Option<Vec<String>>,
+    ssh_source_address: Option<String>,
+    ssh_force_command: Option<String>,
 }
 
 /// Where an on-call list comes from (docs/signer-policy.md, "On-call
@@ -182,6 +191,50 @@ pub struct Rule {
     /// Requests by whoever the named on-call source lists are approved by
     /// the signing service itself, recorded as `auto:NAME`.
     pub auto_approve: Option<String>,
+    /// What SSH certificates the rule may grant; `None`: none.
+    pub ssh: Option<SshRule>,
+}
+
+/// The SSH part of a rule (docs/signer-policy.md, "SSH certificates").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshRule {
+    /// The requester's own user name may be a login.
+    pub own_login: bool,
+    /// Further logins (shared accounts).
+    pub logins: Vec<String>,
+    /// Longest certificate lifetime, seconds (at most the rule's `max_ttl`).
+    pub max_ttl: u64,
+    /// Extensions a certificate may carry.
+    pub extensions: Vec<String>,
+    /// `source-address` every certificate of the rule carries.
+    pub source_address: Option<String>,
+    /// `force-command` every certificate of the rule carries.
+    pub force_command: Option<String>,
+}
+
+/// What a request asks of a certificate (the key itself is the profile's
+/// business, [`crate::ssh_cert::profile`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SshRequest {
+    /// Logins, resolved: a request that names none asks for the requester's own.
+    pub logins: Vec<String>,
+    /// Extensions asked for; `None`: `permit-pty` if the rule allows it.
+    pub extensions: Option<Vec<String>>,
+    pub force_command: Option<String>,
+    pub source_address: Option<String>,
+}
+
+/// The certificate the policy allows: what the profile is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshAllowed {
+    pub logins: Vec<String>,
+    /// The rule's limits (its `ssh_max_ttl` and `ssh_extensions`).
+    pub limits: crate::ssh_cert::Limits,
+    /// The extensions to sign.
+    pub extensions: Vec<String>,
+    /// The rule's, or the request's when the rule names none.
+    pub force_command: Option<String>,
+    pub source_address: Option<String>,
 }
 
 /// A validated policy.
@@ -223,6 +276,8 @@ pub struct Request {
     pub max_uses: Option<u32>,
     /// Break-glass.
     pub break_glass: bool,
+    /// An SSH certificate from the same grant.
+    pub ssh: Option<SshRequest>,
 }
 
 /// The policy allows a request.
@@ -234,6 +289,8 @@ pub struct Allowed {
     pub approval_required: bool,
     /// The use limit to put in the token.
     pub max_uses: Option<u32>,
+    /// The certificate to sign, when one is asked for.
+    pub ssh: Option<SshAllowed>,
 }
 
 pub use crate::text::parse_duration;
@@ -313,7 +370,7 @@ impl Policy {
             if r.host_groups.is_empty() {
                 return Err(bad(&name, "host_groups is empty".into()));
             }
-            let run_as = r.run_as.unwrap_or_else(|| vec!["root".into()]);
+            let run_as = r.run_as.clone().unwrap_or_else(|| vec!["root".into()]);
             words("run_as", NameKind::User, &run_as)?;
             if run_as.is_empty() && r.run_as_groups.is_empty() {
                 return Err(bad(&name, "run_as and run_as_groups are both empty".into()));
@@ -332,10 +389,10 @@ impl Policy {
                     any_args: false,
                 });
             }
-            if commands.is_empty() && !r.shell {
+            if commands.is_empty() && !r.shell && !r.ssh {
                 return Err(bad(
                     &name,
-                    "grants nothing: give commands, edits or shell = true".into(),
+                    "grants nothing: give commands, edits, shell = true or ssh = true".into(),
                 ));
             }
             let max_ttl = parse_duration(&r.max_ttl).ok_or_else(|| {
@@ -393,6 +450,14 @@ impl Policy {
                     ));
                 }
             }
+            let ssh = ssh_rule(&r, max_ttl).map_err(|m| bad(&name, m))?;
+            if let Some(s) = &ssh {
+                words("ssh_logins", NameKind::User, &s.logins)?;
+                for l in &s.logins {
+                    crate::ssh_cert::check_login(l)
+                        .map_err(|e| bad(&name, format!("ssh_logins: {e}")))?;
+                }
+            }
             rules.push(Rule {
                 name,
                 users: r.users,
@@ -410,6 +475,7 @@ impl Policy {
                 approver_groups: r.approver_groups,
                 break_glass: r.break_glass,
                 auto_approve: r.auto_approve,
+                ssh,
             });
         }
         Ok(Policy { rules, oncall })
@@ -429,7 +495,7 @@ impl Policy {
     pub fn check(&self, requester: &Identity, req: &Request) -> Result<Allowed, Refusal> {
         let mut closest: Option<(&Rule, Vec<String>)> = None;
         for rule in self.rules.iter().filter(|r| r.names_requester(requester)) {
-            let gaps = rule.gaps(req);
+            let gaps = rule.gaps(requester, req);
             if gaps.is_empty() {
                 let max_uses = if req.break_glass {
                     Some(1)
@@ -440,6 +506,7 @@ impl Policy {
                     rule: rule.name.clone(),
                     approval_required: rule.approval && !req.break_glass,
                     max_uses,
+                    ssh: req.ssh.as_ref().and_then(|a| rule.ssh_allowed(a)),
                 });
             }
             if closest.as_ref().map_or(true, |(_, g)| gaps.len() < g.len()) {
@@ -522,11 +589,18 @@ impl Rule {
     }
 
     /// Every part of `req` this rule does not cover, in a fixed order.
-    fn gaps(&self, req: &Request) -> Vec<String> {
+    fn gaps(&self, who: &Identity, req: &Request) -> Vec<String> {
         let mut gaps = Vec::new();
         for h in &req.hosts {
             if !self.host_groups.contains(h) {
                 gaps.push(format!("host group {h} is not granted"));
+            }
+        }
+        if let Some(ask) = &req.ssh {
+            self.ssh_gaps(who, req, ask, &mut gaps);
+            if !req.wants_token() {
+                // A certificate alone: the token's parts do not apply.
+                return gaps;
             }
         }
         for c in &req.cmds {
@@ -578,6 +652,153 @@ impl Rule {
     }
 }
 
+/// The SSH part of a raw rule, validated; `None` without `ssh = true`.
+fn ssh_rule(r: &RawRule, max_ttl: u64) -> Result<Option<SshRule>, String> {
+    use crate::ssh_cert::{self, KNOWN_EXTENSIONS, NOT_WITH_FORCE_COMMAND};
+    if !r.ssh {
+        let set = [
+            ("ssh_self", r.ssh_self.is_some()),
+            ("ssh_logins", !r.ssh_logins.is_empty()),
+            ("ssh_max_ttl", r.ssh_max_ttl.is_some()),
+            ("ssh_extensions", r.ssh_extensions.is_some()),
+            ("ssh_source_address", r.ssh_source_address.is_some()),
+            ("ssh_force_command", r.ssh_force_command.is_some()),
+        ];
+        if let Some((key, _)) = set.iter().find(|(_, set)| *set) {
+            return Err(format!("{key} is set but ssh is not true"));
+        }
+        return Ok(None);
+    }
+    let own_login = r.ssh_self.unwrap_or(true);
+    if !own_login && r.ssh_logins.is_empty() {
+        return Err(
+            "ssh = true with ssh_self = false and no ssh_logins: no login could be granted".into(),
+        );
+    }
+    let ssh_max_ttl = match &r.ssh_max_ttl {
+        None => max_ttl.min(ssh_cert::MAX_TTL_SECS),
+        Some(t) => parse_duration(t)
+            .ok_or_else(|| format!("ssh_max_ttl {t:?}: use e.g. 30m, 2h, 1h30m"))?,
+    };
+    if !(MIN_TTL_SECS..=max_ttl).contains(&ssh_max_ttl) {
+        return Err(format!(
+            "ssh_max_ttl is outside 1m..max_ttl ({})",
+            crate::token::human_duration(max_ttl)
+        ));
+    }
+    let extensions = r.ssh_extensions.clone().unwrap_or_else(|| {
+        ssh_cert::DEFAULT_EXTENSIONS
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    });
+    let mut seen = HashSet::new();
+    for e in &extensions {
+        if !KNOWN_EXTENSIONS.contains(&e.as_str()) {
+            return Err(format!(
+                "ssh_extensions: {e:?} is not an OpenSSH extension ({})",
+                KNOWN_EXTENSIONS.join(", ")
+            ));
+        }
+        if !seen.insert(e) {
+            return Err(format!("ssh_extensions: {e:?} is listed twice"));
+        }
+        if r.ssh_force_command.is_some() && NOT_WITH_FORCE_COMMAND.contains(&e.as_str()) {
+            return Err(format!(
+                "ssh_extensions: {e} with ssh_force_command (force-command does not stop forwarding)"
+            ));
+        }
+    }
+    if let Some(c) = &r.ssh_force_command {
+        ssh_cert::check_force_command(c).map_err(|e| format!("ssh_force_command: {e}"))?;
+    }
+    if let Some(a) = &r.ssh_source_address {
+        ssh_cert::check_source_address(a).map_err(|e| format!("ssh_source_address: {e}"))?;
+    }
+    Ok(Some(SshRule {
+        own_login,
+        logins: r.ssh_logins.clone(),
+        max_ttl: ssh_max_ttl,
+        extensions,
+        source_address: r.ssh_source_address.clone(),
+        force_command: r.ssh_force_command.clone(),
+    }))
+}
+
+impl Rule {
+    /// The parts of a certificate request this rule does not cover.
+    fn ssh_gaps(&self, who: &Identity, req: &Request, ask: &SshRequest, gaps: &mut Vec<String>) {
+        let Some(r) = &self.ssh else {
+            gaps.push("SSH certificates are not granted (no ssh = true)".into());
+            return;
+        };
+        for l in &ask.logins {
+            if !(r.logins.contains(l) || (r.own_login && *l == who.name)) {
+                gaps.push(format!("SSH login {l} is not granted"));
+            }
+        }
+        if req.ttl_secs > r.max_ttl {
+            gaps.push(format!(
+                "certificate TTL {} exceeds ssh_max_ttl {}",
+                crate::token::human_duration(req.ttl_secs),
+                crate::token::human_duration(r.max_ttl)
+            ));
+        }
+        for e in ask.extensions.iter().flatten() {
+            if !r.extensions.contains(e) {
+                gaps.push(format!("SSH extension {e} is not granted"));
+            }
+        }
+        for (what, rule, asked) in [
+            ("force-command", &r.force_command, &ask.force_command),
+            ("source-address", &r.source_address, &ask.source_address),
+        ] {
+            if let (Some(want), Some(got)) = (rule, asked) {
+                if want != got {
+                    gaps.push(format!("{what} must be the rule's {want:?}, not {got:?}"));
+                }
+            }
+        }
+    }
+
+    /// The certificate this rule grants for `ask` (which it covers).
+    fn ssh_allowed(&self, ask: &SshRequest) -> Option<SshAllowed> {
+        let r = self.ssh.as_ref()?;
+        let extensions = match &ask.extensions {
+            Some(e) => e.clone(),
+            None => crate::ssh_cert::DEFAULT_EXTENSIONS
+                .iter()
+                .map(|e| e.to_string())
+                .filter(|e| r.extensions.contains(e))
+                .collect(),
+        };
+        Some(SshAllowed {
+            logins: ask.logins.clone(),
+            limits: crate::ssh_cert::Limits {
+                max_ttl_secs: r.max_ttl,
+                allowed_extensions: r.extensions.clone(),
+            },
+            extensions,
+            force_command: r
+                .force_command
+                .clone()
+                .or_else(|| ask.force_command.clone()),
+            source_address: r
+                .source_address
+                .clone()
+                .or_else(|| ask.source_address.clone()),
+        })
+    }
+}
+
+impl Request {
+    /// Does the request ask for a sudo token (commands or a shell)? A request
+    /// without either asks for a certificate alone.
+    pub fn wants_token(&self) -> bool {
+        !self.cmds.is_empty() || self.shell
+    }
+}
+
 /// How long a request may wait for approval.
 pub const REQUEST_LIFETIME_SECS: i64 = 3600;
 /// Largest request file accepted.
@@ -619,6 +840,41 @@ pub struct RequestFile {
     pub ticket: Option<String>,
     /// Use limit.
     pub max_uses: Option<u32>,
+    /// An SSH certificate from the same grant (absent: none; older files
+    /// have no such member, and their ids are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshAsk>,
+}
+
+/// What a request asks of an SSH certificate (docs/signer-service.md, `ask.ssh`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshAsk {
+    /// The requester's public key: one line of an OpenSSH `.pub` file.
+    pub key: String,
+    /// Logins; null: the requester's own user name.
+    pub logins: Option<Vec<String>>,
+    /// Extensions; null: `permit-pty` where the rule allows it.
+    pub extensions: Option<Vec<String>>,
+    /// `force-command`; null: the rule's, if any.
+    pub force_command: Option<String>,
+    /// `source-address`; null: the rule's, if any.
+    pub source_address: Option<String>,
+}
+
+impl SshAsk {
+    /// The request as the policy sees it; `requester` fills in null logins.
+    pub fn to_request(&self, requester: &str) -> SshRequest {
+        SshRequest {
+            logins: self
+                .logins
+                .clone()
+                .unwrap_or_else(|| vec![requester.to_string()]),
+            extensions: self.extensions.clone(),
+            force_command: self.force_command.clone(),
+            source_address: self.source_address.clone(),
+        }
+    }
 }
 
 /// The id of a request file: the first 16 bytes of BLAKE3 of its bytes, lowercase hex.
@@ -670,8 +926,19 @@ impl RequestFile {
         if self.host_groups.is_empty() {
             return Err("no host group requested".into());
         }
-        if self.commands.is_empty() && !self.shell {
+        if self.commands.is_empty() && !self.shell && self.ssh.is_none() {
             return Err("nothing requested".into());
+        }
+        if let Some(ssh) = &self.ssh {
+            if ssh.key.len() > crate::ssh_cert::MAX_KEY_LINE {
+                return Err("ssh.key is longer than an OpenSSH public key line".into());
+            }
+            if ssh.logins.as_ref().is_some_and(|l| l.is_empty()) {
+                return Err("ssh.logins is empty (null asks for your own login)".into());
+            }
+            for l in ssh.logins.iter().flatten() {
+                crate::ssh_cert::check_login(l).map_err(|e| format!("ssh.logins: {e}"))?;
+            }
         }
         let names = (self.host_groups.iter().map(|w| (NameKind::HostGroup, w)))
             .chain(self.run_as.iter().map(|w| (NameKind::User, w)))
@@ -713,6 +980,7 @@ impl RequestFile {
             start_delay_secs: nbf.abs_diff(now),
             max_uses: self.max_uses,
             break_glass: false,
+            ssh: self.ssh.as_ref().map(|a| a.to_request(&self.requester)),
         };
         Ok((req, nbf, exp))
     }
@@ -783,6 +1051,7 @@ break_glass = true
             start_delay_secs: 0,
             max_uses: None,
             break_glass: false,
+            ssh: None,
         }
     }
     fn refused(r: Request) -> String {
@@ -927,6 +1196,7 @@ break_glass = true
             start_delay_secs: 0,
             max_uses: None,
             break_glass: true,
+            ssh: None,
         };
         let a = pol().check(&alice(), &r).unwrap();
         assert_eq!(a.rule, "db-emergency");
@@ -949,6 +1219,7 @@ break_glass = true
             start_delay_secs: 0,
             max_uses: None,
             break_glass: false,
+            ssh: None,
         };
         assert!(refused(r).starts_with("rule db-emergency: TTL"));
     }
@@ -1058,9 +1329,13 @@ break_glass = true
             reason: "r".into(),
             ticket: None,
             max_uses: None,
+            ssh: None,
         };
         let b = rf.encode();
         assert_eq!(RequestFile::parse(&b).unwrap(), rf);
+        // A request without a certificate is stored as before the member
+        // existed: its bytes, and so its id, are unchanged.
+        assert!(!String::from_utf8_lossy(&b).contains("ssh"));
         let id = request_id(&b);
         assert!(is_request_id(&id));
         let mut b2 = b.clone();
@@ -1188,5 +1463,158 @@ break_glass = true
         assert_eq!(names, vec!["alice", "bob"]);
         assert_eq!(bad.len(), 2);
         assert_eq!(auto_approver("pager"), "auto:pager");
+    }
+
+    const SSH_POLICY: &str = r#"
+[[rule]]
+name = "web-login"
+users = ["alice"]
+host_groups = ["web"]
+commands = ["/usr/bin/systemctl restart nginx"]
+max_ttl = "8h"
+approvers = ["bob"]
+ssh = true
+ssh_logins = ["deploy"]
+ssh_max_ttl = "4h"
+ssh_extensions = ["permit-pty", "permit-port-forwarding"]
+
+[[rule]]
+name = "db-runbook"
+users = ["alice"]
+host_groups = ["db"]
+max_ttl = "1h"
+approvers = ["bob"]
+ssh = true
+ssh_self = false
+ssh_logins = ["runbook"]
+ssh_extensions = []
+ssh_force_command = "/usr/local/bin/runbook"
+ssh_source_address = "10.0.0.0/8"
+"#;
+
+    fn ssh_req(hosts: &[&str], logins: &[&str]) -> Request {
+        Request {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            cmds: vec![],
+            shell: false,
+            ttl_secs: 3600,
+            ssh: Some(SshRequest {
+                logins: logins.iter().map(|l| l.to_string()).collect(),
+                ..Default::default()
+            }),
+            ..req()
+        }
+    }
+
+    #[test]
+    fn ssh_rules_grant_own_and_listed_logins_on_their_host_groups() {
+        let p = Policy::parse(SSH_POLICY).unwrap();
+        let a = p
+            .check(&alice(), &ssh_req(&["web"], &["alice", "deploy"]))
+            .unwrap();
+        assert_eq!(a.rule, "web-login");
+        let s = a.ssh.unwrap();
+        assert_eq!(s.logins, ["alice", "deploy"]);
+        assert_eq!(s.limits.max_ttl_secs, 4 * 3600);
+        // No extensions asked: permit-pty, the default, as the rule allows it.
+        assert_eq!(s.extensions, ["permit-pty"]);
+        assert_eq!((s.force_command, s.source_address), (None, None));
+        // A certificate and a token from one grant: both parts covered.
+        let mut both = ssh_req(&["web"], &["alice"]);
+        both.cmds = vec![g("/usr/bin/systemctl restart nginx")];
+        assert!(p.check(&alice(), &both).is_ok());
+    }
+
+    #[test]
+    fn ssh_rules_refuse_what_slips_past_a_token_rule() {
+        let p = Policy::parse(SSH_POLICY).unwrap();
+        let no = |r: Request| p.check(&alice(), &r).unwrap_err().to_string();
+        // A login the rule does not list, root included.
+        assert!(no(ssh_req(&["web"], &["root"])).contains("SSH login root is not granted"));
+        // Someone else's name is not "own".
+        assert!(no(ssh_req(&["web"], &["bob"])).contains("SSH login bob is not granted"));
+        // ssh_self = false: not even one's own login (the closest rule ties
+        // with web-login, which does not grant db: the first in the file).
+        let e = no(ssh_req(&["db"], &["alice"]));
+        assert!(e.contains("host group db is not granted"), "{e}");
+        let only_db = Policy::parse(
+            &SSH_POLICY[SSH_POLICY.find("[[rule]]\nname = \"db-runbook\"").unwrap()..],
+        )
+        .unwrap();
+        let e = only_db
+            .check(&alice(), &ssh_req(&["db"], &["alice"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SSH login alice is not granted"), "{e}");
+        // Host groups of one rule and logins of another never combine.
+        assert!(no(ssh_req(&["web", "db"], &["deploy"])).contains("is not granted"));
+        // The certificate's TTL is bounded by ssh_max_ttl, below max_ttl.
+        let mut long = ssh_req(&["web"], &["alice"]);
+        long.ttl_secs = 4 * 3600 + 1;
+        let e = no(long);
+        assert!(e.contains("exceeds ssh_max_ttl"), "{e}");
+        // An extension the rule does not list.
+        let mut x = ssh_req(&["web"], &["alice"]);
+        x.ssh.as_mut().unwrap().extensions = Some(vec!["permit-agent-forwarding".into()]);
+        assert!(no(x).contains("SSH extension permit-agent-forwarding is not granted"));
+        // The rule's force-command and source-address cannot be replaced.
+        let mut fc = ssh_req(&["db"], &["runbook"]);
+        fc.ssh.as_mut().unwrap().force_command = Some("/bin/sh".into());
+        assert!(no(fc).contains("force-command must be the rule's"));
+        let mut sa = ssh_req(&["db"], &["runbook"]);
+        sa.ssh.as_mut().unwrap().source_address = Some("0.0.0.0/1".into());
+        assert!(no(sa).contains("source-address must be the rule's"));
+        // A token rule without ssh = true grants no certificate.
+        let mut tok = ssh_req(&["web"], &["alice"]);
+        tok.cmds = vec![g("/usr/bin/systemctl restart nginx")];
+        let e = pol().check(&alice(), &tok).unwrap_err().to_string();
+        assert!(e.contains("SSH certificates are not granted"), "{e}");
+        // A certificate-only rule grants no token.
+        let mut cmd = ssh_req(&["db"], &["runbook"]);
+        cmd.cmds = vec![g("/usr/bin/id")];
+        assert!(no(cmd).contains("command /usr/bin/id is not granted"));
+    }
+
+    #[test]
+    fn ssh_rules_apply_their_force_command_and_source_address() {
+        let p = Policy::parse(SSH_POLICY).unwrap();
+        let a = p.check(&alice(), &ssh_req(&["db"], &["runbook"])).unwrap();
+        let s = a.ssh.unwrap();
+        assert_eq!(s.force_command.as_deref(), Some("/usr/local/bin/runbook"));
+        assert_eq!(s.source_address.as_deref(), Some("10.0.0.0/8"));
+        // permit-pty is not allowed by the rule: the default is then none.
+        assert!(s.extensions.is_empty());
+        assert_eq!(
+            s.limits.max_ttl_secs, 3600,
+            "ssh_max_ttl defaults to max_ttl"
+        );
+    }
+
+    #[test]
+    fn ssh_rule_errors_are_refused_at_parse() {
+        let base = "[[rule]]\nname = \"r\"\nusers = [\"alice\"]\nhost_groups = [\"web\"]\nmax_ttl = \"1h\"\napproval = false\n";
+        for (extra, why) in [
+            ("ssh_logins = [\"deploy\"]\ncommands = [\"/bin/true\"]\n", "ssh_logins is set but ssh is not true"),
+            ("ssh = true\nssh_self = false\n", "no login could be granted"),
+            ("ssh = true\nssh_max_ttl = \"2h\"\n", "outside 1m..max_ttl"),
+            ("ssh = true\nssh_extensions = [\"permit-everything\"]\n", "not an OpenSSH extension"),
+            ("ssh = true\nssh_extensions = [\"permit-pty\", \"permit-pty\"]\n", "listed twice"),
+            (
+                "ssh = true\nssh_force_command = \"/bin/x\"\nssh_extensions = [\"permit-port-forwarding\"]\n",
+                "force-command does not stop forwarding",
+            ),
+            ("ssh = true\nssh_source_address = \"0.0.0.0/0\"\n", "ssh_source_address"),
+            ("ssh = true\nssh_logins = [\"ops*\"]\n", "ssh_logins"),
+            ("ssh = true\nssh_logins = [\"a,b\"]\n", "ssh_logins"),
+            ("", "grants nothing"),
+        ] {
+            let e = Policy::parse(&format!("{base}{extra}")).unwrap_err().to_string();
+            assert!(e.contains(why), "{extra}: {e}");
+        }
+        // ssh = true alone is a rule: the requester's own login, permit-pty.
+        let p = Policy::parse(&format!("{base}ssh = true\n")).unwrap();
+        let s = p.rules[0].ssh.as_ref().unwrap();
+        assert!(s.own_login && s.logins.is_empty());
+        assert_eq!(s.extensions, ["permit-pty"]);
     }
 }

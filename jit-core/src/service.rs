@@ -36,6 +36,54 @@ pub struct Ask {
     pub reason: String,
     pub ticket: Option<String>,
     pub max_uses: Option<u32>,
+    /// An SSH certificate from the same grant (optional member; a service
+    /// that predates it refuses the call as malformed: fail closed).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub ssh: Option<SshAsk>,
+}
+
+pub use crate::policy::SshAsk;
+
+/// An optional member that, when present, holds a value (`null` is malformed).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The certificate a request was granted, as answered (never the
+/// certificate itself outside the one answer that hands it over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshIssued {
+    /// The certificate's key id: the grant id (the token's id when there is a token).
+    pub key_id: String,
+    /// The serial, in decimal (a string: it may exceed 2^53).
+    pub serial: String,
+    pub principals: Vec<String>,
+    /// Unix seconds.
+    pub valid_after: u64,
+    pub valid_before: u64,
+    /// `SHA256:...` of the requester's key.
+    pub key_fingerprint: String,
+}
+
+impl SshIssued {
+    /// From a signed profile.
+    pub fn of(p: &crate::ssh_cert::CertProfile) -> SshIssued {
+        SshIssued {
+            key_id: p.key_id.clone(),
+            serial: p.serial.to_string(),
+            principals: p.principals.clone(),
+            valid_after: p.valid_after,
+            valid_before: p.valid_before,
+            key_fingerprint: p.key_fingerprint.clone(),
+        }
+    }
 }
 
 /// The operations.
@@ -129,6 +177,9 @@ pub struct RequestInfo {
     /// The issued token's id (cti, hex): never the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// The issued certificate's fields: never the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshIssued>,
 }
 
 /// A successful answer. `token` is set only in the one answer that hands
@@ -144,6 +195,10 @@ pub struct Answer {
     pub requests: Option<Vec<RequestInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The SSH certificate (one OpenSSH certificate line), handed over with
+    /// the token, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     /// `status` without an id: the caller, the key id, counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceInfo>,

@@ -295,21 +295,28 @@ fn check_key_type(k: &KeyData) -> Result<(), Reason> {
     }
 }
 
+/// A login a certificate may name (docs/ssh-cert.md, "Principals"): a user
+/// name without pattern or list characters.
+pub fn check_login(l: &str) -> Result<(), Reason> {
+    name::check(NameKind::User, l).map_err(|e| Reason::BadPrincipal(e.to_string()))?;
+    // Pattern characters of ssh_config/sshd_config and ssh-keygen's list
+    // separator: a principal is compared as a string, but nothing that
+    // reads like a pattern or two names is ever signed.
+    if let Some(c) = l.chars().find(|c| matches!(c, '*' | '?' | '!' | ',' | '"')) {
+        return Err(Reason::BadPrincipal(format!(
+            "login {l:?} holds {c:?}, a pattern or list character"
+        )));
+    }
+    Ok(())
+}
+
 /// The principals of a grant: `LOGIN@HOSTGROUP` for each pair.
 fn principals(logins: &[String], host_groups: &[String]) -> Result<Vec<String>, Reason> {
     if logins.is_empty() || host_groups.is_empty() {
         return Err(Reason::NoPrincipals);
     }
     for l in logins {
-        name::check(NameKind::User, l).map_err(|e| Reason::BadPrincipal(e.to_string()))?;
-        // Pattern characters of ssh_config/sshd_config and ssh-keygen's list
-        // separator: a principal is compared as a string, but nothing that
-        // reads like a pattern or two names is ever signed.
-        if let Some(c) = l.chars().find(|c| matches!(c, '*' | '?' | '!' | ',' | '"')) {
-            return Err(Reason::BadPrincipal(format!(
-                "login {l:?} holds {c:?}, a pattern or list character"
-            )));
-        }
+        check_login(l)?;
     }
     for g in host_groups {
         name::check(NameKind::HostGroup, g).map_err(|e| Reason::BadPrincipal(e.to_string()))?;
@@ -327,7 +334,8 @@ fn principals(logins: &[String], host_groups: &[String]) -> Result<Vec<String>, 
     Ok(out)
 }
 
-fn check_source_address(s: &str) -> Result<(), Reason> {
+/// A `source-address` value (docs/ssh-cert.md, "Options and extensions").
+pub fn check_source_address(s: &str) -> Result<(), Reason> {
     let bad = |m: String| Err(Reason::BadSourceAddress(m));
     if s.is_empty() {
         return bad("empty".into());
@@ -366,7 +374,8 @@ fn check_source_address(s: &str) -> Result<(), Reason> {
     Ok(())
 }
 
-fn check_force_command(c: &str) -> Result<(), Reason> {
+/// A `force-command` value.
+pub fn check_force_command(c: &str) -> Result<(), Reason> {
     if c.trim().is_empty() {
         return Err(Reason::BadForceCommand("empty".into()));
     }
@@ -436,6 +445,29 @@ pub fn profile(req: &Request<'_>, limits: &Limits) -> Result<CertProfile, Reason
         source_address: req.source_address.map(str::to_string),
         extensions,
     })
+}
+
+/// The key type and `SHA256:` fingerprint of a public key line, as
+/// `ssh-keygen -l` names them (for listings an approver reads).
+pub fn describe_key(line: &str) -> Result<(String, String), Reason> {
+    let k = parse_public_key(line)?;
+    Ok((
+        k.algorithm().to_string(),
+        k.fingerprint(HashAlg::Sha256).to_string(),
+    ))
+}
+
+/// Is `cert_line` (an OpenSSH certificate line) a certificate for the key
+/// of `public_key_line`? A client checks this before it writes a
+/// certificate beside a key file.
+pub fn is_certificate_for(cert_line: &str, public_key_line: &str) -> bool {
+    match (
+        Certificate::from_openssh(cert_line.trim()),
+        parse_public_key(public_key_line),
+    ) {
+        (Ok(c), Ok(k)) => c.public_key() == k.key_data(),
+        _ => false,
+    }
 }
 
 /// A random nonzero serial and a random nonce from the kernel CSPRNG

@@ -25,6 +25,9 @@ ASK = {
     "run_as": "strlist", "run_as_groups": "strlist", "ttl": "u64",
     "not_before": "i64?", "reason": "str", "ticket": "str?", "max_uses": "u32?",
 }
+# ask.ssh (optional): key needed; the others null or absent.
+SSH = {"key": "str", "logins": "strlist?", "extensions": "strlist?",
+       "force_command": "str?", "source_address": "str?"}
 ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -89,10 +92,16 @@ def decode(frame):
             raise Refused("malformed")
     if "ask" in obj:
         ask = obj["ask"]
-        if not isinstance(ask, dict) or set(ask) != set(ASK):
+        if not isinstance(ask, dict) or set(ask) - {"ssh"} != set(ASK):
             raise Refused("malformed")
         if not all(typed(kind, ask[k]) for k, kind in ASK.items()):
             raise Refused("malformed")
+        if "ssh" in ask:
+            ssh = ask["ssh"]
+            if not isinstance(ssh, dict) or set(ssh) - set(SSH) or "key" not in ssh:
+                raise Refused("malformed")
+            if not all(typed(kind, ssh[k]) for k, kind in SSH.items() if k in ssh):
+                raise Refused("malformed")
     if "op" not in obj:
         raise Refused("bad_call")
     takes, needs = TAKES[obj["op"]]

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ask, ErrorCode, RequestInfo, State};
+use super::{Ask, ErrorCode, RequestInfo, SshIssued, State};
 use crate::policy::{Allowed, Identity, Policy, RequestFile, REQUEST_LIFETIME_SECS};
 
 /// A request as the service stores it (one file per request, replaced
@@ -26,6 +26,12 @@ pub struct Entry {
     pub token_id: Option<String>,
     /// The token, between approval and the requester's fetch.
     pub token: Option<String>,
+    /// The certificate granted, as answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshIssued>,
+    /// The certificate, between approval and the requester's fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 impl Ask {
@@ -55,6 +61,7 @@ impl Ask {
             reason: self.reason.clone(),
             ticket: self.ticket.clone(),
             max_uses: self.max_uses,
+            ssh: self.ssh.clone(),
         }
     }
 }
@@ -81,6 +88,8 @@ impl Entry {
             reason: None,
             token_id: None,
             token: None,
+            ssh: None,
+            certificate: None,
         }
     }
 
@@ -111,6 +120,7 @@ impl Entry {
             reason: r.reason.clone(),
             ticket: r.ticket.clone(),
             max_uses: r.max_uses,
+            ssh: r.ssh.clone(),
         }
     }
 
@@ -128,6 +138,7 @@ impl Entry {
             decided_at: self.decided_at,
             reason: self.reason.clone(),
             token_id: self.token_id.clone(),
+            ssh: self.ssh.clone(),
         }
     }
 
@@ -196,7 +207,7 @@ pub fn fetch(entry: &Entry, caller: &Identity, now: i64) -> Result<(), Refusal> 
         ));
     }
     match entry.state_at(now) {
-        State::Approved if entry.token.is_some() => Ok(()),
+        State::Approved if entry.token.is_some() || entry.certificate.is_some() => Ok(()),
         State::Approved | State::Fetched => Err(no(
             ErrorCode::AlreadyFetched,
             format!(
@@ -261,6 +272,50 @@ pub fn approve(
     Ok(allowed)
 }
 
+/// What the service needs to sign a certificate besides the decision.
+#[derive(Debug, Clone, Copy)]
+pub struct CertFacts {
+    /// The grant id (the token's `cti` when there is a token).
+    pub grant_id: [u8; 16],
+    pub serial: u64,
+    pub nonce: [u8; crate::ssh_cert::NONCE_LEN],
+    /// The grant's window start (approval time or the requested later start).
+    pub nbf: i64,
+}
+
+/// The certificate of an approved request, if it asks for one: the profile
+/// from the request, the rule's allowance and the facts, or why none can be
+/// signed (docs/ssh-cert.md, docs/signer-policy.md "SSH certificates"). The
+/// certificate's window is the grant's: it never outlives the token.
+pub fn certificate(
+    entry: &Entry,
+    allowed: &Allowed,
+    facts: &CertFacts,
+) -> Option<Result<crate::ssh_cert::CertProfile, crate::ssh_cert::Reason>> {
+    let ask = entry.request.ssh.as_ref()?;
+    let Some(a) = &allowed.ssh else {
+        // The policy covered a request with a certificate but granted none:
+        // not possible with `Policy::check`; refuse rather than sign.
+        return Some(Err(crate::ssh_cert::Reason::NoPrincipals));
+    };
+    Some(crate::ssh_cert::profile(
+        &crate::ssh_cert::Request {
+            public_key: &ask.key,
+            logins: &a.logins,
+            host_groups: &entry.request.host_groups,
+            grant_id: facts.grant_id,
+            serial: facts.serial,
+            nonce: facts.nonce,
+            not_before: facts.nbf,
+            ttl_secs: entry.request.ttl,
+            force_command: a.force_command.as_deref(),
+            source_address: a.source_address.as_deref(),
+            extensions: Some(&a.extensions),
+        },
+        &a.limits,
+    ))
+}
+
 /// `reject`: the requester withdraws, or an approver of its rule rejects.
 pub fn reject(entry: &Entry, policy: &Policy, caller: &Identity, now: i64) -> Result<(), Refusal> {
     if !entry.is_requester(caller) {
@@ -312,6 +367,7 @@ approver_groups = ["leads"]
                 reason: "INC-1".into(),
                 ticket: None,
                 max_uses: None,
+                ssh: None,
             },
             "web-restart".into(),
         )
@@ -455,5 +511,93 @@ approver_groups = ["leads"]
         let text = serde_json::to_string(&e.info(NOW)).unwrap();
         assert!(!text.contains("secret-token"));
         assert!(text.contains("\"token_id\":\"ab\""));
+    }
+
+    const SSH_KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJgYR3PqlRUBZChWMMcDeY3iBJuJhpAALTEvlc7W2bAn test-ed25519";
+
+    fn ssh_entry(key: &str, commands: Vec<String>) -> Entry {
+        let mut e = entry();
+        e.request.commands = commands;
+        e.request.ssh = Some(crate::policy::SshAsk {
+            key: key.into(),
+            logins: None,
+            extensions: None,
+            force_command: None,
+            source_address: None,
+        });
+        Entry::new(e.request, "web-restart".into())
+    }
+    fn ssh_pol() -> Policy {
+        Policy::parse(&format!("{POLICY}ssh = true\nssh_logins = [\"deploy\"]\n")).unwrap()
+    }
+    const FACTS: CertFacts = CertFacts {
+        grant_id: [7; 16],
+        serial: 42,
+        nonce: [1; crate::ssh_cert::NONCE_LEN],
+        nbf: NOW + 10,
+    };
+
+    #[test]
+    fn an_approved_certificate_has_the_grants_id_window_and_logins() {
+        let e = ssh_entry(SSH_KEY, vec![]);
+        let allowed = approve(&e, &ssh_pol(), &who("bob", &[]), &who("alice", &[]), NOW).unwrap();
+        let p = certificate(&e, &allowed, &FACTS).unwrap().unwrap();
+        assert_eq!(p.key_id, crate::text::hex(&[7; 16]));
+        assert_eq!(p.principals, ["alice@web"]);
+        assert_eq!(
+            (p.valid_after, p.valid_before),
+            ((NOW + 10 - 60) as u64, (NOW + 10 + 1800) as u64)
+        );
+        assert_eq!(p.extensions, ["permit-pty"]);
+        // A request without a certificate gets none.
+        assert!(certificate(&entry(), &allowed, &FACTS).is_none());
+    }
+
+    #[test]
+    fn a_certificate_the_policy_does_not_grant_is_never_signed() {
+        // The token rule without ssh = true refuses at approval ...
+        let e = ssh_entry(SSH_KEY, vec!["/usr/bin/systemctl restart nginx".into()]);
+        assert_eq!(
+            code(approve(
+                &e,
+                &pol(),
+                &who("bob", &[]),
+                &who("alice", &[]),
+                NOW
+            )),
+            ErrorCode::Policy
+        );
+        // ... and an Allowed without its SSH part (a decision for another
+        // request) signs nothing.
+        let tok = approve(&entry(), &pol(), &who("bob", &[]), &who("alice", &[]), NOW).unwrap();
+        assert!(certificate(&e, &tok, &FACTS).unwrap().is_err());
+        // A key the profile refuses is refused whatever the policy says.
+        let dsa = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/vectors/ssh/keys/dsa.pub"
+        ))
+        .unwrap();
+        let e = ssh_entry(dsa.trim(), vec![]);
+        let allowed = approve(&e, &ssh_pol(), &who("bob", &[]), &who("alice", &[]), NOW).unwrap();
+        assert_eq!(
+            certificate(&e, &allowed, &FACTS)
+                .unwrap()
+                .unwrap_err()
+                .code(),
+            "ssh_key_type_refused"
+        );
+    }
+
+    #[test]
+    fn a_certificate_alone_is_collected_once() {
+        let mut e = ssh_entry(SSH_KEY, vec![]);
+        e.state = State::Approved;
+        e.certificate = Some("ssh-ed25519-cert-v01@openssh.com AAAA alice".into());
+        let alice = who("alice", &[]);
+        fetch(&e, &alice, NOW).unwrap();
+        e.certificate = None;
+        assert_eq!(code(fetch(&e, &alice, NOW)), ErrorCode::AlreadyFetched);
+        assert_eq!(code(fetch(&e, &who("bob", &[]), NOW)), ErrorCode::NotYours);
     }
 }

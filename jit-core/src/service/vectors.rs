@@ -19,6 +19,21 @@ fn ask() -> Ask {
         reason: "INC-4711 nginx wedged".into(),
         ticket: Some("INC-4711".into()),
         max_uses: None,
+        ssh: None,
+    }
+}
+
+/// An Ed25519 public key line (docs/vectors/ssh/keys/ed25519.pub).
+const SSH_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJgYR3PqlRUBZChWMMcDeY3iBJuJhpAALTEvlc7W2bAn test-ed25519";
+
+fn ssh_ask() -> super::SshAsk {
+    super::SshAsk {
+        key: SSH_KEY.into(),
+        logins: None,
+        extensions: None,
+        force_command: None,
+        source_address: None,
     }
 }
 
@@ -79,6 +94,42 @@ pub fn cases() -> Vec<(&'static str, Vec<u8>, Result<Call, ErrorCode>)> {
                 reason: "CHG-12 \"quoted\" \u{e9}".into(),
                 ticket: None,
                 max_uses: Some(3),
+                ssh: None,
+            }),
+            collect: false,
+        },
+    );
+    ok(
+        "request-with-ssh",
+        Call::Request {
+            ask: Box::new(Ask {
+                ssh: Some(ssh_ask()),
+                ..ask()
+            }),
+            collect: true,
+        },
+    );
+    ok(
+        "request-ssh-only-all-members",
+        Call::Request {
+            ask: Box::new(Ask {
+                host_groups: vec!["web".into()],
+                commands: vec![],
+                shell: false,
+                run_as: vec!["root".into()],
+                run_as_groups: vec![],
+                ttl: 14_400,
+                not_before: None,
+                reason: "deploy 2026-12-07".into(),
+                ticket: None,
+                max_uses: None,
+                ssh: Some(super::SshAsk {
+                    key: SSH_KEY.into(),
+                    logins: Some(vec!["alice".into(), "deploy".into()]),
+                    extensions: Some(vec![]),
+                    force_command: Some("/usr/local/bin/deploy".into()),
+                    source_address: Some("192.0.2.0/24,2001:db8::/32".into()),
+                }),
             }),
             collect: false,
         },
@@ -250,6 +301,40 @@ pub fn cases() -> Vec<(&'static str, Vec<u8>, Result<Call, ErrorCode>)> {
         "collect-as-string",
         j(format!(
             r#"{{"v":1,"op":"request","ask":{ask_json},"collect":"yes"}}"#
+        )),
+        ErrorCode::Malformed,
+    );
+    let ssh_json = |ssh: &str| {
+        let mut a = serde_json::to_value(ask()).unwrap_or_default();
+        a["ssh"] = serde_json::from_str(ssh).unwrap_or_default();
+        j(format!(r#"{{"v":1,"op":"request","ask":{a}}}"#))
+    };
+    bad(
+        "ssh-unknown-member",
+        ssh_json(&format!(
+            r#"{{"key":"{SSH_KEY}","logins":null,"extensions":null,"force_command":null,"source_address":null,"principals":["root@web"]}}"#
+        )),
+        ErrorCode::Malformed,
+    );
+    bad("ssh-null", ssh_json("null"), ErrorCode::Malformed);
+    bad(
+        "ssh-without-key",
+        ssh_json(
+            r#"{"logins":["alice"],"extensions":null,"force_command":null,"source_address":null}"#,
+        ),
+        ErrorCode::Malformed,
+    );
+    bad(
+        "ssh-logins-as-string",
+        ssh_json(&format!(
+            r#"{{"key":"{SSH_KEY}","logins":"alice","extensions":null,"force_command":null,"source_address":null}}"#
+        )),
+        ErrorCode::Malformed,
+    );
+    bad(
+        "ssh-user-member",
+        ssh_json(&format!(
+            r#"{{"key":"{SSH_KEY}","logins":null,"extensions":null,"force_command":null,"source_address":null,"user":"bob"}}"#
         )),
         ErrorCode::Malformed,
     );
