@@ -133,6 +133,7 @@ pub fn check_issue(
         ttl_secs: claims.exp.abs_diff(claims.nbf),
         start_delay_secs: claims.nbf.abs_diff(now),
         max_uses: claims.max_uses,
+        ssh: None,
         break_glass: claims.break_glass,
     };
     let who = identity_by_name(&claims.sub)?;

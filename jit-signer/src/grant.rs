@@ -35,9 +35,10 @@ pub(crate) struct GrantArgs {
     /// Target group for `sudo -g` (repeatable). Default: none.
     #[arg(long = "run-as-group")]
     pub(crate) run_as_groups: Vec<String>,
-    /// Lifetime, from 1m to 24h (humantime syntax: 30m, 1h30m).
-    #[arg(long, default_value = "1h")]
-    pub(crate) ttl: String,
+    /// Lifetime, from 1m to 24h (humantime syntax: 30m, 1h30m). Default: 1h;
+    /// 4h for an SSH certificate alone.
+    #[arg(long)]
+    pub(crate) ttl: Option<String>,
     /// Start of validity: RFC 3339, @UNIXSECONDS or +DURATION. Default: now.
     #[arg(long = "not-before")]
     pub(crate) not_before: Option<String>,
@@ -75,10 +76,6 @@ pub(crate) struct Refused {
 impl GrantArgs {
     /// Check the grant the options describe, in this order: commands, edits,
     /// something granted, names, TTL, --not-before, reason, max uses.
-    pub(crate) fn check(&self, now: i64) -> Result<Checked, Refused> {
-        self.check_with(now, false)
-    }
-
     /// [`Self::check`]; `nothing_is_enough`: a grant of no command, edit
     /// or shell is accepted (an SSH certificate alone, `issue --ssh-key`).
     pub(crate) fn check_with(&self, now: i64, nothing_is_enough: bool) -> Result<Checked, Refused> {
@@ -133,8 +130,14 @@ impl GrantArgs {
         for u in run_as.iter().chain(&self.run_as_groups) {
             check_name("--run-as/--run-as-group", u).map_err(bad_name)?;
         }
-        let ttl = humantime::parse_duration(&self.ttl)
-            .map_err(|e| refuse("bad_ttl", anyhow!("--ttl {:?}: {e}", self.ttl), &cmds))?
+        let default_ttl = if cmds.is_empty() && !self.shell {
+            "4h"
+        } else {
+            "1h"
+        };
+        let ttl_text = self.ttl.as_deref().unwrap_or(default_ttl);
+        let ttl = humantime::parse_duration(ttl_text)
+            .map_err(|e| refuse("bad_ttl", anyhow!("--ttl {ttl_text:?}: {e}"), &cmds))?
             .as_secs();
         if !TTL_SECS.contains(&ttl) {
             return Err(refuse(
@@ -185,7 +188,7 @@ mod tests {
             shell: false,
             run_as: Vec::new(),
             run_as_groups: Vec::new(),
-            ttl: "1h".into(),
+            ttl: Some("1h".into()),
             not_before: None,
             reason: "r".into(),
             ticket: None,
@@ -196,7 +199,7 @@ mod tests {
     }
 
     fn code(a: GrantArgs) -> &'static str {
-        match a.check(1_800_000_000) {
+        match a.check_with(1_800_000_000, false) {
             Ok(_) => "ok",
             Err(r) => r.code,
         }
@@ -211,7 +214,7 @@ mod tests {
             ("24h 1s", "ttl_out_of_range"),
             ("soon", "bad_ttl"),
         ] {
-            assert_eq!(code(args(|a| a.ttl = ttl.into())), want, "{ttl}");
+            assert_eq!(code(args(|a| a.ttl = Some(ttl.into()))), want, "{ttl}");
         }
     }
 
@@ -245,13 +248,13 @@ mod tests {
         let r = args(|a| {
             a.commands = vec!["/bin/true".into(), "/bin/ls ... -l".into()];
         })
-        .check(0)
+        .check_with(0, false)
         .err()
         .unwrap();
         assert_eq!(r.cmds.len(), 1);
         // A bad --edit: the commands, without the edits before it.
         let r = args(|a| a.edits = vec!["/etc/hosts".into(), "x".into()])
-            .check(0)
+            .check_with(0, false)
             .err()
             .unwrap();
         assert_eq!(r.cmds.len(), 1);
@@ -264,7 +267,7 @@ mod tests {
             a.edits = vec!["/etc/hosts".into()];
             a.not_before = Some("+1h".into());
         })
-        .check(1_000)
+        .check_with(1_000, false)
         .ok()
         .unwrap();
         assert_eq!(c.run_as, ["root"]);

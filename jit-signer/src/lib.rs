@@ -22,6 +22,7 @@ pub mod cli;
 pub mod cmd;
 
 mod approval;
+mod cert_file;
 mod client;
 mod grant;
 mod key;

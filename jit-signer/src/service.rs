@@ -65,6 +65,8 @@ pub(crate) struct Config {
     pub max_connections: usize,
     pub max_calls_per_user: usize,
     pub notify: Option<PathBuf>,
+    /// The SSH CA key: requests with an SSH key get a certificate.
+    pub ssh_ca: Option<Box<dyn Signer + Send>>,
 }
 
 struct Inner {
@@ -77,6 +79,7 @@ struct Inner {
     /// The requests whose history is in the journal, not a file of their own.
     journaled: HashSet<String>,
     signer: Box<dyn Signer + Send>,
+    ssh_ca: Option<Box<dyn Signer + Send>>,
     issuer: String,
     requests_dir: PathBuf,
 }
@@ -108,15 +111,30 @@ struct Shared {
     journal_path: PathBuf,
 }
 
-/// A token whose `issued` record is to be made durable; `done` gets the
-/// outcome of the flush that covers it.
+/// A grant whose records (`issued` for its token, `ssh_cert` for its
+/// certificate) are to be made durable; `done` gets the outcome of the
+/// flush that covers them.
 struct Commit {
-    claims: Claims,
+    claims: Option<Claims>,
     kid: String,
+    cert: Option<CertCommit>,
     requester: String,
+    approver: String,
     rule: String,
     requested: i64,
     done: std::sync::mpsc::SyncSender<Result<(), String>>,
+}
+
+/// What the `ssh_cert` record of a grant needs.
+struct CertCommit {
+    profile: jit_core::ssh_cert::CertProfile,
+    ca_kid: String,
+    ca_fingerprint: String,
+    host_groups: Vec<String>,
+    iat: i64,
+    nbf: i64,
+    reason: String,
+    ticket: Option<String>,
 }
 
 /// The committer: gathers the `issued` records of concurrent approvals and
@@ -131,17 +149,36 @@ fn commit(s: &Shared) {
             }
             std::mem::take(&mut *q)
         };
-        let issued: Vec<jit_core::ledger::Issued<'_>> = batch
-            .iter()
-            .map(|c| jit_core::ledger::Issued {
-                claims: &c.claims,
-                kid: &c.kid,
-                requester: Some(&c.requester),
-                rule: Some(&c.rule),
-                requested: Some(c.requested),
-            })
-            .collect();
-        let r = jit_core::ledger::append_issued_many(&s.ledger, &issued)
+        use jit_core::ledger::GrantRecord;
+        let mut records: Vec<GrantRecord<'_>> = Vec::with_capacity(batch.len() * 2);
+        for c in &batch {
+            if let Some(claims) = &c.claims {
+                records.push(GrantRecord::Token(jit_core::ledger::Issued {
+                    claims,
+                    kid: &c.kid,
+                    requester: Some(&c.requester),
+                    rule: Some(&c.rule),
+                    requested: Some(c.requested),
+                }));
+            }
+            if let Some(x) = &c.cert {
+                records.push(GrantRecord::Cert(jit_core::ledger::SshCertIssued {
+                    profile: &x.profile,
+                    user: &c.requester,
+                    host_groups: &x.host_groups,
+                    kid: &x.ca_kid,
+                    ca_fingerprint: &x.ca_fingerprint,
+                    iat: x.iat,
+                    nbf: x.nbf,
+                    reason: &x.reason,
+                    ticket: x.ticket.as_deref(),
+                    approver: Some(&c.approver),
+                    requester: Some(&c.requester),
+                    rule: Some(&c.rule),
+                }));
+            }
+        }
+        let r = jit_core::ledger::append_grants_many(&s.ledger, &records)
             .map(|_| ())
             .map_err(|e| e.to_string());
         for c in batch {
@@ -181,6 +218,7 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
         inner: Mutex::new(Inner {
             entries,
             signer: cfg.signer,
+            ssh_ca: cfg.ssh_ca,
             issuer: cfg.issuer,
             requests_dir,
             deciding: Default::default(),
@@ -730,6 +768,12 @@ fn request(
     let (req, _, _) = file
         .to_request(now)
         .map_err(|e| fail(ErrorCode::BadAsk, e))?;
+    if file.ssh.is_some() && lock(s).ssh_ca.is_none() {
+        return Err(fail(
+            ErrorCode::Policy,
+            "this signing service issues no SSH certificates (it runs without --ssh-ca)",
+        ));
+    }
     // Refuse early what no approver could approve.
     let allowed = s
         .policy
@@ -745,6 +789,20 @@ fn request(
         .filter(|o| oncall::members(o).iter().any(|n| n == &caller.name))
         .map(|o| jit_core::policy::auto_approver(&o.name));
     let e = Entry::new(file, allowed.rule.clone());
+    // A key or certificate field no approval could make signable is refused
+    // now, with the profile's reason (the facts are placeholders).
+    let probe = rules::CertFacts {
+        grant_id: [0; 16],
+        serial: 1,
+        nonce: [0; jit_core::ssh_cert::NONCE_LEN],
+        nbf: e.request.not_before.map_or(now, |t| t.max(now)),
+    };
+    if let Some(Err(r)) = rules::certificate(&e, &allowed, &probe) {
+        return Err(fail(
+            ErrorCode::BadAsk,
+            format!("SSH certificate: {r} ({})", r.code()),
+        ));
+    }
     s.prune(now);
     let mut g = lock(s);
     if let Some(by) = &auto {
@@ -752,12 +810,13 @@ fn request(
         // this answer (the request is then stored once, as collected). If
         // the grant fails (the ledger), the request waits for a person.
         match grant(s, g, e.clone(), caller, by, allowed, now, collect) {
-            Ok((info, token)) => {
+            Ok((info, handed)) => {
                 s.changed.notify_all();
                 s.notify("auto_approved", &info, Some(by));
                 return Ok(Answer {
                     request: Some(info),
-                    token,
+                    token: handed.token,
+                    certificate: handed.certificate,
                     ..Answer::ok()
                 });
             }
@@ -815,12 +874,14 @@ fn fetch(s: &Shared, caller: &Identity, id: &str, wait: u64, gone: &dyn Fn() -> 
             Ok(()) => {
                 let mut done = e.clone();
                 let token = done.token.take();
+                let certificate = done.certificate.take();
                 done.state = State::Fetched;
                 let info = done.info(now);
                 g.store(done)?;
                 return Ok(Answer {
                     request: Some(info),
                     token,
+                    certificate,
                     ..Answer::ok()
                 });
             }
@@ -894,13 +955,17 @@ fn grant(
     allowed: jit_core::policy::Allowed,
     now: i64,
     hand_over: bool,
-) -> Result<(jit_core::service::RequestInfo, Option<String>), (ErrorCode, String)> {
+) -> Result<(jit_core::service::RequestInfo, Handed), (ErrorCode, String)> {
     let (_, nbf, exp) = e
         .request
         .to_request(now)
         .map_err(|m| fail(ErrorCode::BadAsk, m))?;
     let cti = token::random_cti()
         .map_err(|err| fail(ErrorCode::Unavailable, format!("no randomness: {err}")))?;
+    let (req, _, _) = e
+        .request
+        .to_request(now)
+        .map_err(|m| fail(ErrorCode::BadAsk, m))?;
     let claims = Claims {
         iss: g.issuer.clone(),
         sub: requester.name.clone(),
@@ -919,12 +984,26 @@ fn grant(
         break_glass: false,
         max_uses: allowed.max_uses,
     };
-    let tok = token::issue_b64(&claims, g.signer.as_ref()).map_err(|err| {
-        fail(
-            ErrorCode::Unavailable,
-            format!("signing failed: {err}; nothing changed, retry"),
-        )
-    })?;
+    let tok = if req.wants_token() {
+        Some(token::issue_b64(&claims, g.signer.as_ref()).map_err(|err| {
+            fail(
+                ErrorCode::Unavailable,
+                format!("signing failed: {err}; nothing changed, retry"),
+            )
+        })?)
+    } else {
+        None
+    };
+    let cert = match &g.ssh_ca {
+        None if e.request.ssh.is_some() => {
+            return Err(fail(
+                ErrorCode::Unavailable,
+                "this signing service has no SSH CA key (--ssh-ca): nothing was issued",
+            ))
+        }
+        None => None,
+        Some(ca) => sign_cert(ca.as_ref(), &e, &allowed, cti, nbf, &requester.name)?,
+    };
     let kid = g.signer.kid().to_string();
     let dir = g.requests_dir.clone();
     g.deciding.insert(e.id.clone());
@@ -940,9 +1019,20 @@ fn grant(
     {
         let mut q = s.commits.lock().unwrap_or_else(|p| p.into_inner());
         q.push(Commit {
-            claims: claims.clone(),
+            claims: tok.as_ref().map(|_| claims.clone()),
             kid,
+            cert: cert.as_ref().map(|(profile, signed, ca_kid)| CertCommit {
+                profile: profile.clone(),
+                ca_kid: ca_kid.clone(),
+                ca_fingerprint: signed.ca_fingerprint.clone(),
+                host_groups: e.request.host_groups.clone(),
+                iat: now,
+                nbf,
+                reason: e.request.reason.clone(),
+                ticket: e.request.ticket.clone(),
+            }),
             requester: requester.name.clone(),
+            approver: approver.to_string(),
             rule: allowed.rule.clone(),
             requested: e.request.created,
             done: tx,
@@ -962,15 +1052,23 @@ fn grant(
     let mut done = e;
     done.decided_by = Some(approver.to_string());
     done.decided_at = Some(now);
-    done.token_id = Some(token::hex(&claims.cti));
+    done.token_id = tok.as_ref().map(|_| token::hex(&claims.cti));
     done.rule = allowed.rule;
+    done.ssh = cert
+        .as_ref()
+        .map(|(p, _, _)| jit_core::service::SshIssued::of(p));
+    let certificate = cert.map(|(_, signed, _)| signed.openssh);
     let handed = if hand_over {
         done.state = State::Fetched;
-        Some(tok)
+        Handed {
+            token: tok,
+            certificate,
+        }
     } else {
         done.state = State::Approved;
-        done.token = Some(tok);
-        None
+        done.token = tok;
+        done.certificate = certificate;
+        Handed::default()
     };
     let info = done.info(now);
     let written = if hand_over {
@@ -990,6 +1088,59 @@ fn grant(
     g.entries.insert(done.id.clone(), done);
     drop(g);
     Ok((info, handed))
+}
+
+/// The credentials handed over in the answer that approved them.
+#[derive(Default)]
+struct Handed {
+    token: Option<String>,
+    certificate: Option<String>,
+}
+
+/// A certificate signed for a grant: its profile, the signed certificate,
+/// the CA's kid.
+type SignedCert = (
+    jit_core::ssh_cert::CertProfile,
+    jit_core::ssh_cert::Signed,
+    String,
+);
+
+/// Sign the certificate of a grant, if its request asks for one: the
+/// profile (`rules::certificate`), a random serial and nonce, the CA's
+/// signature, checked after signing. Returns the profile, the signed
+/// certificate and the CA's kid.
+fn sign_cert(
+    ca: &dyn Signer,
+    e: &Entry,
+    allowed: &jit_core::policy::Allowed,
+    grant_id: [u8; 16],
+    nbf: i64,
+    user: &str,
+) -> Result<Option<SignedCert>, (ErrorCode, String)> {
+    let (serial, nonce) = jit_core::ssh_cert::random_serial_and_nonce()
+        .map_err(|err| fail(ErrorCode::Unavailable, err))?;
+    let facts = rules::CertFacts {
+        grant_id,
+        serial,
+        nonce,
+        nbf,
+    };
+    let Some(profile) = rules::certificate(e, allowed, &facts) else {
+        return Ok(None);
+    };
+    let profile = profile.map_err(|r| {
+        fail(
+            ErrorCode::Policy,
+            format!("SSH certificate refused: {r} ({})", r.code()),
+        )
+    })?;
+    let signed = jit_core::ssh_cert::sign(&profile, ca, user).map_err(|err| {
+        fail(
+            ErrorCode::Unavailable,
+            format!("signing the SSH certificate failed: {err}; nothing changed, retry"),
+        )
+    })?;
+    Ok(Some((profile, signed, ca.kid().to_string())))
 }
 
 fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> Answered {

@@ -6,10 +6,12 @@
 #                             signer_teardown) and its directories; sets SVC,
 #                             SOCK, SLEDGER
 #   signer_start [PREFIX...]  run the service (under PREFIX, e.g. faketime)
-#                             and wait until it answers
+#                             and wait until it answers; SVC_ARGS (an array)
+#                             holds further `serve` options
 #   signer_stop               SIGKILL it
 #   signer_teardown           stop it and remove its user
 SVC_PID=
+SVC_ARGS=()
 
 signer_setup() {
     SVC=$1
@@ -29,7 +31,7 @@ signer_start() {
     setpriv --reuid="$SVC" --regid="$SVC" --init-groups --reset-env \
         env -i PATH=/usr/bin:/bin "$@" "$BIN/jit-signer" serve --socket "$SOCK" --state-dir "$ROOT/svc" \
         --policy "$SVC_POLICY" --key "$ROOT/svc/k1.key" --ledger "$SLEDGER" --signer-name e2e-signer \
-        </dev/null >/dev/null 2>>"$ROOT/serve.log" &
+        "${SVC_ARGS[@]}" </dev/null >/dev/null 2>>"$ROOT/serve.log" &
     SVC_PID=$!
     local i
     for i in $(seq 1 200); do

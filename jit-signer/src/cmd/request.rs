@@ -2,11 +2,11 @@
 //! policy; an approver approves it (`jit-signer approve ID`) and you collect
 //! it (`jit-signer fetch ID`, or `request --wait`).
 
-use jit_core::service::{Answer, Ask, Call};
+use jit_core::service::{Answer, Ask, Call, SshAsk};
 use jit_core::token::Grant;
 
 use crate::client::ServiceArgs;
-use crate::cmd::fetch::{collect, wait_secs};
+use crate::cmd::fetch::{collect, hand_out, read_ssh_key, wait_secs};
 use crate::grant::GrantArgs;
 use crate::{deliver, now_or, pretty, usage, Fail};
 
@@ -34,13 +34,57 @@ pub struct Args {
     /// Print as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ssh: SshArgs,
+}
+
+/// An SSH certificate from the same grant (docs/ssh-cert.md): its window
+/// is the grant's (--not-before, --ttl).
+#[derive(clap::Args, Debug)]
+pub struct SshArgs {
+    /// Your OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub): the grant
+    /// includes a certificate for it, written beside it as NAME-cert.pub
+    /// when collected. Without --command, --edit or --shell: a certificate alone.
+    #[arg(long = "ssh-key", value_name = "PUB")]
+    ssh_key: Option<std::path::PathBuf>,
+    /// A login the certificate names (repeatable). Default: your own user name.
+    #[arg(long = "ssh-login", value_name = "USER", requires = "ssh_key")]
+    logins: Vec<String>,
+    /// An extension (repeatable): permit-pty, permit-port-forwarding,
+    /// permit-agent-forwarding, permit-X11-forwarding, permit-user-rc, or
+    /// `none`. Default: permit-pty, where the rule allows it.
+    #[arg(long = "ssh-extension", value_name = "NAME", requires = "ssh_key")]
+    extensions: Vec<String>,
+    /// The only command the certificate runs (critical option force-command).
+    /// Default: the rule's, if it names one.
+    #[arg(long = "ssh-force-command", value_name = "CMD", requires = "ssh_key")]
+    force_command: Option<String>,
+    /// Addresses the certificate may be used from (critical option
+    /// source-address). Default: the rule's, if it names them.
+    #[arg(long = "ssh-source-address", value_name = "LIST", requires = "ssh_key")]
+    source_address: Option<String>,
 }
 
 pub fn run(a: Args) -> Result<u8, Fail> {
     let now = now_or(None).map_err(usage)?;
     let wait = wait_secs(a.wait.as_deref())?;
     // The same checks the service makes, for an early, local usage error.
-    let checked = a.grant.check(now).map_err(|r| usage(r.err))?;
+    let checked = a
+        .grant
+        .check_with(now, a.ssh.ssh_key.is_some())
+        .map_err(|r| usage(r.err))?;
+    let key = a.ssh.ssh_key.as_deref().map(read_ssh_key).transpose()?;
+    let ssh = key.as_ref().map(|k| SshAsk {
+        key: k.line.clone(),
+        logins: (!a.ssh.logins.is_empty()).then(|| a.ssh.logins.clone()),
+        extensions: match a.ssh.extensions.as_slice() {
+            [] => None,
+            [n] if n == "none" => Some(Vec::new()),
+            e => Some(e.to_vec()),
+        },
+        force_command: a.ssh.force_command.clone(),
+        source_address: a.ssh.source_address.clone(),
+    });
     let g = a.grant;
     let ask = Ask {
         host_groups: g.host_groups,
@@ -53,6 +97,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         reason: g.reason,
         ticket: g.ticket.filter(|t| !t.is_empty()),
         max_uses: g.max_uses,
+        ssh,
     };
     // With --wait, an on-call auto-approval answers with the token at once.
     let ans = a.svc.call(&Call::Request {
@@ -79,12 +124,12 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         );
         return Ok(0);
     }
-    let ans = match ans.token {
-        Some(_) => Answer {
+    let ans = match (&ans.token, &ans.certificate) {
+        (Some(_), _) | (_, Some(_)) => Answer {
             request: Some(r),
             ..ans
         },
-        None => {
+        (None, None) => {
             eprintln!(
                 "jit-signer: request {id} under rule {}; waiting for an approver (jit-signer approve {id})",
                 r.rule.as_deref().unwrap_or("?")
@@ -92,19 +137,6 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             collect(&a.svc, &id, wait)?
         }
     };
-    let token = ans.token.unwrap_or_default();
-    let text = if a.json {
-        format!(
-            "{}\n",
-            pretty(&serde_json::json!({ "request": ans.request, "token": token }))
-        )
-    } else {
-        format!("{token}\n")
-    };
-    deliver(&text, || {
-        format!(
-            "the token of request {id} was handed over but not delivered; revoke it and ask again"
-        )
-    })?;
+    hand_out(&ans, &id, key.as_ref(), a.json)?;
     Ok(0)
 }

@@ -52,6 +52,33 @@ pub(crate) fn describe(r: &RequestInfo) -> String {
             .map(|t| format!(" [{}]", jit_core::text::printable(t)))
             .unwrap_or_default(),
     );
+    if let Some(k) = &a.ssh {
+        // The requester wrote all of it: shown escaped, as the commands.
+        let key = match jit_core::ssh_cert::describe_key(&k.key) {
+            Ok((alg, fp)) => format!("{alg} {fp}"),
+            Err(e) => format!("(unusable key: {e})"),
+        };
+        let p = |v: &str| jit_core::text::printable(v).into_owned();
+        let logins = match &k.logins {
+            Some(l) => l.iter().map(|x| p(x)).collect::<Vec<_>>().join(","),
+            None => format!("{} (own)", p(&r.requester)),
+        };
+        let ext = match &k.extensions {
+            None => "default".to_string(),
+            Some(e) if e.is_empty() => "none".to_string(),
+            Some(e) => e.iter().map(|x| p(x)).collect::<Vec<_>>().join(","),
+        };
+        s.push_str(&format!(
+            "  SSH certificate for {key}, logins {logins}, extensions {ext}"
+        ));
+        if let Some(c) = &k.force_command {
+            s.push_str(&format!(", force-command {}", p(c)));
+        }
+        if let Some(c) = &k.source_address {
+            s.push_str(&format!(", source-address {}", p(c)));
+        }
+        s.push('\n');
+    }
     if let Some(by) = &r.decided_by {
         s.push_str(&format!("  decided by {by}"));
         if let Some(why) = &r.reason {

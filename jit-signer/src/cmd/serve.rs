@@ -44,6 +44,21 @@ pub struct Args {
     /// Calls one user may have open at once; more are answered `busy`.
     #[arg(long = "max-calls-per-user", default_value_t = crate::service::MAX_CALLS_PER_USER)]
     max_calls_per_user: usize,
+    /// The SSH certificate authority's key file (an Ed25519 key written by
+    /// `keygen`, not the token key): requests with an SSH key then get a
+    /// certificate (docs/ssh-cert.md). Without it, such requests are refused.
+    #[arg(long = "ssh-ca", value_name = "FILE", conflicts_with = "ssh_ca_pkcs11")]
+    ssh_ca: Option<PathBuf>,
+    /// Or the CA key in a PKCS#11 token (a pkcs11: URI).
+    #[arg(long = "ssh-ca-pkcs11", value_name = "URI")]
+    ssh_ca_pkcs11: Option<String>,
+    /// The PIN of the --ssh-ca-pkcs11 token, from a file.
+    #[arg(
+        long = "ssh-ca-pin-file",
+        value_name = "FILE",
+        requires = "ssh_ca_pkcs11"
+    )]
+    ssh_ca_pin_file: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Result<u8, Fail> {
@@ -52,6 +67,25 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let policy = load_policy(&policy_path)?;
     let signer = a.hsm.open_signer_send(a.key.as_deref())?;
     let issuer = a.issuer.unwrap_or_else(|| signer.kid().to_string());
+    let ssh_ca: Option<Box<dyn jit_core::keys::Signer + Send>> = match (&a.ssh_ca, &a.ssh_ca_pkcs11)
+    {
+        (Some(p), _) => Some(Box::new(crate::key::read_secret_key(p)?)),
+        (None, Some(uri)) => Some(Box::new(crate::pkcs11::Pkcs11Signer::open(
+            uri,
+            a.ssh_ca_pin_file.as_deref(),
+        )?)),
+        (None, None) => None,
+    };
+    if let Some(ca) = &ssh_ca {
+        let same = matches!((ca.public_key(), signer.public_key()), (Ok(a), Ok(b)) if a == b);
+        if same {
+            return Err(usage(anyhow!(
+                "the SSH CA key is the token signing key ({}): the CA must be a key of its own \
+                 (docs/ssh-cert.md, \"The CA key\")",
+                ca.kid()
+            )));
+        }
+    }
     service::serve(Config {
         socket: crate::client::socket_or_default(a.socket),
         state_dir: a.state_dir,
@@ -62,6 +96,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         max_connections: a.max_connections,
         max_calls_per_user: a.max_calls_per_user,
         notify: a.notify,
+        ssh_ca,
     })?;
     Ok(0)
 }
