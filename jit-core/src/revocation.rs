@@ -5,9 +5,11 @@
 //! its own `typ`, so neither can be taken for the other. [`RevocationList`]
 //! is the payload; [`sign`] issues a list through any [`Signer`]; [`decode`]
 //! and [`verify`] are the strict reader; [`host`] holds the host side
-//! (anti-rollback state, the missing-list policy, the per-decision check).
+//! (anti-rollback state, the missing-list policy, the per-decision check);
+//! [`issuance`] the signer's check of its own list before it signs.
 
 pub mod host;
+pub mod issuance;
 mod list;
 pub mod ssh;
 pub mod vectors;
@@ -557,6 +559,7 @@ pub fn fuzz_decode(data: &[u8]) {
         let _ = verify_text(text, &keys, 1_800_000_000);
         // The signer's readers of public keys and fingerprints (§2.1).
         let _ = ssh::parse_public_key(text);
+        let _ = issuance::key_fingerprint(text);
         if let Some(fp) = ssh::parse_fingerprint(text) {
             assert_eq!(ssh::fingerprint_text(&fp), text);
         }

@@ -49,6 +49,7 @@ impl T {
         Command::new(env!("CARGO_BIN_EXE_jit-signer"))
             .env("JIT_LEDGER", self.p("ledger/ledger.log"))
             .env_remove("JIT_POLICY")
+            .env_remove("JIT_REVOCATION_DIR")
             .args(args)
             .output()
             .unwrap()
@@ -319,4 +320,119 @@ fn revoking_a_user_revokes_their_certificates_by_key_id() {
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!stderr(&o).contains("also revoking"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_signer_refuses_what_its_own_list_revokes() {
+    // A KRL cannot revoke by principal: after `revoke --user alice`, issue
+    // with the revocation dir signs nothing for alice (docs/revocation.md
+    // §6.1), records the refusal, and signs again after --restore-user.
+    let t = T::new();
+    let st = t.p("revocation");
+    let st_s = st.to_str().unwrap();
+    let tok = t.p("keys/tok.key");
+    let revoke = |extra: &[&str]| {
+        let mut a = vec!["revoke", "--key", tok.to_str().unwrap(), "--state", st_s];
+        a.extend_from_slice(extra);
+        let o = t.run(&a);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    };
+    let last_refusal = || {
+        let last = t.ledger().pop().unwrap();
+        assert_eq!(last["kind"], "refused", "{last}");
+        last["reason_code"].as_str().unwrap().to_string()
+    };
+    let token_for = |user: &str, env_dir: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_jit-signer"));
+        c.env("JIT_LEDGER", t.p("ledger/ledger.log"))
+            .env_remove("JIT_POLICY")
+            .env_remove("JIT_REVOCATION_DIR");
+        if env_dir {
+            c.env("JIT_REVOCATION_DIR", &st);
+        }
+        c.args([
+            "issue",
+            "--key",
+            tok.to_str().unwrap(),
+            "--user",
+            user,
+            "--host-group",
+            "web",
+            "--command",
+            "/usr/bin/true",
+            "--reason",
+            "INC-2",
+        ])
+        .output()
+        .unwrap()
+    };
+    revoke(&["--user", "alice"]);
+    let o = t.issue(&["--revocation-dir", st_s]);
+    assert_eq!(code(&o), 7, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("user alice is revoked"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("jit-signer revoke --restore-user alice"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!t.p("id-cert.pub").exists());
+    assert_eq!(last_refusal(), "user_revoked");
+    // A token too, with the directory from JIT_REVOCATION_DIR.
+    let o = token_for("alice", true);
+    assert_eq!(code(&o), 7, "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert_eq!(last_refusal(), "user_revoked");
+    // Near misses get theirs; without the directory nothing is consulted.
+    for user in ["alice2", "Alice"] {
+        let o = token_for(user, true);
+        assert_eq!(code(&o), 0, "{user}: {}", stderr(&o));
+    }
+    assert_eq!(code(&token_for("alice", false)), 0);
+    // Restored: signed again.
+    revoke(&["--restore-user", "alice"]);
+    let o = t.issue(&["--revocation-dir", st_s]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::remove_file(t.p("id-cert.pub")).unwrap();
+    // A revoked key, given as ssh-keygen -l prints it, gets no certificate,
+    // whatever the comment of the .pub file asking.
+    let o = Command::new("ssh-keygen")
+        .args(["-l", "-f"])
+        .arg(t.p("id.pub"))
+        .output()
+        .expect("ssh-keygen (Debian package openssh-client)");
+    assert!(o.status.success(), "ssh-keygen -l: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let fp = out.split_whitespace().nth(1).unwrap().to_string();
+    assert!(fp.starts_with("SHA256:"), "{fp}");
+    revoke(&["--ssh-key", &fp]);
+    let line = include_str!("../../jit-core/src/ssh_cert/keys/ed25519.pub");
+    let mut w = line.split_whitespace();
+    let respelled = format!(
+        "{} {} another@comment\n",
+        w.next().unwrap(),
+        w.next().unwrap()
+    );
+    for text in [line.to_string(), respelled] {
+        std::fs::write(t.p("id.pub"), text).unwrap();
+        let o = t.issue(&["--revocation-dir", st_s]);
+        assert_eq!(code(&o), 7, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("SSH key {fp} is revoked")),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!t.p("id-cert.pub").exists());
+        assert_eq!(last_refusal(), "ssh_key_revoked");
+    }
+    // A token for the key's owner is not about the key.
+    assert_eq!(code(&token_for("alice", true)), 0);
+    // Fail closed: a corrupt list refuses everyone (exit 8).
+    std::fs::write(st.join("revocation.list"), "garbage\n").unwrap();
+    let o = token_for("bob", true);
+    assert_eq!(code(&o), 8, "{}", stderr(&o));
+    assert_eq!(last_refusal(), "revocation_list_corrupt");
 }

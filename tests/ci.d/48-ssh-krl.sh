@@ -318,6 +318,120 @@ run_ctl ssh-krl
 [ "$RC" = 0 ] || bad "ssh-krl after revoke --user" "$(cat "$ERR")"
 expect_revoked jit "its user $UA (key id $JGID from the ledger)"
 
+# --- the signer consults its own list (docs/revocation.md §6.1) ---------------------
+# A KRL cannot revoke by principal: after revoke --user, the signer itself
+# refuses a new certificate for the user (and a token every host would
+# refuse), with a refused record, until revoke --restore-user; a key revoked
+# with revoke --ssh-key gets no certificate; a list it cannot decode refuses
+# everything.
+ledger_count() {
+    /usr/bin/python3 -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+print(sum(1 for r in recs if eval(sys.argv[2], {}, {"r": r})))' "$E2E_LEDGER" "$1"
+}
+refused_n() { ledger_count "r['kind'] == 'refused' and r.get('reason_code') == '$1' and r.get('user') == '$2'"; }
+# sign_cert NAME USER [issue args...]: issue --ssh-key NAME.pub (a new key
+# pair if there is none) with --revocation-dir; $RC, $OUT, $ERR.
+sign_cert() {
+    local n=$1 u=$2
+    shift 2
+    [ -e "$S/c/$n.pub" ] || ssh-keygen -q -t ed25519 -N '' -C "jit-e2e-$n" -f "$S/c/$n"
+    rm -f "$S/c/$n-cert.pub"
+    set +e
+    "$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --ssh-ca "$S/jitca/e2e-ssh-ca.key" --ssh-key "$S/c/$n.pub" \
+        --user "$u" --host-group e2e-hosts --reason "e2e signer list" --revocation-dir "$SIG" "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+    set -e
+}
+# issue_token USER: a token-only issue with JIT_REVOCATION_DIR set (the
+# variable revoke --state reads); $RC, $OUT, $ERR.
+issue_token() {
+    set +e
+    JIT_REVOCATION_DIR=$SIG e2e_issue --user "$1" --host-group e2e-hosts --command /usr/bin/true \
+        --reason "e2e signer list" >"$OUT" 2>"$ERR"
+    RC=$?
+    set -e
+}
+n0=$(refused_n user_revoked "$UA")
+sign_cert again "$UA"
+if [ "$RC" = 7 ] && [ ! -e "$S/c/again-cert.pub" ] && grep -q "user $UA is revoked" "$ERR" \
+    && grep -q -- "jit-signer revoke --restore-user $UA" "$ERR" && [ "$(refused_n user_revoked "$UA")" = $((n0 + 1)) ]; then
+    ok "issue --ssh-key for $UA after revoke --user: refused (exit 7, refused record user_revoked, --restore-user named), no certificate"
+else
+    bad "issue --ssh-key for a revoked user" "rc $RC: $(cat "$ERR")"
+fi
+issue_token "$UA"
+if [ "$RC" = 7 ] && [ ! -s "$OUT" ] && grep -q "user $UA is revoked" "$ERR" \
+    && [ "$(refused_n user_revoked "$UA")" = $((n0 + 2)) ]; then
+    ok "a token for revoked $UA (JIT_REVOCATION_DIR set): refused (exit 7, refused record), nothing printed"
+else
+    bad "token for a revoked user" "rc $RC: $(cat "$OUT" "$ERR")"
+fi
+sign_cert other "$UB" --json
+if [ "$RC" = 0 ] && [ -s "$S/c/other-cert.pub" ] && ssh-keygen -L -f "$S/c/other-cert.pub" | grep -q "$UB@e2e-hosts"; then
+    ok "another user ($UB) still gets a certificate with the same list"
+else
+    bad "certificate for another user" "rc $RC: $(cat "$ERR")"
+fi
+revoke --restore-user "$UA"
+sign_cert again "$UA" --json
+if [ "$RC" = 0 ] && [ -s "$S/c/again-cert.pub" ]; then
+    ok "after revoke --restore-user $UA: a certificate is issued again"
+else
+    bad "certificate after --restore-user" "rc $RC: $(cat "$ERR")"
+fi
+AGID=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ssh_certificate"]["key_id"])' "$OUT")
+install_list "$SIG/revocation.list"
+run_ctl ssh-krl
+[ "$RC" = 0 ] || bad "ssh-krl after --restore-user" "$(cat "$ERR")"
+expect_login again "$AGID"
+issue_token "$UA"
+[ "$RC" = 0 ] && [ -s "$OUT" ] && ok "after revoke --restore-user $UA: a token is issued again" \
+    || bad "token after --restore-user" "rc $RC: $(cat "$ERR")"
+
+# A revoked key: no new certificate, whatever the .pub file's comment.
+revoke --ssh-key "$S/c/again.pub"
+AFP=$(fp "$S/c/again.pub")
+awk '{print $1, $2, "the-same-key@elsewhere"}' "$S/c/again.pub" >"$S/c/respelled.pub"
+for k in again respelled; do
+    n0=$(refused_n ssh_key_revoked "$UA")
+    sign_cert "$k" "$UA"
+    if [ "$RC" = 7 ] && [ ! -e "$S/c/$k-cert.pub" ] && grep -qF "SSH key $AFP is revoked" "$ERR" \
+        && [ "$(refused_n ssh_key_revoked "$UA")" = $((n0 + 1)) ]; then
+        ok "a key revoked with revoke --ssh-key ($k.pub): no certificate (exit 7, refused record ssh_key_revoked, $AFP named)"
+    else
+        bad "certificate for a revoked key ($k.pub)" "rc $RC: $(cat "$ERR")"
+    fi
+done
+sign_cert fresh "$UA"
+[ "$RC" = 0 ] && [ -s "$S/c/fresh-cert.pub" ] && ok "the same user with another key gets a certificate" \
+    || bad "certificate for another key" "rc $RC: $(cat "$ERR")"
+
+# Fail closed: a list that does not decode, or cannot be read, refuses everyone.
+cp -p "$SIG/revocation.list" "$S/signer-list.good"
+printf 'not-a-list\n' >"$SIG/revocation.list"
+n0=$(refused_n revocation_list_corrupt "$UB")
+sign_cert other "$UB"
+rc_cert=$RC
+issue_token "$UB"
+if [ "$rc_cert" = 8 ] && [ "$RC" = 8 ] && [ ! -e "$S/c/other-cert.pub" ] && [ ! -s "$OUT" ] \
+    && grep -q "revocation list $SIG/revocation.list is corrupt" "$ERR" \
+    && [ "$(refused_n revocation_list_corrupt "$UB")" = $((n0 + 2)) ]; then
+    ok "a corrupt signer list: certificate and token refused (exit 8, refused records revocation_list_corrupt)"
+else
+    bad "corrupt signer list" "rc $rc_cert/$RC: $(cat "$ERR")"
+fi
+rm -f "$SIG/revocation.list"
+mkdir "$SIG/revocation.list"
+sign_cert other "$UB"
+[ "$RC" = 3 ] && grep -q "cannot read the signer's revocation list" "$ERR" \
+    && ok "an unreadable signer list (a directory): refused (exit 3)" || bad "unreadable signer list" "rc $RC: $(cat "$ERR")"
+rmdir "$SIG/revocation.list"
+cp -p "$S/signer-list.good" "$SIG/revocation.list"
+sign_cert other "$UB"
+[ "$RC" = 0 ] && ok "the list restored: $UB gets a certificate again" || bad "after restoring the list" "rc $RC: $(cat "$ERR")"
+
 run_ctl disable
 if [ "$RC" = 0 ] && [ ! -e "$S/sshd_config.d/jit.conf" ] && grep -q "reloaded sshd (pid $SSHD_PID)" "$OUT"; then
     ok "jit-ctl disable: snippet removed, sshd reloaded"

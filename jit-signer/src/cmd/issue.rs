@@ -12,7 +12,8 @@ use crate::cert_file;
 use crate::grant::GrantArgs;
 use crate::key::Pkcs11Args;
 use crate::{
-    approval, check_name, deliver, io_err, ledger, now_or, pkcs11, pretty, undelivered_token, Fail,
+    approval, check_name, deliver, io_err, ledger, now_or, pkcs11, pretty, revoked,
+    undelivered_token, Fail,
 };
 
 #[derive(clap::Args, Debug)]
@@ -45,6 +46,17 @@ pub struct Args {
     /// grants that need approval are refused (use `request`).
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// The signer's revocation state directory (as `revoke --state`): a user
+    /// revoked there with `revoke --user` gets no token and no certificate,
+    /// a key revoked with `revoke --ssh-key` no certificate (exit 7, recorded
+    /// as `refused`). A list there that cannot be read or decoded refuses
+    /// everything (exit 3 or 8). Without it, the list is not consulted.
+    #[arg(
+        long = "revocation-dir",
+        value_name = "DIR",
+        env = "JIT_REVOCATION_DIR"
+    )]
+    revocation_dir: Option<PathBuf>,
     /// Pretend the time is this (RFC 3339 or @UNIXSECONDS); for tests.
     #[arg(long, hide = true)]
     now: Option<String>,
@@ -132,6 +144,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         break_glass,
         json,
         policy,
+        revocation_dir,
         now,
         ledger: ledger_args,
         ssh,
@@ -200,6 +213,14 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         (None, None) => None,
     };
     check_name("--user", &user).map_err(|e| refuse(&req, "bad_name", e))?;
+    // The signer's own revocation list (docs/revocation.md §6.1): a KRL
+    // cannot revoke by principal, so a revoked user must get no new
+    // certificate (nor a token every host would refuse).
+    let refused_by_list = |req: &jit_core::ledger::Refusal, r: revoked::Refused| {
+        ledger::refuse(&lcfg, req, r.code, anyhow!(r.message)).with_code_if(2, r.exit)
+    };
+    let rdir = revocation_dir.as_deref();
+    revoked::check_issue(rdir, &user, None).map_err(|r| refused_by_list(&req, r))?;
     let checked = grant.check_with(now, with_ssh).map_err(|r| {
         req.grants = r.cmds;
         refuse(&req, r.code, r.err)
@@ -306,6 +327,8 @@ pub fn run(a: Args) -> Result<u8, Fail> {
                     anyhow!("--ssh-key {}: {r}", pub_path.display()),
                 )
             })?;
+            revoked::check_issue(rdir, &user, Some(&profile.key_fingerprint))
+                .map_err(|r| refused_by_list(&req, r))?;
             if profile.valid_before as i64 <= now {
                 return Err(refuse(
                     &req,

@@ -120,8 +120,14 @@ pub struct Args {
     now: Option<String>,
 }
 
+/// Exit code: the state directory's current list is corrupt.
+pub const EXIT_CORRUPT: u8 = 8;
+
 fn corrupt(err: anyhow::Error) -> Fail {
-    Fail { code: 8, err }
+    Fail {
+        code: EXIT_CORRUPT,
+        err,
+    }
 }
 
 /// `jit-signer revoke`.
