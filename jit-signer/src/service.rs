@@ -67,6 +67,8 @@ pub(crate) struct Config {
     pub notify: Option<PathBuf>,
     /// The SSH CA key: requests with an SSH key get a certificate.
     pub ssh_ca: Option<Box<dyn Signer + Send>>,
+    /// The signer's revocation state directory ([`crate::revoked`]).
+    pub revocation_dir: Option<PathBuf>,
 }
 
 struct Inner {
@@ -88,6 +90,8 @@ struct Shared {
     inner: Mutex<Inner>,
     /// Read once at start (restart the service for a new policy).
     policy: Policy,
+    /// The signer's own revocation list is consulted before every grant.
+    revocation_dir: Option<PathBuf>,
     /// Run for every new request and decision ([`Shared::notify`]).
     notify_cmd: Option<PathBuf>,
     /// Signalled whenever a request changes (a waiting `fetch` re-checks).
@@ -214,6 +218,7 @@ pub(crate) fn serve(cfg: Config) -> Result<(), Fail> {
     );
     let shared = Arc::new(Shared {
         policy: cfg.policy,
+        revocation_dir: cfg.revocation_dir,
         notify_cmd: cfg.notify,
         inner: Mutex::new(Inner {
             entries,
@@ -797,12 +802,19 @@ fn request(
         nonce: [0; jit_core::ssh_cert::NONCE_LEN],
         nbf: e.request.not_before.map_or(now, |t| t.max(now)),
     };
-    if let Some(Err(r)) = rules::certificate(&e, &allowed, &probe) {
-        return Err(fail(
-            ErrorCode::BadAsk,
-            format!("SSH certificate: {r} ({})", r.code()),
-        ));
-    }
+    let fp = match rules::certificate(&e, &allowed, &probe) {
+        Some(Err(r)) => {
+            return Err(fail(
+                ErrorCode::BadAsk,
+                format!("SSH certificate: {r} ({})", r.code()),
+            ))
+        }
+        Some(Ok(p)) => Some(p.key_fingerprint),
+        None => None,
+    };
+    // Refuse early a user or key the signer's own list revokes.
+    crate::revoked::check_issue(s.revocation_dir.as_deref(), &caller.name, fp.as_deref())
+        .map_err(by_list)?;
     s.prune(now);
     let mut g = lock(s);
     if let Some(by) = &auto {
@@ -984,6 +996,21 @@ fn grant(
         break_glass: false,
         max_uses: allowed.max_uses,
     };
+    // The list may have changed since the request: checked again, and a
+    // refusal is recorded.
+    let list_refusal = |r: crate::revoked::Refused| {
+        let who = Identity {
+            name: approver.to_string(),
+            groups: Vec::new(),
+        };
+        let (code, msg) = by_list(r);
+        if code == ErrorCode::Policy {
+            record_refusal(s, &e, &who, code, &msg);
+        }
+        (code, msg)
+    };
+    crate::revoked::check_issue(s.revocation_dir.as_deref(), &requester.name, None)
+        .map_err(list_refusal)?;
     let tok = if req.wants_token() {
         Some(token::issue_b64(&claims, g.signer.as_ref()).map_err(|err| {
             fail(
@@ -1002,7 +1029,10 @@ fn grant(
             ))
         }
         None => None,
-        Some(ca) => sign_cert(ca.as_ref(), &e, &allowed, cti, nbf, &requester.name)?,
+        Some(ca) => sign_cert(ca.as_ref(), &e, &allowed, cti, nbf, &requester.name, |fp| {
+            crate::revoked::check_issue(s.revocation_dir.as_deref(), &requester.name, Some(fp))
+                .map_err(list_refusal)
+        })?,
     };
     let kid = g.signer.kid().to_string();
     let dir = g.requests_dir.clone();
@@ -1090,6 +1120,23 @@ fn grant(
     Ok((info, handed))
 }
 
+/// A refusal by the signer's own revocation list, as answered: revoked
+/// users and keys are refused by the policy's code; a list that cannot be
+/// read refuses everything as `unavailable` (nothing changed).
+fn by_list(r: crate::revoked::Refused) -> (ErrorCode, String) {
+    if r.exit == crate::revoked::EXIT_REFUSED {
+        fail(ErrorCode::Policy, format!("refused: {r} ({})", r.code))
+    } else {
+        fail(
+            ErrorCode::Unavailable,
+            format!(
+                "the signer's revocation list cannot be used ({}): {r}; nothing was issued",
+                r.code
+            ),
+        )
+    }
+}
+
 /// The credentials handed over in the answer that approved them.
 #[derive(Default)]
 struct Handed {
@@ -1116,6 +1163,7 @@ fn sign_cert(
     grant_id: [u8; 16],
     nbf: i64,
     user: &str,
+    key_allowed: impl FnOnce(&str) -> Result<(), (ErrorCode, String)>,
 ) -> Result<Option<SignedCert>, (ErrorCode, String)> {
     let (serial, nonce) = jit_core::ssh_cert::random_serial_and_nonce()
         .map_err(|err| fail(ErrorCode::Unavailable, err))?;
@@ -1134,6 +1182,7 @@ fn sign_cert(
             format!("SSH certificate refused: {r} ({})", r.code()),
         )
     })?;
+    key_allowed(&profile.key_fingerprint)?;
     let signed = jit_core::ssh_cert::sign(&profile, ca, user).map_err(|err| {
         fail(
             ErrorCode::Unavailable,

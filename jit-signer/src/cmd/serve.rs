@@ -52,6 +52,16 @@ pub struct Args {
     /// Or the CA key in a PKCS#11 token (a pkcs11: URI).
     #[arg(long = "ssh-ca-pkcs11", value_name = "URI")]
     ssh_ca_pkcs11: Option<String>,
+    /// The signer's revocation state directory (`revoke --state`): a user
+    /// it revokes gets no token or certificate, a key it revokes no
+    /// certificate (checked at request and again at approval). A list there
+    /// that cannot be read or decoded refuses every grant.
+    #[arg(
+        long = "revocation-dir",
+        value_name = "DIR",
+        env = "JIT_REVOCATION_DIR"
+    )]
+    revocation_dir: Option<PathBuf>,
     /// The PIN of the --ssh-ca-pkcs11 token, from a file.
     #[arg(
         long = "ssh-ca-pin-file",
@@ -97,6 +107,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         max_calls_per_user: a.max_calls_per_user,
         notify: a.notify,
         ssh_ca,
+        revocation_dir: a.revocation_dir,
     })?;
     Ok(0)
 }
