@@ -361,9 +361,32 @@ fn check_source_address(s: &str) -> Result<(), Reason> {
             if l == "0" {
                 return bad(format!("{p:?} allows every address"));
             }
+            // sshd refuses a CIDR block with host bits set (OpenSSH's
+            // addr_pton_cidr, under addr_match_cidr_list): such a
+            // certificate would log in nowhere.
+            let n: u32 = l.parse().unwrap_or(max);
+            let net = network(ip, n);
+            if net != ip {
+                return bad(format!("{p} has host bits set: use {net}/{n}"));
+            }
         }
     }
     Ok(())
+}
+
+/// `ip` with every bit after the first `prefix` cleared (`prefix` at most
+/// the family's width).
+fn network(ip: IpAddr, prefix: u32) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
 }
 
 fn check_force_command(c: &str) -> Result<(), Reason> {

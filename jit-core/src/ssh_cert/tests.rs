@@ -324,6 +324,68 @@ fn source_address() {
     }
 }
 
+/// sshd refuses a CIDR block with host bits set (OpenSSH's addr_pton_cidr):
+/// the profile refuses it too, and says which network was meant.
+#[test]
+fn source_address_host_bits() {
+    let msg = |sa: &'static str| {
+        let r = R {
+            sa: Some(sa),
+            ..base()
+        };
+        match run(&r, &Limits::default()) {
+            Err(e @ Reason::BadSourceAddress(_)) => e.to_string(),
+            other => panic!("{sa}: {other:?}"),
+        }
+    };
+    assert_eq!(
+        msg("10.0.0.1/8"),
+        "bad source-address: 10.0.0.1/8 has host bits set: use 10.0.0.0/8"
+    );
+    assert_eq!(
+        msg("2001:db8::1/32"),
+        "bad source-address: 2001:db8::1/32 has host bits set: use 2001:db8::/32"
+    );
+    // The faulty entry is named even after good ones.
+    assert!(msg("127.0.0.1,192.0.2.128/24")
+        .contains("192.0.2.128/24 has host bits set: use 192.0.2.0/24"));
+    for bad in [
+        "10.0.0.1/8",
+        "10.255.255.255/8",
+        "192.0.2.1/31",
+        "128.0.0.0/0",
+        "0.0.0.1/1",
+        "2001:db8::1/32",
+        "2001:db8::1/127",
+        "::1/1",
+        "::ffff:10.0.0.1/104",
+        "10.0.0.0/8,10.0.0.1/8",
+    ] {
+        assert_eq!(
+            code(|r| r.sa = Some(bad)),
+            "ssh_bad_source_address",
+            "{bad}"
+        );
+    }
+    // /0 stays refused even with every bit clear; full-width blocks take any
+    // address, and a network address is fine at any prefix.
+    assert_eq!(code(|r| r.sa = Some("0.0.0.0/0")), "ssh_bad_source_address");
+    assert_eq!(code(|r| r.sa = Some("::/0")), "ssh_bad_source_address");
+    for ok in [
+        "10.0.0.1/32",
+        "255.255.255.255/32",
+        "2001:db8::1/128",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        "192.0.2.2/31",
+        "128.0.0.0/1",
+        "2001:db8::/127",
+        "::ffff:10.0.0.0/104",
+        "10.0.0.0/8,2001:db8::/32,192.0.2.1",
+    ] {
+        assert_eq!(code(|r| r.sa = Some(ok)), "ok", "{ok}");
+    }
+}
+
 #[test]
 fn signed_certificate_has_every_field_and_verifies() {
     let mut r = base();
