@@ -438,11 +438,20 @@ pub fn profile(req: &Request<'_>, limits: &Limits) -> Result<CertProfile, Reason
     };
     extensions.sort();
     extensions.dedup();
-    for e in &extensions {
-        if !KNOWN_EXTENSIONS.contains(&e.as_str()) || !limits.allowed_extensions.contains(e) {
-            return Err(Reason::ExtensionNotAllowed(e.clone()));
-        }
-        if req.force_command.is_some() && NOT_WITH_FORCE_COMMAND.contains(&e.as_str()) {
+    // Every extension against the policy first, then the force-command
+    // conflict (docs/ssh-cert.md §4: one rule after the other, not both per
+    // extension), so a request with both faults is refused for the policy.
+    if let Some(e) = extensions
+        .iter()
+        .find(|e| !KNOWN_EXTENSIONS.contains(&e.as_str()) || !limits.allowed_extensions.contains(e))
+    {
+        return Err(Reason::ExtensionNotAllowed(e.clone()));
+    }
+    if req.force_command.is_some() {
+        if let Some(e) = extensions
+            .iter()
+            .find(|e| NOT_WITH_FORCE_COMMAND.contains(&e.as_str()))
+        {
             return Err(Reason::ForwardingWithForceCommand(e.clone()));
         }
     }

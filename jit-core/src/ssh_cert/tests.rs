@@ -263,6 +263,53 @@ fn force_command_takes_no_forwarding() {
     );
 }
 
+/// docs/ssh-cert.md §4: `ssh_extension_not_allowed` comes before
+/// `ssh_forwarding_with_force_command`, whatever the extensions' names sort
+/// as. Here the forwarding extension sorts first and the policy allows it;
+/// the one it does not allow sorts after it.
+#[test]
+fn extension_refusals_in_the_spec_order() {
+    let l = Limits {
+        allowed_extensions: s(&["permit-port-forwarding", "permit-pty"]),
+        ..Limits::default()
+    };
+    let r = R {
+        fc: Some("/usr/bin/uptime"),
+        ext: Some(s(&["permit-user-rc", "permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(
+        run(&r, &l).unwrap_err(),
+        Reason::ExtensionNotAllowed("permit-user-rc".into())
+    );
+    // Each fault alone gives its own code.
+    let r = R {
+        ext: Some(s(&["permit-user-rc", "permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(
+        run(&r, &l).unwrap_err(),
+        Reason::ExtensionNotAllowed("permit-user-rc".into())
+    );
+    let r = R {
+        fc: Some("/usr/bin/uptime"),
+        ext: Some(s(&["permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(
+        run(&r, &l).unwrap_err(),
+        Reason::ForwardingWithForceCommand("permit-port-forwarding".into())
+    );
+    // And an earlier rule wins over both: source-address before extensions.
+    let r = R {
+        fc: Some("/usr/bin/uptime"),
+        sa: Some("10.0.0.1/8"),
+        ext: Some(s(&["permit-user-rc", "permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(run(&r, &l).unwrap_err().code(), "ssh_bad_source_address");
+}
+
 #[test]
 fn extensions_only_as_the_policy_allows() {
     assert_eq!(
