@@ -295,21 +295,28 @@ fn check_key_type(k: &KeyData) -> Result<(), Reason> {
     }
 }
 
+/// Check a login of a principal (docs/ssh-cert.md §2.2): the user-name rule,
+/// and none of `*`, `?`, `!`, `,`, `"`.
+pub fn check_login(l: &str) -> Result<(), Reason> {
+    name::check(NameKind::User, l).map_err(|e| Reason::BadPrincipal(e.to_string()))?;
+    // Pattern characters of ssh_config/sshd_config and ssh-keygen's list
+    // separator: a principal is compared as a string, but nothing that
+    // reads like a pattern or two names is ever signed.
+    if let Some(c) = l.chars().find(|c| matches!(c, '*' | '?' | '!' | ',' | '"')) {
+        return Err(Reason::BadPrincipal(format!(
+            "login {l:?} holds {c:?}, a pattern or list character"
+        )));
+    }
+    Ok(())
+}
+
 /// The principals of a grant: `LOGIN@HOSTGROUP` for each pair.
 fn principals(logins: &[String], host_groups: &[String]) -> Result<Vec<String>, Reason> {
     if logins.is_empty() || host_groups.is_empty() {
         return Err(Reason::NoPrincipals);
     }
     for l in logins {
-        name::check(NameKind::User, l).map_err(|e| Reason::BadPrincipal(e.to_string()))?;
-        // Pattern characters of ssh_config/sshd_config and ssh-keygen's list
-        // separator: a principal is compared as a string, but nothing that
-        // reads like a pattern or two names is ever signed.
-        if let Some(c) = l.chars().find(|c| matches!(c, '*' | '?' | '!' | ',' | '"')) {
-            return Err(Reason::BadPrincipal(format!(
-                "login {l:?} holds {c:?}, a pattern or list character"
-            )));
-        }
+        check_login(l)?;
     }
     for g in host_groups {
         name::check(NameKind::HostGroup, g).map_err(|e| Reason::BadPrincipal(e.to_string()))?;

@@ -144,6 +144,36 @@ run_ctl ssh-principals ../etc
 [ "$RC" = 1 ] && [ ! -e "$J/etc" ] && ok "ssh-principals refuses a login that is not a file name" \
     || bad "ssh-principals ../etc" "rc $RC"
 
+# The host groups come from pam_jit's own parser (jit-krl --principals), not
+# from a sed over the file: a configuration pam_jit reads differently from a
+# line-by-line sed gives the module's groups, and one it refuses gives none.
+cp -p "$ROOT/pam_jit.conf" "$S/pam_jit.conf.orig"
+want=$(cat "$PRINC/$UA")
+sed 's/$/\r/' "$S/pam_jit.conf.orig" >"$ROOT/pam_jit.conf"     # CRLF line ends
+run_ctl ssh-principals "$UA"
+if [ "$RC" = 0 ] && [ "$(cat "$PRINC/$UA")" = "$want" ] && ! grep -q "$(printf '\r')" "$PRINC/$UA"; then
+    ok "ssh-principals: a CRLF pam_jit.conf gives the module's groups (no CR in a principal)"
+else
+    bad "ssh-principals, CRLF config" "rc $RC: $(cat "$OUT" "$ERR") file: $(od -c "$PRINC/$UA" | head -3)"
+fi
+for variant in dup comment; do
+    cp -p "$S/pam_jit.conf.orig" "$ROOT/pam_jit.conf"
+    case $variant in
+        # Two host_groups lines: the sed took the last one; pam_jit refuses the file.
+        dup) echo "host_groups = db" >>"$ROOT/pam_jit.conf"; why="already set" ;;
+        # A trailing comment: the sed made principals of "#" and "db"; pam_jit refuses "#".
+        comment) sed -i 's/^host_groups = .*/host_groups = e2e-hosts # db/' "$ROOT/pam_jit.conf"; why="host group" ;;
+    esac
+    run_ctl ssh-principals "$UA"
+    if [ "$RC" = 1 ] && grep -q "pam_jit would refuse" "$ERR" && grep -q "$why" "$ERR" \
+        && [ "$(cat "$PRINC/$UA")" = "$want" ] && ! ls -A "$PRINC" | grep -q '^\.'; then
+        ok "ssh-principals refuses a pam_jit.conf the module refuses ($variant), the file unchanged"
+    else
+        bad "ssh-principals, $variant config" "rc $RC: $(cat "$OUT" "$ERR") file: $(cat "$PRINC/$UA" 2>&1)"
+    fi
+done
+cp -p "$S/pam_jit.conf.orig" "$ROOT/pam_jit.conf"
+
 run_ctl enable --ssh
 if [ "$RC" = 0 ] && grep -q "wrote $KRL empty" "$OUT" && grep -q "accepts jit's SSH certificates" "$OUT" \
     && grep -qx "TrustedUserCAKeys $CA" "$S/sshd_config.d/jit.conf" \
