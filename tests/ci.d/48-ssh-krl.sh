@@ -348,6 +348,28 @@ run_ctl ssh-krl
 [ "$RC" = 0 ] || bad "ssh-krl after revoke --user" "$(cat "$ERR")"
 expect_revoked jit "its user $UA (key id $JGID from the ledger)"
 
+# The SSH entries of the lists reach a SIEM (docs/export.md): each new entry
+# is one Revoke Privileges event (ECS jit-ssh-cert-revoked), the owner taken
+# from the ssh_cert record, and both formats validate against the schemas.
+for fmt in ocsf ecs; do
+    set +e
+    "$BIN/jit-verify" export --format "$fmt" --ledger "$E2E_LEDGER" --output "$S/ledger.$fmt" 2>"$ERR"; RC=$?
+    set -e
+    if [ "$RC" = 0 ] && /usr/bin/python3 tests/interop/validate_siem.py "$fmt" "$S/ledger.$fmt" >"$S/v.txt" 2>&1; then
+        ok "export --format $fmt of the ledger with SSH revocations validates ($(tail -n 1 "$S/v.txt"))"
+    else
+        bad "export --format $fmt with SSH revocations" "rc $RC: $(cat "$ERR"; head -n 20 "$S/v.txt")"
+    fi
+done
+n_serial=$(jq -s '[.[] | select(.type_uid == 300502 and .unmapped.jit.revoked.by == "ssh_serial" and .unmapped.jit.revoked.serial == "102")] | length' "$S/ledger.ocsf")
+n_keyid=$(jq -s --arg g "$JGID" --arg u "$UA" '[.[] | select(.event.action == "jit-ssh-cert-revoked" and .jit.revoked.key_id == $g and .user.target.name == $u)] | length' "$S/ledger.ecs")
+n_key=$(jq -s '[.[] | select(.type_uid == 300502 and .unmapped.jit.revoked.by == "ssh_key")] | length' "$S/ledger.ocsf")
+# (The rogue list above went to the same ledger: the list after it adds
+# serial 102 and the key again, so they may appear twice.)
+[ "$n_serial" -ge 1 ] && [ "$n_keyid" = 1 ] && [ "$n_key" -ge 1 ] \
+    && ok "the export has one event per SSH entry: serial 102, the key, key id $JGID of $UA (owner from its ssh_cert record)" \
+    || bad "SSH revocations in the export" "serial $n_serial, key id $n_keyid, key $n_key: $(jq -c 'select(.unmapped.jit.kind == "revoked") | .unmapped.jit.revoked' "$S/ledger.ocsf" | head -10)"
+
 run_ctl disable
 if [ "$RC" = 0 ] && [ ! -e "$S/sshd_config.d/jit.conf" ] && grep -q "reloaded sshd (pid $SSHD_PID)" "$OUT"; then
     ok "jit-ctl disable: snippet removed, sshd reloaded"
