@@ -4,7 +4,8 @@
 //! Pure: [`Exporter::export`] takes one parsed record and where it came from
 //! and returns the events (JSON objects) to write, one per NDJSON line. The
 //! only state an exporter keeps is what a later record needs: the owner of
-//! each token id seen in an `issued` record, and each ledger's last
+//! each token id seen in an `issued` record and of each certificate seen in
+//! an `ssh_cert` record (by serial, key id and key), and each ledger's last
 //! revocation list (a `revoked` record holds the whole list, so only what it
 //! adds is exported).
 //!
@@ -113,6 +114,24 @@ enum Revoked {
     User(String),
     /// A user's tokens issued before `before` (Unix seconds).
     Watermark { user: String, before: i64 },
+    /// An SSH certificate serial of a CA (`SHA256:...`), with the owner of
+    /// the certificate if an `ssh_cert` record seen before names it.
+    SshSerial {
+        ca: String,
+        serial: String,
+        owner: Option<String>,
+    },
+    /// Every SSH certificate with a key id (a grant id).
+    SshKeyId {
+        key_id: String,
+        owner: Option<String>,
+    },
+    /// An SSH key (`SHA256:...`) and every certificate on it: a user's key
+    /// or a CA key.
+    SshKey {
+        fingerprint: String,
+        owner: Option<String>,
+    },
 }
 
 /// A ledger's last revocation list.
@@ -121,6 +140,22 @@ struct List {
     tokens: BTreeSet<String>,
     users: BTreeSet<String>,
     watermarks: BTreeMap<String, i64>,
+    /// (CA fingerprint, serial).
+    ssh_serials: BTreeSet<(String, String)>,
+    ssh_key_ids: BTreeSet<String>,
+    ssh_keys: BTreeSet<String>,
+}
+
+/// The users of the certificates `ssh_cert` records name, by what a
+/// revocation list can name them by.
+#[derive(Debug, Clone, Default)]
+struct SshOwners {
+    /// (CA fingerprint, serial) → user.
+    serials: HashMap<(String, String), String>,
+    /// Key id (grant id) → user.
+    key_ids: HashMap<String, String>,
+    /// The subject key's fingerprint → user.
+    keys: HashMap<String, String>,
 }
 
 /// OCSF severity ids (dictionary `severity_id`).
@@ -139,6 +174,7 @@ pub struct Exporter {
     format: Format,
     product_version: String,
     owners: HashMap<String, String>,
+    ssh_owners: SshOwners,
     lists: HashMap<String, List>,
 }
 
@@ -150,6 +186,7 @@ impl Exporter {
             format,
             product_version: product_version.to_string(),
             owners: HashMap::new(),
+            ssh_owners: SshOwners::default(),
             lists: HashMap::new(),
         }
     }
@@ -245,6 +282,19 @@ impl Exporter {
                 self.owners.insert(t.to_string(), u.to_string());
             }
         }
+        if r.kind == EventKind::SshCert {
+            if let (Some(t), Some(u)) = (&r.token_id, &r.user) {
+                let o = &mut self.ssh_owners;
+                o.key_ids.insert(t.to_string(), u.to_string());
+                if let (Some(ca), Some(s)) = (&r.ca_fingerprint, &r.serial) {
+                    o.serials
+                        .insert((ca.to_string(), s.to_string()), u.to_string());
+                }
+                if let Some(k) = &r.key_fingerprint {
+                    o.keys.insert(k.to_string(), u.to_string());
+                }
+            }
+        }
         Ok(whats
             .iter()
             .enumerate()
@@ -279,6 +329,15 @@ impl Exporter {
             let b = now.watermarks.entry(w.user.clone()).or_insert(w.before);
             *b = (*b).max(w.before);
         }
+        for s in r.revoked_ssh_serials.iter().flatten() {
+            now.ssh_serials.insert((s.ca.clone(), s.serial.clone()));
+        }
+        for k in r.revoked_ssh_key_ids.iter().flatten() {
+            now.ssh_key_ids.insert(k.key_id.clone());
+        }
+        for k in r.revoked_ssh_keys.iter().flatten() {
+            now.ssh_keys.insert(k.clone());
+        }
         let prev = self.lists.entry(log_id.to_string()).or_default();
         let mut out = Vec::new();
         for t in now.tokens.difference(&prev.tokens) {
@@ -297,6 +356,29 @@ impl Exporter {
                     before: *b,
                 }));
             }
+        }
+        let o = &self.ssh_owners;
+        for (ca, serial) in now.ssh_serials.difference(&prev.ssh_serials) {
+            out.push(What::Revoke(Revoked::SshSerial {
+                owner: o.serials.get(&(ca.clone(), serial.clone())).cloned(),
+                ca: ca.clone(),
+                serial: serial.clone(),
+            }));
+        }
+        for k in now.ssh_key_ids.difference(&prev.ssh_key_ids) {
+            // A key id is a grant id: the token of the same grant names
+            // the same user.
+            let owner = o.key_ids.get(k).or_else(|| self.owners.get(k)).cloned();
+            out.push(What::Revoke(Revoked::SshKeyId {
+                key_id: k.clone(),
+                owner,
+            }));
+        }
+        for k in now.ssh_keys.difference(&prev.ssh_keys) {
+            out.push(What::Revoke(Revoked::SshKey {
+                fingerprint: k.clone(),
+                owner: o.keys.get(k).cloned(),
+            }));
         }
         *prev = now;
         out
@@ -424,6 +506,15 @@ impl Ctx<'_, '_> {
                         "by": "watermark", "user": user, "before": before,
                         "before_time": crate::text::fmt_time(*before),
                     }),
+                    Revoked::SshSerial { ca, serial, owner } => json!({
+                        "by": "ssh_serial", "ca": ca, "serial": serial, "owner": owner,
+                    }),
+                    Revoked::SshKeyId { key_id, owner } => {
+                        json!({"by": "ssh_key_id", "key_id": key_id, "owner": owner})
+                    }
+                    Revoked::SshKey { fingerprint, owner } => json!({
+                        "by": "ssh_key", "key_fingerprint": fingerprint, "owner": owner,
+                    }),
                 },
             );
         }
@@ -520,6 +611,21 @@ impl Ctx<'_, '_> {
                     crate::text::fmt_time(*before),
                     r.revocation_version.unwrap_or(0)
                 ),
+                Revoked::SshSerial { ca, serial, .. } => format!(
+                    "{} revoked SSH certificate serial {serial} of CA {ca} (list v{})",
+                    r.host,
+                    r.revocation_version.unwrap_or(0)
+                ),
+                Revoked::SshKeyId { key_id, .. } => format!(
+                    "{} revoked the SSH certificates with key id {key_id} (list v{})",
+                    r.host,
+                    r.revocation_version.unwrap_or(0)
+                ),
+                Revoked::SshKey { fingerprint, .. } => format!(
+                    "{} revoked SSH key {fingerprint} and every certificate on it (list v{})",
+                    r.host,
+                    r.revocation_version.unwrap_or(0)
+                ),
             },
         }
     }
@@ -541,6 +647,15 @@ impl Ctx<'_, '_> {
                 "jit tokens issued before {}",
                 crate::text::fmt_time(*before)
             )],
+            What::Revoke(Revoked::SshSerial { ca, serial, .. }) => {
+                vec![format!("ssh certificate serial {serial} of CA {ca}")]
+            }
+            What::Revoke(Revoked::SshKeyId { key_id, .. }) => {
+                vec![format!("ssh certificates with key id {key_id}")]
+            }
+            What::Revoke(Revoked::SshKey { fingerprint, .. }) => {
+                vec![format!("ssh key {fingerprint} and its certificates")]
+            }
             _ => {
                 let mut v: Vec<String> = self
                     .r
@@ -561,7 +676,12 @@ impl Ctx<'_, '_> {
     /// token id, an `issued` record read before) names one.
     fn grant_target(&self, w: &What) -> Option<String> {
         match w {
-            What::Revoke(Revoked::Token { owner, .. }) => owner.clone(),
+            What::Revoke(
+                Revoked::Token { owner, .. }
+                | Revoked::SshSerial { owner, .. }
+                | Revoked::SshKeyId { owner, .. }
+                | Revoked::SshKey { owner, .. },
+            ) => owner.clone(),
             What::Revoke(Revoked::User(u)) | What::Revoke(Revoked::Watermark { user: u, .. }) => {
                 Some(u.clone())
             }
@@ -829,6 +949,9 @@ fn ecs(x: &Ctx<'_, '_>, w: &What) -> Value {
         What::Issued => (&["iam"], &["user", "change"], "jit-grant-issued".into()),
         What::SshCert => (&["iam"], &["user", "change"], "jit-ssh-cert-issued".into()),
         What::Refused => (&["iam"], &["user", "change"], "jit-grant-refused".into()),
+        What::Revoke(
+            Revoked::SshSerial { .. } | Revoked::SshKeyId { .. } | Revoked::SshKey { .. },
+        ) => (&["iam"], &["user", "change"], "jit-ssh-cert-revoked".into()),
         What::Revoke(_) => (&["iam"], &["user", "change"], "jit-grant-revoked".into()),
     };
     let mut event = Map::new();

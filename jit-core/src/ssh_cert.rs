@@ -295,8 +295,8 @@ fn check_key_type(k: &KeyData) -> Result<(), Reason> {
     }
 }
 
-/// A login a certificate may name (docs/ssh-cert.md, "Principals"): a user
-/// name without pattern or list characters.
+/// Check a login of a principal (docs/ssh-cert.md §2.2): the user-name rule,
+/// and none of `*`, `?`, `!`, `,`, `"`.
 pub fn check_login(l: &str) -> Result<(), Reason> {
     name::check(NameKind::User, l).map_err(|e| Reason::BadPrincipal(e.to_string()))?;
     // Pattern characters of ssh_config/sshd_config and ssh-keygen's list
@@ -369,9 +369,32 @@ pub fn check_source_address(s: &str) -> Result<(), Reason> {
             if l == "0" {
                 return bad(format!("{p:?} allows every address"));
             }
+            // sshd refuses a CIDR block with host bits set (OpenSSH's
+            // addr_pton_cidr, under addr_match_cidr_list): such a
+            // certificate would log in nowhere.
+            let n: u32 = l.parse().unwrap_or(max);
+            let net = network(ip, n);
+            if net != ip {
+                return bad(format!("{p} has host bits set: use {net}/{n}"));
+            }
         }
     }
     Ok(())
+}
+
+/// `ip` with every bit after the first `prefix` cleared (`prefix` at most
+/// the family's width).
+fn network(ip: IpAddr, prefix: u32) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
 }
 
 /// A `force-command` value.
@@ -424,11 +447,20 @@ pub fn profile(req: &Request<'_>, limits: &Limits) -> Result<CertProfile, Reason
     };
     extensions.sort();
     extensions.dedup();
-    for e in &extensions {
-        if !KNOWN_EXTENSIONS.contains(&e.as_str()) || !limits.allowed_extensions.contains(e) {
-            return Err(Reason::ExtensionNotAllowed(e.clone()));
-        }
-        if req.force_command.is_some() && NOT_WITH_FORCE_COMMAND.contains(&e.as_str()) {
+    // Every extension against the policy first, then the force-command
+    // conflict (docs/ssh-cert.md §4: one rule after the other, not both per
+    // extension), so a request with both faults is refused for the policy.
+    if let Some(e) = extensions
+        .iter()
+        .find(|e| !KNOWN_EXTENSIONS.contains(&e.as_str()) || !limits.allowed_extensions.contains(e))
+    {
+        return Err(Reason::ExtensionNotAllowed(e.clone()));
+    }
+    if req.force_command.is_some() {
+        if let Some(e) = extensions
+            .iter()
+            .find(|e| NOT_WITH_FORCE_COMMAND.contains(&e.as_str()))
+        {
             return Err(Reason::ForwardingWithForceCommand(e.clone()));
         }
     }

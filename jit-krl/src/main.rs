@@ -4,6 +4,12 @@
 //!
 //! Everything is decided in `jit_core::revocation::host::write_krl`; this
 //! reads the configuration, calls it and says what happened.
+//!
+//! `jit-krl --principals LOGIN...` prints instead the lines of sshd's
+//! principals files (`LOGIN@GROUP` for each host group), with the host
+//! groups read by pam_jit's own parser (`jit_core::config`), so the files
+//! `jit-ctl ssh-principals` writes never disagree with what pam_jit
+//! enforces (docs/ssh.md).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -19,6 +25,7 @@ const DEFAULT_KRL: &str = "/etc/ssh/jit/revoked.krl";
 
 /// Exit codes.
 const EXIT_REFUSED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
 const EXIT_CONFIG: u8 = 3;
 const EXIT_WRITE: u8 = 4;
 
@@ -32,10 +39,16 @@ const EXIT_WRITE: u8 = 4;
 /// configuration allows that, the KRL is written empty (it revokes
 /// nothing, and sshd always finds it).
 ///
-/// Exit status: 0 written; 1 the list was refused (missing, unsafe,
-/// unverified, rolled back, equivocating: the previous KRL stays); 2 usage;
-/// 3 the configuration or trusted keys are unusable; 4 the KRL could not be
-/// written.
+/// With --principals LOGIN...: write nothing, print the principals file
+/// lines of each LOGIN instead (LOGIN@GROUP for each host group of the
+/// configuration, in its order), the configuration read exactly as pam_jit
+/// reads it; a configuration pam_jit would refuse prints nothing. Without
+/// a LOGIN, only the configuration is checked.
+///
+/// Exit status: 0 written (or printed); 1 the list was refused (missing,
+/// unsafe, unverified, rolled back, equivocating: the previous KRL stays);
+/// 2 usage, or a LOGIN jit never certifies; 3 the configuration or trusted
+/// keys are unusable; 4 the KRL could not be written.
 #[derive(Parser, Debug)]
 #[command(name = "jit-krl", version)]
 struct Args {
@@ -45,6 +58,23 @@ struct Args {
     /// The KRL to write (sshd's RevokedKeys).
     #[arg(long, default_value = DEFAULT_KRL)]
     krl: PathBuf,
+    /// Print the principals file lines of these logins instead of writing
+    /// the KRL (jit-ctl ssh-principals); none: only check the configuration.
+    #[arg(long, value_name = "LOGIN", num_args = 0.., conflicts_with = "krl")]
+    principals: Option<Vec<String>>,
+}
+
+/// The lines of the principals files of `logins`: `LOGIN@GROUP` for each
+/// host group of `cfg`, login by login, groups in the configuration's order.
+fn principal_lines(cfg: &Config, logins: &[String]) -> Result<String, String> {
+    let mut out = String::new();
+    for l in logins {
+        jit_core::ssh_cert::check_login(l).map_err(|e| format!("{l:?}: {e}"))?;
+        for g in &cfg.host_groups {
+            out.push_str(&format!("{l}@{g}\n"));
+        }
+    }
+    Ok(out)
 }
 
 fn now() -> i64 {
@@ -65,6 +95,15 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(EXIT_CONFIG, format!("configuration: {e}")),
     };
+    if let Some(logins) = &a.principals {
+        return match principal_lines(&cfg, logins) {
+            Ok(lines) => {
+                print!("{lines}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(EXIT_USAGE, e),
+        };
+    }
     let keys = match ConfiguredFiles(&cfg).trusted_keys() {
         Ok(k) => k,
         Err(e) => {
@@ -104,5 +143,35 @@ fn main() -> ExitCode {
             format!("{e}; {} not changed", a.krl.display()),
         ),
         Err(e @ KrlError::Write { .. }) => fail(EXIT_WRITE, format!("{e}; it was not changed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_lines_follow_the_configuration() {
+        let cfg = Config::parse(
+            "# host_groups = commented\nhost_groups = web,db  eu\ntrusted_keys = /k\n",
+            "t",
+        )
+        .unwrap();
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            principal_lines(&cfg, &l(&["alice", "deploy"])).unwrap(),
+            "alice@web\nalice@db\nalice@eu\ndeploy@web\ndeploy@db\ndeploy@eu\n"
+        );
+        assert!(principal_lines(&cfg, &l(&["alice", "a*"])).is_err());
+        assert!(principal_lines(&cfg, &l(&["-x"])).is_err());
+    }
+
+    #[test]
+    fn principals_is_not_with_krl() {
+        assert!(Args::try_parse_from(["jit-krl", "--principals", "a", "b"]).is_ok());
+        let a = Args::try_parse_from(["jit-krl", "--principals"]).unwrap();
+        assert_eq!(a.principals, Some(Vec::new()));
+        assert_eq!(Args::try_parse_from(["jit-krl"]).unwrap().principals, None);
+        assert!(Args::try_parse_from(["jit-krl", "--krl", "/x", "--principals", "a"]).is_err());
     }
 }

@@ -439,3 +439,124 @@ fn a_seal_key_checks_forward_integrity_before_export() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("matches no log or ledger given"), "{err}");
 }
+
+/// A ledger with an SSH certificate and a revocation list that revokes it
+/// three ways (serial, key id, key) and a CA key: every entry is its own
+/// Revoke Privileges event, and both formats validate against the schemas.
+#[test]
+fn ssh_revocations_are_exported_and_validate() {
+    use jit_core::ledger::{self, Revocation, SshCertIssued};
+    use jit_core::log::record::{RevokedSshKeyId, RevokedSshSerial};
+    use jit_core::ssh_cert::{profile, Limits, Request};
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("ledger.log");
+    let c = ledger::config(&path, "signer-1");
+    let logins = vec!["bob".to_string()];
+    let groups = vec!["db".to_string()];
+    let p = profile(
+        &Request {
+            public_key: include_str!("../../jit-core/src/ssh_cert/keys/ed25519.pub"),
+            logins: &logins,
+            host_groups: &groups,
+            grant_id: [0x5a; 16],
+            serial: u64::MAX,
+            nonce: [7; 32],
+            not_before: 1_800_000_000,
+            ttl_secs: 3600,
+            force_command: None,
+            source_address: None,
+            extensions: None,
+        },
+        &Limits::default(),
+    )
+    .unwrap();
+    ledger::append_ssh_cert(
+        &c,
+        &SshCertIssued {
+            profile: &p,
+            user: "bob",
+            host_groups: &groups,
+            kid: "ssh-ca-2026a",
+            ca_fingerprint: "SHA256:ca",
+            iat: 1_800_000_000,
+            nbf: 1_800_000_000,
+            reason: "INC-1",
+            ticket: None,
+            approver: Some("carol"),
+            requester: Some("bob"),
+            rule: None,
+        },
+    )
+    .unwrap();
+    ledger::append_revoked(
+        &c,
+        &Revocation {
+            version: 1,
+            ssh_serials: vec![RevokedSshSerial {
+                ca: "SHA256:ca".into(),
+                serial: u64::MAX.to_string(),
+                exp: 1_800_003_600,
+            }],
+            ssh_key_ids: vec![RevokedSshKeyId {
+                key_id: p.key_id.clone(),
+                exp: 1_800_003_600,
+            }],
+            ssh_keys: vec![p.key_fingerprint.clone(), "SHA256:ca".into()],
+            kid: Some("k2026".into()),
+            requester: Some("carol".into()),
+            reason: Some("laptop lost".into()),
+            ..Revocation::default()
+        },
+    )
+    .unwrap();
+    for format in ["ocsf", "ecs"] {
+        let out = d.path().join(format!("ssh.{format}.ndjson"));
+        let (code, err) = jv(&[
+            "export",
+            "--format",
+            format,
+            "--output",
+            out.to_str().unwrap(),
+            "--ledger",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let (vcode, vout) = validate(format, &out);
+        assert_eq!(vcode, 0, "the {format} export does not validate:\n{vout}");
+        let ev: Vec<Value> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let jit = |e: &Value| {
+            if format == "ocsf" {
+                e["unmapped"]["jit"].clone()
+            } else {
+                e["jit"].clone()
+            }
+        };
+        let revoked: Vec<&Value> = ev.iter().filter(|e| jit(e)["kind"] == "revoked").collect();
+        let by: Vec<String> = revoked
+            .iter()
+            .map(|e| jit(e)["revoked"]["by"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            by,
+            ["ssh_serial", "ssh_key_id", "ssh_key", "ssh_key"],
+            "{format}"
+        );
+        // The certificate's owner, from its ssh_cert record, for all but the CA key.
+        let owner: Vec<Value> = revoked
+            .iter()
+            .map(|e| jit(e)["revoked"]["owner"].clone())
+            .collect();
+        assert_eq!(owner.iter().filter(|o| *o == "bob").count(), 3, "{owner:?}");
+        for e in &revoked {
+            if format == "ocsf" {
+                assert_eq!(e["type_uid"], 300502);
+            } else {
+                assert_eq!(e["event"]["action"], "jit-ssh-cert-revoked");
+            }
+        }
+    }
+}

@@ -144,6 +144,36 @@ run_ctl ssh-principals ../etc
 [ "$RC" = 1 ] && [ ! -e "$J/etc" ] && ok "ssh-principals refuses a login that is not a file name" \
     || bad "ssh-principals ../etc" "rc $RC"
 
+# The host groups come from pam_jit's own parser (jit-krl --principals), not
+# from a sed over the file: a configuration pam_jit reads differently from a
+# line-by-line sed gives the module's groups, and one it refuses gives none.
+cp -p "$ROOT/pam_jit.conf" "$S/pam_jit.conf.orig"
+want=$(cat "$PRINC/$UA")
+sed 's/$/\r/' "$S/pam_jit.conf.orig" >"$ROOT/pam_jit.conf"     # CRLF line ends
+run_ctl ssh-principals "$UA"
+if [ "$RC" = 0 ] && [ "$(cat "$PRINC/$UA")" = "$want" ] && ! grep -q "$(printf '\r')" "$PRINC/$UA"; then
+    ok "ssh-principals: a CRLF pam_jit.conf gives the module's groups (no CR in a principal)"
+else
+    bad "ssh-principals, CRLF config" "rc $RC: $(cat "$OUT" "$ERR") file: $(od -c "$PRINC/$UA" | head -3)"
+fi
+for variant in dup comment; do
+    cp -p "$S/pam_jit.conf.orig" "$ROOT/pam_jit.conf"
+    case $variant in
+        # Two host_groups lines: the sed took the last one; pam_jit refuses the file.
+        dup) echo "host_groups = db" >>"$ROOT/pam_jit.conf"; why="already set" ;;
+        # A trailing comment: the sed made principals of "#" and "db"; pam_jit refuses "#".
+        comment) sed -i 's/^host_groups = .*/host_groups = e2e-hosts # db/' "$ROOT/pam_jit.conf"; why="host group" ;;
+    esac
+    run_ctl ssh-principals "$UA"
+    if [ "$RC" = 1 ] && grep -q "pam_jit would refuse" "$ERR" && grep -q "$why" "$ERR" \
+        && [ "$(cat "$PRINC/$UA")" = "$want" ] && ! ls -A "$PRINC" | grep -q '^\.'; then
+        ok "ssh-principals refuses a pam_jit.conf the module refuses ($variant), the file unchanged"
+    else
+        bad "ssh-principals, $variant config" "rc $RC: $(cat "$OUT" "$ERR") file: $(cat "$PRINC/$UA" 2>&1)"
+    fi
+done
+cp -p "$S/pam_jit.conf.orig" "$ROOT/pam_jit.conf"
+
 run_ctl enable --ssh
 if [ "$RC" = 0 ] && grep -q "wrote $KRL empty" "$OUT" && grep -q "accepts jit's SSH certificates" "$OUT" \
     && grep -qx "TrustedUserCAKeys $CA" "$S/sshd_config.d/jit.conf" \
@@ -317,6 +347,28 @@ install_list "$SIG/revocation.list"
 run_ctl ssh-krl
 [ "$RC" = 0 ] || bad "ssh-krl after revoke --user" "$(cat "$ERR")"
 expect_revoked jit "its user $UA (key id $JGID from the ledger)"
+
+# The SSH entries of the lists reach a SIEM (docs/export.md): each new entry
+# is one Revoke Privileges event (ECS jit-ssh-cert-revoked), the owner taken
+# from the ssh_cert record, and both formats validate against the schemas.
+for fmt in ocsf ecs; do
+    set +e
+    "$BIN/jit-verify" export --format "$fmt" --ledger "$E2E_LEDGER" --output "$S/ledger.$fmt" 2>"$ERR"; RC=$?
+    set -e
+    if [ "$RC" = 0 ] && /usr/bin/python3 tests/interop/validate_siem.py "$fmt" "$S/ledger.$fmt" >"$S/v.txt" 2>&1; then
+        ok "export --format $fmt of the ledger with SSH revocations validates ($(tail -n 1 "$S/v.txt"))"
+    else
+        bad "export --format $fmt with SSH revocations" "rc $RC: $(cat "$ERR"; head -n 20 "$S/v.txt")"
+    fi
+done
+n_serial=$(jq -s '[.[] | select(.type_uid == 300502 and .unmapped.jit.revoked.by == "ssh_serial" and .unmapped.jit.revoked.serial == "102")] | length' "$S/ledger.ocsf")
+n_keyid=$(jq -s --arg g "$JGID" --arg u "$UA" '[.[] | select(.event.action == "jit-ssh-cert-revoked" and .jit.revoked.key_id == $g and .user.target.name == $u)] | length' "$S/ledger.ecs")
+n_key=$(jq -s '[.[] | select(.type_uid == 300502 and .unmapped.jit.revoked.by == "ssh_key")] | length' "$S/ledger.ocsf")
+# (The rogue list above went to the same ledger: the list after it adds
+# serial 102 and the key again, so they may appear twice.)
+[ "$n_serial" -ge 1 ] && [ "$n_keyid" = 1 ] && [ "$n_key" -ge 1 ] \
+    && ok "the export has one event per SSH entry: serial 102, the key, key id $JGID of $UA (owner from its ssh_cert record)" \
+    || bad "SSH revocations in the export" "serial $n_serial, key id $n_keyid, key $n_key: $(jq -c 'select(.unmapped.jit.kind == "revoked") | .unmapped.jit.revoked' "$S/ledger.ocsf" | head -10)"
 
 # --- the signer consults its own list (docs/revocation.md §6.1) ---------------------
 # A KRL cannot revoke by principal: after revoke --user, the signer itself

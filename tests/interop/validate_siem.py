@@ -61,7 +61,8 @@ JIT_FIELDS = {
     "serial": str, "principals": [str], "key_fingerprint": str, "ca_fingerprint": str,
     "source_address": str, "extensions": [str],
     "revoked": {"by": str, "token_id": str, "owner": (str, type(None)), "user": str,
-                "before": int, "before_time": str},
+                "before": int, "before_time": str,
+                "ca": str, "serial": str, "key_id": str, "key_fingerprint": str},
     # OCSF only: no attribute of its own there (ECS has process.args, process.executable).
     "argv": [str], "command": str,
 }

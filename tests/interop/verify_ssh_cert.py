@@ -14,6 +14,7 @@ every certificate, and refuse the tampered ones.
 """
 import base64
 import hashlib
+import ipaddress
 import json
 import struct
 import subprocess
@@ -116,6 +117,40 @@ def parse(text):
     return c
 
 
+def source_address_fault(s):
+    """Why `s` is not a source-address jit signs (docs/ssh-cert.md §2.4), or None.
+
+    Its own reading of the rule, with the ipaddress module: 1 to 32
+    comma-separated addresses or CIDR blocks, the prefix digits only without a
+    leading zero, at most the family's width, not /0, and no host bits set
+    (sshd refuses a certificate whose block has any: addr_pton_cidr)."""
+    entries = s.split(",")
+    if not s or len(entries) > 32:
+        return "empty or over 32 entries"
+    for e in entries:
+        addr, slash, prefix = e.partition("/")
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return f"{e}: not an address"
+        if addr != addr.strip() or "%" in addr:
+            return f"{e}: not an address"
+        if not slash:
+            continue
+        if not (prefix.isascii() and prefix.isdigit()) or (len(prefix) > 1 and prefix[0] == "0"):
+            return f"{e}: bad prefix"
+        n = int(prefix)
+        if n > ip.max_prefixlen:
+            return f"{e}: prefix over the family's width"
+        if n == 0:
+            return f"{e}: allows every address"
+        try:
+            ipaddress.ip_network(e, strict=True)
+        except ValueError:
+            return f"{e}: host bits set"
+    return None
+
+
 def ca_key(line):
     r = Reader(base64.b64decode(line.split()[1]))
     if r.string() != b"ssh-ed25519":
@@ -159,8 +194,20 @@ def main():
     m = json.loads((d / "vectors.json").read_text())
     ca = ca_key((d / m["ca"]).read_text())
     ca_blob = ssh_string(b"ssh-ed25519") + ssh_string(ca)
-    certs = refused = 0
+    certs = refused = sa_checked = 0
     for v in m["vectors"]:
+        # source-address: the same decision as the profile, reached here on
+        # its own (the vectors that set one fail no earlier rule).
+        sa = v.get("request", {}).get("source_address")
+        if sa is not None:
+            fault = source_address_fault(sa)
+            if v["expected"] == "ok" and fault is not None:
+                sys.exit(f"{v['name']}: accepted with source-address {sa!r}, here refused: {fault}")
+            if v["expected"] == "ssh_bad_source_address" and fault is None:
+                sys.exit(f"{v['name']}: refused for source-address {sa!r}, here accepted")
+            if v["expected"] not in ("ok", "ssh_bad_source_address"):
+                sys.exit(f"{v['name']}: a source-address vector refused for {v['expected']}")
+            sa_checked += 1
         if "certificate" not in v:
             refused += 1
             continue
@@ -200,7 +247,8 @@ def main():
             sys.exit(f"{v['name']}: ssh-keygen -L says {kg}, the vector {want_kg}")
         certs += 1
     print(f"ssh vectors: {certs} certificates verified and compared (and by ssh-keygen -L), "
-          f"{refused} refusals, tampered ones rejected")
+          f"{refused} refusals ({sa_checked} source-address decisions agree), "
+          "tampered ones rejected")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 use super::*;
-use crate::log::record::{GrantRec, RevokedToken, Watermark};
+use crate::log::record::{GrantRec, RevokedSshKeyId, RevokedSshSerial, RevokedToken, Watermark};
 
 const LOG: &str = "6a69742d766563746f72732d6c6f6731";
 
@@ -426,6 +426,130 @@ fn revocation_lists_export_what_they_add() {
             .len(),
         1
     );
+}
+
+/// The SSH entries of a revocation list (serials, key ids, keys) are
+/// events like its token entries: Revoke Privileges, one per new entry,
+/// the certificate's owner from an `ssh_cert` record read before, and in
+/// ECS the action of SSH certificates (`jit-ssh-cert-revoked`).
+#[test]
+fn revocation_lists_export_their_ssh_entries() {
+    let cert = || {
+        let mut r = rec(EventKind::SshCert, 1);
+        r.host = "signer-1".into();
+        r.user = Some("bob".into());
+        r.token_id = Some("g1".into());
+        r.serial = Some("18446744073709551615".into());
+        r.principals = Some(vec!["bob@db".into()]);
+        r.key_fingerprint = Some("SHA256:bobkey".into());
+        r.ca_fingerprint = Some("SHA256:ca".into());
+        r.nbf = Some(1_795_000_100);
+        r.exp = Some(1_795_014_500);
+        r
+    };
+    let list = |seq, v, serials: &[(&str, &str)], key_ids: &[&str], keys: &[&str]| {
+        let mut r = rec(EventKind::Revoked, seq);
+        r.revocation_version = Some(v);
+        r.requester = Some("carol".into());
+        r.revoked_tokens = Some(Vec::new());
+        r.revoked_users = Some(Vec::new());
+        r.watermarks = Some(Vec::new());
+        r.revoked_ssh_serials = (!serials.is_empty()).then(|| {
+            serials
+                .iter()
+                .map(|(ca, s)| RevokedSshSerial {
+                    ca: ca.to_string(),
+                    serial: s.to_string(),
+                    exp: 1,
+                })
+                .collect()
+        });
+        r.revoked_ssh_key_ids = (!key_ids.is_empty()).then(|| {
+            key_ids
+                .iter()
+                .map(|k| RevokedSshKeyId {
+                    key_id: k.to_string(),
+                    exp: 1,
+                })
+                .collect()
+        });
+        r.revoked_ssh_keys =
+            (!keys.is_empty()).then(|| keys.iter().map(|k| k.to_string()).collect());
+        r
+    };
+    let mut x = ocsf_x();
+    one(&mut x, &ledger(), &cert());
+    let v = x
+        .export(
+            &ledger(),
+            &list(
+                2,
+                1,
+                &[("SHA256:ca", "18446744073709551615")],
+                &["g1"],
+                &["SHA256:bobkey"],
+            ),
+        )
+        .unwrap();
+    assert_eq!(v.len(), 3, "{v:?}");
+    for (i, e) in v.iter().enumerate() {
+        assert_eq!(e["class_uid"], 3005);
+        assert_eq!(e["type_uid"], 300502);
+        assert_eq!(e["status_id"], 1);
+        assert_eq!(e["user"]["name"], "bob", "owner from the ssh_cert record");
+        assert_eq!(e["actor"]["user"]["name"], "carol");
+        assert_eq!(e["metadata"]["uid"], format!("{LOG}:2:{i}"));
+    }
+    let j = |i: usize| &v[i]["unmapped"]["jit"]["revoked"];
+    assert_eq!(
+        *j(0),
+        json!({"by": "ssh_serial", "ca": "SHA256:ca", "serial": "18446744073709551615", "owner": "bob"})
+    );
+    assert_eq!(
+        *j(1),
+        json!({"by": "ssh_key_id", "key_id": "g1", "owner": "bob"})
+    );
+    assert_eq!(
+        *j(2),
+        json!({"by": "ssh_key", "key_fingerprint": "SHA256:bobkey", "owner": "bob"})
+    );
+    assert_eq!(
+        v[0]["privileges"],
+        json!(["ssh certificate serial 18446744073709551615 of CA SHA256:ca"])
+    );
+    // v2 keeps v1 and adds a CA key nobody's certificate names: one event,
+    // owner unknown (OCSF's placeholder user).
+    let v = x
+        .export(
+            &ledger(),
+            &list(
+                3,
+                2,
+                &[("SHA256:ca", "18446744073709551615")],
+                &["g1"],
+                &["SHA256:bobkey", "SHA256:ca"],
+            ),
+        )
+        .unwrap();
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0]["user"]["name"], UNKNOWN_USER);
+    assert_eq!(v[0]["unmapped"]["jit"]["revoked"]["owner"], Value::Null);
+    // A key id is a grant id: an issued token's owner names it too.
+    let mut x = ecs_x();
+    one(&mut x, &ledger(), &issued(1, "t7", "dave"));
+    let v = x.export(&ledger(), &list(2, 1, &[], &["t7"], &[])).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["event"]["action"], "jit-ssh-cert-revoked");
+    assert_eq!(v[0]["event"]["category"], json!(["iam"]));
+    assert_eq!(v[0]["event"]["outcome"], "success");
+    assert_eq!(v[0]["user"]["target"]["name"], "dave");
+    assert_eq!(v[0]["jit"]["revoked"]["by"], "ssh_key_id");
+    // Token entries keep their action in the same list.
+    let mut r = list(3, 2, &[], &["t7"], &[]);
+    r.revoked_users = Some(vec!["mallory".into()]);
+    let v = x.export(&ledger(), &r).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["event"]["action"], "jit-grant-revoked");
 }
 
 #[test]

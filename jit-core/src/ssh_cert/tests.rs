@@ -263,6 +263,53 @@ fn force_command_takes_no_forwarding() {
     );
 }
 
+/// docs/ssh-cert.md §4: `ssh_extension_not_allowed` comes before
+/// `ssh_forwarding_with_force_command`, whatever the extensions' names sort
+/// as. Here the forwarding extension sorts first and the policy allows it;
+/// the one it does not allow sorts after it.
+#[test]
+fn extension_refusals_in_the_spec_order() {
+    let l = Limits {
+        allowed_extensions: s(&["permit-port-forwarding", "permit-pty"]),
+        ..Limits::default()
+    };
+    let r = R {
+        fc: Some("/usr/bin/uptime"),
+        ext: Some(s(&["permit-user-rc", "permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(
+        run(&r, &l).unwrap_err(),
+        Reason::ExtensionNotAllowed("permit-user-rc".into())
+    );
+    // Each fault alone gives its own code.
+    let r = R {
+        ext: Some(s(&["permit-user-rc", "permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(
+        run(&r, &l).unwrap_err(),
+        Reason::ExtensionNotAllowed("permit-user-rc".into())
+    );
+    let r = R {
+        fc: Some("/usr/bin/uptime"),
+        ext: Some(s(&["permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(
+        run(&r, &l).unwrap_err(),
+        Reason::ForwardingWithForceCommand("permit-port-forwarding".into())
+    );
+    // And an earlier rule wins over both: source-address before extensions.
+    let r = R {
+        fc: Some("/usr/bin/uptime"),
+        sa: Some("10.0.0.1/8"),
+        ext: Some(s(&["permit-user-rc", "permit-port-forwarding"])),
+        ..base()
+    };
+    assert_eq!(run(&r, &l).unwrap_err().code(), "ssh_bad_source_address");
+}
+
 #[test]
 fn extensions_only_as_the_policy_allows() {
     assert_eq!(
@@ -321,6 +368,68 @@ fn source_address() {
             "ssh_bad_source_address",
             "{bad:?}"
         );
+    }
+}
+
+/// sshd refuses a CIDR block with host bits set (OpenSSH's addr_pton_cidr):
+/// the profile refuses it too, and says which network was meant.
+#[test]
+fn source_address_host_bits() {
+    let msg = |sa: &'static str| {
+        let r = R {
+            sa: Some(sa),
+            ..base()
+        };
+        match run(&r, &Limits::default()) {
+            Err(e @ Reason::BadSourceAddress(_)) => e.to_string(),
+            other => panic!("{sa}: {other:?}"),
+        }
+    };
+    assert_eq!(
+        msg("10.0.0.1/8"),
+        "bad source-address: 10.0.0.1/8 has host bits set: use 10.0.0.0/8"
+    );
+    assert_eq!(
+        msg("2001:db8::1/32"),
+        "bad source-address: 2001:db8::1/32 has host bits set: use 2001:db8::/32"
+    );
+    // The faulty entry is named even after good ones.
+    assert!(msg("127.0.0.1,192.0.2.128/24")
+        .contains("192.0.2.128/24 has host bits set: use 192.0.2.0/24"));
+    for bad in [
+        "10.0.0.1/8",
+        "10.255.255.255/8",
+        "192.0.2.1/31",
+        "128.0.0.0/0",
+        "0.0.0.1/1",
+        "2001:db8::1/32",
+        "2001:db8::1/127",
+        "::1/1",
+        "::ffff:10.0.0.1/104",
+        "10.0.0.0/8,10.0.0.1/8",
+    ] {
+        assert_eq!(
+            code(|r| r.sa = Some(bad)),
+            "ssh_bad_source_address",
+            "{bad}"
+        );
+    }
+    // /0 stays refused even with every bit clear; full-width blocks take any
+    // address, and a network address is fine at any prefix.
+    assert_eq!(code(|r| r.sa = Some("0.0.0.0/0")), "ssh_bad_source_address");
+    assert_eq!(code(|r| r.sa = Some("::/0")), "ssh_bad_source_address");
+    for ok in [
+        "10.0.0.1/32",
+        "255.255.255.255/32",
+        "2001:db8::1/128",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        "192.0.2.2/31",
+        "128.0.0.0/1",
+        "2001:db8::/127",
+        "::ffff:10.0.0.0/104",
+        "10.0.0.0/8,2001:db8::/32,192.0.2.1",
+    ] {
+        assert_eq!(code(|r| r.sa = Some(ok)), "ok", "{ok}");
     }
 }
 

@@ -274,6 +274,24 @@ fn vectors() -> Vec<V> {
     cert.key = "ssh-ed25519-cert-v01@openssh.com AAAA x".into();
     cert.key_file = "";
     out.push(cert);
+    out.extend([
+        V {
+            sa: Some("192.0.2.1/32,10.0.0.1/8"),
+            ..v(
+                "28-source-address-host-bits-v4",
+                "source-address 10.0.0.1/8: host bits set, which sshd refuses (10.0.0.0/8 is meant)",
+                "ssh_bad_source_address",
+            )
+        },
+        V {
+            sa: Some("2001:db8::1/128,2001:db8::1/32"),
+            ..v(
+                "29-source-address-host-bits-v6",
+                "source-address 2001:db8::1/32: host bits set, which sshd refuses (2001:db8::/32 is meant)",
+                "ssh_bad_source_address",
+            )
+        },
+    ]);
     out
 }
 
