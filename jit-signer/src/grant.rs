@@ -35,10 +35,9 @@ pub(crate) struct GrantArgs {
     /// Target group for `sudo -g` (repeatable). Default: none.
     #[arg(long = "run-as-group")]
     pub(crate) run_as_groups: Vec<String>,
-    /// Lifetime, from 1m to 24h (humantime syntax: 30m, 1h30m). Default: 1h;
-    /// 4h for an SSH certificate alone.
-    #[arg(long)]
-    pub(crate) ttl: Option<String>,
+    /// Lifetime, from 1m to 24h (humantime syntax: 30m, 1h30m).
+    #[arg(long, default_value = "1h")]
+    pub(crate) ttl: String,
     /// Start of validity: RFC 3339, @UNIXSECONDS or +DURATION. Default: now.
     #[arg(long = "not-before")]
     pub(crate) not_before: Option<String>,
@@ -130,14 +129,8 @@ impl GrantArgs {
         for u in run_as.iter().chain(&self.run_as_groups) {
             check_name("--run-as/--run-as-group", u).map_err(bad_name)?;
         }
-        let default_ttl = if cmds.is_empty() && !self.shell {
-            "4h"
-        } else {
-            "1h"
-        };
-        let ttl_text = self.ttl.as_deref().unwrap_or(default_ttl);
-        let ttl = humantime::parse_duration(ttl_text)
-            .map_err(|e| refuse("bad_ttl", anyhow!("--ttl {ttl_text:?}: {e}"), &cmds))?
+        let ttl = humantime::parse_duration(&self.ttl)
+            .map_err(|e| refuse("bad_ttl", anyhow!("--ttl {:?}: {e}", self.ttl), &cmds))?
             .as_secs();
         if !TTL_SECS.contains(&ttl) {
             return Err(refuse(
@@ -188,7 +181,7 @@ mod tests {
             shell: false,
             run_as: Vec::new(),
             run_as_groups: Vec::new(),
-            ttl: Some("1h".into()),
+            ttl: "1h".into(),
             not_before: None,
             reason: "r".into(),
             ticket: None,
@@ -214,7 +207,7 @@ mod tests {
             ("24h 1s", "ttl_out_of_range"),
             ("soon", "bad_ttl"),
         ] {
-            assert_eq!(code(args(|a| a.ttl = Some(ttl.into()))), want, "{ttl}");
+            assert_eq!(code(args(|a| a.ttl = ttl.into())), want, "{ttl}");
         }
     }
 

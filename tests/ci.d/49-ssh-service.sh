@@ -202,8 +202,25 @@ req --host-group e2e-hosts --host-group other-group
 expect_exit "host groups of two rules do not combine" 7 "is not granted"
 ssh-keygen -q -t rsa -b 1024 -N '' -f "$S/client-$UA/weak" && chown "$UA" "$S/client-$UA/weak"*
 svc "$UA" request --ssh-key "$S/client-$UA/weak.pub" --host-group e2e-hosts --reason "e2e weak key"
-expect_exit "a 1024-bit RSA key is refused at request time, with the profile's code" 2 "ssh_rsa_key_size"
-svc "$UC" request --ssh-key "$KEY.pub" --host-group e2e-hosts --reason "e2e outsider"
+expect_exit "a 1024-bit RSA key: the client refuses it before calling" 2 "only 2048 to 16384 bits"
+# A client that does not check: the service refuses the same key itself, with the profile's code.
+as_user "$UA" -- /usr/bin/python3 -c '
+import json, socket, struct, sys
+ask = {"host_groups": ["e2e-hosts"], "commands": [], "shell": False, "run_as": ["root"],
+       "run_as_groups": [], "ttl": 1800, "not_before": None, "reason": "raw client",
+       "ticket": None, "max_uses": None, "ssh": {"key": sys.argv[2]}}
+body = json.dumps({"v": 1, "op": "request", "ask": ask}).encode()
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(struct.pack(">I", len(body)) + body)
+n = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))[0]
+print(s.recv(n, socket.MSG_WAITALL).decode())
+' "$SOCK" "$(cat "$S/client-$UA/weak.pub")"
+jq -e '.ok == false and .error == "bad_ask" and (.message | contains("ssh_rsa_key_size"))' "$OUT" >/dev/null \
+    && ok "a raw call with a 1024-bit RSA key: the service answers bad_ask (ssh_rsa_key_size)" \
+    || bad "raw weak key" "$(cat "$OUT" "$ERR")"
+install -o "$UC" -m 0644 "$KEY.pub" "$ROOT/uc-key.pub"
+svc "$UC" request --ssh-key "$ROOT/uc-key.pub" --host-group e2e-hosts --reason "e2e outsider"
 expect_exit "a user no rule names is refused" 7 "no rule names user $UC"
 
 # --- on call: a certificate alone, auto-approved, forced command, source-address
