@@ -3,7 +3,8 @@
 # install dependencies, build, make a signing key, trust it, issue a token,
 # run one sudo that the token allows and one it does not, revoke the token,
 # use a single-use break-glass token, let a team use the signing service
-# (request, approval by another user, collection, sudo), verify the audit log
+# (request, approval by another user, collection; an SSH login to a real sshd
+# with a certificate from the same grant, and sudo there), verify the audit log
 # (break-glass uses listed for review), and ask the issuance ledgers who held
 # access and how approvals went.
 # Everything is isolated (a demo user, a dedicated PAM service and sudoers
@@ -21,7 +22,9 @@ E2E=jit-demo
 . tests/e2e/lib.sh
 # shellcheck source=../tests/e2e/signer.sh
 . tests/e2e/signer.sh
-trap 'signer_teardown; e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
+# shellcheck source=../tests/e2e/sshd.sh
+. tests/e2e/sshd.sh
+trap 'signer_teardown; sshd_stop; e2e_teardown; rm -f "$OUT" "$ERR"' EXIT
 e2e_setup
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; }
@@ -68,7 +71,7 @@ as_user "$UA" JIT_TOKEN="$BG" -- sudo -n /usr/bin/id
 cat "$OUT" "$ERR"; echo "exit status: $RC"
 [ "$RC" != 0 ] || e2e_die "the break-glass token was used twice"
 
-say "7. a team: the signing service holds the key; $UA asks, $UB approves, $UA collects"
+say "7. a team over SSH: the signing service holds the keys; $UA asks for a login and a command, $UB approves"
 cat > "$ROOT/policy.toml" <<EOF
 [[rule]]
 name = "demo-id"
@@ -77,14 +80,31 @@ host_groups = ["e2e-hosts"]
 commands = ["/usr/bin/id"]
 max_ttl = "1h"
 approvers = ["$UB"]
+ssh = true          # an OpenSSH certificate from the same grant: log in as yourself
 EOF
 chmod 0644 "$ROOT/policy.toml"
+"$BIN/jit-signer" keygen --kid demo-ssh-ca --out "$ROOT/signer" >/dev/null
 signer_setup jit-demo-svc "$ROOT/policy.toml"
+install -o jit-demo-svc -m 0600 "$ROOT/signer/demo-ssh-ca.key" "$ROOT/svc/ssh-ca.key"
+SVC_ARGS=(--ssh-ca "$ROOT/svc/ssh-ca.key")
 signer_start
-show "jit-signer serve --policy policy.toml --key e2e-k1.key   # as its own user, socket $SOCK"
-show "jit-signer request --host-group e2e-hosts --command /usr/bin/id --reason 'DEMO-2 check ids'   # as $UA"
-as_user "$UA" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" request --host-group e2e-hosts \
-    --command /usr/bin/id --reason "DEMO-2 check ids"
+show "jit-signer serve --policy policy.toml --key e2e-k1.key --ssh-ca ssh-ca.key   # as its own user, socket $SOCK"
+# The host: an sshd of the demo's own on 127.0.0.1 that trusts the CA and
+# accepts $UA@e2e-hosts for $UA; $UA has no authorized_keys entry.
+S=$ROOT/ssh
+sshd_setup "$S" "$UA"
+"$BIN/jit-signer" export-pub --key "$ROOT/signer/demo-ssh-ca.key" --ssh > "$S/ca.pub"
+install -d -m 0755 "$S/principals"
+echo "$UA@e2e-hosts" > "$S/principals/$UA"
+chmod 0644 "$S/ca.pub" "$S/principals/$UA"
+printf '%s\n' "TrustedUserCAKeys $S/ca.pub" "AuthorizedPrincipalsFile $S/principals/%u" \
+    "AcceptEnv JIT_TOKEN" > "$S/sshd_config.d/jit.conf"
+sshd_start
+rm -f "$S/authorized_keys/$UA"
+KEY=$S/client-$UA/key
+show "jit-signer request --ssh-key ~/.ssh/id_ed25519.pub --host-group e2e-hosts --command /usr/bin/id --reason 'DEMO-2 check ids'   # as $UA"
+as_user "$UA" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" request --ssh-key "$KEY.pub" \
+    --host-group e2e-hosts --command /usr/bin/id --reason "DEMO-2 check ids"
 cat "$OUT" "$ERR"
 RID=$(head -n 1 "$OUT")
 show "jit-signer requests   # as $UB"
@@ -94,14 +114,17 @@ show "jit-signer approve $RID   # as $UB"
 as_user "$UB" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" approve "$RID"
 cat "$OUT" "$ERR"
 [ "$RC" = 0 ] || e2e_die "the approval failed"
-show "jit-signer fetch $RID   # as $UA"
-as_user "$UA" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" fetch "$RID"
+show "jit-signer fetch $RID --ssh-key ~/.ssh/id_ed25519.pub   # as $UA: the token, and the certificate beside the key"
+as_user "$UA" JIT_SIGNER_SOCKET="$SOCK" -- "$BIN/jit-signer" fetch "$RID" --ssh-key "$KEY.pub"
 TEAM_TOKEN=$(head -n 1 "$OUT")
 echo "${TEAM_TOKEN:0:60}..."
-show "JIT_TOKEN=... sudo -n /usr/bin/id   # as $UA"
-as_user "$UA" JIT_TOKEN="$TEAM_TOKEN" -- sudo -n /usr/bin/id
+cat "$ERR"
+ssh-keygen -L -f "$KEY-cert.pub" | grep -E "Key ID|Serial|Valid:|$UA@e2e-hosts"
+show "JIT_TOKEN=... ssh web-1 sudo -n /usr/bin/id   # as $UA: the certificate logs in, the token runs sudo"
+as_user "$UA" JIT_TOKEN="$TEAM_TOKEN" -- ssh -F "$S/client-$UA/config" jit-e2e-web-1 sudo -n /usr/bin/id
 cat "$OUT" "$ERR"; echo "exit status: $RC"
-[ "$RC" = 0 ] || e2e_die "the approved token was refused"
+[ "$RC" = 0 ] || e2e_die "the approved certificate and token did not log in and run sudo"
+grep -F "Accepted publickey for $UA" "$S/sshd.log" | tail -n 1 | sed 's/^.*\(Accepted publickey\)/sshd: \1/'
 
 say "8. the audit log"
 /usr/bin/python3 -c '
