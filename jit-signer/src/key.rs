@@ -58,6 +58,33 @@ impl Pkcs11Args {
     }
 }
 
+/// The SSH CA key of `--ssh-ca FILE` or `--ssh-ca-pkcs11 URI` (with its
+/// PIN file), if either is given (`issue`, `serve`).
+pub(crate) fn open_ssh_ca(
+    file: Option<&Path>,
+    pkcs11_uri: Option<&str>,
+    pin_file: Option<&Path>,
+) -> Result<Option<Box<dyn Signer + Send>>, Fail> {
+    Ok(match (file, pkcs11_uri) {
+        (Some(p), _) => Some(Box::new(read_secret_key(p)?)),
+        (None, Some(uri)) => Some(Box::new(pkcs11::Pkcs11Signer::open(uri, pin_file)?)),
+        (None, None) => None,
+    })
+}
+
+/// The SSH CA must be a key of its own (docs/ssh-cert.md, "The CA key"):
+/// refused when it is the token signing key.
+pub(crate) fn refuse_ca_as_token_key(ca: &dyn Signer, token_key: &dyn Signer) -> Result<(), Fail> {
+    if matches!((ca.public_key(), token_key.public_key()), (Ok(a), Ok(b)) if a == b) {
+        return Err(usage(anyhow!(
+            "the SSH CA key is the token signing key ({}): the CA must be a key of its own \
+             (docs/ssh-cert.md, \"The CA key\")",
+            ca.kid()
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn read_secret_key(path: &Path) -> Result<SigningKeyWithKid, Fail> {
     let mut f = fs::File::open(path)
         .with_context(|| format!("opening key file {}", path.display()))

@@ -182,6 +182,15 @@ if [ "$RC" = 255 ] && ! grep -q "Accepted publickey" "$S/attempt.log" && [ -n "$
     ok "certificate from a CA sshd does not trust is refused"
 else bad "untrusted CA" "rc $RC"; fi
 
+# The CA is a key of its own: the token key as the CA is refused.
+set +e
+"$BIN/jit-signer" issue --ledger "$E2E_LEDGER" --key "$ROOT/signer/e2e-k1.key" --ssh-ca "$ROOT/signer/e2e-k1.key" \
+    --ssh-key "$KEY.pub" --user "$UA" --host-group e2e-hosts --command /usr/bin/id --reason "e2e same key" \
+    >"$OUT" 2>"$ERR"
+RC=$?
+set -e
+expect_exit "the token signing key as the SSH CA is refused (a key of its own)" 2 "a key of its own"
+
 # A byte of the signed part flipped (in the nonce, byte 40): the signature
 # no longer verifies. ssh-keygen refuses to read it; so do ssh and sshd.
 issue_cert

@@ -204,14 +204,14 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         hsm.check()?;
         None
     };
-    let ca: Option<Box<dyn jit_core::keys::Signer>> = match (&ssh.ssh_ca, &ssh.ssh_ca_pkcs11) {
-        (Some(p), _) => Some(Box::new(crate::key::read_secret_key(p)?)),
-        (None, Some(uri)) => Some(Box::new(pkcs11::Pkcs11Signer::open(
-            uri,
-            ssh.ssh_ca_pin_file.as_deref(),
-        )?)),
-        (None, None) => None,
-    };
+    let ca = crate::key::open_ssh_ca(
+        ssh.ssh_ca.as_deref(),
+        ssh.ssh_ca_pkcs11.as_deref(),
+        ssh.ssh_ca_pin_file.as_deref(),
+    )?;
+    if let (Some(ca), Some(sk)) = (&ca, &sk) {
+        crate::key::refuse_ca_as_token_key(ca.as_ref(), sk.as_ref())?;
+    }
     check_name("--user", &user).map_err(|e| refuse(&req, "bad_name", e))?;
     // The signer's own revocation list (docs/revocation.md §6.1): a KRL
     // cannot revoke by principal, so a revoked user must get no new

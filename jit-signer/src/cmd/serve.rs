@@ -77,24 +77,13 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let policy = load_policy(&policy_path)?;
     let signer = a.hsm.open_signer_send(a.key.as_deref())?;
     let issuer = a.issuer.unwrap_or_else(|| signer.kid().to_string());
-    let ssh_ca: Option<Box<dyn jit_core::keys::Signer + Send>> = match (&a.ssh_ca, &a.ssh_ca_pkcs11)
-    {
-        (Some(p), _) => Some(Box::new(crate::key::read_secret_key(p)?)),
-        (None, Some(uri)) => Some(Box::new(crate::pkcs11::Pkcs11Signer::open(
-            uri,
-            a.ssh_ca_pin_file.as_deref(),
-        )?)),
-        (None, None) => None,
-    };
+    let ssh_ca = crate::key::open_ssh_ca(
+        a.ssh_ca.as_deref(),
+        a.ssh_ca_pkcs11.as_deref(),
+        a.ssh_ca_pin_file.as_deref(),
+    )?;
     if let Some(ca) = &ssh_ca {
-        let same = matches!((ca.public_key(), signer.public_key()), (Ok(a), Ok(b)) if a == b);
-        if same {
-            return Err(usage(anyhow!(
-                "the SSH CA key is the token signing key ({}): the CA must be a key of its own \
-                 (docs/ssh-cert.md, \"The CA key\")",
-                ca.kid()
-            )));
-        }
+        crate::key::refuse_ca_as_token_key(ca.as_ref(), signer.as_ref())?;
     }
     service::serve(Config {
         socket: crate::client::socket_or_default(a.socket),
