@@ -63,24 +63,6 @@ cp "$S/client-$UA/config" "$S/ssh_config"
 KEY=$S/client-$UA/key
 CERT=$KEY-cert.pub
 
-# on_host ALIAS [VAR=value...] -- [ssh options...] REMOTE COMMAND: ssh as the
-# test user with the test's configuration; $OUT, $ERR, $RC as for as_user;
-# sshd's log lines of this attempt are in $S/attempt.log.
-on_host() {
-    local alias=$1; shift
-    local envs=() n
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
-    shift
-    n=$(wc -l < "$S/sshd.log")
-    before=$(log_lines)
-    set +e
-    env -i PATH=/usr/bin:/bin HOME=/nonexistent "${envs[@]}" \
-        timeout 60 ssh -F "$S/ssh_config" "$alias" "$@" </dev/null >"$OUT" 2>"$ERR"
-    RC=$?
-    set -e
-    tail -n "+$((n + 1))" "$S/sshd.log" > "$S/attempt.log"
-}
-
 # [HG=GROUP] issue_cert [jit-signer issue args...]: a certificate for the
 # test user's key from the key holder (host group e2e-hosts unless HG); sets GID (the grant id = key id) and SERIAL; the
 # JSON answer is in $S/issue.json.

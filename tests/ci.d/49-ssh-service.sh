@@ -107,22 +107,6 @@ cp "$S/client-$UA/config" "$S/ssh_config"
 KEY=$S/client-$UA/key
 CERT=$KEY-cert.pub
 
-# on_host ALIAS [VAR=value...] -- [ssh options...] COMMAND: ssh as $UA with the
-# test's client configuration; $OUT, $ERR, $RC; sshd's lines in $S/attempt.log.
-on_host() {
-    local alias=$1 n; shift
-    local envs=()
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
-    shift
-    n=$(wc -l < "$S/sshd.log")
-    before=$(log_lines)
-    set +e
-    env -i PATH=/usr/bin:/bin HOME=/nonexistent "${envs[@]}" \
-        timeout 60 ssh -F "$S/ssh_config" "$alias" "$@" </dev/null >"$OUT" 2>"$ERR"
-    RC=$?
-    set -e
-    tail -n "+$((n + 1))" "$S/sshd.log" > "$S/attempt.log"
-}
 svc() { local u=$1; shift; as_user "$u" -- "$BIN/jit-signer" "$@" --socket "$SOCK"; }
 # key_id / serial of the current certificate, as ssh-keygen -L reads it.
 cert_field() { ssh-keygen -L -f "$CERT" | sed -n "s/^[[:space:]]*$1: \"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p"; }

@@ -12,6 +12,11 @@
 #   sshd_start               start it (SSHD_PID) and wait until it accepts logins
 #   sshd_wait WHAT           poll (bounded: 10 s) until it accepts a login again
 #   sshd_stop                stop it; remove /run/sshd if sshd_setup made it
+#   on_host ALIAS [VAR=value...] -- [ssh options...] COMMAND
+#                            ssh (as root, clean environment plus VARs) with
+#                            DIR/ssh_config to ALIAS; $OUT, $ERR, $RC as for
+#                            as_user; sshd's log lines of this attempt in
+#                            DIR/attempt.log; $before: audit log lines before
 SSHD=/usr/sbin/sshd
 SSHD_PID=
 SSHD_MADE_PRIVSEP=no
@@ -95,4 +100,19 @@ sshd_stop() {
         rmdir /run/sshd 2>/dev/null || true
         SSHD_MADE_PRIVSEP=no
     fi
+}
+
+on_host() {
+    local alias=$1 n; shift
+    local envs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    n=$(wc -l < "$SSHD_DIR/sshd.log")
+    before=$(log_lines)
+    set +e
+    env -i PATH=/usr/bin:/bin HOME=/nonexistent "${envs[@]}" \
+        timeout 60 ssh -F "$SSHD_DIR/ssh_config" "$alias" "$@" </dev/null >"$OUT" 2>"$ERR"
+    RC=$?
+    set -e
+    tail -n "+$((n + 1))" "$SSHD_DIR/sshd.log" > "$SSHD_DIR/attempt.log"
 }
