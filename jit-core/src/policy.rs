@@ -598,10 +598,13 @@ impl Rule {
         }
         if let Some(ask) = &req.ssh {
             self.ssh_gaps(who, req, ask, &mut gaps);
-            if !req.wants_token() {
-                // A certificate alone: the token's parts do not apply.
-                return gaps;
-            }
+        }
+        // The grant's window (max_ttl, max_not_before) bounds a certificate
+        // alone as much as a token.
+        self.window_gaps(req, &mut gaps);
+        if !req.wants_token() {
+            // A certificate alone: the token's parts do not apply.
+            return gaps;
         }
         for c in &req.cmds {
             if !self.commands.iter().any(|p| grant_covers(p, c)) {
@@ -620,20 +623,6 @@ impl Rule {
             if !self.run_as_groups.contains(g) {
                 gaps.push(format!("run-as group {g} is not granted"));
             }
-        }
-        if req.ttl_secs > self.max_ttl {
-            gaps.push(format!(
-                "TTL {} exceeds max_ttl {}",
-                crate::token::human_duration(req.ttl_secs),
-                crate::token::human_duration(self.max_ttl)
-            ));
-        }
-        if req.start_delay_secs > self.max_not_before {
-            gaps.push(format!(
-                "start {} after issuance exceeds max_not_before {}",
-                crate::token::human_duration(req.start_delay_secs),
-                crate::token::human_duration(self.max_not_before)
-            ));
         }
         if req.break_glass {
             if !self.break_glass {
@@ -726,6 +715,24 @@ fn ssh_rule(r: &RawRule, max_ttl: u64) -> Result<Option<SshRule>, String> {
 }
 
 impl Rule {
+    /// The parts of the grant's window this rule does not cover.
+    fn window_gaps(&self, req: &Request, gaps: &mut Vec<String>) {
+        if req.ttl_secs > self.max_ttl {
+            gaps.push(format!(
+                "TTL {} exceeds max_ttl {}",
+                crate::token::human_duration(req.ttl_secs),
+                crate::token::human_duration(self.max_ttl)
+            ));
+        }
+        if req.start_delay_secs > self.max_not_before {
+            gaps.push(format!(
+                "start {} after issuance exceeds max_not_before {}",
+                crate::token::human_duration(req.start_delay_secs),
+                crate::token::human_duration(self.max_not_before)
+            ));
+        }
+    }
+
     /// The parts of a certificate request this rule does not cover.
     fn ssh_gaps(&self, who: &Identity, req: &Request, ask: &SshRequest, gaps: &mut Vec<String>) {
         let Some(r) = &self.ssh else {
@@ -1569,6 +1576,20 @@ ssh_source_address = "10.0.0.0/8"
         tok.cmds = vec![g("/usr/bin/systemctl restart nginx")];
         let e = pol().check(&alice(), &tok).unwrap_err().to_string();
         assert!(e.contains("SSH certificates are not granted"), "{e}");
+        // A certificate alone is bounded by the grant's window like a token:
+        // max_not_before (0 s here) and max_ttl.
+        let mut later = ssh_req(&["web"], &["alice"]);
+        later.start_delay_secs = 10 * 365 * 86_400;
+        let e = no(later);
+        assert!(e.contains("exceeds max_not_before"), "{e}");
+        let mut long = ssh_req(&["db"], &["runbook"]);
+        long.ttl_secs = 2 * 3600;
+        let e = only_db.check(&alice(), &long).unwrap_err().to_string();
+        assert!(e.contains("exceeds ssh_max_ttl"), "{e}");
+        assert!(only_db.rules[0]
+            .gaps(&alice(), &long)
+            .iter()
+            .any(|g| g.contains("exceeds max_ttl 1 h")));
         // A certificate-only rule grants no token.
         let mut cmd = ssh_req(&["db"], &["runbook"]);
         cmd.cmds = vec![g("/usr/bin/id")];

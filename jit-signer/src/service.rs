@@ -812,9 +812,14 @@ fn request(
         Some(Ok(p)) => Some(p.key_fingerprint),
         None => None,
     };
-    // Refuse early a user or key the signer's own list revokes.
-    crate::revoked::check_issue(s.revocation_dir.as_deref(), &caller.name, fp.as_deref())
-        .map_err(by_list)?;
+    // Refuse early a user or key the signer's own list revokes (recorded:
+    // a revoked user's attempts are in the ledger).
+    crate::revoked::check_issue(s.revocation_dir.as_deref(), &caller.name, fp.as_deref()).map_err(
+        |r| {
+            record_list_refusal(s, &e, None, &r);
+            by_list(r)
+        },
+    )?;
     s.prune(now);
     let mut g = lock(s);
     if let Some(by) = &auto {
@@ -999,15 +1004,8 @@ fn grant(
     // The list may have changed since the request: checked again, and a
     // refusal is recorded.
     let list_refusal = |r: crate::revoked::Refused| {
-        let who = Identity {
-            name: approver.to_string(),
-            groups: Vec::new(),
-        };
-        let (code, msg) = by_list(r);
-        if code == ErrorCode::Policy {
-            record_refusal(s, &e, &who, code, &msg);
-        }
-        (code, msg)
+        record_list_refusal(s, &e, Some(approver), &r);
+        by_list(r)
     };
     crate::revoked::check_issue(s.revocation_dir.as_deref(), &requester.name, None)
         .map_err(list_refusal)?;
@@ -1077,6 +1075,19 @@ fn grant(
         return Err(fail(
             ErrorCode::Unavailable,
             format!("the issuance ledger cannot be written ({err}); nothing was issued, retry"),
+        ));
+    }
+    // The list again, now that the records are durable: a `revoke --user`
+    // that read the ledger before them reads it again after writing its
+    // list, so whichever ran second sees the other (docs/revocation.md
+    // §6.1). A grant refused here is in the ledger but handed to nobody.
+    let fp = cert.as_ref().map(|(p, _, _)| p.key_fingerprint.as_str());
+    if let Err(r) = crate::revoked::check_issue(s.revocation_dir.as_deref(), &requester.name, fp) {
+        undecide(&e.id);
+        let (code, msg) = list_refusal(r);
+        return Err((
+            code,
+            format!("{msg} (revoked while it was being issued: recorded, not handed over)"),
         ));
     }
     let mut done = e;
@@ -1251,7 +1262,30 @@ fn refusal(e: &Entry, caller: &Identity, code: &str, msg: &str) -> jit_core::led
 
 /// A refused approval is recorded (best effort: the refusal stands either way).
 fn record_refusal(s: &Shared, e: &Entry, caller: &Identity, code: ErrorCode, msg: &str) {
-    let r = refusal(e, caller, code.code(), msg);
+    record_refused(s, e, caller, code.code(), msg);
+}
+
+/// A refusal by the signer's revocation list, recorded with its own code
+/// (`user_revoked`, `ssh_key_revoked`, `revocation_list_corrupt` ...), at
+/// request time (`by` is the requester) and at approval (the approver).
+/// `approver`: who was approving (None: at request time).
+fn record_list_refusal(s: &Shared, e: &Entry, approver: Option<&str>, r: &crate::revoked::Refused) {
+    let who = Identity {
+        name: approver.unwrap_or_default().to_string(),
+        groups: Vec::new(),
+    };
+    let mut rec = refusal(e, &who, r.code, &r.message);
+    rec.approver = approver.map(str::to_string);
+    if let Err(err) = jit_core::ledger::append_refused(&s.ledger, &rec) {
+        eprintln!(
+            "jit-signer serve: the refusal of {} was not recorded: {err}",
+            e.id
+        );
+    }
+}
+
+fn record_refused(s: &Shared, e: &Entry, caller: &Identity, code: &str, msg: &str) {
+    let r = refusal(e, caller, code, msg);
     if let Err(err) = jit_core::ledger::append_refused(&s.ledger, &r) {
         eprintln!(
             "jit-signer serve: the refusal of {} by {} was not recorded: {err}",

@@ -270,7 +270,7 @@ fn a_policy_is_not_silently_skipped() {
     let o = t.issue(&["--policy", t.p("policy.toml").to_str().unwrap()]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("no rules for SSH certificates"),
+        stderr(&o).contains("come from the signing service (jit-signer request --ssh-key)"),
         "{}",
         stderr(&o)
     );

@@ -184,6 +184,8 @@ req --host-group other-group --ssh-force-command /bin/sh
 expect_exit "the rule's force-command cannot be replaced" 7 "force-command must be the rule's"
 req --host-group e2e-hosts --host-group other-group
 expect_exit "host groups of two rules do not combine" 7 "is not granted"
+svc "$UA" request --ssh-key "$KEY.pub" --host-group other-group --not-before +30d --reason "e2e later"
+expect_exit "a certificate alone is bounded by max_not_before like a token" 7 "exceeds max_not_before"
 ssh-keygen -q -t rsa -b 1024 -N '' -f "$S/client-$UA/weak" && chown "$UA" "$S/client-$UA/weak"*
 svc "$UA" request --ssh-key "$S/client-$UA/weak.pub" --host-group e2e-hosts --reason "e2e weak key"
 expect_exit "a 1024-bit RSA key: the client refuses it before calling" 2 "only 2048 to 16384 bits"
@@ -238,8 +240,11 @@ svc "$UB" approve "$ID3"
 expect_exit "approve for fetch" 0
 ssh-keygen -q -t ed25519 -N '' -f "$S/client-$UA/other" && chown "$UA" "$S/client-$UA/other"*
 svc "$UA" fetch "$ID3" --ssh-key "$S/client-$UA/other.pub"
-expect_exit "fetch --ssh-key with another key: refused to write, exit 10 (handed over, not delivered)" 10 "not for the key"
-[ ! -e "$S/client-$UA/other-cert.pub" ] && ok "nothing written beside the other key" || bad "other key" "a certificate was written"
+expect_exit "fetch --ssh-key with another key: not written beside it, exit 10" 10 "not for the key"
+[ ! -e "$S/client-$UA/other-cert.pub" ] && [ "$(wc -l < "$OUT")" = 2 ] \
+    && [ "$(sed -n 2p "$OUT" | cut -d' ' -f1)" = ssh-ed25519-cert-v01@openssh.com ] \
+    && ok "nothing written beside the other key; the token and the certificate are on stdout, not lost" \
+    || bad "other key" "$(head -c 300 "$OUT")"
 svc "$UA" fetch "$ID3" --ssh-key "$KEY.pub"
 expect_exit "the credentials are handed over once" 9 "already collected"
 svc "$UA" request --ssh-key "$KEY.pub" --host-group e2e-hosts --command "/usr/bin/id -un" --reason "e2e fetch 2"
@@ -299,12 +304,24 @@ on_host jit-e2e-web-1 -- /usr/bin/id -un
 # The service consults the signer's own list: the revoked user gets nothing new.
 install -d -o jit-e2e-svc -m 0700 "$ROOT/svc/revocation"
 install -o jit-e2e-svc -m 0600 "$ROOT/signer/revocation/revocation.list" "$ROOT/svc/revocation/revocation.list"
+set +e
+setpriv --reuid=jit-e2e-svc --regid=jit-e2e-svc --init-groups --reset-env env -i PATH=/usr/bin:/bin \
+    "$BIN/jit-signer" serve --socket "$ROOT/svc-run/other" --state-dir "$ROOT/svc" --policy "$POLICY" \
+    --key "$ROOT/svc/k1.key" --ledger "$SLEDGER" --revocation-dir "$ROOT/svc/no-such-dir" </dev/null >"$OUT" 2>"$ERR"
+RC=$?
+set -e
+expect_exit "serve refuses a --revocation-dir that does not exist (a typo would revoke nothing)" 3 "is not a directory"
 SVC_ARGS=(--ssh-ca "$ROOT/svc/ssh-ca.key" --revocation-dir "$ROOT/svc/revocation")
 signer_start
+grep -q "revocation list version 1 of $ROOT/svc/revocation (1 users revoked)" "$ROOT/serve.log" \
+    && ok "serve logs the revocation list it consults" || bad "serve log" "$(tail -n 3 "$ROOT/serve.log")"
 rm -f "$CERT"
 svc "$UA" request --ssh-key "$KEY.pub" --host-group other-group --reason "e2e after revocation" --wait=1m
 expect_exit "the service refuses the revoked user a new certificate (the on-call path included)" 7 "user_revoked"
 [ ! -e "$CERT" ] && ok "no certificate was written" || bad "revoked user" "a certificate was written"
+jq -e --arg u "$UA" 'select(.kind == "refused" and .user == $u and .reason_code == "user_revoked")' "$SLEDGER" >/dev/null \
+    && ok "the refusal is in the ledger with its own code (user_revoked)" \
+    || bad "refusal record" "$(jq -c 'select(.kind == "refused") | [.user, .reason_code]' "$SLEDGER" | tail -n 3)"
 
 echo
 tally_end ssh-service

@@ -118,21 +118,25 @@ pub(crate) fn hand_out(
             )
         }
     };
+    // The certificate beside the key; if it cannot go there (another key,
+    // a directory that cannot be written), it goes to stdout with the token
+    // rather than being lost, and the exit status says so.
     let mut cert_path = None;
+    let mut not_written = None;
     if let (Some(cert), Some(k)) = (&ans.certificate, ssh_key) {
         let path = ssh_cert::cert_path_for(&k.path);
-        if !ssh_cert::is_certificate_for(cert, &k.line) {
-            return Err(Fail {
-                code: crate::EXIT_UNDELIVERED,
-                err: anyhow!("the certificate is not for the key in {}", k.path.display())
-                    .context(lost()),
-            });
+        let written = if ssh_cert::is_certificate_for(cert, &k.line) {
+            crate::cert_file::write_cert_file(&path, &format!("{cert}\n"))
+        } else {
+            Err(anyhow!(
+                "the certificate is not for the key in {}",
+                k.path.display()
+            ))
+        };
+        match written {
+            Ok(()) => cert_path = Some(path),
+            Err(e) => not_written = Some(e),
         }
-        crate::cert_file::write_cert_file(&path, &format!("{cert}\n")).map_err(|e| Fail {
-            code: crate::EXIT_UNDELIVERED,
-            err: e.context(lost()),
-        })?;
-        cert_path = Some(path);
     }
     let text = if json {
         let mut v = serde_json::json!({ "request": ans.request });
@@ -173,5 +177,16 @@ pub(crate) fn hand_out(
     if !text.is_empty() {
         deliver(&text, lost)?;
     }
-    Ok(())
+    match not_written {
+        None => Ok(()),
+        Some(e) => {
+            Err(Fail {
+                code: crate::EXIT_UNDELIVERED,
+                err: e.context(format!(
+                "the certificate of request {id} was not written beside the key: it is on stdout{}",
+                if ans.token.is_some() { ", after the token" } else { "" }
+            )),
+            })
+        }
+    }
 }

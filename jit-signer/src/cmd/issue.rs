@@ -150,14 +150,14 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         ssh,
     } = a;
     let with_ssh = ssh.ssh_key.is_some();
-    // The signer policy has no rules for SSH certificates yet (they come with
-    // the signing service's certificates): a key holder who asked for a
-    // policy gets no certificate it did not check.
+    // `issue --ssh-key` is the key holder's path, without a policy; the
+    // policy's ssh rules, with approval, apply through the signing service.
+    // A key holder who asked for a policy gets no certificate it did not check.
     if with_ssh {
         if let Some(p) = approval::policy_path(policy.clone()) {
             return Err(crate::usage(anyhow!(
-                "--ssh-key cannot be combined with a signer policy ({}): the policy has no rules \
-                 for SSH certificates yet",
+                "--ssh-key cannot be combined with a signer policy ({}): certificates under the \
+                 policy's ssh rules come from the signing service (jit-signer request --ssh-key)",
                 p.display()
             )));
         }

@@ -52,6 +52,15 @@ pub(crate) fn describe(r: &RequestInfo) -> String {
             .map(|t| format!(" [{}]", jit_core::text::printable(t)))
             .unwrap_or_default(),
     );
+    if let Some(t) = a.not_before {
+        // A later start is part of what is approved (the window of the
+        // token and of the certificate).
+        s.push_str(&format!(
+            "  starting {} ({})\n",
+            jit_core::token::fmt_time(t),
+            relative(t, now)
+        ));
+    }
     if let Some(k) = &a.ssh {
         // The requester wrote all of it: shown escaped, as the commands.
         let key = match jit_core::ssh_cert::describe_key(&k.key) {

@@ -256,75 +256,117 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         *e = (*e).max(id_exp);
     }
     next.ssh_keys.extend(ssh.keys.iter().copied());
-    let pruned = next.prune(now);
-    let bytes = revocation::sign(&next, sk.as_ref()).map_err(|e| match e {
-        revocation::SignListError::Sign(_) if a.hsm.pkcs11.is_some() => Fail {
-            code: crate::pkcs11::EXIT_PKCS11,
-            err: e.into(),
-        },
-        revocation::SignListError::Sign(_) => key_err(e.into()),
-        _ => usage(e.into()),
-    })?;
-    let record = jit_core::ledger::Revocation {
-        version: next.version,
-        tokens: next
-            .tokens
-            .iter()
-            .map(|(cti, exp)| RevokedToken {
-                token_id: hex(cti),
-                exp: *exp,
-            })
-            .collect(),
-        users: next.users.iter().cloned().collect(),
-        watermarks: next
-            .watermarks
-            .iter()
-            .map(|(user, before)| Watermark {
-                user: user.clone(),
-                before: *before,
-            })
-            .collect(),
-        ssh_serials: next
-            .ssh_serials
-            .iter()
-            .flat_map(|(ca, serials)| {
-                let ca = jit_core::revocation::ssh::fingerprint_text(
-                    &jit_core::revocation::ssh::fingerprint(ca),
-                );
-                serials.iter().map(move |(serial, exp)| RevokedSshSerial {
-                    ca: ca.clone(),
-                    serial: serial.to_string(),
+    // Sign `next`, record it and make it the current list.
+    let publish = |next: &RevocationList| -> Result<(), Fail> {
+        let bytes = revocation::sign(next, sk.as_ref()).map_err(|e| match e {
+            revocation::SignListError::Sign(_) if a.hsm.pkcs11.is_some() => Fail {
+                code: crate::pkcs11::EXIT_PKCS11,
+                err: e.into(),
+            },
+            revocation::SignListError::Sign(_) => key_err(e.into()),
+            _ => usage(e.into()),
+        })?;
+        let record = jit_core::ledger::Revocation {
+            version: next.version,
+            tokens: next
+                .tokens
+                .iter()
+                .map(|(cti, exp)| RevokedToken {
+                    token_id: hex(cti),
                     exp: *exp,
                 })
-            })
-            .collect(),
-        ssh_key_ids: next
-            .ssh_key_ids
-            .iter()
-            .map(|(key_id, exp)| RevokedSshKeyId {
-                key_id: key_id.clone(),
-                exp: *exp,
-            })
-            .collect(),
-        ssh_keys: next
-            .ssh_keys
-            .iter()
-            .map(jit_core::revocation::ssh::fingerprint_text)
-            .collect(),
-        kid: Some(sk.kid().to_string()),
-        requester: nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|u| u.name),
-        reason: a.reason.clone(),
+                .collect(),
+            users: next.users.iter().cloned().collect(),
+            watermarks: next
+                .watermarks
+                .iter()
+                .map(|(user, before)| Watermark {
+                    user: user.clone(),
+                    before: *before,
+                })
+                .collect(),
+            ssh_serials: next
+                .ssh_serials
+                .iter()
+                .flat_map(|(ca, serials)| {
+                    let ca = jit_core::revocation::ssh::fingerprint_text(
+                        &jit_core::revocation::ssh::fingerprint(ca),
+                    );
+                    serials.iter().map(move |(serial, exp)| RevokedSshSerial {
+                        ca: ca.clone(),
+                        serial: serial.to_string(),
+                        exp: *exp,
+                    })
+                })
+                .collect(),
+            ssh_key_ids: next
+                .ssh_key_ids
+                .iter()
+                .map(|(key_id, exp)| RevokedSshKeyId {
+                    key_id: key_id.clone(),
+                    exp: *exp,
+                })
+                .collect(),
+            ssh_keys: next
+                .ssh_keys
+                .iter()
+                .map(jit_core::revocation::ssh::fingerprint_text)
+                .collect(),
+            kid: Some(sk.kid().to_string()),
+            requester: nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name),
+            reason: a.reason.clone(),
+        };
+        commit_revocation(
+            &a.ledger.config(),
+            &a.state,
+            a.out.as_deref(),
+            &bytes,
+            &record,
+        )?;
+        Ok(())
     };
-    commit_revocation(
-        &a.ledger.config(),
-        &a.state,
-        a.out.as_deref(),
-        &bytes,
-        &record,
-    )?;
+    let pruned = next.prune(now);
+    publish(&next)?;
+    // A grant the signing service was completing while this ran may have
+    // checked the list before it named the user, and recorded its
+    // certificate after the ledger was read above. The service checks the
+    // list again after its record is durable and hands nothing over to a
+    // user it then finds revoked; this side reads the ledger again after
+    // the list is in place and revokes, in one more version, what it finds.
+    // Whichever ran second sees the other (docs/revocation.md §6.1).
+    if !a.users.is_empty() {
+        let entries = crate::ledger::read_entries(&a.ledger.path()).map_err(|e| Fail {
+            code: crate::ledger::EXIT_LEDGER,
+            err: e.context("reading the issuance ledger again after the list was written"),
+        })?;
+        let mut late = Vec::new();
+        for u in &a.users {
+            for (id, exp) in
+                jit_core::ledger::standing::user_certs_to_revoke(&entries, u, before, now)
+            {
+                if !next.ssh_key_ids.contains_key(&id) {
+                    late.push((id, exp));
+                }
+            }
+        }
+        if !late.is_empty() {
+            eprintln!(
+                "jit-signer: {} SSH certificate(s) of --user recorded while the list was written: revoked in version {}",
+                late.len(),
+                next.version + 1
+            );
+            next.version = next.version.checked_add(1).ok_or_else(|| {
+                corrupt(anyhow!("the current list's version cannot be increased"))
+            })?;
+            for (id, exp) in late {
+                next.ssh_key_ids.insert(id, exp);
+            }
+            publish(&next)?;
+        }
+    }
     let path = a.state.join(LIST_FILE);
     if a.json {
         let v = serde_json::json!({

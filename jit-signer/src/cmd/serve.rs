@@ -85,6 +85,34 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     if let Some(ca) = &ssh_ca {
         crate::key::refuse_ca_as_token_key(ca.as_ref(), signer.as_ref())?;
     }
+    if let Some(d) = &a.revocation_dir {
+        // A mistyped directory would silently revoke nothing: it must exist
+        // (the packaged unit creates /var/lib/jit-signer/revocation).
+        if !d.is_dir() {
+            return Err(crate::io_err(anyhow!(
+                "--revocation-dir {} is not a directory: create it (revoke --state {} writes the list there) or leave the option out",
+                d.display(),
+                d.display()
+            )));
+        }
+        match crate::revoked::current(d) {
+            Ok(Some(l)) => eprintln!(
+                "jit-signer serve: revocation list version {} of {} ({} users revoked)",
+                l.version,
+                d.display(),
+                l.users.len()
+            ),
+            Ok(None) => eprintln!(
+                "jit-signer serve: no revocation list in {} yet: nothing is revoked",
+                d.display()
+            ),
+            Err(r) => eprintln!(
+                "jit-signer serve: WARNING: the revocation list in {} cannot be used ({}): every grant is refused until it is fixed: {r}",
+                d.display(),
+                r.code
+            ),
+        }
+    }
     service::serve(Config {
         socket: crate::client::socket_or_default(a.socket),
         state_dir: a.state_dir,
