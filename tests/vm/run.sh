@@ -18,6 +18,13 @@
 #             state and configuration have the module's file contexts
 #   recovery  a torn tail left in the log; the next sudo repairs it (recovery
 #             record found:"torn_tail") under enforcing
+#   ssh-cert  jit's OpenSSH certificates with the guest's sshd (ssh.service,
+#             tests/vm/guest/ssh-cert.sh): jit-ctl ssh-principals and enable
+#             --ssh (sshd -T, reload), the certificate logs in as a user
+#             without authorized_keys; revoked by key id in the next signed
+#             list, jit-ctl ssh-krl: sshd refuses it (revoked by file); the
+#             contexts of /etc/ssh/jit/* (the KRL restorecon'd), no AVC
+#             denial involving sshd, jit's files or the case's commands
 #   avc       ausearch -m avc: no denial involving sudo's domains or jit's types
 #   journald  journalctl -t jit-log has every record's mirror line at
 #             authpriv.info (break-glass at emerg); jit-verify log
