@@ -12,6 +12,10 @@
 #   vm_ssh USER CMD...      run CMD in the guest as USER (root, or a user whose
 #                           authorized_keys holds the run's key); exit status
 #                           is the command's (255: ssh itself failed)
+#   vm_ssh_key KEY USER CMD...  run CMD in the guest as USER, authenticating
+#                           with KEY only (and its certificate KEY-cert.pub, if
+#                           there), over a connection of its own: every call
+#                           is a fresh authentication by the guest's sshd
 #   vm_put SRC... DEST      scp into the guest (as root)
 #   vm_get SRC DEST         scp out of the guest (as root)
 #   vm_script SCRIPT OUTDIR [ARGS...]  copy SCRIPT into the guest, run it as
@@ -139,6 +143,14 @@ vm_start() {
 vm_ssh() {
     local u=$1; shift
     ssh "${VM_SSH_OPTS[@]}" -p "$VM_PORT" "$u@127.0.0.1" "$@"
+}
+
+vm_ssh_key() {
+    local key=$1 u=$2; shift 2
+    ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityFile="$key" -o CertificateFile="$key-cert.pub" \
+        -o PreferredAuthentications=publickey -o UserKnownHostsFile="$VM_DIR/known_hosts" \
+        -o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=20 -o LogLevel=ERROR \
+        -o ControlMaster=no -o ControlPath=none -p "$VM_PORT" "$u@127.0.0.1" "$@"
 }
 
 vm_put() {

@@ -18,6 +18,13 @@
 #             state and configuration have the module's file contexts
 #   recovery  a torn tail left in the log; the next sudo repairs it (recovery
 #             record found:"torn_tail") under enforcing
+#   ssh-cert  jit's OpenSSH certificates with the guest's sshd (ssh.service,
+#             tests/vm/guest/ssh-cert.sh): jit-ctl ssh-principals and enable
+#             --ssh (sshd -T, reload), the certificate logs in as a user
+#             without authorized_keys; revoked by key id in the next signed
+#             list, jit-ctl ssh-krl: sshd refuses it (revoked by file); the
+#             contexts of /etc/ssh/jit/* (the KRL restorecon'd), no AVC
+#             denial involving sshd, jit's files or the case's commands
 #   avc       ausearch -m avc: no denial involving sudo's domains or jit's types
 #   journald  journalctl -t jit-log has every record's mirror line at
 #             authpriv.info (break-glass at emerg); jit-verify log
@@ -167,6 +174,109 @@ expect "sudo after a torn tail: allowed (enforcing)" 0
 found=$(vm_ssh root 'grep -c "\"found\":\"torn_tail\"" /var/log/jit/audit.log' || true)
 [ "$found" = 1 ] && ok "the torn tail was cut and a recovery record written" \
     || guest_fail "torn tail recovery record" "found $found recovery records"
+
+# --- SSH certificates with the guest's sshd (tests/vm/guest/ssh-cert.sh) ----------------
+# The SSH CA, like the signer, stays on the build machine: the guest gets its
+# public key. jitcert has no authorized_keys: only the certificate logs in.
+t=$(date +%s)
+mkdir -p "$WORK/sshc"
+"$BIN/jit-signer" keygen --kid vm-ssh-ca --out "$WORK/signer" >/dev/null
+"$BIN/jit-signer" export-pub --ssh --key "$WORK/signer/vm-ssh-ca.key" >"$WORK/in/user-ca.pub"
+ssh-keygen -q -t ed25519 -N '' -C jit-vm-cert -f "$WORK/sshc/id"
+issue --ssh-ca "$WORK/signer/vm-ssh-ca.key" --ssh-key "$WORK/sshc/id.pub" --user jitcert --json \
+    >"$WORK/sshc/issue.json" 2>"$WORK/sshc/issue.err" || vm_die "jit-signer issue --ssh-key failed: $(cat "$WORK/sshc/issue.err")"
+KID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ssh_certificate"]["key_id"])' "$WORK/sshc/issue.json")
+# ssh_phase PHASE: the guest script's phase; its lines in $WORK/ssh-PHASE/script.log.
+ssh_phase() {
+    if vm_script tests/vm/guest/ssh-cert.sh "$WORK/ssh-$1" "$1"; then :; else
+        cat "$WORK/ssh-$1/script.log"; guest_fail "ssh-cert: guest script ($1)" "tests/vm/guest/ssh-cert.sh $1 failed"
+    fi
+}
+# cfact PHASE KEY: that phase's fact; ssh_bad PHASE NAME WHY: a failure with the phase's output.
+cfact() { sed -n "s|^$2 ||p" "$WORK/ssh-$1/script.log" | head -n 1; }
+ssh_bad() { bad "$2" "$3"; echo "     ---- tests/vm/guest/ssh-cert.sh $1"; sed 's/^/     /' "$WORK/ssh-$1/script.log"; }
+# as_cert CMD: jitcert's command over a fresh ssh connection with the key and its certificate.
+as_cert() { ERR=$WORK/err; set +e; vm_ssh_key "$WORK/sshc/id" jitcert "$1" </dev/null >"$OUT" 2>"$ERR"; RC=$?; set -e; }
+vm_put "$WORK/in/user-ca.pub" /root/in/
+ssh_phase enable
+[ "$(cfact enable authorized_keys)" = none ] && [ "$(cfact enable principals)" = "jitcert@vm-hosts " ] \
+    && ok "ssh-cert: jit-ctl ssh-principals jitcert wrote jitcert@vm-hosts (pam_jit.conf's host group); no authorized_keys" \
+    || ssh_bad enable "ssh-cert: principals" "authorized_keys $(cfact enable authorized_keys), principals $(cfact enable principals)"
+[ "$(cfact enable enable_ssh)" = ok ] && [ "$(cfact enable reloaded)" = yes ] && [ "$(cfact enable ssh_service)" = "active pid_same yes" ] \
+    && ok "ssh-cert: jit-ctl enable --ssh (KRL, snippet, sshd -t and -T): ssh.service reloaded by systemd, still active" \
+    || ssh_bad enable "ssh-cert: jit-ctl enable --ssh" "enable $(cfact enable enable_ssh), reloaded $(cfact enable reloaded), $(cfact enable ssh_service)"
+[ "$(cfact enable "sshd_T trustedusercakeys")" = /etc/ssh/jit/user-ca.pub ] \
+    && [ "$(cfact enable "sshd_T authorizedprincipalsfile")" = /etc/ssh/jit/principals/%u ] \
+    && [ "$(cfact enable "sshd_T revokedkeys")" = /etc/ssh/jit/revoked.krl ] \
+    && ok "ssh-cert: sshd -T for jitcert: jit's TrustedUserCAKeys, AuthorizedPrincipalsFile and RevokedKeys" \
+    || ssh_bad enable "ssh-cert: sshd -T" "$(grep '^sshd_T' "$WORK/ssh-enable/script.log" | tr '\n' ' ')"
+# What jit-ctl wrote: the type the policy gives the path (matchpathcon), one
+# sshd_t reads (etc_t); the KRL, restorecon'd, the policy's context exactly.
+for f in /etc/ssh/jit /etc/ssh/jit/user-ca.pub /etc/ssh/jit/principals /etc/ssh/jit/principals/jitcert \
+    /etc/ssh/jit/revoked.krl /etc/ssh/sshd_config.d/jit.conf; do
+    got=$(cfact enable "ctx $f"); want=$(cfact enable "want $f")
+    case "$f:$got" in
+        /etc/ssh/jit/revoked.krl:"$want") ok "ssh-cert: context of $f: $got (restorecon)" ;;
+        /etc/ssh/jit/revoked.krl:*) ssh_bad enable "ssh-cert: context of $f" "$got, policy: $want" ;;
+        *:*:object_r:etc_t:s0) [ "${want#*:object_r:}" = etc_t:s0 ] && ok "ssh-cert: context of $f: $got" \
+            || ssh_bad enable "ssh-cert: context of $f" "$got, policy: $want" ;;
+        *) ssh_bad enable "ssh-cert: context of $f" "$got, policy: $want" ;;
+    esac
+done
+as_cert 'id -un'
+if [ "$RC" = 0 ] && [ "$(cat "$OUT")" = jitcert ]; then ok "ssh-cert: jitcert logs in to the guest's sshd with the certificate"
+else bad "ssh-cert: jitcert logs in with the certificate" "exit status $RC, wanted 0 and id -un jitcert"; fi
+ERR=
+
+# Revoked by key id (the grant's id), in the next signed list.
+"$BIN/jit-signer" revoke --ledger "$WORK/signer/ledger.log" --key "$WORK/signer/vm-k1.key" \
+    --state "$WORK/signer/revocation" --ssh-key-id "$KID" --reason "VM suite" >/dev/null
+cp "$WORK/signer/revocation/revocation.list" "$WORK/in/revocation-ssh.list"
+vm_put "$WORK/in/revocation-ssh.list" "$WORK/sshc/id-cert.pub" /root/in/
+ssh_phase revoke
+case "$(cfact revoke accepted)" in
+    *"Accepted publickey for jitcert "*" ED25519-CERT "*" ID $KID "*) ok "ssh-cert: sshd logged the login with the certificate (key id $KID)" ;;
+    *) ssh_bad revoke "ssh-cert: sshd's line for the login" "$(cfact revoke accepted)" ;;
+esac
+# avc_ok PHASE NAME: ausearch ran; no denial involving sshd, jit's files or the case's commands.
+avc_ok() {
+    local rc; rc=$(cfact "$1" "avc_$2_rc")
+    if { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } && [ "$(cfact "$1" "avc_$2_ours")" = 0 ]; then
+        ok "ssh-cert: no AVC denial involving sshd, jit's files or the case's commands $3 (ausearch and journal; $(cfact "$1" "avc_$2_other") others)"
+    else
+        ssh_bad "$1" "ssh-cert: AVC denials $3" "ausearch rc $rc: $(cat "$WORK/ssh-$1/avc-$2-ours.txt" "$WORK/ssh-$1/avc-$2.err" 2>/dev/null)"
+    fi
+}
+avc_ok revoke enable "from enable --ssh to the login"
+read -r v1 v2 <<<"$(cfact revoke krl_version)"
+[ "$(cfact revoke ssh_krl)" = ok ] && [ "${v2:-0}" -gt "${v1:-0}" ] \
+    && ok "ssh-cert: jit-ctl ssh-krl after the new list: KRL from list version $v2 (was $v1)" \
+    || ssh_bad revoke "ssh-cert: jit-ctl ssh-krl" "$(cfact revoke ssh_krl), versions $v1 -> $v2"
+list=$(cfact revoke list)
+[ "$(cfact revoke "ctx /etc/ssh/jit/revoked.krl")" = system_u:object_r:etc_t:s0 ] \
+    && [ "$(cfact revoke "want /etc/ssh/jit/revoked.krl")" = system_u:object_r:etc_t:s0 ] \
+    && ok "ssh-cert: restorecon gave the new KRL system_u:object_r:etc_t:s0" \
+    || ssh_bad revoke "ssh-cert: context of the new KRL" "$(cfact revoke "ctx /etc/ssh/jit/revoked.krl"), policy $(cfact revoke "want /etc/ssh/jit/revoked.krl")"
+case "$(cfact revoke "ctx $list"):$(cfact revoke ctx_state)" in
+    *:object_r:jit_revocation_t:s0:*:object_r:jit_revocation_state_t:s0)
+        ok "ssh-cert: the list $list is jit_revocation_t, the revocation state jit-krl rewrote jit_revocation_state_t" ;;
+    *) ssh_bad revoke "ssh-cert: contexts of the list and the revocation state" "$(cfact revoke "ctx $list"), $(cfact revoke ctx_state)" ;;
+esac
+case "$(cfact revoke keygen_Q)" in
+    [1-9]*REVOKED*) ok "ssh-cert: ssh-keygen -Q: the KRL revokes the certificate" ;;
+    *) ssh_bad revoke "ssh-cert: ssh-keygen -Q" "$(cfact revoke keygen_Q)" ;;
+esac
+as_cert 'id -un'
+expect "ssh-cert: the revoked certificate's login is refused" 255 "Permission denied"
+ssh_phase final
+case "$(cfact final refused)" in
+    *"ED25519-CERT "*" revoked by file /etc/ssh/jit/revoked.krl"*)
+        [ "$(cfact final accepted_after)" = 0 ] && ok "ssh-cert: sshd refused it: $(cfact final refused | sed 's/.*\(revoked by file\)/\1/')" \
+            || ssh_bad final "ssh-cert: sshd accepted jitcert after the revocation" "$(cfact final accepted_after)" ;;
+    *) ssh_bad final "ssh-cert: sshd's line for the refusal" "$(cfact final refused)" ;;
+esac
+avc_ok final revoke "from the new list to the refused login"
+echo "     ssh certificates in the guest: $(secs "$t") s"
 
 # --- evidence from the guest ---------------------------------------------------------
 t=$(date +%s)
