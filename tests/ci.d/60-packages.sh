@@ -230,6 +230,7 @@ check "signer: unit installed" present /usr/lib/systemd/system/jit-signer.servic
 check "signer: not enabled by the install" absent /etc/systemd/system/multi-user.target.wants/jit-signer.service
 check "signer: /etc/default/jit-signer" present /etc/default/jit-signer
 check "signer: signer-service.md installed" present /usr/share/doc/jit-signer/signer-service.md
+check "signer: ssh-cert.md installed" present /usr/share/doc/jit-signer/ssh-cert.md
 # systemd-analyze verify, clean (no warning either): the packaged unit and
 # binary in a scratch root holding this machine's systemd units.
 UV=$WORK/unit-verify
@@ -262,12 +263,16 @@ in_root chown jit-signer:jit-signer /etc/jit-signer/svc-ci.key
 sed -i 's|^JIT_SIGNER_OPTS=.*|JIT_SIGNER_OPTS="--key /etc/jit-signer/svc-ci.key"|' "$R/etc/default/jit-signer"
 install -d -o "$(chroot "$R" id -u jit-signer)" -m 0755 "$R/run/jit-signer"
 install -d -o "$(chroot "$R" id -u jit-signer)" -m 0700 "$R/var/lib/jit-signer"
+# What the unit's StateDirectory= makes, and the default file's list directory.
+install -d -o "$(chroot "$R" id -u jit-signer)" -m 0700 "$R/var/lib/jit-signer/revocation"
+# shellcheck disable=SC1091
+REVDIR=$(. "$R/etc/default/jit-signer"; echo "$JIT_REVOCATION_DIR")
 EXEC=$(sed -n 's/^ExecStart=//p' "$R/usr/lib/systemd/system/jit-signer.service")
 # shellcheck disable=SC1091
 JIT_SIGNER_OPTS=$(. "$R/etc/default/jit-signer"; echo "$JIT_SIGNER_OPTS")
 EXEC=${EXEC//\$JIT_SIGNER_OPTS/$JIT_SIGNER_OPTS}
 # shellcheck disable=SC2086
-chroot --userspec=jit-signer:jit-signer "$R" /usr/bin/env -i PATH=/usr/bin:/bin $EXEC \
+chroot --userspec=jit-signer:jit-signer "$R" /usr/bin/env -i PATH=/usr/bin:/bin JIT_REVOCATION_DIR="$REVDIR" $EXEC \
     </dev/null >/dev/null 2>"$WORK/serve.err" &
 SPID=$!
 for _ in $(seq 1 200); do
@@ -282,6 +287,8 @@ as_user bob -- jit-signer approve "$RQ"
 check "signer: bob approves" rc_is 0
 as_user alice -- jit-signer fetch "$RQ"
 check "signer: alice collects the token" rc_is 0
+check "signer: serve consults the default file's revocation directory" \
+    grep -qF "no revocation list in /var/lib/jit-signer/revocation yet" "$WORK/serve.err"
 in_root sh -c "jit-signer inspect --json '$(head -n 1 "$WORK/o")' | grep -q '\"approver\": \"bob\"'"
 check "signer: the token names bob as approver" rc_is 0
 # (Owner names as the chroot knows them: its jit-signer uid is not the host's.)

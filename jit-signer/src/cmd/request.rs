@@ -38,8 +38,8 @@ pub struct Args {
     ssh: SshArgs,
 }
 
-/// An SSH certificate from the same grant (docs/ssh-cert.md): its window
-/// is the grant's (--not-before, --ttl).
+// An SSH certificate from the same grant (docs/ssh-cert.md): its window
+// is the grant's (--not-before, --ttl).
 #[derive(clap::Args, Debug)]
 pub struct SshArgs {
     /// Your OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub): the grant

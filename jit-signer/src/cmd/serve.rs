@@ -46,7 +46,8 @@ pub struct Args {
     max_calls_per_user: usize,
     /// The SSH certificate authority's key file (an Ed25519 key written by
     /// `keygen`, not the token key): requests with an SSH key then get a
-    /// certificate (docs/ssh-cert.md). Without it, such requests are refused.
+    /// certificate (/usr/share/doc/jit-signer/ssh-cert.md). Without it,
+    /// such requests are refused.
     #[arg(long = "ssh-ca", value_name = "FILE", conflicts_with = "ssh_ca_pkcs11")]
     ssh_ca: Option<PathBuf>,
     /// Or the CA key in a PKCS#11 token (a pkcs11: URI).
