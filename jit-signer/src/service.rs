@@ -945,6 +945,16 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             return Err((code, msg));
         }
     };
+    // A user the signer's list revokes approves nothing either: revoking
+    // someone ends every power they had through the signer.
+    if let Err(r) = crate::revoked::check_issue(s.revocation_dir.as_deref(), &caller.name, None) {
+        if r.exit != crate::revoked::EXIT_REFUSED {
+            return Err(by_list(r));
+        }
+        let msg = format!("refused: approver {} is revoked: {r}", caller.name);
+        record_refused(s, &e, caller, "approver_revoked", &msg);
+        return Err(fail(ErrorCode::NotAnApprover, msg));
+    }
     let (info, _) = grant(s, g, e, &requester, &caller.name, allowed, now, false)?;
     s.changed.notify_all();
     s.notify("approved", &info, Some(&caller.name));

@@ -63,7 +63,7 @@ users = ["$UA", "$UB"]
 host_groups = ["e2e-hosts"]
 commands = ["/usr/bin/id -un"]
 max_ttl = "2h"
-approvers = ["$UB"]
+approvers = ["$UB", "$UC"]
 ssh = true
 ssh_max_ttl = "1h"
 EOF
@@ -287,7 +287,7 @@ jq -e --argjson n "$n_certs" '$n == 4 and .totals.ssh_certs_issued == $n' "$OUT"
 # --- revocation reaches sshd: revoke --user, the verified list, the KRL ---------
 signer_stop   # one writer of the ledger at a time in this test
 "$BIN/jit-signer" revoke --key "$ROOT/signer/e2e-k1.key" --state "$ROOT/signer/revocation" \
-    --ledger "$SLEDGER" --user "$UA" --reason "e2e offboarding" >"$OUT" 2>"$ERR" \
+    --ledger "$SLEDGER" --user "$UA" --user "$UC" --reason "e2e offboarding" >"$OUT" 2>"$ERR" \
     || e2e_die "revoke --user failed: $(cat "$ERR")"
 mkdir -p "$ROOT/keys/revocation" && chmod 0755 "$ROOT/keys/revocation"
 install -m 0644 "$ROOT/signer/revocation/revocation.list" "$ROOT/keys/revocation/list"
@@ -313,14 +313,19 @@ set -e
 expect_exit "serve refuses a --revocation-dir that does not exist (a typo would revoke nothing)" 3 "is not a directory"
 SVC_ARGS=(--ssh-ca "$ROOT/svc/ssh-ca.key" --revocation-dir "$ROOT/svc/revocation")
 signer_start
-grep -q "revocation list version 1 of $ROOT/svc/revocation (1 users revoked)" "$ROOT/serve.log" \
+grep -q "revocation list version 1 of $ROOT/svc/revocation (2 users revoked)" "$ROOT/serve.log" \
     && ok "serve logs the revocation list it consults" || bad "serve log" "$(tail -n 3 "$ROOT/serve.log")"
 rm -f "$CERT"
 svc "$UA" request --ssh-key "$KEY.pub" --host-group other-group --reason "e2e after revocation" --wait=1m
 expect_exit "the service refuses the revoked user a new certificate (the on-call path included)" 7 "user_revoked"
 [ ! -e "$CERT" ] && ok "no certificate was written" || bad "revoked user" "a certificate was written"
-jq -e --arg u "$UA" 'select(.kind == "refused" and .user == $u and .reason_code == "user_revoked")' "$SLEDGER" >/dev/null \
-    && ok "the refusal is in the ledger with its own code (user_revoked)" \
+svc "$UB" request --host-group e2e-hosts --command "/usr/bin/id -un" --reason "e2e revoked approver"
+ID5=$(cat "$OUT")
+svc "$UC" approve "$ID5"
+expect_exit "a revoked user approves nothing ($UC is an approver of the rule)" 7 "approver $UC is revoked"
+jq -s -e --arg u "$UA" --arg c "$UC" 'any(.[]; .kind == "refused" and .user == $u and .reason_code == "user_revoked")
+    and any(.[]; .kind == "refused" and .approver == $c and .reason_code == "approver_revoked")' "$SLEDGER" >/dev/null \
+    && ok "the refusals are in the ledger with their own codes (user_revoked, approver_revoked)" \
     || bad "refusal record" "$(jq -c 'select(.kind == "refused") | [.user, .reason_code]' "$SLEDGER" | tail -n 3)"
 
 echo
