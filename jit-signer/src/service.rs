@@ -816,7 +816,7 @@ fn request(
     // a revoked user's attempts are in the ledger).
     crate::revoked::check_issue(s.revocation_dir.as_deref(), &caller.name, fp.as_deref()).map_err(
         |r| {
-            record_list_refusal(s, &e, None, &r);
+            record_refusal(s, &e, None, r.code, &r.message);
             by_list(r)
         },
     )?;
@@ -940,7 +940,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
                 code,
                 ErrorCode::SelfApproval | ErrorCode::NotAnApprover | ErrorCode::Policy
             ) {
-                record_refusal(s, &e, caller, code, &msg);
+                record_refusal(s, &e, Some(&caller.name), code.code(), &msg);
             }
             return Err((code, msg));
         }
@@ -952,7 +952,7 @@ fn approve(s: &Shared, caller: &Identity, id: &str, now: i64) -> Answered {
             return Err(by_list(r));
         }
         let msg = format!("refused: approver {} is revoked: {r}", caller.name);
-        record_refused(s, &e, caller, "approver_revoked", &msg);
+        record_refusal(s, &e, Some(&caller.name), "approver_revoked", &msg);
         return Err(fail(ErrorCode::NotAnApprover, msg));
     }
     let (info, _) = grant(s, g, e, &requester, &caller.name, allowed, now, false)?;
@@ -983,16 +983,12 @@ fn grant(
     now: i64,
     hand_over: bool,
 ) -> Result<(jit_core::service::RequestInfo, Handed), (ErrorCode, String)> {
-    let (_, nbf, exp) = e
+    let (req, nbf, exp) = e
         .request
         .to_request(now)
         .map_err(|m| fail(ErrorCode::BadAsk, m))?;
     let cti = token::random_cti()
         .map_err(|err| fail(ErrorCode::Unavailable, format!("no randomness: {err}")))?;
-    let (req, _, _) = e
-        .request
-        .to_request(now)
-        .map_err(|m| fail(ErrorCode::BadAsk, m))?;
     let claims = Claims {
         iss: g.issuer.clone(),
         sub: requester.name.clone(),
@@ -1001,7 +997,7 @@ fn grant(
         exp,
         cti,
         hosts: e.request.host_groups.clone(),
-        cmds: e.request.grants().map_err(|m| fail(ErrorCode::BadAsk, m))?,
+        cmds: req.cmds.clone(),
         run_as: e.request.run_as.clone(),
         run_as_groups: e.request.run_as_groups.clone(),
         shell: e.request.shell,
@@ -1014,7 +1010,7 @@ fn grant(
     // The list may have changed since the request: checked again, and a
     // refusal is recorded.
     let list_refusal = |r: crate::revoked::Refused| {
-        record_list_refusal(s, &e, Some(approver), &r);
+        record_refusal(s, &e, Some(approver), r.code, &r.message);
         by_list(r)
     };
     crate::revoked::check_issue(s.revocation_dir.as_deref(), &requester.name, None)
@@ -1221,7 +1217,7 @@ fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> An
     let withdrawn = e.request.requester == caller.name;
     // An approver's rejection is a refusal the ledger records.
     if !withdrawn {
-        let r = refusal(&e, caller, "rejected", reason);
+        let r = refusal(&e, Some(&caller.name), "rejected", reason);
         jit_core::ledger::append_refused(&s.ledger, &r).map_err(|err| {
             fail(
                 ErrorCode::Unavailable,
@@ -1249,7 +1245,9 @@ fn reject(s: &Shared, caller: &Identity, id: &str, reason: &str, now: i64) -> An
     })
 }
 
-fn refusal(e: &Entry, caller: &Identity, code: &str, msg: &str) -> jit_core::ledger::Refusal {
+/// The `refused` record of request `e`; `approver`: who was deciding (none
+/// at request time).
+fn refusal(e: &Entry, approver: Option<&str>, code: &str, msg: &str) -> jit_core::ledger::Refusal {
     let f = &e.request;
     jit_core::ledger::Refusal {
         reason_code: code.to_string(),
@@ -1264,42 +1262,23 @@ fn refusal(e: &Entry, caller: &Identity, code: &str, msg: &str) -> jit_core::led
         shell: f.shell,
         reason: Some(f.reason.clone()),
         ticket: f.ticket.clone(),
-        approver: Some(caller.name.clone()),
+        approver: approver.map(str::to_string),
         max_uses: f.max_uses,
         ..Default::default()
     }
 }
 
-/// A refused approval is recorded (best effort: the refusal stands either way).
-fn record_refusal(s: &Shared, e: &Entry, caller: &Identity, code: ErrorCode, msg: &str) {
-    record_refused(s, e, caller, code.code(), msg);
-}
-
-/// A refusal by the signer's revocation list, recorded with its own code
-/// (`user_revoked`, `ssh_key_revoked`, `revocation_list_corrupt` ...), at
-/// request time (`by` is the requester) and at approval (the approver).
-/// `approver`: who was approving (None: at request time).
-fn record_list_refusal(s: &Shared, e: &Entry, approver: Option<&str>, r: &crate::revoked::Refused) {
-    let who = Identity {
-        name: approver.unwrap_or_default().to_string(),
-        groups: Vec::new(),
-    };
-    let mut rec = refusal(e, &who, r.code, &r.message);
-    rec.approver = approver.map(str::to_string);
-    if let Err(err) = jit_core::ledger::append_refused(&s.ledger, &rec) {
-        eprintln!(
-            "jit-signer serve: the refusal of {} was not recorded: {err}",
-            e.id
-        );
-    }
-}
-
-fn record_refused(s: &Shared, e: &Entry, caller: &Identity, code: &str, msg: &str) {
-    let r = refusal(e, caller, code, msg);
+/// Record a refusal (best effort: the refusal stands either way): an
+/// approval refused by the rules (`approver` the caller), or a grant refused
+/// by the signer's revocation list, with the list's own code (`user_revoked`,
+/// `ssh_key_revoked`, `approver_revoked` ...; `approver` none at request time).
+fn record_refusal(s: &Shared, e: &Entry, approver: Option<&str>, code: &str, msg: &str) {
+    let r = refusal(e, approver, code, msg);
     if let Err(err) = jit_core::ledger::append_refused(&s.ledger, &r) {
+        let by = approver.map(|a| format!(" by {a}")).unwrap_or_default();
         eprintln!(
-            "jit-signer serve: the refusal of {} by {} was not recorded: {err}",
-            e.id, caller.name
+            "jit-signer serve: the refusal of {}{by} was not recorded: {err}",
+            e.id
         );
     }
 }
