@@ -2,10 +2,9 @@
 //! read, and the certificate written beside it as `ssh-keygen -s` does
 //! (`issue --ssh-key`, `request --ssh-key`, `fetch --ssh-key`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
-use jit_core::token;
 
 /// Largest public key file read.
 const MAX_PUB_FILE: u64 = 16 * 1024;
@@ -44,46 +43,9 @@ pub(crate) fn check_cert_target(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Write the certificate to `path` as ssh-keygen -s does (mode 0644),
-/// replacing a previous certificate atomically: a new file created beside
-/// it with O_EXCL|O_NOFOLLOW, synced, renamed over `path` (a rename replaces
-/// a symbolic link, never follows it), the directory synced. Anything but a
-/// regular file at `path` is refused.
+/// replacing a previous certificate atomically ([`crate::replace`]).
+/// Anything but a regular file at `path` is refused.
 pub(crate) fn write_cert_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     check_cert_target(path)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: no file name", path.display()))?;
-    let rnd = token::random_cti().map_err(|e| anyhow!(e))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", token::hex(&rnd)));
-    let tmp = dir.join(tmp_name);
-    let res = (|| -> anyhow::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("setting the mode of {}", tmp.display()))?;
-        f.write_all(text.as_bytes())
-            .and_then(|_| f.sync_all())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("syncing {}", dir.display()))
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    crate::replace::replace_file(path, text.as_bytes(), crate::replace::Mode::Exact(0o644))
 }

@@ -29,6 +29,7 @@ mod key;
 mod ledger;
 mod oncall;
 mod pkcs11;
+mod replace;
 mod revoked;
 mod secret_file;
 mod service;
