@@ -178,16 +178,6 @@ pub fn append_issued(cfg: &LogConfig, i: &Issued<'_>) -> Result<Appended, LogErr
     crate::log::append_record(cfg, issued_record(i))
 }
 
-/// [`append_issued`] for several tokens at once: one write and one flush
-/// set for all (the signing service's group commit); `Ok` means every
-/// record is on disk. `None` for an empty batch.
-pub fn append_issued_many(
-    cfg: &LogConfig,
-    batch: &[Issued<'_>],
-) -> Result<Option<Appended>, LogError> {
-    crate::log::append_records(cfg, batch.iter().map(issued_record).collect())
-}
-
 fn issued_record<'a>(i: &Issued<'a>) -> Record<'a> {
     let c = i.claims;
     let mut r = Record::new(EventKind::Issued);
@@ -253,8 +243,10 @@ pub enum GrantRecord<'a> {
     Cert(SshCertIssued<'a>),
 }
 
-/// Append the records of several grants' credentials with one write and
-/// one flush set (the signing service's group commit), in the given order.
+/// Append the records of several grants' credentials (`issued` for a
+/// token, `ssh_cert` for a certificate) with one write and one flush set
+/// for all (the signing service's group commit), in the given order; `Ok`
+/// means every record is on disk. `None` for an empty batch.
 pub fn append_grants_many(
     cfg: &LogConfig,
     batch: &[GrantRecord<'_>],

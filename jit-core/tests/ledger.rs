@@ -3,7 +3,7 @@
 
 use jit_core::ledger::load::{self, LedgerCheck, LoadError};
 use jit_core::ledger::report::{self, HostUsage, Window};
-use jit_core::ledger::{self, Issued, LedgerPaths, Refusal, Revocation};
+use jit_core::ledger::{self, GrantRecord, Issued, LedgerPaths, Refusal, Revocation};
 use jit_core::log::record::{RevokedToken, Watermark};
 use jit_core::log::verify::{Kind, Outcome};
 use jit_core::log::{self, EventKind, LogConfig};
@@ -563,19 +563,21 @@ fn a_batch_of_issued_records_is_one_flush_and_recovers_like_one() {
     let cls: Vec<Claims> = (0..5u8)
         .map(|i| claims("bob", 0x10 + i, 1_800_000_000, 1800))
         .collect();
-    let batch: Vec<Issued<'_>> = cls
+    let batch: Vec<GrantRecord<'_>> = cls
         .iter()
-        .map(|cl| Issued {
-            claims: cl,
-            kid: "k1",
-            requester: Some("bob"),
-            rule: Some("r"),
-            requested: Some(1_799_999_990),
+        .map(|cl| {
+            GrantRecord::Token(Issued {
+                claims: cl,
+                kid: "k1",
+                requester: Some("bob"),
+                rule: Some("r"),
+                requested: Some(1_799_999_990),
+            })
         })
         .collect();
-    let a = ledger::append_issued_many(&c, &batch).unwrap().unwrap();
+    let a = ledger::append_grants_many(&c, &batch).unwrap().unwrap();
     assert!(a.repaired.is_empty(), "{:?}", a.repaired);
-    assert!(ledger::append_issued_many(&c, &[]).unwrap().is_none());
+    assert!(ledger::append_grants_many(&c, &[]).unwrap().is_none());
     let l = load::read_ledger(&files(&c)).unwrap();
     assert_eq!(l.issued.len(), 6);
     let seqs: Vec<u64> = l.issued.iter().map(|g| g.seq).collect();
